@@ -1,0 +1,61 @@
+"""Atomic file writing: every file barenet writes goes through here.
+
+A file is written to a temporary file in the same folder, flushed to disk and
+then renamed over the target, so a crash at any moment leaves either the old
+file or the new one, never half of one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+from .errors import BarenetError
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
+    """Open a temporary file beside ``path``; on success rename it to ``path``.
+
+    On any exception the temporary file is removed and ``path`` is untouched.
+    A full disk or a folder that cannot be written raises :class:`BarenetError`.
+    """
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise BarenetError(f"cannot write {path}: {exc.strerror or exc}; "
+                           "choose a folder you can write to") from None
+    try:
+        with os.fdopen(fd, mode) as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        if isinstance(exc, OSError):
+            if exc.errno == errno.ENOSPC:
+                raise BarenetError(f"disk full while writing {path}; free some space "
+                                   "and run again (the previous file is intact)") from None
+            raise BarenetError(f"cannot write {path}: {exc.strerror or exc}") from None
+        raise
+
+
+def write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    """Atomically write ``data`` to ``path``."""
+    with atomic_write(path, "wb") as handle:
+        handle.write(data)
+
+
+def write_text(path: str | os.PathLike, text: str) -> None:
+    """Atomically write UTF-8 ``text`` to ``path``."""
+    write_bytes(path, text.encode("utf-8"))

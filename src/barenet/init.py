@@ -1,0 +1,39 @@
+"""Weight initialisers (docs/math.md, "Initialisation").
+
+Each takes the array shape, the fan-in and fan-out of one output unit, a
+random generator and a dtype, and returns a new array.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .registry import Registry
+
+INITIALIZERS: Registry = Registry("initialiser")
+
+
+@INITIALIZERS.register("he")
+def he(shape, fan_in, fan_out, rng, dtype=np.float32) -> np.ndarray:
+    """He / Kaiming normal: std = sqrt(2 / fan_in), for ReLU networks."""
+    return (rng.standard_normal(shape) * np.sqrt(2.0 / fan_in)).astype(dtype)
+
+
+@INITIALIZERS.register("xavier")
+def xavier(shape, fan_in, fan_out, rng, dtype=np.float32) -> np.ndarray:
+    """Xavier / Glorot uniform: U(-a, a) with a = sqrt(6 / (fan_in + fan_out)), for tanh/sigmoid."""
+    limit = np.sqrt(6.0 / (fan_in + fan_out))
+    return rng.uniform(-limit, limit, shape).astype(dtype)
+
+
+@INITIALIZERS.register("lecun")
+def lecun(shape, fan_in, fan_out, rng, dtype=np.float32) -> np.ndarray:
+    """LeCun normal: std = sqrt(1 / fan_in), for SELU-like or linear units."""
+    return (rng.standard_normal(shape) * np.sqrt(1.0 / fan_in)).astype(dtype)
+
+
+def as_generator(rng: np.random.Generator | int | None) -> np.random.Generator:
+    """Accept a Generator, a seed or None (fresh entropy) and return a Generator."""
+    if isinstance(rng, np.random.Generator):
+        return rng
+    return np.random.default_rng(rng)

@@ -1,0 +1,95 @@
+"""Batch normalisation (docs/math.md, "Batch normalisation").
+
+One implementation serves both shapes: ``BatchNorm1d`` normalises each
+feature of (N, C) over the batch, ``BatchNorm2d`` each channel of (N, C, H, W)
+over the batch and all pixels. Only the axes reduced over differ.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import BarenetError
+from ..module import Module, Parameter
+from .registry import LAYERS
+
+
+class _BatchNorm(Module):
+    """``y = gamma * (x - mu) / sqrt(var + eps) + beta``, per channel.
+
+    Training: ``mu`` and ``var`` are the batch's (biased variance) and the
+    running estimates move by ``momentum`` toward them (the running variance
+    uses the unbiased estimate, as PyTorch does). Eval: the running estimates
+    are used, so a single sample is normalised the same way every time.
+    """
+
+    ndim = 2  # dimensions of the input, batch axis included
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1,
+                 dtype=np.float32) -> None:
+        super().__init__()
+        self.num_features, self.eps, self.momentum = int(num_features), float(eps), float(momentum)
+        c = self.num_features
+        self.params["gamma"] = Parameter(np.ones(c, dtype), "gamma")
+        self.params["beta"] = Parameter(np.zeros(c, dtype), "beta")
+        self.buffers["running_mean"] = np.zeros(c, dtype)
+        self.buffers["running_var"] = np.ones(c, dtype)
+
+    def _axes_and_shape(self, x: np.ndarray) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        if x.ndim != self.ndim or x.shape[1] != self.num_features:
+            expected = "(N, C)" if self.ndim == 2 else "(N, C, H, W)"
+            raise BarenetError(f"{type(self).__name__}({self.num_features}) expects {expected} "
+                               f"with C={self.num_features}, got shape {x.shape}")
+        axes = (0,) + tuple(range(2, x.ndim))
+        shape = (1, -1) + (1,) * (x.ndim - 2)  # broadcasts a per-channel vector
+        return axes, shape
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        axes, shape = self._axes_and_shape(x)
+        gamma, beta = self.params["gamma"].data, self.params["beta"].data
+        if self.training:
+            mu = x.mean(axis=axes)
+            var = x.var(axis=axes)
+            m = x.size // self.num_features
+            r = self.momentum
+            self.buffers["running_mean"] *= 1 - r
+            self.buffers["running_mean"] += r * mu
+            self.buffers["running_var"] *= 1 - r
+            self.buffers["running_var"] += r * var * (m / max(m - 1, 1))
+        else:
+            mu, var = self.buffers["running_mean"], self.buffers["running_var"]
+        self.inv_std = (1.0 / np.sqrt(var + self.eps)).astype(x.dtype)
+        self.x_hat = (x - mu.reshape(shape)) * self.inv_std.reshape(shape)
+        self.axes, self.shape = axes, shape
+        return self.x_hat * gamma.reshape(shape) + beta.reshape(shape)
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        axes, shape = self.axes, self.shape
+        gamma = self.params["gamma"]
+        self.params["beta"].grad[...] = grad_out.sum(axis=axes)
+        gamma.grad[...] = (grad_out * self.x_hat).sum(axis=axes)
+        g = grad_out * gamma.data.reshape(shape)  # dL/dx_hat
+        scale = self.inv_std.reshape(shape)
+        if not self.training:  # mu and var are constants
+            return g * scale
+        # dx = inv_std * (g - mean(g) - x_hat * mean(g * x_hat)), means over the reduced axes
+        mean_g = g.mean(axis=axes, keepdims=True)
+        mean_gx = (g * self.x_hat).mean(axis=axes, keepdims=True)
+        return scale * (g - mean_g - self.x_hat * mean_gx)
+
+    def config(self) -> dict:
+        return {"num_features": self.num_features, "eps": self.eps, "momentum": self.momentum}
+
+
+@LAYERS.register()
+class BatchNorm1d(_BatchNorm):
+    """Batch normalisation of (N, C) features."""
+
+    ndim = 2
+
+
+@LAYERS.register()
+class BatchNorm2d(_BatchNorm):
+    """Batch normalisation of (N, C, H, W) channels, over the batch and all pixels."""
+
+    ndim = 4

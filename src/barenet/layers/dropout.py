@@ -1,0 +1,40 @@
+"""Inverted dropout (docs/math.md, "Dropout")."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import BarenetError
+from ..init import as_generator
+from ..module import Module
+from .registry import LAYERS
+
+
+@LAYERS.register()
+class Dropout(Module):
+    """Zero each input with probability ``p`` in training, scaling survivors by ``1/(1-p)``.
+
+    In eval mode the layer is the identity, so no rescaling is needed at
+    inference. Works on inputs of any shape, (N, D) or (N, C, H, W).
+    """
+
+    def __init__(self, p: float = 0.5, rng=None) -> None:
+        super().__init__()
+        if not 0.0 <= float(p) < 1.0:
+            raise BarenetError(f"Dropout p must be in [0, 1), got {p}")
+        self.p = float(p)
+        self.rng = as_generator(rng)
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        if not self.training or self.p == 0.0:
+            self.mask = None
+            return x
+        keep = self.rng.random(x.shape, dtype=np.float32) >= self.p
+        self.mask = keep.astype(x.dtype) / x.dtype.type(1.0 - self.p)
+        return x * self.mask
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        return grad_out if self.mask is None else grad_out * self.mask
+
+    def config(self) -> dict:
+        return {"p": self.p}

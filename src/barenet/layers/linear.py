@@ -1,0 +1,64 @@
+"""Fully connected layer (docs/math.md, "Linear")."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..init import INITIALIZERS, as_generator
+from ..module import Module, Parameter
+from .registry import LAYERS
+
+
+@LAYERS.register()
+class Linear(Module):
+    """``y = x W + b``.
+
+    Parameters
+    ----------
+    in_features, out_features : int
+        Sizes of one input and one output vector.
+    init : {"he", "xavier", "lecun"}
+        Weight initialiser; biases start at zero.
+    bias : bool
+        Whether to add ``b``.
+    rng : numpy.random.Generator or int, optional
+        Source of the initial weights.
+    dtype : numpy dtype
+        float32 (default) or float64.
+
+    Shapes: ``x`` (N, in_features) -> ``y`` (N, out_features); ``W`` is
+    (in_features, out_features), so the forward pass is one matrix product.
+    """
+
+    def __init__(self, in_features: int, out_features: int, init: str = "he",
+                 bias: bool = True, rng=None, dtype=np.float32) -> None:
+        super().__init__()
+        self.in_features, self.out_features = int(in_features), int(out_features)
+        self.init, self.bias = init, bool(bias)
+        w = INITIALIZERS[init]((self.in_features, self.out_features), self.in_features,
+                               self.out_features, as_generator(rng), dtype)
+        self.params["weight"] = Parameter(w, "weight")
+        if self.bias:
+            self.params["bias"] = Parameter(np.zeros(self.out_features, dtype), "bias")
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.x = x
+        y = x @ self.params["weight"].data
+        if self.bias:
+            y += self.params["bias"].data
+        return y
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        # dL/dW = x^T delta,  dL/db = sum_n delta_n,  dL/dx = delta W^T
+        w = self.params["weight"]
+        np.matmul(self.x.T, grad_out, out=w.grad)
+        if self.bias:
+            np.sum(grad_out, axis=0, out=self.params["bias"].grad)
+        return grad_out @ w.data.T
+
+    def config(self) -> dict:
+        return {"in_features": self.in_features, "out_features": self.out_features,
+                "init": self.init, "bias": self.bias}
+
+    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        return (self.out_features,)

@@ -1,0 +1,25 @@
+"""Flatten: (N, C, H, W) -> (N, C*H*W)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..module import Module
+from .registry import LAYERS
+
+
+@LAYERS.register()
+class Flatten(Module):
+    """Keep the batch axis, join all others; the backward pass restores the shape."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.shape = x.shape
+        return x.reshape(x.shape[0], -1)
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        return grad_out.reshape(self.shape)
+
+    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        return (math.prod(input_shape),)

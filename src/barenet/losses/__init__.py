@@ -1,0 +1,7 @@
+"""Losses: fused softmax cross-entropy, mean squared error, binary cross-entropy."""
+
+from .base import LOSSES, Loss
+from .cross_entropy import SoftmaxCrossEntropy, log_softmax
+from .regression import BCEWithLogits, MSELoss
+
+__all__ = ["LOSSES", "Loss", "SoftmaxCrossEntropy", "MSELoss", "BCEWithLogits", "log_softmax"]

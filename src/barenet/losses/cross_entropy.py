@@ -1,0 +1,63 @@
+"""Softmax and cross-entropy fused (docs/math.md, "Softmax cross-entropy")."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import BarenetError
+from .base import LOSSES, Loss
+
+
+def log_softmax(z: np.ndarray) -> np.ndarray:
+    """``z - logsumexp(z)`` along the last axis, computed stably."""
+    shifted = z - z.max(axis=-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+
+
+def target_distribution(targets: np.ndarray, num_classes: int, smoothing: float,
+                        dtype) -> np.ndarray:
+    """Turn integer labels (N,) or one-hot rows (N, K) into smoothed target rows (N, K)."""
+    targets = np.asarray(targets)
+    if targets.ndim == 1:
+        if not np.issubdtype(targets.dtype, np.integer):
+            raise BarenetError(f"integer class labels expected, got dtype {targets.dtype}")
+        if targets.size and (targets.min() < 0 or targets.max() >= num_classes):
+            raise BarenetError(f"labels must lie in [0, {num_classes}), got "
+                               f"[{targets.min()}, {targets.max()}]")
+        q = np.zeros((targets.shape[0], num_classes), dtype)
+        q[np.arange(targets.shape[0]), targets] = 1
+    else:
+        q = targets.astype(dtype, copy=True)
+    if smoothing:
+        q *= 1 - smoothing
+        q += smoothing / num_classes
+    return q
+
+
+@LOSSES.register()
+class SoftmaxCrossEntropy(Loss):
+    """Mean cross-entropy of ``softmax(logits)`` against the targets.
+
+    ``L = -(1/N) sum_n sum_k q_nk log p_nk`` with ``p = softmax(z)``; the
+    gradient collapses to ``dL/dz = (p - q) / N``. Targets are integer labels
+    (N,) or rows of a distribution (N, K); ``label_smoothing`` mixes ``q`` with
+    the uniform distribution as PyTorch's ``CrossEntropyLoss`` does.
+    """
+
+    def __init__(self, label_smoothing: float = 0.0) -> None:
+        if not 0.0 <= float(label_smoothing) < 1.0:
+            raise BarenetError(f"label_smoothing must be in [0, 1), got {label_smoothing}")
+        self.label_smoothing = float(label_smoothing)
+
+    def forward(self, outputs: np.ndarray, targets: np.ndarray) -> float:
+        n, k = outputs.shape
+        log_p = log_softmax(outputs)
+        self.q = target_distribution(targets, k, self.label_smoothing, outputs.dtype)
+        self.p = np.exp(log_p)
+        return float(-(self.q * log_p).sum() / n)
+
+    def backward(self) -> np.ndarray:
+        return (self.p - self.q) / self.p.shape[0]
+
+    def config(self) -> dict:
+        return {"label_smoothing": self.label_smoothing}

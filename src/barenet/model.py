@@ -1,0 +1,158 @@
+"""``Sequential``: layers applied in order, back-propagated in reverse."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+from .errors import BarenetError
+from .layers.activations import Softmax, softmax
+from .module import Module, Parameter
+
+
+class Sequential(Module):
+    """A chain of layers: ``forward`` left to right, ``backward`` right to left.
+
+    Parameters
+    ----------
+    layers : iterable of Module
+    input_shape : tuple of int, optional
+        Shape of one sample, e.g. ``(784,)`` or ``(1, 28, 28)``. Needed by
+        :meth:`summary` and by :meth:`predict` to reshape raw images; inferred
+        from a first ``Linear`` layer when not given.
+    metadata : dict, optional
+        What the model was trained on: ``normalization`` (``mean``, ``std``),
+        ``class_names``, ``dataset``, ``metrics``... saved with the model.
+    """
+
+    def __init__(self, layers: Iterable[Module], input_shape: tuple[int, ...] | None = None,
+                 metadata: dict[str, Any] | None = None) -> None:
+        super().__init__()
+        self.layers = list(layers)
+        if input_shape is None and self.layers and hasattr(self.layers[0], "in_features"):
+            input_shape = (self.layers[0].in_features,)
+        self.input_shape = tuple(int(d) for d in input_shape) if input_shape else None
+        self.metadata: dict[str, Any] = dict(metadata or {})
+
+    # -- the two passes ---------------------------------------------------
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        for layer in self.layers:
+            x = layer.forward(x)
+        return x
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        delta = grad_out
+        for layer in reversed(self.layers):
+            delta = layer.backward(delta)
+        return delta
+
+    # -- parameters, state, modes -------------------------------------------
+    def parameters(self) -> list[Parameter]:
+        return [p for layer in self.layers for p in layer.parameters()]
+
+    def state(self) -> dict[str, np.ndarray]:
+        return {f"{i}.{name}": a for i, layer in enumerate(self.layers)
+                for name, a in layer.state().items()}
+
+    def set_state(self, name: str, value: np.ndarray) -> None:
+        index, _, rest = name.partition(".")
+        self.layers[int(index)].set_state(rest, value)
+
+    def astype(self, dtype: Any) -> Sequential:
+        for layer in self.layers:
+            layer.astype(dtype)
+        return self
+
+    @property
+    def dtype(self) -> np.dtype:
+        params = self.parameters()
+        return params[0].data.dtype if params else np.dtype(np.float32)
+
+    def train(self, mode: bool = True) -> Sequential:
+        self.training = mode
+        for layer in self.layers:
+            layer.train(mode)
+        return self
+
+    # -- inference on raw images -------------------------------------------
+    def prepare_input(self, images: np.ndarray) -> np.ndarray:
+        """Raw images -> network input: scale, normalise and reshape as in training.
+
+        ``uint8`` images are scaled by 1/255; floating images are taken to be
+        in [0, 1] already. The ``normalization`` recorded in :attr:`metadata`
+        (``(x - mean) / std``) is then applied, and each sample is reshaped to
+        :attr:`input_shape`. Accepts (N, 28, 28), (N, 784) or (N, 1, 28, 28).
+        """
+        x = np.asarray(images)
+        if not (np.issubdtype(x.dtype, np.number) or x.dtype == bool):
+            raise BarenetError(f"images must be numeric arrays, got dtype {x.dtype}")
+        scale = 1 / 255 if x.dtype == np.uint8 else 1.0
+        x = x.astype(self.dtype) * self.dtype.type(scale)
+        norm = self.metadata.get("normalization")
+        if norm:
+            x = (x - self.dtype.type(norm["mean"])) / self.dtype.type(norm["std"])
+        if self.input_shape is not None:
+            size = math.prod(self.input_shape)
+            if x.ndim == 0 or x.size % size or (x.size // size) != x.shape[0]:
+                raise BarenetError(f"expected a batch of images with {size} values each "
+                                   f"(one sample is {self.input_shape}), got shape {x.shape}")
+            x = x.reshape((x.shape[0],) + self.input_shape)
+        return x
+
+    def predict_proba(self, images: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+        """Class probabilities (N, K) for raw images, computed in eval mode."""
+        x = self.prepare_input(images)
+        was_training = self.training
+        self.eval()
+        try:
+            out = [self.forward(x[i:i + batch_size]) for i in range(0, len(x), batch_size)]
+        finally:
+            self.train(was_training)
+        logits = np.concatenate(out) if out else np.zeros((0, 0), self.dtype)
+        if self.layers and isinstance(self.layers[-1], Softmax):
+            return logits
+        return softmax(logits)
+
+    def predict(self, images: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+        """Most likely class index (N,) for raw images."""
+        return self.predict_proba(images, batch_size).argmax(axis=1)
+
+    # -- description -----------------------------------------------------------
+    def config(self) -> dict:
+        return {"layers": [{"type": type(layer).__name__, "config": layer.config()}
+                           for layer in self.layers],
+                "input_shape": list(self.input_shape) if self.input_shape else None}
+
+    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        for layer in self.layers:
+            input_shape = layer.output_shape(input_shape)
+        return input_shape
+
+    def summary(self) -> str:
+        """A table of layers, their output shapes and parameter counts."""
+        rows = [("layer", "output shape", "parameters")]
+        shape = self.input_shape
+        total = 0
+        for layer in self.layers:
+            shape = layer.output_shape(shape) if shape is not None else None
+            count = sum(p.data.size for p in layer.parameters())
+            total += count
+            rows.append((repr(layer), str(shape) if shape else "?", f"{count:,}"))
+        rows.append(("total", "", f"{total:,}"))
+        widths = [max(len(r[i]) for r in rows) for i in range(3)]
+        lines = [f"{a:<{widths[0]}}  {b:<{widths[1]}}  {c:>{widths[2]}}" for a, b, c in rows]
+        rule = "-" * len(lines[0])
+        return "\n".join([lines[0], rule, *lines[1:-1], rule, lines[-1]])
+
+    def save(self, path: str) -> None:
+        """Write the model to one ``.npz`` file (see :func:`barenet.load`)."""
+        from .serialization import save
+
+        save(self, path)
+
+    def __repr__(self) -> str:
+        inner = ",\n  ".join(repr(layer) for layer in self.layers)
+        return f"Sequential([\n  {inner}\n])"

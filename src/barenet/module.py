@@ -1,0 +1,112 @@
+"""The building block every layer shares: ``Module`` and ``Parameter``.
+
+A module maps an input array to an output array (``forward``) and maps the
+gradient of the loss with respect to its output back to the gradient with
+respect to its input (``backward``), storing the gradients of its own
+parameters on the way. That is the whole of back-propagation: a
+``Sequential`` only calls ``forward`` left to right and ``backward`` right to
+left.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+class Parameter:
+    """A trainable array ``data`` and the gradient ``grad`` of the loss with respect to it.
+
+    Optimizers see nothing but these pairs and update ``data`` in place.
+    """
+
+    __slots__ = ("data", "grad", "name")
+
+    def __init__(self, data: np.ndarray, name: str = "") -> None:
+        self.data = data
+        self.grad = np.zeros_like(data)
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"Parameter({self.name!r}, shape={self.data.shape}, dtype={self.data.dtype})"
+
+
+class Module:
+    """Base class of layers: ``forward``, ``backward``, parameters, train/eval mode.
+
+    Subclasses set ``self.params`` (name -> :class:`Parameter`) and, for layers
+    with non-trainable state such as running statistics, ``self.buffers``
+    (name -> array). ``config()`` returns the constructor arguments, so a model
+    file can rebuild the layer with ``type(layer)(**config)``.
+    """
+
+    def __init__(self) -> None:
+        self.training = True
+        self.params: dict[str, Parameter] = {}
+        self.buffers: dict[str, np.ndarray] = {}
+
+    # -- the two passes -------------------------------------------------
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        return self.forward(x)
+
+    # -- parameters and state ------------------------------------------
+    def parameters(self) -> list[Parameter]:
+        """The trainable parameters, in a fixed order."""
+        return list(self.params.values())
+
+    def zero_grad(self) -> None:
+        for p in self.parameters():
+            p.grad[...] = 0
+
+    def state(self) -> dict[str, np.ndarray]:
+        """Every array needed to restore the layer: parameters, then buffers."""
+        arrays = {name: p.data for name, p in self.params.items()}
+        arrays.update(self.buffers)
+        return arrays
+
+    def set_state(self, name: str, value: np.ndarray) -> None:
+        """Overwrite one array of :meth:`state` (shape already validated)."""
+        if name in self.params:
+            self.params[name].data[...] = value
+        else:
+            self.buffers[name][...] = value
+
+    def astype(self, dtype: Any) -> Module:
+        """Cast parameters, gradients and floating buffers to ``dtype`` (in place)."""
+        for p in self.params.values():
+            p.data = p.data.astype(dtype)
+            p.grad = np.zeros_like(p.data)
+        for name, buf in self.buffers.items():
+            if np.issubdtype(buf.dtype, np.floating):
+                self.buffers[name] = buf.astype(dtype)
+        return self
+
+    # -- modes -----------------------------------------------------------
+    def train(self, mode: bool = True) -> Module:
+        """Training mode: dropout drops, batch-norm uses batch statistics."""
+        self.training = mode
+        return self
+
+    def eval(self) -> Module:
+        """Inference mode: dropout is the identity, batch-norm uses running statistics."""
+        return self.train(False)
+
+    # -- description -------------------------------------------------------
+    def config(self) -> dict[str, Any]:
+        """Constructor arguments (JSON-serialisable) that rebuild this layer."""
+        return {}
+
+    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        """Shape of one sample's output given one sample's input shape."""
+        return input_shape
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.config().items())
+        return f"{type(self).__name__}({args})"

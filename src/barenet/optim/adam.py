@@ -1,0 +1,66 @@
+"""Adam and AdamW (docs/math.md, "Adam")."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+import numpy as np
+
+from ..module import Parameter
+from .base import OPTIMIZERS, Optimizer
+
+
+@OPTIMIZERS.register("adam")
+class Adam(Optimizer):
+    """Adaptive moments (Kingma and Ba, 2015).
+
+    ``m <- b1 m + (1-b1) g``; ``v <- b2 v + (1-b2) g^2``;
+    ``w <- w - lr * (m / (1-b1^t)) / (sqrt(v / (1-b2^t)) + eps)``.
+    ``weight_decay`` adds ``wd w`` to the gradient (L2), as ``torch.optim.Adam``.
+    """
+
+    state_names = ("m", "v")
+    decoupled = False
+
+    def __init__(self, params: Iterable[Parameter], lr: float = 1e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.0) -> None:
+        super().__init__(params, lr)
+        self.beta1, self.beta2 = (float(b) for b in betas)
+        self.eps, self.weight_decay = float(eps), float(weight_decay)
+
+    def step(self) -> None:
+        # Bias corrections depend only on t: fold them into two scalars per step.
+        t = self.t + 1
+        self._step_size = self.lr / (1 - self.beta1 ** t)
+        self._root_bc2 = math.sqrt(1 - self.beta2 ** t)
+        super().step()
+
+    def update(self, w: np.ndarray, g: np.ndarray, s: dict[str, np.ndarray]) -> None:
+        if self.weight_decay:
+            if self.decoupled:
+                w *= 1 - self.lr * self.weight_decay
+            else:
+                g = g + self.weight_decay * w
+        m, v = s["m"], s["v"]
+        m *= self.beta1
+        m += (1 - self.beta1) * g
+        v *= self.beta2
+        v += (1 - self.beta2) * (g * g)
+        denom = np.sqrt(v)
+        denom /= self._root_bc2
+        denom += self.eps
+        w -= self._step_size * (m / denom)
+
+
+@OPTIMIZERS.register("adamw")
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov and Hutter): ``w <- w (1 - lr wd)`` first."""
+
+    decoupled = True
+
+    def __init__(self, params: Iterable[Parameter], lr: float = 1e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.01) -> None:
+        super().__init__(params, lr, betas, eps, weight_decay)

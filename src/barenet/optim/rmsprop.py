@@ -1,0 +1,40 @@
+"""RMSProp (docs/math.md, "RMSProp")."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+
+from ..module import Parameter
+from .base import OPTIMIZERS, Optimizer
+
+
+@OPTIMIZERS.register("rmsprop")
+class RMSProp(Optimizer):
+    """``v <- a v + (1-a) g^2;  w <- w - lr g / (sqrt(v) + eps)`` (``torch.optim.RMSprop``).
+
+    With ``momentum``, ``b <- mu b + g / (sqrt(v) + eps);  w <- w - lr b``.
+    """
+
+    state_names = ("v", "buf")
+
+    def __init__(self, params: Iterable[Parameter], lr: float = 1e-2, alpha: float = 0.99,
+                 eps: float = 1e-8, momentum: float = 0.0, weight_decay: float = 0.0) -> None:
+        super().__init__(params, lr)
+        self.alpha, self.eps = float(alpha), float(eps)
+        self.momentum, self.weight_decay = float(momentum), float(weight_decay)
+
+    def update(self, w: np.ndarray, g: np.ndarray, s: dict[str, np.ndarray]) -> None:
+        if self.weight_decay:
+            g = g + self.weight_decay * w
+        v = s["v"]
+        v *= self.alpha
+        v += (1 - self.alpha) * (g * g)
+        step = g / (np.sqrt(v) + self.eps)
+        if self.momentum:
+            buf = s["buf"]
+            buf *= self.momentum
+            buf += step
+            step = buf
+        w -= self.lr * step

@@ -1,0 +1,37 @@
+"""Stochastic gradient descent with momentum (docs/math.md, "SGD")."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+
+from ..module import Parameter
+from .base import OPTIMIZERS, Optimizer
+
+
+@OPTIMIZERS.register("sgd")
+class SGD(Optimizer):
+    """``g <- g + wd w;  v <- mu v + g;  w <- w - lr (g + mu v if nesterov else v)``.
+
+    With ``momentum=0`` this is plain ``w <- w - lr g``. Same conventions as
+    ``torch.optim.SGD`` (dampening 0).
+    """
+
+    state_names = ("velocity",)
+
+    def __init__(self, params: Iterable[Parameter], lr: float = 0.01, momentum: float = 0.0,
+                 nesterov: bool = False, weight_decay: float = 0.0) -> None:
+        super().__init__(params, lr)
+        self.momentum, self.nesterov = float(momentum), bool(nesterov)
+        self.weight_decay = float(weight_decay)
+
+    def update(self, w: np.ndarray, g: np.ndarray, s: dict[str, np.ndarray]) -> None:
+        if self.weight_decay:
+            g = g + self.weight_decay * w
+        if self.momentum:
+            v = s["velocity"]
+            v *= self.momentum
+            v += g
+            g = g + self.momentum * v if self.nesterov else v
+        w -= self.lr * g

@@ -1,0 +1,36 @@
+"""Every default location barenet reads or writes, in one place."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+#: Environment variable naming a folder that holds dataset files.
+DATA_ENV = "BARENET_DATA"
+#: Environment variable overriding the cache folder.
+CACHE_ENV = "BARENET_CACHE"
+#: Where Debian's dataset-fashion-mnist package installs its files.
+DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
+#: Default folder for training runs, relative to the working directory.
+RUNS_DIR = Path("runs")
+#: Folder holding the shipped configs (inside the source tree / package).
+CONFIGS_DIR = Path(__file__).resolve().parent / "configs"
+
+
+def cache_dir() -> Path:
+    """The per-user cache folder (``~/.cache/barenet`` on Linux)."""
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV]).expanduser()
+    if sys.platform == "win32":
+        base = Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local"))
+    elif sys.platform == "darwin":
+        base = Path.home() / "Library" / "Caches"
+    else:
+        base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+    return base / "barenet"
+
+
+def dataset_cache_dir(dataset: str) -> Path:
+    """The cache folder for one dataset's files."""
+    return cache_dir() / dataset

@@ -1,0 +1,189 @@
+"""Model files: one ``.npz`` with the arrays and a JSON description, loaded without pickle.
+
+Layout of the archive (a plain zip of ``.npy`` members):
+
+- ``__barenet__.npy``: the UTF-8 JSON header as a uint8 array: format name
+  and version, barenet version, dtype, the architecture (layer types and
+  constructor arguments, input shape) and free-form metadata
+  (normalisation, class names, dataset, metrics).
+- ``<layer index>.<array name>.npy``: every parameter and buffer, e.g. ``0.weight``.
+
+:func:`load` trusts nothing in the file: every array is read with
+``allow_pickle=False`` and checked for shape, dtype and finiteness against
+the architecture, and any problem is one :class:`BarenetError` line.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import BarenetError
+from .fileio import atomic_write
+from .layers.registry import LAYERS
+from .model import Sequential
+from .version import __version__
+
+FORMAT = "barenet-model"
+FORMAT_VERSION = 1
+HEADER = "__barenet__"
+MAX_HEADER_BYTES = 1 << 20
+MAX_DIMENSION = 1 << 20  # no size in a layer's config may exceed this
+NPY_OVERHEAD = 4096  # bytes an .npy member may hold beyond its array data
+
+
+def save(model: Sequential, path: str | os.PathLike, metadata: dict[str, Any] | None = None) -> None:
+    """Write ``model`` (architecture, arrays, ``model.metadata`` + ``metadata``) atomically."""
+    arrays = model.state()
+    header = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "barenet_version": __version__,
+        "dtype": str(model.dtype),
+        "architecture": model.config(),
+        "arrays": {name: list(a.shape) for name, a in arrays.items()},
+        "metadata": {**model.metadata, **(metadata or {})},
+    }
+    text = json.dumps(header, indent=1, allow_nan=False, default=_json_default)
+    members = {HEADER: np.frombuffer(text.encode("utf-8"), dtype=np.uint8)}
+    members.update(arrays)
+    with atomic_write(path) as handle:
+        np.savez(handle, **members)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"cannot store {type(value).__name__} in a model file's metadata")
+
+
+def load(path: str | os.PathLike) -> Sequential:
+    """Rebuild a model saved by :meth:`Sequential.save`, validating everything.
+
+    Raises
+    ------
+    BarenetError
+        The file is missing, not a barenet model, truncated, corrupt, holds a
+        pickle, names an unknown layer, or has a missing or mis-shaped array.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise BarenetError(f"{path}: no such model file (train one with `barenet train`)")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return _load_archive(archive, path)
+    except BarenetError:
+        raise
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError) as exc:
+        raise BarenetError(f"{path}: not a readable barenet model file ({exc}); "
+                           "re-save or re-train it") from None
+    except MemoryError:
+        raise BarenetError(f"{path}: the model it describes is too large to load") from None
+
+
+def _fail(path: Path, problem: str) -> BarenetError:
+    return BarenetError(f"{path}: {problem}")
+
+
+def _read_member(archive: zipfile.ZipFile, path: Path, name: str, max_bytes: int) -> np.ndarray:
+    member = f"{name}.npy"
+    try:
+        info = archive.getinfo(member)
+    except KeyError:
+        raise _fail(path, f"array {name!r} is missing") from None
+    if info.file_size > max_bytes:
+        raise _fail(path, f"array {name!r} declares {info.file_size} bytes, at most "
+                          f"{max_bytes} expected (corrupt or hostile file)")
+    data = archive.read(member)
+    try:
+        return np.lib.format.read_array(io.BytesIO(data), allow_pickle=False)
+    except ValueError as exc:
+        if "pickle" in str(exc).lower() or "object" in str(exc).lower():
+            raise _fail(path, f"array {name!r} holds a pickled Python object; refused "
+                              "(barenet never unpickles)") from None
+        raise _fail(path, f"array {name!r} is not a valid .npy array ({exc})") from None
+
+
+def _header(archive: zipfile.ZipFile, path: Path) -> dict[str, Any]:
+    if f"{HEADER}.npy" not in archive.namelist():
+        raise _fail(path, "not a barenet model file (no barenet header inside the archive)")
+    raw = _read_member(archive, path, HEADER, MAX_HEADER_BYTES)
+    if raw.dtype != np.uint8 or raw.ndim != 1:
+        raise _fail(path, "barenet header is not a byte string")
+    try:
+        header = json.loads(raw.tobytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise _fail(path, f"barenet header is not valid JSON ({exc})") from None
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        raise _fail(path, "not a barenet model file (wrong format name in the header)")
+    if header.get("format_version") != FORMAT_VERSION:
+        raise _fail(path, f"model format version {header.get('format_version')!r} is not "
+                          f"supported (this barenet reads version {FORMAT_VERSION})")
+    return header
+
+
+def _build(header: dict[str, Any], path: Path) -> Sequential:
+    arch = header.get("architecture")
+    if not isinstance(arch, dict) or not isinstance(arch.get("layers"), list):
+        raise _fail(path, "header has no list of layers")
+    layers = []
+    for i, spec in enumerate(arch["layers"]):
+        if not (isinstance(spec, dict) and isinstance(spec.get("type"), str)
+                and isinstance(spec.get("config", {}), dict)):
+            raise _fail(path, f"layer {i} is not a {{type, config}} object")
+        kind, config = spec["type"], spec.get("config", {})
+        if kind not in LAYERS:
+            raise _fail(path, f"layer {i} has unknown type {kind!r}; known: "
+                              f"{', '.join(LAYERS.names())}")
+        for key, value in config.items():
+            if not isinstance(value, (int, float, str, bool, list, type(None))):
+                raise _fail(path, f"layer {i} ({kind}) option {key!r} has type "
+                                  f"{type(value).__name__}")
+            if isinstance(value, int) and not isinstance(value, bool) and \
+                    not 0 <= value <= MAX_DIMENSION:
+                raise _fail(path, f"layer {i} ({kind}) option {key}={value} is outside "
+                                  f"[0, {MAX_DIMENSION}]")
+        try:
+            layers.append(LAYERS[kind](**config))
+        except (TypeError, ValueError, BarenetError) as exc:
+            raise _fail(path, f"layer {i} ({kind}) has invalid options {config}: {exc}") from None
+    shape = arch.get("input_shape")
+    if shape is not None and not (isinstance(shape, list) and all(
+            isinstance(d, int) and 0 < d <= MAX_DIMENSION for d in shape)):
+        raise _fail(path, f"input_shape {shape!r} is not a list of positive sizes")
+    metadata = header.get("metadata", {})
+    if not isinstance(metadata, dict):
+        raise _fail(path, "metadata is not an object")
+    dtype = header.get("dtype")
+    if dtype not in ("float32", "float64"):
+        raise _fail(path, f"dtype {dtype!r} is not float32 or float64")
+    return Sequential(layers, tuple(shape) if shape else None, metadata).astype(dtype)
+
+
+def _load_archive(archive: zipfile.ZipFile, path: Path) -> Sequential:
+    header = _header(archive, path)
+    model = _build(header, path)
+    expected = model.state()
+    present = {n[:-4] for n in archive.namelist() if n.endswith(".npy")} - {HEADER}
+    unexpected = sorted(present - set(expected))
+    if unexpected:
+        raise _fail(path, f"unexpected arrays {unexpected} for this architecture")
+    for name, target in expected.items():
+        array = _read_member(archive, path, name, target.nbytes + NPY_OVERHEAD)
+        if array.shape != target.shape:
+            raise _fail(path, f"array {name!r} has shape {array.shape}, the architecture "
+                              f"needs {target.shape}")
+        if not np.issubdtype(array.dtype, np.floating):
+            raise _fail(path, f"array {name!r} has dtype {array.dtype}, a float type expected")
+        if not np.all(np.isfinite(array)):
+            raise _fail(path, f"array {name!r} holds NaN or infinite values")
+        model.set_state(name, array)
+    return model
