@@ -34,3 +34,14 @@ def cache_dir() -> Path:
 def dataset_cache_dir(dataset: str) -> Path:
     """The cache folder for one dataset's files."""
     return cache_dir() / dataset
+
+
+#: Inside a run folder: the best model by validation accuracy, and the final one.
+BEST_MODEL = "best.npz"
+FINAL_MODEL = "model.npz"
+
+
+def latest_model(runs_dir: Path = RUNS_DIR) -> Path | None:
+    """The most recently written ``best.npz`` (else ``model.npz``) under ``runs_dir``."""
+    candidates = [p for name in (BEST_MODEL, FINAL_MODEL) for p in Path(runs_dir).glob(f"*/{name}")]
+    return max(candidates, key=lambda p: p.stat().st_mtime, default=None)

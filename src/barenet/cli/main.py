@@ -1,0 +1,64 @@
+"""``barenet``: argparse subcommands, each in its own module, imported only when run.
+
+Each subcommand module defines ``add_arguments(parser)`` and ``run(args) -> int``.
+Heavy imports (matplotlib, Tk, the training loop) live inside those modules, so
+``barenet --help`` is instant and the core never imports a GUI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from ..errors import BarenetError
+from ..version import __version__
+
+#: subcommand -> (module under barenet.cli, one-line help)
+COMMANDS = {
+    "train": ("train", "train a model from a TOML config (default: configs/mlp.toml on MNIST)"),
+    "evaluate": ("evaluate", "test accuracy, per-class precision/recall/F1, confusion matrix"),
+    "report": ("report", "write the plots of a run folder as PNG files"),
+    "predict": ("predict", "classify image files (PNG, JPEG, BMP, GIF)"),
+    "draw": ("draw", "open the draw-a-digit app"),
+    "gradcheck": ("gradcheck", "check every layer's and loss's gradients by finite differences"),
+    "xor": ("xor", "train a tiny network on XOR: the smallest sanity check"),
+}
+
+EXIT_USER_ERROR = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="barenet", description="Neural networks from scratch "
+                                     "in NumPy: train, evaluate, predict, draw.")
+    parser.add_argument("--version", action="version", version=f"barenet {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module, help_text) in COMMANDS.items():
+        command = sub.add_parser(name, help=help_text, description=help_text)
+        command.set_defaults(module=module)
+        _module(module).add_arguments(command)
+    return parser
+
+
+def _module(name: str):
+    return importlib.import_module(f"barenet.cli.{name}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USER_ERROR
+    try:
+        return int(_module(args.module).run(args) or 0)
+    except BarenetError as exc:
+        print(f"barenet: error: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("barenet: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
