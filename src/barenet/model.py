@@ -86,11 +86,12 @@ class Sequential(Module):
         (``(x - mean) / std``) is then applied, and each sample is reshaped to
         :attr:`input_shape`. Accepts (N, 28, 28), (N, 784) or (N, 1, 28, 28).
         """
-        x = np.asarray(images)
-        if not (np.issubdtype(x.dtype, np.number) or x.dtype == bool):
-            raise BarenetError(f"images must be numeric arrays, got dtype {x.dtype}")
-        scale = 1 / 255 if x.dtype == np.uint8 else 1.0
-        x = x.astype(self.dtype) * self.dtype.type(scale)
+        images = np.asarray(images)
+        if not (np.issubdtype(images.dtype, np.number) or images.dtype == bool):
+            raise BarenetError(f"images must be numeric arrays, got dtype {images.dtype}")
+        x = images.astype(self.dtype)
+        if images.dtype == np.uint8:
+            x *= self.dtype.type(1 / 255)
         norm = self.metadata.get("normalization")
         if norm:
             x = (x - self.dtype.type(norm["mean"])) / self.dtype.type(norm["std"])
