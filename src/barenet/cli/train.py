@@ -1,0 +1,74 @@
+"""``barenet train``: config + flags -> a run folder with models, history and plots."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+#: command-line flag -> dotted config key it overrides
+FLAG_KEYS = {"epochs": "epochs", "lr": "optimizer.lr", "batch_size": "batch_size",
+             "optimizer": "optimizer.name", "seed": "seed", "dataset": "dataset"}
+
+EXIT_INTERRUPTED = 3
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", default="mlp",
+                        help="TOML config file, or a shipped one by name: mlp, mlp-best, cnn "
+                             "(default: mlp)")
+    parser.add_argument("--epochs", type=int, help="number of epochs")
+    parser.add_argument("--lr", type=float, help="learning rate")
+    parser.add_argument("--batch-size", type=int, help="mini-batch size")
+    parser.add_argument("--optimizer", help="sgd, adam, adamw or rmsprop")
+    parser.add_argument("--seed", type=int, help="random seed (same seed, same run)")
+    parser.add_argument("--dataset", help="mnist or fashion-mnist")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override any config key, e.g. --set schedule.name=cosine "
+                             "(repeatable; values are TOML)")
+    parser.add_argument("--data-dir", type=Path,
+                        help="folder holding the four dataset files (else $BARENET_DATA, the "
+                             "cache, or a download)")
+    parser.add_argument("--out", type=Path, help="run folder (default: runs/<name>-<time>)")
+    parser.add_argument("--resume", type=Path, metavar="RUN_DIR",
+                        help="continue an interrupted run from its checkpoint")
+    parser.add_argument("--no-plots", action="store_true", help="skip writing the PNG plots")
+
+
+def _overrides(args: argparse.Namespace) -> dict:
+    from ..errors import BarenetError
+    from ..training.config import parse_value
+
+    overrides = {key: getattr(args, flag) for flag, key in FLAG_KEYS.items()
+                 if getattr(args, flag) is not None}
+    for item in args.set:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise BarenetError(f"--set expects KEY=VALUE, got {item!r}")
+        overrides[key.strip()] = parse_value(value.strip())
+    return overrides
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..training import config as configs
+    from ..training.session import train_from_config
+    from ..training.trainer import Interrupted
+
+    if args.resume is not None:
+        config_path = Path(args.resume) / "config.toml"
+        config = configs.load(str(config_path))
+    else:
+        config = configs.load(args.config, _overrides(args))
+    try:
+        result = train_from_config(config, data_dir=args.data_dir,
+                                   out=args.resume or args.out, resume=args.resume is not None,
+                                   plots=not args.no_plots)
+    except Interrupted as exc:
+        print(f"barenet: {exc}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    print(f"test accuracy: {result.test_accuracy:.2%} ({result.dataset}, best model by "
+          f"validation accuracy, epoch {result.best_epoch})")
+    print(f"trained in {time.strftime('%H:%M:%S', time.gmtime(result.seconds))} "
+          f"({result.seconds:.1f} s); run folder: {result.run_dir}")
+    return 0

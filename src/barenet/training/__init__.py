@@ -1,0 +1,1 @@
+"""Training: configs, building models from them, the training loop and run folders."""

@@ -1,0 +1,92 @@
+"""Run folders: everything about one training run in one place.
+
+::
+
+    runs/mlp-20261122-010203/
+        config.toml      the config used, every default filled in
+        history.json     per-epoch metrics and the final test result
+        history.csv      the same epochs as a table
+        best.npz         the model with the best validation accuracy
+        model.npz        the model after the last epoch
+        checkpoint.npz   model + optimizer + RNG state, for --resume
+        plots/*.png      curves, confusion matrix, misclassified digits, weights
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+from ..errors import BarenetError
+from ..fileio import write_text
+from ..paths import BEST_MODEL, FINAL_MODEL, RUNS_DIR
+
+CHECKPOINT = "checkpoint.npz"
+HISTORY_COLUMNS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds")
+
+
+class RunFolder:
+    """Paths and writers for one run; every write is atomic."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.best_model = self.path / BEST_MODEL
+        self.final_model = self.path / FINAL_MODEL
+        self.checkpoint = self.path / CHECKPOINT
+        self.config = self.path / "config.toml"
+        self.history_json = self.path / "history.json"
+        self.history_csv = self.path / "history.csv"
+        self.plots = self.path / "plots"
+
+    @classmethod
+    def create(cls, name: str, out: Path | None = None) -> RunFolder:
+        """A new folder ``out`` (or ``runs/<name>-<time>``); refuses to overwrite a run."""
+        if out is None:
+            out = RUNS_DIR / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
+        out = Path(out)
+        if (out / CHECKPOINT).exists() or (out / FINAL_MODEL).exists():
+            raise BarenetError(f"{out} already holds a run; choose another --out or "
+                               f"continue it with --resume {out}")
+        return cls(out)
+
+    def preflight(self, model_bytes: int) -> None:
+        """Fail now, not after an hour, if the folder can't be written or the disk is full.
+
+        A checkpoint holds the model and up to two optimizer moments; the best
+        and final models one copy each: ten model sizes plus plots is ample.
+        """
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            probe = self.path / ".write-test"
+            probe.write_bytes(b"ok")
+            probe.unlink()
+        except OSError as exc:
+            raise BarenetError(f"cannot write to the run folder {self.path} "
+                               f"({exc.strerror or exc}); choose another with --out") from None
+        needed = 10 * model_bytes + (20 << 20)
+        free = shutil.disk_usage(self.path).free
+        if free < needed:
+            raise BarenetError(f"only {free >> 20} MB free at {self.path}, training needs about "
+                               f"{needed >> 20} MB for checkpoints and models; free some space")
+
+    def write_history(self, epochs: list[dict[str, Any]], test: dict | None = None) -> None:
+        write_text(self.history_json, json.dumps({"epochs": epochs, "test": test}, indent=1))
+        table = io.StringIO()
+        writer = csv.DictWriter(table, fieldnames=HISTORY_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(epochs)
+        write_text(self.history_csv, table.getvalue())
+
+    def read_history(self) -> dict[str, Any]:
+        try:
+            return json.loads(self.history_json.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise BarenetError(f"{self.history_json} not found: is {self.path} a run "
+                               "folder written by `barenet train`?") from None
+        except (OSError, ValueError) as exc:
+            raise BarenetError(f"cannot read {self.history_json}: {exc}") from None

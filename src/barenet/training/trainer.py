@@ -1,0 +1,220 @@
+"""The training loop: mini-batches, validation, checkpoints, early stopping.
+
+The heart of it is :meth:`Trainer.train_batch`, the algorithm in five lines:
+forward, loss, backward, (clip), step. Everything else is bookkeeping so
+that a run can be watched, stopped, resumed and reported on.
+"""
+
+from __future__ import annotations
+
+import inspect
+import signal
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import BarenetError
+from ..losses import SoftmaxCrossEntropy
+from ..model import Sequential
+from ..optim import OPTIMIZERS, SCHEDULES, clip_grad_norm, make_schedule
+from ..serialization import save
+from .builder import build_model
+from .checkpoint import load_checkpoint, save_checkpoint
+from .progress import ProgressBar
+from .runs import RunFolder
+
+
+class Interrupted(BarenetError):
+    """Training stopped by Ctrl-C or SIGTERM after writing a checkpoint."""
+
+
+@dataclass
+class Split:
+    """Raw images (N, 28, 28) uint8 and integer labels (N,)."""
+
+    images: np.ndarray
+    labels: np.ndarray
+
+
+def evaluate(model: Sequential, split: Split, batch_size: int = 1000) -> tuple[float, float]:
+    """Mean cross-entropy and accuracy of ``model`` (eval mode) on raw images."""
+    loss_fn = SoftmaxCrossEntropy()
+    was_training = model.training
+    model.eval()
+    total_loss, correct = 0.0, 0
+    for i in range(0, len(split.labels), batch_size):
+        logits = model.forward(model.prepare_input(split.images[i:i + batch_size]))
+        labels = split.labels[i:i + batch_size]
+        total_loss += loss_fn(logits, labels) * len(labels)
+        correct += int((logits.argmax(axis=1) == labels).sum())
+    model.train(was_training)
+    n = max(len(split.labels), 1)
+    return total_loss / n, correct / n
+
+
+class Trainer:
+    """Trains one model from a validated config on prepared data splits.
+
+    Parameters
+    ----------
+    config : dict
+        A config returned by :func:`barenet.training.config.validate`.
+    train, val : Split
+        Training and validation images (uint8) with labels; ``val`` may be empty.
+    metadata : dict
+        Recorded in every saved model: dataset, class names, normalisation.
+    run : RunFolder
+        Where models, checkpoints, history and plots go.
+    """
+
+    def __init__(self, config: dict[str, Any], train: Split, val: Split,
+                 metadata: dict[str, Any], run: RunFolder) -> None:
+        self.config, self.train_split, self.val_split, self.run = config, train, val, run
+        init_seed, shuffle_seed, augment_seed = np.random.SeedSequence(config["seed"]).spawn(3)
+        self.model = build_model(config["model"], np.random.default_rng(init_seed),
+                                 np.dtype(config["dtype"]))
+        self.model.metadata.update(metadata)
+        self.shuffle_rng = np.random.default_rng(shuffle_seed)
+        self.augment = None
+        if config["augment"]:
+            from ..data.augment import Augment
+
+            self.augment = Augment(**config["augment"], rng=np.random.default_rng(augment_seed))
+        self.loss_fn = SoftmaxCrossEntropy(config["label_smoothing"])
+        options = dict(config["optimizer"])
+        self.optimizer = OPTIMIZERS[options.pop("name")](self.model.parameters(), **options)
+        options = dict(config["schedule"])
+        name = options.pop("name")
+        if "epochs" in inspect.signature(SCHEDULES[name].__init__).parameters:
+            options.setdefault("epochs", config["epochs"])
+        self.schedule = make_schedule(name, self.optimizer.lr, **options)
+        self.state: dict[str, Any] = {"epoch": 0, "batch": 0, "history": [],
+                                      "best_val_acc": -1.0, "stale_epochs": 0, "partial": None}
+        self.stop_signal: int | None = None
+        self.resume_rng: dict | None = None
+
+    # -- one step -----------------------------------------------------------
+    def train_batch(self, x: np.ndarray, y: np.ndarray) -> tuple[float, int]:
+        """One gradient step on a prepared batch; returns (loss, number correct)."""
+        logits = self.model.forward(x)
+        loss = self.loss_fn(logits, y)
+        if not np.isfinite(loss):
+            return loss, 0
+        self.model.backward(self.loss_fn.backward())
+        if self.config["clip_norm"]:
+            clip_grad_norm(self.model.parameters(), self.config["clip_norm"])
+        self.optimizer.step()
+        return loss, int((logits.argmax(axis=1) == y).sum())
+
+    # -- random state, for exact resumption --------------------------------------
+    def _generators(self) -> list[np.random.Generator]:
+        layer_rngs = [layer.rng for layer in self.model.layers if hasattr(layer, "rng")]
+        return [self.shuffle_rng, *layer_rngs, *([self.augment.rng] if self.augment else [])]
+
+    def _checkpoint(self, epoch_start_rng: dict, partial: dict | None) -> None:
+        state = dict(self.state, partial=partial, epoch_start_rng=epoch_start_rng,
+                     rngs=[g.bit_generator.state for g in self._generators()])
+        save_checkpoint(self.run.checkpoint, self.model, self.optimizer, state)
+
+    def resume(self) -> None:
+        """Continue from the run folder's checkpoint (model, optimizer, RNGs, position)."""
+        state = load_checkpoint(self.run.checkpoint, self.model, self.optimizer)
+        for generator, saved in zip(self._generators(), state.pop("rngs")):
+            generator.bit_generator.state = saved
+        self.resume_rng = state.pop("epoch_start_rng")
+        self.state = state
+
+    # -- the loop -------------------------------------------------------------
+    def fit(self, log=print) -> Sequential:
+        """Train for the configured epochs; returns the best model by validation accuracy."""
+        cfg = self.config
+        n, bs = len(self.train_split.labels), cfg["batch_size"]
+        batches = -(-n // bs)
+        previous = {s: signal.signal(s, self._request_stop) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            while self.state["epoch"] < cfg["epochs"]:
+                if self.state["partial"] is None:
+                    self.resume_rng = None
+                self._run_epoch(batches, bs, log)
+                if self._early_stop(log):
+                    break
+        finally:
+            for s, handler in previous.items():
+                signal.signal(s, handler)
+        return self.model
+
+    def _request_stop(self, signum: int, frame: Any) -> None:
+        self.stop_signal = signum
+
+    def _run_epoch(self, batches: int, bs: int, log) -> None:
+        cfg, model, split = self.config, self.model, self.train_split
+        epoch = self.state["epoch"]
+        if self.resume_rng is not None:  # mid-epoch resume: replay this epoch's shuffle
+            self.shuffle_rng.bit_generator.state = self.resume_rng
+        epoch_start_rng = self.shuffle_rng.bit_generator.state
+        order = self.shuffle_rng.permutation(len(split.labels))
+        partial = self.state["partial"] or {"loss": 0.0, "correct": 0, "seen": 0, "seconds": 0.0}
+        start_batch = self.state["batch"]
+        bar = ProgressBar(batches, f"epoch {epoch + 1}/{cfg['epochs']}")
+        started = time.perf_counter() - partial["seconds"]
+        model.train()
+        for b in range(start_batch, batches):
+            idx = order[b * bs:(b + 1) * bs]
+            images, y = split.images[idx], split.labels[idx]
+            if self.augment is not None:
+                images = self.augment(images.astype(model.dtype) / 255)
+            self.optimizer.lr = self.schedule(epoch + b / batches)
+            loss, correct = self.train_batch(model.prepare_input(images), y)
+            if not np.isfinite(loss):
+                raise BarenetError(
+                    f"loss became {loss} at epoch {epoch + 1}, batch {b + 1}: training "
+                    f"diverged; try a lower learning rate (e.g. --lr {self.optimizer.lr / 10:g}); "
+                    f"the last good checkpoint and models in {self.run.path} are intact")
+            partial["loss"] += loss * len(y)
+            partial["correct"] += correct
+            partial["seen"] += len(y)
+            bar.update(b + 1, loss=partial["loss"] / partial["seen"],
+                       acc=partial["correct"] / partial["seen"])
+            if self.stop_signal is not None:
+                partial["seconds"] = time.perf_counter() - started
+                self.state["batch"] = b + 1
+                self._checkpoint(epoch_start_rng, partial)
+                raise Interrupted(
+                    f"stopped by signal {self.stop_signal} at epoch {epoch + 1}, batch {b + 1}; "
+                    f"checkpoint saved. Resume with: barenet train --resume {self.run.path}")
+        seconds = time.perf_counter() - started
+        train_loss, train_acc = partial["loss"] / partial["seen"], partial["correct"] / partial["seen"]
+        val_loss, val_acc = evaluate(model, self.val_split) if len(self.val_split.labels) \
+            else (float("nan"), float("nan"))
+        bar.close(batches, loss=train_loss, acc=train_acc)
+        row = {"epoch": epoch + 1, "train_loss": train_loss, "train_acc": train_acc,
+               "val_loss": val_loss, "val_acc": val_acc, "lr": self.optimizer.lr,
+               "seconds": seconds}
+        log(f"epoch {epoch + 1}: train loss {train_loss:.4f} acc {train_acc:.2%} | "
+            f"val loss {val_loss:.4f} acc {val_acc:.2%} | lr {self.optimizer.lr:.3g} | "
+            f"{seconds:.1f}s")
+        if not all(np.all(np.isfinite(p.data)) for p in model.parameters()):
+            raise BarenetError(f"weights became NaN or infinite in epoch {epoch + 1}; try a "
+                               f"lower learning rate; the last good checkpoint is intact")
+        self.state["history"].append(row)
+        improved = not len(self.val_split.labels) or val_acc > self.state["best_val_acc"]
+        if improved:
+            self.state["best_val_acc"] = val_acc if len(self.val_split.labels) else 0.0
+            self.state["stale_epochs"] = 0
+            save(model, self.run.best_model, {"metrics": {
+                "epoch": epoch + 1, "val_accuracy": val_acc, "val_loss": val_loss}})
+        else:
+            self.state["stale_epochs"] += 1
+        self.state.update(epoch=epoch + 1, batch=0, partial=None)
+        self.run.write_history(self.state["history"])
+        self._checkpoint(self.shuffle_rng.bit_generator.state, None)
+
+    def _early_stop(self, log) -> bool:
+        patience = self.config["early_stopping"]
+        if patience and self.state["stale_epochs"] >= patience:
+            log(f"early stopping: no validation improvement for {patience} epochs")
+            return True
+        return False
