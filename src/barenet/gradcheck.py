@@ -5,18 +5,26 @@ random ``G``, so ``backward(G)`` must return ``df/dx`` and leave ``df/dW`` in
 every parameter's ``grad``. For a loss, ``f(x) = loss(x, targets)``. Each
 derivative is compared with the central difference
 ``(f(x + eps e_i) - f(x - eps e_i)) / (2 eps)``, whose error is O(eps^2).
+
+The second half of the module holds small *examples*: a layer or loss built
+with tiny sizes plus an input it accepts, so that ``barenet gradcheck`` can
+check every registered layer and loss, including ones added later. A layer
+class can supply its own with a classmethod ``gradcheck_example(rng)``
+returning ``(layer, x)``; otherwise one is guessed from its constructor.
 """
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from .errors import BarenetError
 from .losses.base import Loss
 from .module import Module
-
 
 #: Gradients whose norm is below this are compared absolutely: a gradient that is
 #: exactly zero in theory (a bias before batch-norm) is ~1e-10 numerically.
@@ -25,7 +33,10 @@ ABSOLUTE_FLOOR = 1e-3
 
 @dataclass
 class GradcheckResult:
-    """Per array: ``|analytic - numeric| / max(|analytic| + |numeric|, ABSOLUTE_FLOOR)`` (L2 norms)."""
+    """Per array: ``|analytic - numeric| / max(|analytic| + |numeric|, ABSOLUTE_FLOOR)``.
+
+    The norms are L2 norms over the checked entries of the array.
+    """
 
     errors: dict[str, float] = field(default_factory=dict)
     checked: dict[str, int] = field(default_factory=dict)
@@ -34,20 +45,35 @@ class GradcheckResult:
     def max_error(self) -> float:
         return max(self.errors.values(), default=0.0)
 
+    @property
+    def total_checked(self) -> int:
+        return sum(self.checked.values())
+
     def passed(self, tolerance: float = 1e-6) -> bool:
         return self.max_error < tolerance
 
 
-def _named_parameters(target: Module) -> dict:
+def _modules(target: Module) -> Iterator[tuple[str, Module]]:
+    """``(prefix, module)`` for ``target`` and, recursively, every layer inside it."""
     layers = getattr(target, "layers", None)
     if layers is None:
-        return dict(target.params)
-    return {f"{i}.{name}": p for i, layer in enumerate(layers) for name, p in layer.params.items()}
+        yield "", target
+        return
+    for i, layer in enumerate(layers):
+        for prefix, module in _modules(layer):
+            yield f"{i}.{prefix}", module
 
 
-def _random_sources(target) -> list[np.random.Generator]:
-    modules = getattr(target, "layers", [target])
-    return [m.rng for m in modules if isinstance(getattr(m, "rng", None), np.random.Generator)]
+def _named_parameters(target: Module) -> dict:
+    return {f"{prefix}{name}": p for prefix, module in _modules(target)
+            for name, p in module.params.items()}
+
+
+def _random_sources(target: Module | Loss) -> list[np.random.Generator]:
+    if isinstance(target, Loss):
+        return []
+    return [m.rng for _, m in _modules(target)
+            if isinstance(getattr(m, "rng", None), np.random.Generator)]
 
 
 def gradcheck(target: Module | Loss, x: np.ndarray, targets: np.ndarray | None = None,
@@ -87,7 +113,7 @@ def gradcheck(target: Module | Loss, x: np.ndarray, targets: np.ndarray | None =
     states = [g.bit_generator.state for g in sources]
 
     def forward(inp: np.ndarray) -> np.ndarray | float:
-        for g, s in zip(sources, states):  # same dropout mask on every evaluation
+        for g, s in zip(sources, states, strict=True):  # same dropout mask every time
             g.bit_generator.state = s
         return target.forward(inp, targets) if is_loss else target.forward(inp)
 
@@ -105,21 +131,208 @@ def gradcheck(target: Module | Loss, x: np.ndarray, targets: np.ndarray | None =
     arrays = {"input": x} | {name: p.data for name, p in params.items()}
     result = GradcheckResult()
     for name, array in arrays.items():
-        flat = array.reshape(-1)
-        picks = np.arange(flat.size)
-        if max_entries is not None and flat.size > max_entries:
-            picks = rng.choice(flat.size, max_entries, replace=False)
+        if analytic[name].shape != array.shape:
+            raise BarenetError(f"gradient of {name!r} has shape {analytic[name].shape}, "
+                               f"expected {array.shape}")
+        picks = np.arange(array.size)
+        if max_entries is not None and array.size > max_entries:
+            picks = rng.choice(array.size, max_entries, replace=False)
         numeric = np.empty(len(picks))
         for k, i in enumerate(picks):
-            old = flat[i]
-            flat[i] = old + eps
+            index = np.unravel_index(i, array.shape)  # works for any memory layout
+            old = array[index]
+            array[index] = old + eps
             plus = f(x)
-            flat[i] = old - eps
+            array[index] = old - eps
             minus = f(x)
-            flat[i] = old
+            array[index] = old
             numeric[k] = (plus - minus) / (2 * eps)
         a = analytic[name].reshape(-1)[picks]
         scale = max(np.linalg.norm(a) + np.linalg.norm(numeric), ABSOLUTE_FLOOR)
         result.errors[name] = float(np.linalg.norm(a - numeric) / scale)
         result.checked[name] = len(picks)
     return result
+
+
+# -- examples: something to check for every layer and loss ---------------------------
+
+
+@dataclass
+class Example:
+    """One gradient check: a float64 ``target`` (layer, model or loss) and its input."""
+
+    label: str
+    target: Module | Loss
+    x: np.ndarray
+    targets: np.ndarray | None = None
+
+    def check(self, **options: Any) -> GradcheckResult:
+        return gradcheck(self.target, self.x, self.targets, **options)
+
+
+def away_from_kinks(x: np.ndarray, margin: float = 0.05) -> np.ndarray:
+    """Push entries at least ``margin`` away from 0, where ReLU-like layers have a kink."""
+    return x + margin * np.where(x >= 0, 1.0, -1.0)
+
+
+def _linear(rng: np.random.Generator) -> list[Example]:
+    from .layers import Linear
+
+    return [Example(f"init={init}, bias={bias}",
+                    Linear(5, 4, init=init, bias=bias, rng=rng, dtype=np.float64),
+                    rng.standard_normal((6, 5)))
+            for init in ("he", "xavier", "lecun") for bias in (True, False)]
+
+
+def _elementwise(cls_name: str, **options: Any) -> Callable[[np.random.Generator], list]:
+    def examples(rng: np.random.Generator) -> list[Example]:
+        from . import layers
+
+        x = away_from_kinks(rng.standard_normal((6, 5)))
+        return [Example("", getattr(layers, cls_name)(**options), x)]
+
+    return examples
+
+
+def _sigmoid(rng: np.random.Generator) -> list[Example]:
+    from .layers import Sigmoid
+
+    large = np.array([[-800.0, -40.0, -20.0, -10.0], [10.0, 20.0, 40.0, 800.0]])
+    return [Example("", Sigmoid(), 2 * rng.standard_normal((6, 5))),
+            Example("large |x|", Sigmoid(), large)]
+
+
+def _dropout(rng: np.random.Generator) -> list[Example]:
+    from .layers import Dropout
+
+    return [Example("p=0.4, train", Dropout(0.4, rng=np.random.default_rng(rng.integers(2**32))),
+                    rng.standard_normal((6, 5)))]
+
+
+def _batchnorm(cls_name: str, shape: tuple[int, ...]) -> Callable[[np.random.Generator], list]:
+    def examples(rng: np.random.Generator) -> list[Example]:
+        from . import layers
+
+        out = []
+        for mode in ("train", "eval"):
+            bn = getattr(layers, cls_name)(shape[1], dtype=np.float64)
+            bn.params["gamma"].data[...] = rng.uniform(0.5, 2.0, shape[1])
+            bn.params["beta"].data[...] = rng.standard_normal(shape[1])
+            bn.buffers["running_mean"][...] = rng.standard_normal(shape[1])
+            bn.buffers["running_var"][...] = rng.uniform(0.5, 2.0, shape[1])
+            bn.train(mode == "train")
+            out.append(Example(mode, bn, 3 * rng.standard_normal(shape) + 1))
+        return out
+
+    return examples
+
+
+def _flatten(rng: np.random.Generator) -> list[Example]:
+    from .layers import Flatten
+
+    return [Example("", Flatten(), rng.standard_normal((3, 2, 3, 4)))]
+
+
+#: Layer name -> function(rng) returning its examples.
+LAYER_EXAMPLES: dict[str, Callable[[np.random.Generator], list[Example]]] = {
+    "Linear": _linear,
+    "ReLU": _elementwise("ReLU"),
+    "LeakyReLU": _elementwise("LeakyReLU", alpha=0.1),
+    "Sigmoid": _sigmoid,
+    "Tanh": _elementwise("Tanh"),
+    "Softmax": _elementwise("Softmax"),
+    "Dropout": _dropout,
+    "BatchNorm1d": _batchnorm("BatchNorm1d", (8, 4)),
+    "BatchNorm2d": _batchnorm("BatchNorm2d", (3, 2, 3, 3)),
+    "Flatten": _flatten,
+}
+
+#: Small sizes for constructor arguments that have no default, by argument name.
+SIZE_GUESSES = {"in_features": 5, "out_features": 4, "num_features": 3, "features": 5,
+                "in_channels": 3, "out_channels": 4, "channels": 3, "kernel_size": 3,
+                "pool_size": 2, "size": 2, "stride": 1, "padding": 1}
+
+
+def _guessed_example(cls: type, rng: np.random.Generator) -> Example | None:
+    """Build ``cls`` from :data:`SIZE_GUESSES` and find an input shape it accepts."""
+    kwargs: dict[str, Any] = {}
+    for name, param in inspect.signature(cls).parameters.items():
+        if name == "rng":
+            kwargs[name] = np.random.default_rng(rng.integers(2**32))
+        elif param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+            continue
+        elif param.default is param.empty:
+            if name not in SIZE_GUESSES:
+                return None
+            kwargs[name] = SIZE_GUESSES[name]
+    try:
+        layer = cls(**kwargs).astype(np.float64)
+    except Exception:
+        return None
+    features = kwargs.get("in_features", kwargs.get("num_features", 5))
+    channels = kwargs.get("in_channels", kwargs.get("num_features", kwargs.get("channels", 3)))
+    for shape in [(4, features), (2, channels, 6, 6), (2, channels, 8, 8)]:
+        x = away_from_kinks(rng.standard_normal(shape))
+        try:
+            y = layer.forward(x.copy())
+        except Exception:
+            continue
+        if np.all(np.isfinite(y)):
+            return Example(f"guessed {kwargs_text(kwargs)}, input {shape}", layer, x)
+    return None
+
+
+def kwargs_text(kwargs: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in kwargs.items() if k != "rng") or "defaults"
+
+
+def layer_examples(name: str, cls: type, rng: np.random.Generator) -> list[Example]:
+    """The examples to check for layer ``name``: table, class hook, or a guess ([] if none)."""
+    if name in LAYER_EXAMPLES:
+        return LAYER_EXAMPLES[name](rng)
+    hook = getattr(cls, "gradcheck_example", None)
+    if hook is not None:
+        layer, x = hook(rng)
+        return [Example("", layer.astype(np.float64), np.asarray(x, dtype=np.float64))]
+    guess = _guessed_example(cls, rng)
+    return [guess] if guess is not None else []
+
+
+def loss_examples(name: str, cls: type, rng: np.random.Generator) -> list[Example]:
+    """The examples to check for loss ``name`` ([] if its targets cannot be guessed)."""
+    z = 2 * rng.standard_normal((6, 4))
+    labels = rng.integers(0, 4, 6)
+    if name == "SoftmaxCrossEntropy":
+        soft = rng.dirichlet(np.ones(4), 6)
+        return [Example("int labels", cls(), z, labels),
+                Example("one-hot", cls(), z, np.eye(4)[labels]),
+                Example("label_smoothing=0.1", cls(label_smoothing=0.1), z, labels),
+                Example("soft targets", cls(), z, soft)]
+    if name == "MSELoss":
+        return [Example("", cls(), z, rng.standard_normal(z.shape))]
+    if name == "BCEWithLogits":
+        return [Example("0/1 targets", cls(), z, rng.integers(0, 2, z.shape).astype(float)),
+                Example("soft targets", cls(), z, rng.uniform(0, 1, z.shape))]
+    for targets in (rng.uniform(0, 1, z.shape), labels):  # unknown loss: try both kinds
+        try:
+            loss = cls()
+            if np.isfinite(loss.forward(z, targets)):
+                return [Example("guessed targets", loss, z, targets)]
+        except Exception:
+            continue
+    return []
+
+
+def model_example(rng: np.random.Generator) -> Example:
+    """A whole :class:`~barenet.Sequential` using every kind of core layer."""
+    from .layers import BatchNorm1d, Dropout, LeakyReLU, Linear, ReLU, Sigmoid, Softmax, Tanh
+    from .model import Sequential
+
+    model = Sequential([
+        Linear(6, 8, rng=rng), BatchNorm1d(8), ReLU(),
+        Linear(8, 8, init="xavier", rng=rng), Tanh(), Dropout(0.3, rng=rng.integers(2**32)),
+        Linear(8, 6, init="lecun", rng=rng), LeakyReLU(0.1), Sigmoid(),
+        Linear(6, 5, rng=rng), Softmax(),
+    ]).astype(np.float64)
+    return Example("Linear, BatchNorm1d, activations, Dropout", model,
+                   rng.standard_normal((7, 6)))

@@ -47,14 +47,20 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
 
 @LAYERS.register()
 class Sigmoid(Module):
-    """``y = 1 / (1 + exp(-x))``; ``dx = dy * y (1 - y)``."""
+    """``y = 1 / (1 + exp(-x))``; ``dx = dy * y (1 - y)``.
+
+    ``y (1 - y)`` is computed as ``e / (1 + e)^2`` with ``e = exp(-|x|)``:
+    for large positive ``x`` the literal ``1 - y`` cancels to a few
+    significant digits (or to exactly 0), this form keeps full precision.
+    """
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        self.y = sigmoid(x)
-        return self.y
+        e = np.exp(-np.abs(x))
+        self.slope = (e / ((1 + e) * (1 + e))).astype(x.dtype, copy=False)
+        return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        return grad_out * self.y * (1 - self.y)
+        return grad_out * self.slope
 
 
 @LAYERS.register()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import BarenetError
 from ..init import INITIALIZERS, as_generator
 from ..module import Module, Parameter
 from .registry import LAYERS
@@ -42,6 +43,10 @@ class Linear(Module):
             self.params["bias"] = Parameter(np.zeros(self.out_features, dtype), "bias")
 
     def forward(self, x: np.ndarray) -> np.ndarray:
+        if x.ndim != 2 or x.shape[1] != self.in_features:
+            raise BarenetError(f"Linear({self.in_features}, {self.out_features}) expects input "
+                               f"of shape (N, {self.in_features}), got {x.shape}; "
+                               "put a Flatten layer before it for image input")
         self.x = x
         y = x @ self.params["weight"].data
         if self.bias:

@@ -16,7 +16,8 @@ class Flatten(Module):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         self.shape = x.shape
-        return x.reshape(x.shape[0], -1)
+        # math.prod, not -1: reshape(0, -1) is ambiguous and raises on an empty batch
+        return x.reshape(x.shape[0], math.prod(x.shape[1:]))
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         return grad_out.reshape(self.shape)

@@ -18,6 +18,9 @@ def target_distribution(targets: np.ndarray, num_classes: int, smoothing: float,
                         dtype) -> np.ndarray:
     """Turn integer labels (N,) or one-hot rows (N, K) into smoothed target rows (N, K)."""
     targets = np.asarray(targets)
+    if targets.ndim not in (1, 2) or (targets.ndim == 2 and targets.shape[1] != num_classes):
+        raise BarenetError(f"targets must be labels (N,) or rows (N, {num_classes}), "
+                           f"got shape {targets.shape}")
     if targets.ndim == 1:
         if not np.issubdtype(targets.dtype, np.integer):
             raise BarenetError(f"integer class labels expected, got dtype {targets.dtype}")
@@ -50,14 +53,21 @@ class SoftmaxCrossEntropy(Loss):
         self.label_smoothing = float(label_smoothing)
 
     def forward(self, outputs: np.ndarray, targets: np.ndarray) -> float:
+        if outputs.ndim != 2:
+            raise BarenetError(f"cross-entropy expects logits of shape (N, K), got {outputs.shape}")
         n, k = outputs.shape
+        q = target_distribution(targets, k, self.label_smoothing, outputs.dtype)
+        if q.shape[0] != n:
+            raise BarenetError(f"{n} outputs but {q.shape[0]} targets; give one target per sample")
         log_p = log_softmax(outputs)
-        self.q = target_distribution(targets, k, self.label_smoothing, outputs.dtype)
-        self.p = np.exp(log_p)
-        return float(-(self.q * log_p).sum() / n)
+        self.q, self.p = q, np.exp(log_p)
+        # Rows given as distributions need not sum to 1: dL/dz = (p sum(q) - q) / N in general.
+        self.q_mass = None if np.asarray(targets).ndim == 1 else q.sum(axis=1, keepdims=True)
+        return float(-(q * log_p).sum() / n)
 
     def backward(self) -> np.ndarray:
-        return (self.p - self.q) / self.p.shape[0]
+        p = self.p if self.q_mass is None else self.p * self.q_mass
+        return (p - self.q) / self.p.shape[0]
 
     def config(self) -> dict:
         return {"label_smoothing": self.label_smoothing}
