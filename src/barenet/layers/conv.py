@@ -1,0 +1,110 @@
+"""2-D convolution as one matrix product over im2col columns (docs/math.md, "Convolution")."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from ..init import INITIALIZERS, as_generator
+from ..module import Module, Parameter
+from .im2col import as_pair, check_image_batch, col2im, im2col, output_size, pair_config
+from .registry import LAYERS
+
+
+@LAYERS.register()
+class Conv2d(Module):
+    """``y[n, o] = b[o] + sum_c sum_ij W[o, c, i, j] x_pad[n, c, s*oh + i, s*ow + j]``.
+
+    A cross-correlation, as in PyTorch. With the im2col matrix ``X``
+    (C*KH*KW, N*OH*OW) of the input's windows (:func:`~barenet.layers.im2col.im2col`)
+    and ``W`` reshaped to (OC, C*KH*KW), the forward pass is ``Y = W X + b``
+    and the backward pass is two more products::
+
+        dW = dY X^T        db = sum of dY over (n, oh, ow)        dX = W^T dY
+
+    followed by :func:`~barenet.layers.im2col.col2im`, which adds each column
+    of ``dX`` back onto the input pixels it was copied from.
+
+    Parameters
+    ----------
+    in_channels, out_channels : int
+        C and OC.
+    kernel_size : int or (int, int)
+        KH x KW.
+    stride : int or (int, int)
+        Step s between window positions.
+    padding : int or (int, int)
+        Zero rows/columns p added on each side of the image.
+    init : {"he", "xavier", "lecun"}
+        Weight initialiser (fan-in C*KH*KW, fan-out OC*KH*KW); biases start at zero.
+    bias : bool
+        Whether to add ``b``.
+    rng : numpy.random.Generator or int, optional
+        Source of the initial weights.
+    dtype : numpy dtype
+        float32 (default) or float64.
+
+    Shapes: ``x`` (N, C, H, W) -> ``y`` (N, OC, OH, OW) with
+    ``OH = (H + 2p - KH) // s + 1`` (likewise OW); ``W`` is (OC, C, KH, KW),
+    ``b`` is (OC,). The output is returned as a transposed view of the
+    (OC, N, OH, OW) product; NumPy treats it as any other (N, OC, OH, OW) array.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int | Sequence[int],
+                 stride: int | Sequence[int] = 1, padding: int | Sequence[int] = 0,
+                 init: str = "he", bias: bool = True, rng=None, dtype=np.float32) -> None:
+        super().__init__()
+        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
+        self.kernel = as_pair(kernel_size, "kernel_size", 1)
+        self.stride = as_pair(stride, "stride", 1)
+        self.padding = as_pair(padding, "padding", 0)
+        self.init, self.bias = init, bool(bias)
+        taps = self.kernel[0] * self.kernel[1]
+        w = INITIALIZERS[init]((self.out_channels, self.in_channels, *self.kernel),
+                               self.in_channels * taps, self.out_channels * taps,
+                               as_generator(rng), dtype)
+        self.params["weight"] = Parameter(w, "weight")
+        if self.bias:
+            self.params["bias"] = Parameter(np.zeros(self.out_channels, dtype), "bias")
+        self.cols: np.ndarray | None = None  # im2col of the last input, reused as a buffer
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        check_image_batch(x, self.in_channels, self.kernel, self.padding, "Conv2d")
+        self.input_shape = x.shape
+        oh, ow = output_size(x.shape[2:], self.kernel, self.stride, self.padding)
+        self.cols = im2col(x, self.kernel, self.stride, self.padding, out=self.cols)
+        w = self.params["weight"].data.reshape(self.out_channels, -1)
+        y = w @ self.cols  # (OC, N*OH*OW)
+        if self.bias:
+            y += self.params["bias"].data[:, None]
+        return y.reshape(self.out_channels, x.shape[0], oh, ow).transpose(1, 0, 2, 3)
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        n, oc, oh, ow = grad_out.shape
+        # (N, OC, OH, OW) -> (OC, N*OH*OW); free when grad_out kept the layout forward returned
+        g = grad_out.transpose(1, 0, 2, 3).reshape(oc, n * oh * ow)
+        weight = self.params["weight"]
+        np.matmul(g, self.cols.T, out=weight.grad.reshape(oc, -1))
+        if self.bias:
+            np.sum(g, axis=1, out=self.params["bias"].grad)
+        dcols = weight.data.reshape(oc, -1).T @ g  # (C*KH*KW, N*OH*OW)
+        windows = dcols.reshape(self.in_channels, *self.kernel, n, oh, ow)
+        return col2im(windows.transpose(3, 0, 1, 2, 4, 5), self.input_shape, self.stride,
+                      self.padding)
+
+    def config(self) -> dict:
+        return {"in_channels": self.in_channels, "out_channels": self.out_channels,
+                "kernel_size": pair_config(self.kernel), "stride": pair_config(self.stride),
+                "padding": pair_config(self.padding), "init": self.init, "bias": self.bias}
+
+    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        return (self.out_channels,
+                *output_size(input_shape[1:], self.kernel, self.stride, self.padding))
+
+    @classmethod
+    def gradcheck_example(cls, rng: np.random.Generator) -> tuple[Conv2d, np.ndarray]:
+        """Stride 2, padding 1, an odd-sized input, float64: for ``barenet gradcheck``."""
+        layer = cls(2, 3, 3, stride=2, padding=1, rng=rng, dtype=np.float64)
+        layer.params["bias"].data[...] = rng.standard_normal(3)
+        return layer, rng.standard_normal((2, 2, 7, 9))

@@ -1,0 +1,156 @@
+"""Sliding windows over images, shared by convolution and pooling (docs/math.md, "Convolution").
+
+Notation (NCHW): an input ``x`` of shape (N, C, H, W), a window (kernel) of
+KH x KW pixels moved by ``stride`` s after zero-padding every border by ``p``
+pixels. There are ``OH = (H + 2p - KH) // s + 1`` by ``OW`` window positions,
+and window ``(oh, ow)``'s pixel ``(i, j)`` is padded-input pixel
+``(s*oh + i, s*ow + j)``.
+
+- :func:`sliding_windows` views every window without copying:
+  ``windows[n, c, i, j, oh, ow] = x_pad[n, c, s*oh + i, s*ow + j]``.
+- :func:`im2col` copies those windows into one matrix with a row per
+  ``(c, i, j)`` and a column per ``(n, oh, ow)``, so a convolution is a single
+  matrix product ``W (OC, C*KH*KW) @ cols (C*KH*KW, N*OH*OW)``.
+- :func:`col2im` is its adjoint (transpose): it adds every window entry back
+  onto the pixel it came from. Backward passes of convolution and pooling use it.
+
+:func:`im2col_reference` and :func:`col2im_reference` are the same maps written
+as plain loops, for the tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from ..errors import BarenetError
+
+Pair = tuple[int, int]
+
+
+def as_pair(value: int | Sequence[int], name: str, minimum: int) -> Pair:
+    """``3 -> (3, 3)``; ``(3, 5)`` or ``[3, 5]`` stay (height, width). Checks ``>= minimum``."""
+    pair = (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
+    if len(pair) != 2 or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+                                 and v >= minimum for v in pair):
+        raise BarenetError(f"{name} must be an int >= {minimum} or a pair of them, got {value!r}")
+    return int(pair[0]), int(pair[1])
+
+
+def pair_config(pair: Pair) -> int | list[int]:
+    """The JSON form of a pair in a layer's ``config()``: an int when both sides agree."""
+    return pair[0] if pair[0] == pair[1] else list(pair)
+
+
+def output_size(size: Pair, kernel: Pair, stride: Pair, padding: Pair) -> Pair:
+    """Window positions ``(OH, OW)`` along each axis: ``(H + 2p - KH) // s + 1``."""
+    return tuple((n + 2 * p - k) // s + 1  # type: ignore[return-value]
+                 for n, k, s, p in zip(size, kernel, stride, padding, strict=True))
+
+
+def check_image_batch(x: np.ndarray, channels: int | None, kernel: Pair, padding: Pair,
+                      layer: str) -> None:
+    """Raise a one-line :class:`BarenetError` unless ``x`` is (N, C, H, W) and fits the window."""
+    if x.ndim != 4 or (channels is not None and x.shape[1] != channels):
+        want = f"C={channels}" if channels is not None else "any C"
+        raise BarenetError(f"{layer} expects images (N, C, H, W) with {want}, got shape {x.shape}")
+    for axis, k, p in zip((2, 3), kernel, padding, strict=True):
+        if x.shape[axis] + 2 * p < k:
+            raise BarenetError(f"{layer}: input {x.shape[2]}x{x.shape[3]} with padding {padding} "
+                               f"is smaller than the {kernel[0]}x{kernel[1]} window")
+
+
+def pad(x: np.ndarray, padding: Pair, value: float = 0.0) -> np.ndarray:
+    """``x`` with ``padding`` rows and columns of ``value`` around each image (no copy if 0)."""
+    ph, pw = padding
+    if ph == pw == 0:
+        return x
+    return np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=value)
+
+
+def sliding_windows(x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair,
+                    pad_value: float = 0.0) -> np.ndarray:
+    """All windows as a read-only view (N, C, KH, KW, OH, OW) of the padded input."""
+    (kh, kw), (sh, sw) = kernel, stride
+    windows = sliding_window_view(pad(x, padding, pad_value), (kh, kw), axis=(2, 3))
+    # (N, C, H', W', KH, KW) -> keep every s-th window position, kernel axes first
+    return windows[:, :, ::sh, ::sw].transpose(0, 1, 4, 5, 2, 3)
+
+
+def im2col(x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair,
+           out: np.ndarray | None = None) -> np.ndarray:
+    """Copy the windows of ``x`` into a matrix (C*KH*KW, N*OH*OW).
+
+    Row ``(c, i, j)`` holds kernel tap ``(i, j)`` of channel ``c`` for every
+    window position, column ``(n, oh, ow)`` is one window. ``out`` (same shape
+    and dtype) is reused instead of allocating.
+    """
+    n, c = x.shape[:2]
+    windows = sliding_windows(x, kernel, stride, padding)
+    shape = (c, *kernel, n, *windows.shape[4:])  # (C, KH, KW, N, OH, OW)
+    rows, columns = c * kernel[0] * kernel[1], n * windows.shape[4] * windows.shape[5]
+    if out is None or out.shape != (rows, columns) or out.dtype != x.dtype:
+        out = np.empty((rows, columns), x.dtype)
+    out.reshape(shape)[...] = windows.transpose(1, 2, 3, 0, 4, 5)
+    return out
+
+
+def col2im(windows: np.ndarray, input_shape: tuple[int, ...], stride: Pair,
+           padding: Pair) -> np.ndarray:
+    """Adjoint of :func:`sliding_windows`: sum each window entry onto its input pixel.
+
+    ``windows`` is (N, C, KH, KW, OH, OW), any memory layout (a broadcast view
+    works); returns (N, C, H, W) with ``dx[n, c, s*oh + i - p, s*ow + j - p] +=
+    windows[n, c, i, j, oh, ow]``, dropping what lands on the padding. One
+    vectorised addition per kernel tap ``(i, j)``.
+    """
+    n, c, h, w = input_shape
+    _, _, kh, kw, oh, ow = windows.shape
+    (sh, sw), (ph, pw) = stride, padding
+    dx = np.zeros((n, c, h + 2 * ph, w + 2 * pw), windows.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            dx[:, :, i:i + sh * oh:sh, j:j + sw * ow:sw] += windows[:, :, i, j]
+    return dx[:, :, ph:ph + h, pw:pw + w]
+
+
+# -- loop references for the tests: slow and obviously right ------------------------
+
+
+def im2col_reference(x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair) -> np.ndarray:
+    """:func:`im2col` by explicit loops over every window and tap."""
+    n, c, h, w = x.shape
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    oh, ow = output_size((h, w), kernel, stride, padding)
+    cols = np.zeros((c * kh * kw, n * oh * ow), x.dtype)
+    for b in range(n):
+        for ch in range(c):
+            for i in range(kh):
+                for j in range(kw):
+                    for r in range(oh):
+                        for q in range(ow):
+                            y, z = sh * r + i - ph, sw * q + j - pw
+                            if 0 <= y < h and 0 <= z < w:
+                                cols[(ch * kh + i) * kw + j, (b * oh + r) * ow + q] = x[b, ch, y, z]
+    return cols
+
+
+def col2im_reference(windows: np.ndarray, input_shape: tuple[int, ...], stride: Pair,
+                     padding: Pair) -> np.ndarray:
+    """:func:`col2im` by explicit loops over every window entry."""
+    n, c, h, w = input_shape
+    _, _, kh, kw, oh, ow = windows.shape
+    (sh, sw), (ph, pw) = stride, padding
+    dx = np.zeros(input_shape, windows.dtype)
+    for b in range(n):
+        for ch in range(c):
+            for i in range(kh):
+                for j in range(kw):
+                    for r in range(oh):
+                        for q in range(ow):
+                            y, z = sh * r + i - ph, sw * q + j - pw
+                            if 0 <= y < h and 0 <= z < w:
+                                dx[b, ch, y, z] += windows[b, ch, i, j, r, q]
+    return dx

@@ -1,0 +1,138 @@
+"""Max and average pooling over windows of each channel (docs/math.md, "Pooling").
+
+Both pooling layers read the windows of :func:`~barenet.layers.im2col.sliding_windows`
+(a view, no copy) and send gradients back with :func:`~barenet.layers.im2col.col2im`,
+the same pair of maps the convolution uses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from ..module import Module
+from .im2col import as_pair, check_image_batch, col2im, output_size, pair_config, sliding_windows
+from .registry import LAYERS
+
+
+class _Pool2d(Module):
+    """What max and average pooling share: window geometry, checks, config, output shape.
+
+    Shapes: ``x`` (N, C, H, W) -> ``y`` (N, C, OH, OW) with
+    ``OH = (H + 2p - KH) // s + 1`` (likewise OW).
+    """
+
+    def __init__(self, kernel_size: int | Sequence[int], stride: int | Sequence[int] | None = None,
+                 padding: int | Sequence[int] = 0) -> None:
+        super().__init__()
+        self.kernel = as_pair(kernel_size, "kernel_size", 1)
+        self.stride = self.kernel if stride is None else as_pair(stride, "stride", 1)
+        self.padding = as_pair(padding, "padding", 0)
+
+    def windows(self, x: np.ndarray, pad_value: float = 0.0) -> np.ndarray:
+        """Check ``x`` and view its windows (N, C, KH, KW, OH, OW)."""
+        check_image_batch(x, None, self.kernel, self.padding, type(self).__name__)
+        self.input_shape = x.shape
+        return sliding_windows(x, self.kernel, self.stride, self.padding, pad_value)
+
+    def config(self) -> dict:
+        return {"kernel_size": pair_config(self.kernel), "stride": pair_config(self.stride),
+                "padding": pair_config(self.padding)}
+
+    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        return (input_shape[0],
+                *output_size(input_shape[1:], self.kernel, self.stride, self.padding))
+
+    @classmethod
+    def gradcheck_example(cls, rng: np.random.Generator) -> tuple[_Pool2d, np.ndarray]:
+        """Overlapping padded windows on an odd-sized input, for ``barenet gradcheck``."""
+        return cls(3, stride=2, padding=1), rng.standard_normal((2, 3, 7, 9))
+
+
+@LAYERS.register()
+class MaxPool2d(_Pool2d):
+    """``y[n, c, oh, ow] = max_ij x_pad[n, c, s*oh + i, s*ow + j]``, padding with -inf.
+
+    The gradient flows to the one maximal entry of each window; on ties to the
+    first in row-major ``(i, j)`` order, as PyTorch does.
+
+    Parameters
+    ----------
+    kernel_size : int or (int, int)
+        Window KH x KW.
+    stride : int or (int, int), optional
+        Step s between windows; defaults to the kernel size (non-overlapping windows).
+    padding : int or (int, int)
+        -inf rows/columns p added on each side, never selected.
+    """
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        windows = self.windows(x, pad_value=-np.inf)
+        n, c, kh, kw, oh, ow = windows.shape
+        flat = windows.reshape(n, c, kh * kw, oh, ow)
+        self.argmax = flat.argmax(axis=2)  # first maximum: index of tap (i, j) = i*KW + j
+        return np.take_along_axis(flat, self.argmax[:, :, None], axis=2)[:, :, 0]
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        n, c, oh, ow = grad_out.shape
+        kh, kw = self.kernel
+        taps = np.arange(kh * kw).reshape(kh, kw, 1, 1)
+        chosen = self.argmax[:, :, None, None] == taps  # (N, C, KH, KW, OH, OW)
+        return col2im(chosen * grad_out[:, :, None, None], self.input_shape, self.stride,
+                      self.padding)
+
+
+@LAYERS.register()
+class AvgPool2d(_Pool2d):
+    """``y[n, c, oh, ow] = (1 / (KH KW)) sum_ij x_pad[n, c, s*oh + i, s*ow + j]``, zero padding.
+
+    Padded zeros count in the average (PyTorch's default ``count_include_pad``),
+    so every input pixel of a window receives ``dy / (KH KW)``.
+
+    Parameters
+    ----------
+    kernel_size : int or (int, int)
+        Window KH x KW.
+    stride : int or (int, int), optional
+        Step s between windows; defaults to the kernel size (non-overlapping windows).
+    padding : int or (int, int)
+        Zero rows/columns p added on each side.
+    """
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return self.windows(x).mean(axis=(2, 3))
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        n, c, oh, ow = grad_out.shape
+        kh, kw = self.kernel
+        share = grad_out[:, :, None, None] / grad_out.dtype.type(kh * kw)
+        return col2im(np.broadcast_to(share, (n, c, kh, kw, oh, ow)), self.input_shape,
+                      self.stride, self.padding)
+
+
+@LAYERS.register()
+class GlobalAvgPool2d(Module):
+    """``y[n, c] = mean over (h, w) of x[n, c, h, w]``: (N, C, H, W) -> (N, C).
+
+    Backward spreads ``dy[n, c] / (H W)`` evenly over the channel's pixels.
+    Equivalent to PyTorch's ``adaptive_avg_pool2d(x, 1)`` followed by a flatten.
+    """
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        check_image_batch(x, None, (1, 1), (0, 0), "GlobalAvgPool2d")
+        self.input_shape = x.shape
+        return x.mean(axis=(2, 3))
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        h, w = self.input_shape[2:]
+        share = grad_out[:, :, None, None] / grad_out.dtype.type(h * w)
+        return np.broadcast_to(share, self.input_shape).copy()
+
+    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        return (input_shape[0],)
+
+    @classmethod
+    def gradcheck_example(cls, rng: np.random.Generator) -> tuple[GlobalAvgPool2d, np.ndarray]:
+        """An odd-sized input, for ``barenet gradcheck``."""
+        return cls(), rng.standard_normal((2, 3, 7, 9))
