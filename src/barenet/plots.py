@@ -1,0 +1,472 @@
+"""PNG plots of a trained model and its run: curves, confusion, mistakes, weights, feature maps.
+
+The only module of barenet that imports matplotlib. It selects the
+non-interactive Agg backend before anything else of matplotlib is imported,
+so plotting works without a display, and it draws on ``Figure`` objects
+directly rather than through pyplot's global figure list, so nothing leaks
+between calls. Every PNG is rendered into memory and then written with
+:func:`barenet.fileio.write_bytes`, so a crash never leaves half a file.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import MaxNLocator, PercentFormatter  # noqa: E402
+
+from .errors import BarenetError  # noqa: E402
+from .fileio import write_bytes  # noqa: E402
+from .metrics import confusion_matrix  # noqa: E402
+from .model import Sequential  # noqa: E402
+from .module import Module  # noqa: E402
+
+#: File names inside ``run_dir/plots``.
+PLOTS_DIR = "plots"
+DPI = 100
+#: Diverging colormap for weights: red positive, blue negative, white zero.
+WEIGHT_CMAP = matplotlib.colormaps["RdBu_r"].with_extremes(bad="white")
+FEATURE_CMAP = matplotlib.colormaps["viridis"].with_extremes(bad="white")
+IMAGE_CMAP = matplotlib.colormaps["gray"].with_extremes(bad="white")
+
+
+def _save(fig: Figure, path: str | os.PathLike) -> Path:
+    """Render ``fig`` to PNG in memory, then write it atomically."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=DPI)
+    write_bytes(path, buffer.getvalue())
+    return Path(path)
+
+
+def _as_images(images: np.ndarray) -> np.ndarray:
+    """Images as (N, H, W) from (N, H, W), (N, 1, H, W) or (N, D) with D a square."""
+    x = np.asarray(images)
+    if x.ndim == 4 and x.shape[1] == 1:
+        return x[:, 0]
+    if x.ndim == 3:
+        return x
+    if x.ndim == 2 and math.isqrt(x.shape[1]) ** 2 == x.shape[1]:
+        side = math.isqrt(x.shape[1])
+        return x.reshape(len(x), side, side)
+    raise BarenetError(f"cannot show images of shape {x.shape}; expected (N, H, W), "
+                       "(N, 1, H, W) or (N, D) with D a square number")
+
+
+def _mosaic(tiles: np.ndarray, columns: int | None = None, pad: int = 1,
+            top: int = 0) -> np.ndarray:
+    """Tile (n, h, w) images into one 2-D array, NaN between them.
+
+    Each of the ``rows x columns`` cells is ``top`` NaN rows (room for a label),
+    the tile, then ``pad`` NaN rows and columns; the last row and column of
+    padding are cut off. Returns shape
+    (rows * (top + h + pad) - pad, columns * (w + pad) - pad).
+    """
+    n, h, w = tiles.shape
+    columns = columns or math.ceil(math.sqrt(n))
+    rows = math.ceil(n / columns)
+    cell_h, cell_w = top + h + pad, w + pad
+    canvas = np.full((rows * cell_h - pad, columns * cell_w - pad), np.nan)
+    for i, tile in enumerate(tiles):
+        r, c = divmod(i, columns)
+        canvas[r * cell_h + top:r * cell_h + top + h, c * cell_w:c * cell_w + w] = tile
+    return canvas
+
+
+def _number(value: Any) -> float | None:
+    """``value`` as a finite float, or None when it is missing or not a number."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    return None
+
+
+def _plot_curves(history: Sequence[Mapping[str, Any]], key: str, quantity: str,
+                 path: str | os.PathLike, fraction: bool) -> Path:
+    """Train and validation ``<split>_<key>`` against the epoch number."""
+    if not history:
+        raise BarenetError("the training history has no epochs to plot")
+    fig = Figure(figsize=(6.4, 4.2), layout="constrained")
+    ax = fig.add_subplot()
+    for split, label in (("train", "train"), ("val", "validation")):
+        points = [(_number(row.get("epoch", i + 1)), _number(row.get(f"{split}_{key}")))
+                  for i, row in enumerate(history)]
+        points = [(e, v) for e, v in points if e is not None and v is not None]
+        if points:
+            epochs, values = zip(*points, strict=True)
+            ax.plot(epochs, values, marker="o" if len(points) <= 30 else None,
+                    markersize=3, label=label)
+    if not ax.lines:
+        raise BarenetError(f"the training history has no train_{key} or val_{key} values")
+    ax.set(title=f"{quantity.capitalize()} per epoch", xlabel="epoch", ylabel=quantity)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    if fraction:
+        ax.yaxis.set_major_formatter(PercentFormatter(xmax=1, decimals=None))
+    ax.grid(alpha=0.3)
+    ax.legend()
+    return _save(fig, path)
+
+
+def plot_loss(history: Sequence[Mapping[str, Any]], path: str | os.PathLike) -> Path:
+    """Train and validation loss per epoch.
+
+    Parameters
+    ----------
+    history : sequence of dict
+        One dict per epoch with keys ``epoch``, ``train_loss``, ``val_loss``
+        (the ``"epochs"`` list of a run's ``history.json``); missing or
+        ``None`` values are left out.
+    path : path-like
+        The PNG file to write.
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
+    return _plot_curves(history, "loss", "loss", path, fraction=False)
+
+
+def plot_accuracy(history: Sequence[Mapping[str, Any]], path: str | os.PathLike) -> Path:
+    """Train and validation accuracy (fractions in [0, 1], shown as %) per epoch.
+
+    Parameters
+    ----------
+    history : sequence of dict
+        One dict per epoch with keys ``epoch``, ``train_acc``, ``val_acc``.
+    path : path-like
+
+    Returns
+    -------
+    Path
+    """
+    return _plot_curves(history, "acc", "accuracy", path, fraction=True)
+
+
+def plot_confusion(matrix: np.ndarray, class_names: Sequence[str],
+                   path: str | os.PathLike) -> Path:
+    """Heat map of a confusion matrix, each cell annotated with its count.
+
+    Cells are coloured by the share of their row (the fraction of the true
+    class predicted as each class), so mistakes stand out even for rare classes.
+
+    Parameters
+    ----------
+    matrix : ndarray of int, shape (K, K)
+        Rows true class, columns predicted class.
+    class_names : sequence of str, length K
+    path : path-like
+
+    Returns
+    -------
+    Path
+    """
+    matrix = np.asarray(matrix)
+    k = len(class_names)
+    if matrix.shape != (k, k):
+        raise BarenetError(f"confusion matrix of shape {matrix.shape} does not match "
+                           f"{k} class names")
+    totals = matrix.sum(axis=1, keepdims=True)
+    shares = np.divide(matrix, totals, out=np.zeros(matrix.shape), where=totals != 0)
+    side = 2.5 + 0.55 * k
+    fig = Figure(figsize=(side + 1.2, side), layout="constrained")
+    ax = fig.add_subplot()
+    image = ax.imshow(shares, cmap="Blues", vmin=0, vmax=1)
+    fig.colorbar(image, ax=ax, shrink=0.8, label="fraction of the true class")
+    if k <= 30:
+        for i in range(k):
+            for j in range(k):
+                ax.text(j, i, str(int(matrix[i, j])), ha="center", va="center", fontsize=8,
+                        color="white" if shares[i, j] > 0.5 else "black")
+    ticks = np.arange(k)
+    ax.set_xticks(ticks, [str(n) for n in class_names], rotation=45, ha="right")
+    ax.set_yticks(ticks, [str(n) for n in class_names])
+    total = int(matrix.sum())
+    share = np.trace(matrix) / total if total else 0.0
+    ax.set(xlabel="predicted class", ylabel="true class",
+           title=f"Confusion matrix: {share:.2%} of {total} correct")
+    return _save(fig, path)
+
+
+def plot_misclassified(images: np.ndarray, labels: np.ndarray, probabilities: np.ndarray,
+                       class_names: Sequence[str], path: str | os.PathLike,
+                       max_images: int = 36) -> Path:
+    """A grid of misclassified images, the most confident mistakes first.
+
+    Parameters
+    ----------
+    images : ndarray, shape (N, H, W), (N, 1, H, W) or (N, H*W)
+        Raw images, shown in grey.
+    labels : ndarray of int, shape (N,)
+        True classes.
+    probabilities : ndarray of float, shape (N, K)
+        The model's class probabilities; the prediction is the arg-max and the
+        confidence its probability.
+    class_names : sequence of str, length K
+    path : path-like
+    max_images : int
+        At most this many images are shown.
+
+    Returns
+    -------
+    Path
+    """
+    pictures = _as_images(images)
+    labels, probabilities = np.asarray(labels), np.asarray(probabilities)
+    if not len(pictures) == len(labels) == len(probabilities):
+        raise BarenetError(f"{len(pictures)} images, {len(labels)} labels and "
+                           f"{len(probabilities)} predictions: the counts must match")
+    predicted = probabilities.argmax(axis=1)
+    confidence = probabilities.max(axis=1)
+    wrong = np.flatnonzero(predicted != labels)
+    shown = wrong[np.argsort(-confidence[wrong], kind="stable")][:max_images]
+    if len(shown) == 0:
+        fig = Figure(figsize=(5, 2), layout="constrained")
+        fig.text(0.5, 0.5, f"All {len(labels)} test images are classified correctly.",
+                 ha="center", va="center")
+        return _save(fig, path)
+    # one axes holding a mosaic with room for two label lines above each image:
+    # 36 separate axes would take about a second to lay out and draw
+    h, w = pictures.shape[1:]
+    top, pad, columns = max(h // 3, 4), max(w // 7, 2), min(len(shown), 6)
+    canvas = _mosaic(pictures[shown].astype(np.float64), columns, pad, top)
+    inches_per_pixel = 1.6 / (w + pad)
+    title_height = 0.45
+    fig = Figure(figsize=(canvas.shape[1] * inches_per_pixel,
+                          canvas.shape[0] * inches_per_pixel + title_height))
+    ax = fig.add_axes((0, 0, 1, 1 - title_height / fig.get_figheight()))
+    ax.imshow(canvas, cmap=IMAGE_CMAP, vmin=0,
+              vmax=255 if pictures.dtype == np.uint8 else None, interpolation="nearest")
+    for i, index in enumerate(shown):
+        r, c = divmod(i, columns)
+        ax.text(c * (w + pad) + w / 2, r * (top + h + pad) + top - 0.5,
+                f"true: {class_names[labels[index]]}\n"
+                f"pred: {class_names[predicted[index]]} {confidence[index]:.0%}",
+                ha="center", va="bottom", fontsize=8, linespacing=1.1)
+    ax.set_axis_off()
+    fig.suptitle(f"{len(shown)} of {len(wrong)} misclassified test images "
+                 "(most confident first)", y=1 - 0.08 / fig.get_figheight(), va="top")
+    return _save(fig, path)
+
+
+def first_weight_layer(model: Sequential) -> Module | None:
+    """The first layer of ``model`` with a 2-D (Linear) or 4-D (Conv2d) ``weight``, or None."""
+    for layer in model.layers:
+        weight = layer.params.get("weight")
+        if weight is not None and weight.data.ndim in (2, 4):
+            return layer
+    return None
+
+
+def weight_images(weight: np.ndarray, max_images: int = 64) -> np.ndarray | None:
+    """A first layer's weights as small images, each scaled to [-1, 1] by its own max |w|.
+
+    Parameters
+    ----------
+    weight : ndarray
+        Shape (D, H) of a Linear layer, D a square number such as 784: each of
+        the first ``max_images`` columns becomes a sqrt(D) x sqrt(D) image.
+        Shape (C_out, C_in, kH, kW) of a Conv2d layer: each (output, input)
+        channel pair becomes a kH x kW image.
+    max_images : int
+
+    Returns
+    -------
+    ndarray of shape (n, h, w), or None
+        None when the weight cannot be shown as images (D not a square).
+    """
+    w = np.asarray(weight, dtype=np.float64)
+    if w.ndim == 2 and math.isqrt(w.shape[0]) ** 2 == w.shape[0]:
+        side = math.isqrt(w.shape[0])
+        tiles = w[:, :max_images].T.reshape(-1, side, side)
+    elif w.ndim == 4:
+        tiles = w.reshape(-1, *w.shape[2:])[:max_images]
+    else:
+        return None
+    scale = np.abs(tiles).max(axis=(1, 2), keepdims=True)
+    return tiles / np.where(scale > 0, scale, 1.0)
+
+
+def plot_weights(weight: np.ndarray, path: str | os.PathLike, max_images: int = 64) -> Path:
+    """The first layer's weights as images (diverging colormap, 0 is white).
+
+    Parameters
+    ----------
+    weight : ndarray, shape (D, H) or (C_out, C_in, kH, kW)
+        See :func:`weight_images`.
+    path : path-like
+    max_images : int
+
+    Returns
+    -------
+    Path
+    """
+    tiles = weight_images(weight, max_images)
+    if tiles is None:
+        raise BarenetError(f"cannot show a weight of shape {np.shape(weight)} as images: "
+                           "expected (D, H) with D a square number or (C_out, C_in, kH, kW)")
+    shape = np.shape(weight)
+    if len(shape) == 2:
+        title = (f"First layer: input weights of {len(tiles)} of {shape[1]} units "
+                 f"as {tiles.shape[1]}x{tiles.shape[2]} images")
+    else:
+        title = (f"First layer: {shape[0]} filters of {shape[2]}x{shape[3]} over {shape[1]} "
+                 f"input channel(s), {len(tiles)} shown")
+    columns = min(len(tiles), 8)
+    rows = math.ceil(len(tiles) / columns)
+    fig = Figure(figsize=(1.0 * columns + 0.4, 1.0 * rows + 0.8), layout="constrained")
+    ax = fig.add_subplot()
+    ax.imshow(_mosaic(tiles, columns), cmap=WEIGHT_CMAP, vmin=-1, vmax=1,
+              interpolation="nearest")
+    ax.set_axis_off()
+    ax.set_title(f"{title}\n(each scaled to its own max |w|: red +, blue -, white 0)",
+                 fontsize=9)
+    return _save(fig, path)
+
+
+def _is_conv(layer: Module) -> bool:
+    weight = layer.params.get("weight")
+    return weight is not None and weight.data.ndim == 4
+
+
+def feature_maps(model: Sequential, image: np.ndarray) -> tuple[np.ndarray, list[str]] | None:
+    """One image's activations after the first convolution and the layers that follow it.
+
+    The model runs in eval mode, layer by layer, through the first layer with
+    a 4-D weight (a Conv2d) and on through every following layer that keeps
+    the shape of its input (activation, batch norm, dropout), stopping before
+    pooling, flattening or the next convolution.
+
+    Parameters
+    ----------
+    model : Sequential
+    image : ndarray
+        One raw image, e.g. (28, 28) uint8, as :meth:`Sequential.prepare_input` accepts.
+
+    Returns
+    -------
+    (maps, layer_names) or None
+        ``maps`` of shape (C, H, W) and the names of the layers applied after
+        the convolution's input; None when the model has no convolution.
+    """
+    first = next((i for i, layer in enumerate(model.layers) if _is_conv(layer)), None)
+    if first is None:
+        return None
+    x = model.prepare_input(np.asarray(image)[None])
+    applied: list[str] = []
+    was_training = model.training
+    model.eval()
+    try:
+        for i, layer in enumerate(model.layers):
+            if i > first and _is_conv(layer):
+                break
+            y = layer.forward(x)
+            if i > first and y.shape != x.shape:
+                break
+            x = y
+            if i >= first:
+                applied.append(type(layer).__name__)
+    finally:
+        model.train(was_training)
+    return x[0], applied
+
+
+def plot_feature_maps(image: np.ndarray, maps: np.ndarray, path: str | os.PathLike,
+                      layer_names: Sequence[str] = ("Conv2d",)) -> Path:
+    """An input image beside its feature maps, each map scaled to its own range.
+
+    Parameters
+    ----------
+    image : ndarray, shape (H, W) or (1, H, W)
+        The raw input image.
+    maps : ndarray, shape (C, h, w)
+        Activations of one convolutional block (see :func:`feature_maps`).
+    path : path-like
+    layer_names : sequence of str
+        Names of the layers that produced ``maps``, for the title.
+
+    Returns
+    -------
+    Path
+    """
+    maps = np.asarray(maps, dtype=np.float64)
+    if maps.ndim != 3:
+        raise BarenetError(f"feature maps must have shape (C, H, W), got {maps.shape}")
+    low = maps.min(axis=(1, 2), keepdims=True)
+    span = maps.max(axis=(1, 2), keepdims=True) - low
+    scaled = (maps - low) / np.where(span > 0, span, 1.0)
+    columns = math.ceil(math.sqrt(len(maps)))
+    rows = math.ceil(len(maps) / columns)
+    # the input image as tall as the block of maps
+    fig = Figure(figsize=(0.4 + 1.2 * (rows + columns), 0.7 + 1.2 * rows), layout="constrained")
+    left, right = fig.subplots(1, 2, width_ratios=[rows, columns])
+    left.imshow(_as_images(np.asarray(image)[None])[0], cmap=IMAGE_CMAP, interpolation="nearest")
+    left.set_title("input", fontsize=9)
+    right.imshow(_mosaic(scaled, columns), cmap=FEATURE_CMAP, vmin=0, vmax=1,
+                 interpolation="nearest")
+    right.set_title(f"{len(maps)} feature maps after {' -> '.join(layer_names)}\n"
+                    "(each scaled to its own range)", fontsize=9)
+    for ax in (left, right):
+        ax.set_axis_off()
+    return _save(fig, path)
+
+
+def write_report(run_dir: str | os.PathLike, model: Sequential, test_images: np.ndarray,
+                 test_labels: np.ndarray, class_names: Sequence[str],
+                 history: Sequence[Mapping[str, Any]] | None = None) -> list[Path]:
+    """Write every plot that applies to ``model`` into ``run_dir/plots``.
+
+    ``loss.png`` and ``accuracy.png`` (when ``history`` has epochs),
+    ``confusion.png``, ``misclassified.png``, ``weights.png`` (when the first
+    weighted layer can be shown as images) and ``feature_maps.png`` (for a
+    model with a convolution, on the first test image).
+
+    Parameters
+    ----------
+    run_dir : path-like
+    model : Sequential
+    test_images : ndarray, shape (N, 28, 28) uint8 (or any shape ``model.predict_proba`` accepts)
+    test_labels : ndarray of int, shape (N,)
+    class_names : sequence of str, length K (the model's number of outputs)
+    history : sequence of dict, optional
+        The ``"epochs"`` list of ``history.json``.
+
+    Returns
+    -------
+    list of Path
+        The files written, in the order above.
+    """
+    folder = Path(run_dir) / PLOTS_DIR
+    labels = np.asarray(test_labels)
+    if len(labels) == 0 or len(labels) != len(test_images):
+        raise BarenetError(f"need a non-empty test set with one label per image, got "
+                           f"{len(test_images)} images and {len(labels)} labels")
+    written = []
+    if history:
+        written.append(plot_loss(history, folder / "loss.png"))
+        written.append(plot_accuracy(history, folder / "accuracy.png"))
+    probabilities = model.predict_proba(test_images)
+    if probabilities.shape[1] != len(class_names):
+        raise BarenetError(f"the model has {probabilities.shape[1]} outputs but "
+                           f"{len(class_names)} class names were given")
+    predicted = probabilities.argmax(axis=1)
+    matrix = confusion_matrix(labels, predicted, len(class_names))
+    written.append(plot_confusion(matrix, class_names, folder / "confusion.png"))
+    written.append(plot_misclassified(test_images, labels, probabilities, class_names,
+                                      folder / "misclassified.png"))
+    layer = first_weight_layer(model)
+    if layer is not None and weight_images(layer.params["weight"].data) is not None:
+        written.append(plot_weights(layer.params["weight"].data, folder / "weights.png"))
+    found = feature_maps(model, test_images[0])
+    if found is not None:
+        written.append(plot_feature_maps(test_images[0], found[0], folder / "feature_maps.png",
+                                         found[1]))
+    return written

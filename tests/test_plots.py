@@ -1,0 +1,179 @@
+"""Every plot writes a real, non-blank PNG; the helpers that feed them compute the right arrays."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from barenet import plots
+from barenet.errors import BarenetError
+from barenet.layers import Flatten, Linear, ReLU
+from barenet.model import Sequential
+from barenet.module import Module, Parameter
+
+NAMES = [f"class {k}" for k in range(10)]
+HISTORY = [{"epoch": e, "train_loss": 1.0 / e, "train_acc": 1 - 0.5 / e,
+            "val_loss": 1.2 / e, "val_acc": 1 - 0.6 / e, "lr": 0.1, "seconds": 1.5}
+           for e in range(1, 5)]
+
+
+def assert_png(path, min_size=(100, 100)):
+    """``path`` is a PNG at least ``min_size`` pixels that is not a single flat colour."""
+    with Image.open(path) as image:
+        assert image.format == "PNG"
+        assert image.size[0] >= min_size[0] and image.size[1] >= min_size[1]
+        pixels = np.asarray(image.convert("L"), dtype=float)
+    assert pixels.std() > 1.0, f"{path} looks blank"
+    assert not [p for p in path.parent.iterdir() if p.name.endswith(".tmp")]
+
+
+class ChannelConv(Module):
+    """A stand-in convolution: 1x1 kernels, (N, C_in, H, W) -> (N, C_out, H, W).
+
+    Its "weight" is 4-D like Conv2d's, which is all the plots rely on.
+    """
+
+    def __init__(self, c_in: int = 1, c_out: int = 4) -> None:
+        super().__init__()
+        w = np.linspace(-1, 1, c_out * c_in).reshape(c_out, c_in, 1, 1)
+        self.params["weight"] = Parameter(w.astype(np.float32), "weight")
+
+    def forward(self, x):
+        return np.einsum("oi,nihw->nohw", self.params["weight"].data[:, :, 0, 0], x)
+
+    def output_shape(self, input_shape):
+        return (self.params["weight"].data.shape[0], *input_shape[1:])
+
+
+def tiny_cnn():
+    return Sequential([ChannelConv(1, 4), ReLU(), Flatten(), Linear(4 * 28 * 28, 10, rng=0)],
+                      input_shape=(1, 28, 28), metadata={"class_names": NAMES})
+
+
+@pytest.fixture
+def images(rng):
+    # a bright square at a random place on each image: varied, never blank
+    out = np.zeros((40, 28, 28), np.uint8)
+    for image, (r, c) in zip(out, rng.integers(2, 18, (40, 2)), strict=True):
+        image[r:r + 8, c:c + 8] = 255
+    return out
+
+
+def test_loss_and_accuracy_curves(tmp_path):
+    assert_png(plots.plot_loss(HISTORY, tmp_path / "loss.png"))
+    assert_png(plots.plot_accuracy(HISTORY, tmp_path / "acc.png"))
+
+
+def test_curves_skip_missing_validation_values(tmp_path):
+    history = [{**row, "val_loss": None} for row in HISTORY]
+    assert_png(plots.plot_loss(history, tmp_path / "loss.png"))
+
+
+def test_curves_need_epochs(tmp_path):
+    with pytest.raises(BarenetError, match="no epochs"):
+        plots.plot_loss([], tmp_path / "loss.png")
+    with pytest.raises(BarenetError, match="no train_loss or val_loss"):
+        plots.plot_loss([{"epoch": 1}], tmp_path / "loss.png")
+    assert not (tmp_path / "loss.png").exists()
+
+
+def test_confusion_heat_map(tmp_path, rng):
+    matrix = rng.integers(0, 50, (10, 10)) + np.diag(np.full(10, 900))
+    assert_png(plots.plot_confusion(matrix, NAMES, tmp_path / "confusion.png"))
+    with pytest.raises(BarenetError, match="does not match"):
+        plots.plot_confusion(matrix, NAMES[:3], tmp_path / "bad.png")
+
+
+def test_misclassified_grid(tmp_path, images, rng):
+    labels = rng.integers(0, 10, len(images))
+    probabilities = rng.dirichlet(np.ones(10), len(images))
+    assert (probabilities.argmax(1) != labels).any()
+    assert_png(plots.plot_misclassified(images, labels, probabilities, NAMES,
+                                        tmp_path / "wrong.png", max_images=12))
+
+
+def test_misclassified_with_no_mistakes_still_writes_a_figure(tmp_path, images):
+    labels = np.arange(len(images)) % 10
+    probabilities = np.eye(10)[labels]
+    assert_png(plots.plot_misclassified(images, labels, probabilities, NAMES,
+                                        tmp_path / "wrong.png"), min_size=(100, 50))
+
+
+def test_weight_images_of_a_linear_layer(rng):
+    weight = rng.normal(size=(784, 100))
+    tiles = plots.weight_images(weight, max_images=64)
+    assert tiles.shape == (64, 28, 28)
+    # column j of the weight is tile j, scaled so that its largest |w| is 1
+    np.testing.assert_allclose(tiles[5], weight[:, 5].reshape(28, 28) / np.abs(weight[:, 5]).max())
+    np.testing.assert_allclose(np.abs(tiles).max(axis=(1, 2)), 1.0)
+
+
+def test_weight_images_of_a_conv_layer_and_of_a_non_image_layer(rng):
+    assert plots.weight_images(rng.normal(size=(8, 2, 5, 5))).shape == (16, 5, 5)
+    assert plots.weight_images(rng.normal(size=(30, 10))) is None
+    assert plots.weight_images(np.zeros((784, 3))).max() == 0  # no division by zero
+
+
+def test_weights_plot(tmp_path, rng):
+    assert_png(plots.plot_weights(rng.normal(size=(784, 16)), tmp_path / "w.png"))
+    assert_png(plots.plot_weights(rng.normal(size=(6, 1, 5, 5)), tmp_path / "conv.png"))
+    with pytest.raises(BarenetError, match="cannot show"):
+        plots.plot_weights(rng.normal(size=(30, 10)), tmp_path / "bad.png")
+
+
+def test_first_weight_layer_walks_past_layers_without_weights():
+    model = Sequential([Flatten(), Linear(784, 5), ReLU(), Linear(5, 2)], input_shape=(1, 28, 28))
+    assert plots.first_weight_layer(model) is model.layers[1]
+    assert plots.first_weight_layer(Sequential([ReLU()])) is None
+
+
+def test_feature_maps_stop_at_the_first_shape_change(images):
+    model = tiny_cnn()
+    model.train()
+    maps, names = plots.feature_maps(model, images[0])
+    assert names == ["ChannelConv", "ReLU"]  # Flatten changes the shape: not applied
+    weight = model.layers[0].params["weight"].data[:, 0, 0, 0]
+    x = model.prepare_input(images[:1])[0, 0]
+    np.testing.assert_allclose(maps, np.maximum(weight[:, None, None] * x, 0), rtol=1e-6)
+    assert model.training  # the mode is restored
+
+
+def test_feature_maps_of_a_model_without_convolution():
+    assert plots.feature_maps(Sequential([Linear(784, 10)]), np.zeros((28, 28), np.uint8)) is None
+
+
+def test_feature_maps_plot(tmp_path, images):
+    maps, names = plots.feature_maps(tiny_cnn(), images[0])
+    assert_png(plots.plot_feature_maps(images[0], maps, tmp_path / "fm.png", names))
+
+
+def test_write_report_for_an_mlp(tmp_path, images, rng):
+    model = Sequential([Linear(784, 10, rng=0)], metadata={"class_names": NAMES})
+    labels = rng.integers(0, 10, len(images))
+    written = plots.write_report(tmp_path, model, images, labels, NAMES, HISTORY)
+    assert [p.name for p in written] == ["loss.png", "accuracy.png", "confusion.png",
+                                         "misclassified.png", "weights.png"]
+    assert all(p.parent == tmp_path / "plots" for p in written)
+    for path in written:
+        assert_png(path)
+
+
+def test_write_report_for_a_cnn_without_history(tmp_path, images, rng):
+    labels = rng.integers(0, 10, len(images))
+    written = plots.write_report(tmp_path, tiny_cnn(), images, labels, NAMES)
+    assert [p.name for p in written] == ["confusion.png", "misclassified.png", "weights.png",
+                                         "feature_maps.png"]
+
+
+def test_write_report_checks_class_names_against_outputs(tmp_path, images):
+    model = Sequential([Linear(784, 3)])
+    with pytest.raises(BarenetError, match="3 outputs but 10 class names"):
+        plots.write_report(tmp_path, model, images, np.zeros(len(images), int), NAMES)
+
+
+def test_with_the_real_conv2d(tmp_path, images):
+    conv = pytest.importorskip("barenet.layers.conv")
+    model = Sequential([conv.Conv2d(1, 4, 3), ReLU(), Flatten(), Linear(4 * 26 * 26, 10)],
+                       input_shape=(1, 28, 28))
+    maps, names = plots.feature_maps(model, images[0])
+    assert maps.shape == (4, 26, 26) and names == ["Conv2d", "ReLU"]
+    assert_png(plots.plot_weights(model.layers[0].params["weight"].data, tmp_path / "w.png"))
