@@ -1,0 +1,158 @@
+"""``barenet evaluate``: test accuracy, per-class precision/recall/F1 and the confusion matrix."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .. import paths
+from ..errors import BarenetError
+from ..model import Sequential
+
+if TYPE_CHECKING:
+    from ..data.datasets import Dataset
+
+DEFAULT_DATASET = "mnist"
+#: ``--model`` choices of a run folder -> file name.
+RUN_MODELS = {"best": paths.BEST_MODEL, "final": paths.FINAL_MODEL}
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("model", nargs="?", type=Path, metavar="MODEL",
+                        help="a model file (.npz) or a run folder (its best.npz, else "
+                             "model.npz); default: the newest model under runs/")
+    parser.add_argument("--dataset", help="dataset to test on (default: the one the model "
+                                          f"was trained on, else {DEFAULT_DATASET})")
+    parser.add_argument("--data-dir", type=Path, metavar="DIR",
+                        help=f"folder holding the dataset's IDX files (default: ${paths.DATA_ENV}, "
+                             "the cache, or a download)")
+    parser.add_argument("--batch-size", type=positive_int, default=1024,
+                        help="images per forward pass (default 1024)")
+
+
+def model_in_run(run_dir: Path, which: str | None = None) -> Path:
+    """The model file of a run folder: ``best.npz`` or ``model.npz``.
+
+    Parameters
+    ----------
+    run_dir : Path
+    which : {"best", "final"} or None
+        None takes ``best.npz`` and falls back to ``model.npz``.
+
+    Raises
+    ------
+    BarenetError
+        The folder or the model file is missing.
+    """
+    if not run_dir.is_dir():
+        raise BarenetError(f"{run_dir}: no such run folder (runs are written by "
+                           "`barenet train` into runs/)")
+    names = [RUN_MODELS[which]] if which else list(RUN_MODELS.values())
+    for name in names:
+        if (run_dir / name).is_file():
+            return run_dir / name
+    raise BarenetError(f"{run_dir}: no {' or '.join(names)} in this run folder; "
+                       "did its training finish?")
+
+
+def load_test_split(model: Sequential, dataset: str | None = None,
+                    data_dir: str | os.PathLike | None = None) -> Dataset:
+    """The test split of ``dataset`` (default: the model's), checked to fit the model.
+
+    Prints a warning line on stderr when ``dataset`` differs from the one
+    recorded in ``model.metadata["dataset"]``.
+
+    Parameters
+    ----------
+    model : Sequential
+    dataset : str or None
+        Dataset name; None takes ``model.metadata["dataset"]``, else ``"mnist"``.
+    data_dir : path-like or None
+        Folder with the IDX files; None lets :mod:`barenet.data` find them.
+
+    Returns
+    -------
+    barenet.data.datasets.Dataset
+        ``test_images`` (N, 28, 28) uint8, ``test_labels`` (N,), ``class_names``.
+
+    Raises
+    ------
+    BarenetError
+        The images have a size the model does not take, or the dataset has a
+        different number of classes than the model has outputs.
+    """
+    from ..data.datasets import load_dataset
+
+    recorded = model.metadata.get("dataset")
+    name = dataset or recorded or DEFAULT_DATASET
+    data = load_dataset(name, data_dir)
+    if recorded and recorded != name:
+        print(f"barenet: warning: the model was trained on {recorded}; evaluating it on "
+              f"{name}", file=sys.stderr)
+    image_shape = data.test_images.shape[1:]
+    if model.input_shape is not None:
+        if math.prod(model.input_shape) != math.prod(image_shape):
+            raise BarenetError(
+                f"the model takes inputs of shape {model.input_shape} but {name} images are "
+                f"{'x'.join(map(str, image_shape))}; evaluate it on the dataset it was "
+                f"trained on ({recorded or 'not recorded'})")
+        outputs = model.output_shape(model.input_shape)[-1]
+        if outputs != data.num_classes:
+            raise BarenetError(f"the model has {outputs} outputs but {name} has "
+                               f"{data.num_classes} classes; evaluate it on the dataset it "
+                               f"was trained on ({recorded or 'not recorded'})")
+    return data
+
+
+def load_model(path: Path | None) -> tuple[Sequential, Path]:
+    """The model at ``path`` (a file or a run folder), or the newest under runs/."""
+    from ..serialization import load
+
+    if path is None:
+        path = paths.latest_model()
+        if path is None:
+            raise BarenetError(f"no model given and none found under {paths.RUNS_DIR}/; "
+                               "pass MODEL or train one with `barenet train`")
+    elif path.is_dir():
+        path = model_in_run(path)
+    return load(path), path
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..metrics import (
+        accuracy,
+        confusion_matrix,
+        format_classification_report,
+        format_confusion_matrix,
+    )
+
+    model, path = load_model(args.model)
+    data = load_test_split(model, args.dataset, args.data_dir)
+    labels = data.test_labels
+    predicted = model.predict(data.test_images, batch_size=args.batch_size)
+    matrix = confusion_matrix(labels, predicted, data.num_classes)
+    correct = int(matrix.trace())
+    print(f"model: {path}")
+    print(f"data: {data.name} test split, {len(labels)} images from {data.source}")
+    print(f"test accuracy: {accuracy(labels, predicted):.2%} ({correct}/{len(labels)})")
+    print()
+    print(format_classification_report(matrix, data.class_names))
+    print()
+    print("confusion matrix (rows: true class, columns: predicted class)")
+    print(format_confusion_matrix(matrix, data.class_names))
+    return 0

@@ -1,0 +1,155 @@
+"""``barenet evaluate`` and ``barenet report`` end to end, on a tiny IDX dataset and run folder."""
+
+import json
+
+import numpy as np
+import pytest
+
+from barenet.cli.main import main
+from barenet.data.datasets import DATASETS, FILES
+from barenet.data.idx import write_idx
+from barenet.layers import Linear
+from barenet.model import Sequential
+
+MNIST_NAMES = list(DATASETS["mnist"].class_names)
+FASHION_NAMES = list(DATASETS["fashion-mnist"].class_names)
+
+
+@pytest.fixture
+def data_dir(tmp_path, rng):
+    """The four IDX files of a 30-image train and 50-image test set of random images."""
+    folder = tmp_path / "data"
+    for (images_file, labels_file), n in zip((FILES[:2], FILES[2:]), (30, 50), strict=True):
+        write_idx(folder / images_file, rng.integers(0, 256, (n, 28, 28), dtype=np.uint8))
+        write_idx(folder / labels_file, (np.arange(n) % 10).astype(np.uint8))
+    return folder
+
+
+def tiny_model(inputs=784, outputs=10, dataset="mnist"):
+    return Sequential([Linear(inputs, outputs, rng=0)], metadata={
+        "dataset": dataset, "class_names": MNIST_NAMES,
+        "normalization": {"mean": 0.1307, "std": 0.3081}})
+
+
+@pytest.fixture
+def run_dir(tmp_path):
+    """A run folder as `barenet train` leaves it: best.npz, model.npz, history.json."""
+    folder = tmp_path / "runs" / "tiny"
+    tiny_model().save(folder / "best.npz")
+    tiny_model().save(folder / "model.npz")
+    epochs = [{"epoch": e, "train_loss": 2.0 / e, "train_acc": 0.2 * e, "val_loss": 2.2 / e,
+               "val_acc": 0.18 * e, "lr": 0.01, "seconds": 0.5} for e in (1, 2, 3)]
+    (folder / "history.json").write_text(json.dumps(
+        {"epochs": epochs, "test": {"accuracy": 0.5, "loss": 1.0}}))
+    return folder
+
+
+def expected_accuracy_line(data_dir):
+    from barenet.data.idx import read_idx
+
+    images, labels = read_idx(data_dir / FILES[2]), read_idx(data_dir / FILES[3])
+    correct = int((tiny_model().predict(images) == labels).sum())
+    return f"test accuracy: {correct / len(labels):.2%} ({correct}/{len(labels)})"
+
+
+def assert_one_line_error(capsys, *fragments):
+    err = capsys.readouterr().err
+    assert err.startswith("barenet: error: ") and err.count("\n") == 1, err
+    assert "Traceback" not in err
+    for fragment in fragments:
+        assert fragment in err, err
+
+
+def test_evaluate_prints_accuracy_report_and_confusion(run_dir, data_dir, capsys):
+    assert main(["evaluate", str(run_dir / "best.npz"), "--data-dir", str(data_dir),
+                 "--batch-size", "7"]) == 0
+    out, err = capsys.readouterr()
+    assert expected_accuracy_line(data_dir) in out
+    assert "precision" in out and "macro avg" in out
+    assert "confusion matrix (rows: true class, columns: predicted class)" in out
+    table = out.split("columns: predicted class)\n")[1].splitlines()
+    counts = np.array([[int(v) for v in line.split()[-10:]] for line in table[1:11]])
+    assert counts.shape == (10, 10) and counts.sum() == 50
+    np.testing.assert_array_equal(counts.sum(axis=1), 5)  # labels are 0..9 five times
+    assert err == ""
+
+
+def test_evaluate_a_run_folder_uses_its_best_model(run_dir, data_dir, capsys):
+    assert main(["evaluate", str(run_dir), "--data-dir", str(data_dir)]) == 0
+    assert f"model: {run_dir / 'best.npz'}" in capsys.readouterr().out
+
+
+def test_evaluate_on_another_dataset_of_the_same_shape_warns(run_dir, data_dir, capsys):
+    assert main(["evaluate", str(run_dir / "best.npz"), "--dataset", "fashion-mnist",
+                 "--data-dir", str(data_dir)]) == 0
+    out, err = capsys.readouterr()
+    assert err == ("barenet: warning: the model was trained on mnist; evaluating it on "
+                   "fashion-mnist\n")
+    assert "T-shirt/top" in out and "Ankle boot" in out
+
+
+def test_evaluate_refuses_a_model_of_another_input_size(tmp_path, data_dir, capsys):
+    tiny_model(inputs=32 * 32).save(tmp_path / "big.npz")
+    assert main(["evaluate", str(tmp_path / "big.npz"), "--data-dir", str(data_dir)]) == 2
+    assert_one_line_error(capsys, "takes inputs of shape (1024,)", "28x28")
+
+
+def test_evaluate_refuses_a_model_with_another_number_of_classes(tmp_path, data_dir, capsys):
+    tiny_model(outputs=5).save(tmp_path / "five.npz")
+    assert main(["evaluate", str(tmp_path / "five.npz"), "--data-dir", str(data_dir)]) == 2
+    assert_one_line_error(capsys, "5 outputs", "10 classes")
+
+
+def test_evaluate_a_missing_model(tmp_path, capsys):
+    assert main(["evaluate", str(tmp_path / "nope.npz")]) == 2
+    assert_one_line_error(capsys, "nope.npz")
+
+
+def test_evaluate_rejects_a_zero_batch_size(run_dir):
+    with pytest.raises(SystemExit) as info:
+        main(["evaluate", str(run_dir), "--batch-size", "0"])
+    assert info.value.code == 2
+
+
+def test_report_writes_every_plot(run_dir, data_dir, capsys):
+    assert main(["report", str(run_dir), "--data-dir", str(data_dir)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    names = ["loss.png", "accuracy.png", "confusion.png", "misclassified.png", "weights.png"]
+    assert out[0] == f"plots of {run_dir / 'best.npz'} on the mnist test split:"
+    assert out[1:] == [str(run_dir / "plots" / name) for name in names]
+    assert sorted(p.name for p in (run_dir / "plots").iterdir()) == sorted(names)
+
+
+def test_report_of_the_final_model(run_dir, data_dir, capsys):
+    assert main(["report", str(run_dir), "--data-dir", str(data_dir), "--model", "final"]) == 0
+    assert str(run_dir / "model.npz") in capsys.readouterr().out
+
+
+def test_report_falls_back_to_the_final_model(run_dir, data_dir, capsys):
+    (run_dir / "best.npz").unlink()
+    assert main(["report", str(run_dir), "--data-dir", str(data_dir)]) == 0
+    assert str(run_dir / "model.npz") in capsys.readouterr().out
+
+
+def test_report_on_a_missing_run_folder(tmp_path, capsys):
+    assert main(["report", str(tmp_path / "no-such-run")]) == 2
+    assert_one_line_error(capsys, "no-such-run: no such run folder")
+
+
+def test_report_without_history(run_dir, capsys):
+    (run_dir / "history.json").unlink()
+    assert main(["report", str(run_dir)]) == 2
+    assert_one_line_error(capsys, "history.json: missing")
+
+
+def test_report_with_a_corrupt_history(run_dir, capsys):
+    (run_dir / "history.json").write_text('{"epochs": 3}')
+    assert main(["report", str(run_dir)]) == 2
+    assert_one_line_error(capsys, "history.json", "epochs")
+
+
+def test_report_without_the_requested_model(run_dir, capsys):
+    (run_dir / "model.npz").unlink()
+    assert main(["report", str(run_dir), "--model", "final"]) == 2
+    assert_one_line_error(capsys, "no model.npz in this run folder")
+    assert not (run_dir / "plots").exists()
