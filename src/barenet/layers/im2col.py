@@ -32,8 +32,8 @@ Pair = tuple[int, int]
 
 def as_pair(value: int | Sequence[int], name: str, minimum: int) -> Pair:
     """``3 -> (3, 3)``; ``(3, 5)`` or ``[3, 5]`` stay (height, width). Checks ``>= minimum``."""
-    pair = (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
-    if len(pair) != 2 or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+    pair = (value, value) if isinstance(value, (int, np.integer)) else value
+    if not isinstance(pair, (tuple, list)) or len(pair) != 2 or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
                                  and v >= minimum for v in pair):
         raise BarenetError(f"{name} must be an int >= {minimum} or a pair of them, got {value!r}")
     return int(pair[0]), int(pair[1])

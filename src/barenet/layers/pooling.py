@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..errors import BarenetError
 from ..module import Module
 from .im2col import as_pair, check_image_batch, col2im, output_size, pair_config, sliding_windows
 from .registry import LAYERS
@@ -29,6 +30,9 @@ class _Pool2d(Module):
         self.kernel = as_pair(kernel_size, "kernel_size", 1)
         self.stride = self.kernel if stride is None else as_pair(stride, "stride", 1)
         self.padding = as_pair(padding, "padding", 0)
+        if any(2 * p > k for p, k in zip(self.padding, self.kernel, strict=True)):
+            raise BarenetError(f"{type(self).__name__}: padding {padding} must be at most half "
+                               f"the kernel size {kernel_size} (a window of padding only)")
 
     def windows(self, x: np.ndarray, pad_value: float = 0.0) -> np.ndarray:
         """Check ``x`` and view its windows (N, C, KH, KW, OH, OW)."""
