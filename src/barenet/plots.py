@@ -31,7 +31,7 @@ from .metrics import confusion_matrix  # noqa: E402
 from .model import Sequential  # noqa: E402
 from .module import Module  # noqa: E402
 
-#: File names inside ``run_dir/plots``.
+#: The folder of a run that :func:`write_report` writes into.
 PLOTS_DIR = "plots"
 DPI = 100
 #: Diverging colormap for weights: red positive, blue negative, white zero.
@@ -240,11 +240,12 @@ def plot_misclassified(images: np.ndarray, labels: np.ndarray, probabilities: np
     canvas = _mosaic(pictures[shown].astype(np.float64), columns, pad, top)
     inches_per_pixel = 1.6 / (w + pad)
     title_height = 0.45
-    fig = Figure(figsize=(canvas.shape[1] * inches_per_pixel,
+    # at least 5 inches wide, so that the title fits above a single image
+    fig = Figure(figsize=(max(canvas.shape[1] * inches_per_pixel, 5.0),
                           canvas.shape[0] * inches_per_pixel + title_height))
     ax = fig.add_axes((0, 0, 1, 1 - title_height / fig.get_figheight()))
-    ax.imshow(canvas, cmap=IMAGE_CMAP, vmin=0,
-              vmax=255 if pictures.dtype == np.uint8 else None, interpolation="nearest")
+    limits = (0, 255) if pictures.dtype == np.uint8 else (None, None)
+    ax.imshow(canvas, cmap=IMAGE_CMAP, vmin=limits[0], vmax=limits[1], interpolation="nearest")
     for i, index in enumerate(shown):
         r, c = divmod(i, columns)
         ax.text(c * (w + pad) + w / 2, r * (top + h + pad) + top - 0.5,
