@@ -139,7 +139,7 @@ def test_report_on_a_missing_run_folder(tmp_path, capsys):
 def test_report_without_history(run_dir, capsys):
     (run_dir / "history.json").unlink()
     assert main(["report", str(run_dir)]) == 2
-    assert_one_line_error(capsys, "history.json: missing")
+    assert_one_line_error(capsys, "history.json not found")
 
 
 def test_report_with_a_corrupt_history(run_dir, capsys):

@@ -149,7 +149,8 @@ def test_feature_maps_plot(tmp_path, images):
 def test_write_report_for_an_mlp(tmp_path, images, rng):
     model = Sequential([Linear(784, 10, rng=0)], metadata={"class_names": NAMES})
     labels = rng.integers(0, 10, len(images))
-    written = plots.write_report(tmp_path, model, images, labels, NAMES, HISTORY)
+    history = {"epochs": HISTORY, "test": {"accuracy": 0.1, "loss": 2.3}}  # history.json
+    written = plots.write_report(tmp_path, model, images, labels, NAMES, history)
     assert [p.name for p in written] == ["loss.png", "accuracy.png", "confusion.png",
                                          "misclassified.png", "weights.png"]
     assert all(p.parent == tmp_path / "plots" for p in written)
@@ -177,3 +178,11 @@ def test_with_the_real_conv2d(tmp_path, images):
     maps, names = plots.feature_maps(model, images[0])
     assert maps.shape == (4, 26, 26) and names == ["Conv2d", "ReLU"]
     assert_png(plots.plot_weights(model.layers[0].params["weight"].data, tmp_path / "w.png"))
+
+
+def test_history_epochs_accepts_the_file_or_its_list():
+    assert plots.history_epochs({"epochs": HISTORY, "test": None}) == HISTORY
+    assert plots.history_epochs(HISTORY) == HISTORY
+    assert plots.history_epochs(None) == [] and plots.history_epochs({"test": None}) == []
+    with pytest.raises(BarenetError, match="per-epoch"):
+        plots.history_epochs({"epochs": 3})

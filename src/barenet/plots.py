@@ -420,9 +420,34 @@ def plot_feature_maps(image: np.ndarray, maps: np.ndarray, path: str | os.PathLi
     return _save(fig, path)
 
 
+def history_epochs(history: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None
+                   ) -> Sequence[Mapping[str, Any]]:
+    """The per-epoch list of a training history.
+
+    Parameters
+    ----------
+    history : dict, sequence of dict or None
+        The contents of ``history.json`` (``{"epochs": [...], "test": ...}``),
+        its ``"epochs"`` list, or None (no history: an empty list).
+
+    Raises
+    ------
+    BarenetError
+        ``"epochs"`` is not a list of objects.
+    """
+    epochs = history.get("epochs") if isinstance(history, Mapping) else history
+    if epochs is None:
+        return []
+    if not isinstance(epochs, Sequence) or not all(isinstance(e, Mapping) for e in epochs):
+        raise BarenetError("the training history has no list of per-epoch objects under "
+                           '"epochs"; re-run the training to rewrite history.json')
+    return epochs
+
+
 def write_report(run_dir: str | os.PathLike, model: Sequential, test_images: np.ndarray,
                  test_labels: np.ndarray, class_names: Sequence[str],
-                 history: Sequence[Mapping[str, Any]] | None = None) -> list[Path]:
+                 history: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None
+                 ) -> list[Path]:
     """Write every plot that applies to ``model`` into ``run_dir/plots``.
 
     ``loss.png`` and ``accuracy.png`` (when ``history`` has epochs),
@@ -437,8 +462,9 @@ def write_report(run_dir: str | os.PathLike, model: Sequential, test_images: np.
     test_images : ndarray, shape (N, 28, 28) uint8 (or any shape ``model.predict_proba`` accepts)
     test_labels : ndarray of int, shape (N,)
     class_names : sequence of str, length K (the model's number of outputs)
-    history : sequence of dict, optional
-        The ``"epochs"`` list of ``history.json``.
+    history : dict or sequence of dict, optional
+        The contents of ``history.json`` (``{"epochs": [...], "test": ...}``)
+        or just its ``"epochs"`` list.
 
     Returns
     -------
@@ -450,10 +476,11 @@ def write_report(run_dir: str | os.PathLike, model: Sequential, test_images: np.
     if len(labels) == 0 or len(labels) != len(test_images):
         raise BarenetError(f"need a non-empty test set with one label per image, got "
                            f"{len(test_images)} images and {len(labels)} labels")
+    epochs = history_epochs(history)
     written = []
-    if history:
-        written.append(plot_loss(history, folder / "loss.png"))
-        written.append(plot_accuracy(history, folder / "accuracy.png"))
+    if epochs:
+        written.append(plot_loss(epochs, folder / "loss.png"))
+        written.append(plot_accuracy(epochs, folder / "accuracy.png"))
     probabilities = model.predict_proba(test_images)
     if probabilities.shape[1] != len(class_names):
         raise BarenetError(f"the model has {probabilities.shape[1]} outputs but "
