@@ -1,0 +1,295 @@
+"""Each preprocessing step on images built here, then the whole chain."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from barenet import BarenetError
+from barenet.preprocess import (
+    EmptyDrawingError,
+    center_by_mass,
+    center_of_mass,
+    crop,
+    ink_bbox,
+    is_dark_on_light,
+    paste_center,
+    preprocess,
+    resize_longer_side,
+    shift,
+    to_grayscale,
+    to_ink,
+)
+
+
+def bbox_of(image: np.ndarray, level: float = 0.0) -> tuple[int, int, int, int]:
+    rows = np.flatnonzero((image > level).any(axis=1))
+    cols = np.flatnonzero((image > level).any(axis=0))
+    return rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+
+
+def seven(size: int = 280, top: int = 30, left: int = 60, scale: float = 1.0,
+          width: int = 18) -> np.ndarray:
+    """A '7' of thick strokes: uneven mass, so its centre of mass is off its box centre."""
+    img = np.zeros((size, size), np.uint8)
+    h, w = int(200 * scale), int(140 * scale)
+    img[top:top + width, left:left + w] = 255
+    for i in range(h):
+        x = left + w - width - int(i * (w - 2 * width) / h)
+        img[top + i, x:x + width] = 255
+    return img
+
+
+# -- to_grayscale -----------------------------------------------------------------
+
+def test_grayscale_scales_each_integer_type_to_unit_range():
+    assert to_grayscale(np.array([[0, 255]], np.uint8)).tolist() == [[0.0, 1.0]]
+    assert to_grayscale(np.array([[0, 65535]], np.uint16)).tolist() == [[0.0, 1.0]]
+    assert to_grayscale(np.array([[False, True]])).tolist() == [[0.0, 1.0]]
+    assert to_grayscale(np.array([[0, 255]], np.int64)).tolist() == [[0.0, 1.0]]
+    assert to_grayscale(np.array([[0, 1000]], np.int32))[0, 1] == pytest.approx(1000 / 65535)
+    out = to_grayscale(np.array([[0.25]], np.float64))
+    assert out.dtype == np.float32 and out[0, 0] == 0.25
+
+
+def test_grayscale_uses_bt601_luma_for_colour():
+    rgb = np.zeros((1, 3, 3), np.uint8)
+    rgb[0, 0, 0] = rgb[0, 1, 1] = rgb[0, 2, 2] = 255
+    assert to_grayscale(rgb)[0] == pytest.approx([0.299, 0.587, 0.114], abs=1e-6)
+    assert to_grayscale(np.full((2, 2, 1), 255, np.uint8)).tolist() == [[1.0, 1.0], [1.0, 1.0]]
+
+
+def test_alpha_dark_ink_on_transparent_is_composited_onto_white():
+    rgba = np.zeros((4, 4, 4), np.uint8)  # black everywhere, visible only where the ink is
+    rgba[1:3, 1:3, 3] = 255
+    gray = to_grayscale(rgba)
+    assert gray[0, 0] == 1.0 and gray[1, 1] == 0.0
+
+
+def test_alpha_light_ink_on_transparent_is_composited_onto_black():
+    la = np.zeros((4, 4, 2), np.uint8)
+    la[..., 0] = 255  # white everywhere, visible only where the ink is
+    la[1:3, 1:3, 1] = 255
+    gray = to_grayscale(la)
+    assert gray[0, 0] == 0.0 and gray[1, 1] == 1.0
+
+
+@pytest.mark.parametrize("bad, words", [
+    (np.zeros((2, 2, 5), np.uint8), "shape"),
+    (np.zeros((2,), np.uint8), "shape"),
+    (np.zeros((0, 3), np.uint8), "shape"),
+    (np.array([[0.0, 255.0]]), "divide"),
+    (np.array([[0.0, np.nan]]), "NaN"),
+    (np.array([[-1, 3]]), "0..65535"),
+    (np.array([["a"]]), "numeric"),
+])
+def test_grayscale_rejects_what_is_not_an_image(bad, words):
+    with pytest.raises(BarenetError, match=words):
+        to_grayscale(bad)
+
+
+# -- inversion, background, contrast ---------------------------------------------------
+
+def test_dark_on_light_is_detected_from_the_border_and_inverted():
+    page = np.full((50, 40), 0.8, np.float32)  # grey paper
+    page[10:40, 15:20] = 0.1  # dark pen
+    assert is_dark_on_light(page)
+    ink = to_ink(page)
+    assert ink[0, 0] == 0.0 and ink[20, 17] == pytest.approx(1.0)
+    assert not is_dark_on_light(1 - page)
+    np.testing.assert_allclose(to_ink(1 - page), ink, atol=1e-6)
+
+
+def test_ink_touching_the_edge_does_not_flip_the_decision():
+    drawing = np.zeros((40, 40), np.float32)
+    drawing[:, 18:22] = 1.0  # a stroke from the top edge to the bottom edge
+    assert not is_dark_on_light(drawing)
+
+
+def test_invert_can_be_forced():
+    image = np.zeros((10, 10), np.float32)
+    image[4:6, 4:6] = 1.0
+    assert to_ink(image, invert=False)[5, 5] == 1.0
+    with pytest.raises(EmptyDrawingError):  # inverted, the square is a hole in white: nothing
+        to_ink(image[3:7, 3:7] * 0 + 1, invert=True)
+
+
+def test_background_is_subtracted_and_ink_stretched():
+    image = np.full((20, 20), 0.3, np.float32)
+    image[5:15, 8:12] = 0.7
+    ink = to_ink(image, invert=False)
+    assert ink.min() == 0.0 and ink.max() == pytest.approx(1.0)
+    assert ink[0, 0] == 0.0
+
+
+@pytest.mark.parametrize("level", [0.0, 0.5, 1.0])
+def test_uniform_picture_is_blank(level):
+    with pytest.raises(EmptyDrawingError, match="blank"):
+        to_ink(np.full((30, 30), level, np.float32))
+
+
+def test_faint_smudge_is_blank():
+    image = np.zeros((30, 30), np.float32)
+    image[10:20, 10:20] = 0.05
+    with pytest.raises(EmptyDrawingError):
+        to_ink(image)
+
+
+def test_empty_drawing_error_is_a_barenet_error():
+    assert issubclass(EmptyDrawingError, BarenetError)
+
+
+# -- bounding box and crop ---------------------------------------------------------------
+
+def test_bbox_is_tight_and_exclusive():
+    ink = np.zeros((30, 40), np.float32)
+    ink[5:12, 20:33] = 1.0
+    ink[8, 3] = 0.1  # below the ink threshold: ignored
+    assert ink_bbox(ink) == (5, 12, 20, 33)
+    assert crop(ink, (5, 12, 20, 33)).shape == (7, 13)
+    assert crop(ink, (5, 12, 20, 33)).min() == 1.0
+
+
+def test_a_speck_is_nearly_blank():
+    ink = np.zeros((280, 280), np.float32)
+    ink[100:102, 100:102] = 1.0
+    with pytest.raises(EmptyDrawingError, match="nearly blank"):
+        ink_bbox(ink)
+
+
+# -- resizing --------------------------------------------------------------------
+
+@pytest.mark.parametrize("shape, expected", [
+    ((100, 50), (20, 10)),
+    ((50, 100), (10, 20)),
+    ((280, 7), (20, 1)),
+    ((7, 3), (20, 9)),
+    ((20, 20), (20, 20)),
+    ((1, 1), (20, 20)),
+])
+def test_resize_keeps_the_aspect_ratio_with_longer_side_20(shape, expected):
+    out = resize_longer_side(np.ones(shape, np.float32))
+    assert out.shape == expected
+    assert out.dtype == np.float32 and 0 <= out.min() and out.max() <= 1
+
+
+def test_shrinking_is_anti_aliased():
+    stripes = np.zeros((200, 200), np.float32)
+    stripes[:, ::2] = 1.0  # one-pixel stripes: point sampling would give all 0 or all 1
+    out = resize_longer_side(stripes)
+    np.testing.assert_allclose(out, 0.5, atol=1e-5)
+
+
+# -- canvas and centre of mass ------------------------------------------------------------
+
+def test_paste_center_places_the_glyph_in_the_middle():
+    canvas = paste_center(np.ones((20, 10), np.float32))
+    assert canvas.shape == (28, 28)
+    assert bbox_of(canvas) == (4, 24, 9, 19)
+    with pytest.raises(BarenetError, match="does not fit"):
+        paste_center(np.ones((30, 10), np.float32))
+
+
+def test_center_of_mass_of_known_images():
+    image = np.zeros((28, 28), np.float32)
+    image[3, 5] = 1.0
+    assert center_of_mass(image) == (3.0, 5.0)
+    image[7, 9] = 3.0
+    assert center_of_mass(image) == pytest.approx((6.0, 8.0))
+    with pytest.raises(EmptyDrawingError):
+        center_of_mass(np.zeros((28, 28), np.float32))
+
+
+@pytest.mark.parametrize("dy, dx", [(0, 0), (2, -3), (0.5, 0.25), (-1.7, 2.3), (3.99, -0.01)])
+def test_shift_moves_the_centre_of_mass_by_exactly_the_amount(dy, dx):
+    image = np.zeros((28, 28), np.float32)
+    image[10:16, 11:14] = 1.0
+    image[12, 15] = 0.5
+    before = center_of_mass(image)
+    moved = shift(image, dy, dx)
+    assert moved.shape == image.shape
+    after = center_of_mass(moved)
+    assert after == pytest.approx((before[0] + dy, before[1] + dx), abs=1e-5)
+    assert moved.sum() == pytest.approx(image.sum(), rel=1e-6)
+
+
+def test_shift_fills_with_black_and_drops_what_leaves():
+    image = np.ones((5, 5), np.float32)
+    moved = shift(image, 2, -1)
+    assert moved[:2].sum() == 0 and moved[:, -1].sum() == 0
+    assert moved.sum() == pytest.approx(3 * 4)
+    assert shift(image, 10, 0).sum() == 0
+
+
+def test_center_by_mass_puts_the_mass_at_14_14():
+    canvas = paste_center(resize_longer_side(to_ink(seven().astype(np.float32) / 255)))
+    assert abs(center_of_mass(canvas)[1] - 14) > 1  # the 7 is top- and right-heavy
+    centred = center_by_mass(canvas)
+    assert center_of_mass(centred) == pytest.approx((14, 14), abs=0.05)
+
+
+# -- the whole chain ---------------------------------------------------------------------
+
+def check_mnist_like(out: np.ndarray) -> None:
+    assert out.shape == (28, 28) and out.dtype == np.float32
+    assert out.min() >= 0 and out.max() <= 1 and out.max() > 0.9
+    cy, cx = center_of_mass(out)
+    assert abs(cy - 14) <= 0.5 and abs(cx - 14) <= 0.5
+    top, bottom, left, right = bbox_of(out, 0.05)
+    assert 19 <= max(bottom - top, right - left) <= 22
+
+
+@pytest.mark.parametrize("top, left, scale", [(30, 60, 1.0), (0, 0, 0.5), (150, 160, 0.6),
+                                              (40, 100, 1.2)])
+def test_drawing_anywhere_at_any_size_gives_the_same_picture(top, left, scale):
+    reference = preprocess(seven())
+    out = preprocess(seven(top=top, left=left, scale=scale, width=max(4, int(18 * scale))))
+    check_mnist_like(out)
+    assert np.abs(out - reference).mean() < 0.06
+
+
+def test_dark_on_light_colour_photo_gives_the_same_picture():
+    drawing = seven()
+    photo = np.empty((280, 280, 3), np.uint8)
+    photo[...] = (235, 225, 200)  # cream paper
+    photo[drawing > 0] = (20, 30, 90)  # dark blue pen
+    reference = preprocess(drawing)
+    out = preprocess(photo)
+    check_mnist_like(out)
+    np.testing.assert_allclose(out, reference, atol=1e-4)
+
+
+def test_aspect_ratio_survives_to_the_output():
+    bar = np.zeros((280, 280), np.uint8)
+    bar[40:240, 120:160] = 255  # 200 tall, 40 wide: 20 x 4 after scaling
+    out = preprocess(bar)
+    check_mnist_like(out)
+    assert out.sum(axis=0).max() == pytest.approx(20, abs=1e-4)  # ink 20 pixels tall
+    assert out.sum(axis=1).max() == pytest.approx(4, abs=1e-4)  # and 4 wide
+
+
+def test_a_tiny_image_is_scaled_up():
+    small = np.zeros((10, 10), np.uint8)
+    small[2:8, 4:6] = 255
+    check_mnist_like(preprocess(small))
+
+
+def test_mnist_like_digit_only_moves_its_centre_of_mass_to_14_14():
+    digit = np.zeros((28, 28), np.float32)
+    digit[4:24, 11:17] = 1.0  # 20 tall, centre of mass at (13.5, 13.5)
+    np.testing.assert_allclose(preprocess(digit), shift(digit, 0.5, 0.5), atol=1e-6)
+
+
+@pytest.mark.parametrize("image", [np.zeros((280, 280), np.uint8),
+                                   np.full((280, 280), 255, np.uint8),
+                                   np.full((50, 60, 3), 128, np.uint8)])
+def test_blank_pictures_are_reported_not_classified(image):
+    with pytest.raises(EmptyDrawingError):
+        preprocess(image)
+
+
+def test_nearly_blank_drawing_is_reported():
+    image = np.zeros((280, 280), np.uint8)
+    image[140, 140:142] = 255
+    with pytest.raises(EmptyDrawingError, match="nearly blank"):
+        preprocess(image)
