@@ -14,7 +14,7 @@ from ..errors import BarenetError
 from ..model import Sequential
 
 if TYPE_CHECKING:
-    from ..data.datasets import Dataset
+    from ..data import Dataset
 
 DEFAULT_DATASET = "mnist"
 #: ``--model`` choices of a run folder -> file name.
@@ -96,7 +96,7 @@ def load_test_split(model: Sequential, dataset: str | None = None,
         The images have a size the model does not take, or the dataset has a
         different number of classes than the model has outputs.
     """
-    from ..data.datasets import load_dataset
+    from ..data import load_dataset
 
     recorded = model.metadata.get("dataset")
     name = dataset or recorded or DEFAULT_DATASET
