@@ -87,7 +87,7 @@ def load_test_split(model: Sequential, dataset: str | None = None,
 
     Returns
     -------
-    barenet.data.datasets.Dataset
+    barenet.data.Dataset
         ``test_images`` (N, 28, 28) uint8, ``test_labels`` (N,), ``class_names``.
 
     Raises
