@@ -1,0 +1,220 @@
+"""The IDX file format of MNIST and Fashion-MNIST: reading and writing.
+
+An IDX file is a 4-byte magic number ``00 00 <dtype code> <ndim>``, then
+``ndim`` big-endian uint32 dimensions, then the array in C order, big-endian.
+Either the raw file or its gzip-compressed form (``.gz``) is read; which one
+is told by the gzip magic bytes, not by the name.
+
+Every check runs before the array is allocated: a header that declares more
+data than the file can hold is refused, so a corrupt file cannot make the
+reader ask for gigabytes.
+"""
+
+from __future__ import annotations
+
+import gzip
+import math
+import os
+import struct
+import zlib
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+
+from ..errors import BarenetError
+from ..fileio import atomic_write
+
+#: IDX dtype code -> big-endian NumPy dtype.
+IDX_DTYPES: dict[int, np.dtype] = {
+    0x08: np.dtype(">u1"),
+    0x09: np.dtype(">i1"),
+    0x0B: np.dtype(">i2"),
+    0x0C: np.dtype(">i4"),
+    0x0D: np.dtype(">f4"),
+    0x0E: np.dtype(">f8"),
+}
+_CODES = {dtype.newbyteorder("="): code for code, dtype in IDX_DTYPES.items()}
+_GZIP_MAGIC = b"\x1f\x8b"
+# Deflate cannot compress better than about 1032:1, so a gzip file of n bytes
+# decompresses to at most this many times n bytes (plus a small constant).
+_MAX_GZIP_RATIO = 1100
+_CHUNK = 1 << 20
+
+
+def _hex(data: bytes) -> str:
+    return " ".join(f"{b:02x}" for b in data) or "nothing"
+
+
+def _read_exact(stream: BinaryIO, out: memoryview) -> int:
+    """Fill ``out`` from ``stream`` in chunks; return the number of bytes read."""
+    filled = 0
+    while filled < len(out):
+        chunk = stream.read(min(_CHUNK, len(out) - filled))
+        if not chunk:
+            break
+        out[filled:filled + len(chunk)] = chunk
+        filled += len(chunk)
+    return filled
+
+
+def _parse_header(stream: BinaryIO, name: str) -> tuple[np.dtype, tuple[int, ...], int]:
+    """Read and check the magic number and dimensions.
+
+    Returns
+    -------
+    dtype : numpy.dtype
+        Big-endian element type.
+    shape : tuple of int
+        The declared dimensions.
+    header_size : int
+        Bytes taken by magic number and dimensions.
+    """
+    magic = stream.read(4)
+    if len(magic) < 4:
+        raise BarenetError(f"{name}: too short for an IDX header (expected 4 magic bytes, "
+                           f"found {len(magic)}); the file is truncated, download it again")
+    if magic[:2] != b"\x00\x00":
+        raise BarenetError(f"{name}: not an IDX file (expected magic bytes 00 00 <type> <ndim>, "
+                           f"found {_hex(magic)}); check that it is the right file")
+    code, ndim = magic[2], magic[3]
+    if code not in IDX_DTYPES:
+        valid = ", ".join(f"0x{c:02X}" for c in IDX_DTYPES)
+        raise BarenetError(f"{name}: unknown IDX dtype code 0x{code:02X} (valid: {valid}); "
+                           "the file is corrupt or not an IDX file")
+    if ndim == 0:
+        raise BarenetError(f"{name}: IDX header declares 0 dimensions (expected 1 or more); "
+                           "the file is corrupt")
+    raw_dims = stream.read(4 * ndim)
+    if len(raw_dims) < 4 * ndim:
+        raise BarenetError(f"{name}: truncated IDX header (expected {4 * ndim} bytes of "
+                           f"dimensions, found {len(raw_dims)}); download the file again")
+    shape = struct.unpack(f">{ndim}I", raw_dims)
+    return IDX_DTYPES[code], shape, 4 + 4 * ndim
+
+
+def _finish(buffer: np.ndarray, dtype: np.dtype, shape: tuple[int, ...]) -> np.ndarray:
+    """View the raw bytes as the declared array, in native byte order."""
+    array = buffer.view(dtype).reshape(shape)
+    if dtype.itemsize > 1:
+        array = array.astype(dtype.newbyteorder("="))
+    else:
+        array = array.view(dtype.newbyteorder("="))
+    return array
+
+
+def read_idx(path: str | os.PathLike) -> np.ndarray:
+    """Read an IDX file, raw or gzip-compressed.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file, e.g. ``train-images-idx3-ubyte.gz``.
+
+    Returns
+    -------
+    numpy.ndarray
+        The array, shape as declared by the header (e.g. ``(60000, 28, 28)``),
+        native byte order, writable.
+
+    Raises
+    ------
+    BarenetError
+        If the file is missing, unreadable, not IDX, truncated, longer than its
+        header declares, or a corrupt gzip stream. The message names the file
+        and the expected and found values.
+    """
+    path = Path(path)
+    name = str(path)
+    try:
+        with open(path, "rb") as handle:
+            file_size = os.fstat(handle.fileno()).st_size
+            is_gzip = handle.read(2) == _GZIP_MAGIC
+            handle.seek(0)
+            if is_gzip:
+                return _read_gzip(handle, name, file_size)
+            return _read_raw(handle, name, file_size)
+    except FileNotFoundError:
+        raise BarenetError(f"{name}: no such file; check the path") from None
+    except OSError as exc:
+        raise BarenetError(f"cannot read {name}: {exc.strerror or exc}") from None
+
+
+def _read_raw(handle: BinaryIO, name: str, file_size: int) -> np.ndarray:
+    dtype, shape, header = _parse_header(handle, name)
+    expected = math.prod(shape) * dtype.itemsize
+    found = file_size - header
+    if found != expected:
+        kind = "truncated" if found < expected else "longer than its header declares"
+        raise BarenetError(f"{name}: {kind} (header declares shape {shape} of {dtype.name}: "
+                           f"expected {expected} data bytes, found {found}); "
+                           "download the file again")
+    buffer = np.empty(expected, dtype=np.uint8)
+    _read_exact(handle, memoryview(buffer))
+    return _finish(buffer, dtype, shape)
+
+
+def _read_gzip(handle: BinaryIO, name: str, file_size: int) -> np.ndarray:
+    try:
+        with gzip.GzipFile(fileobj=handle, mode="rb") as stream:
+            dtype, shape, _ = _parse_header(stream, name)
+            expected = math.prod(shape) * dtype.itemsize
+            limit = _MAX_GZIP_RATIO * file_size + 1024
+            if expected > limit:
+                raise BarenetError(f"{name}: header declares shape {shape} of {dtype.name} "
+                                   f"({expected} bytes), more than a {file_size}-byte gzip "
+                                   "file can hold; the file is corrupt, download it again")
+            buffer = np.empty(expected, dtype=np.uint8)
+            found = _read_exact(stream, memoryview(buffer))
+            if found < expected:
+                raise BarenetError(f"{name}: truncated (header declares shape {shape}: "
+                                   f"expected {expected} data bytes, found {found}); "
+                                   "download the file again")
+            if stream.read(1):
+                raise BarenetError(f"{name}: longer than its header declares (shape {shape}: "
+                                   f"expected {expected} data bytes, found more); "
+                                   "the file is corrupt, download it again")
+    except EOFError:
+        raise BarenetError(f"{name}: truncated gzip stream (the compressed file ends early); "
+                           "delete it and download it again") from None
+    except (zlib.error, gzip.BadGzipFile) as exc:
+        raise BarenetError(f"{name}: corrupt gzip stream ({exc}); "
+                           "delete the file and download it again") from None
+    return _finish(buffer, dtype, shape)
+
+
+def write_idx(path: str | os.PathLike, array: np.ndarray) -> None:
+    """Write ``array`` as an IDX file, atomically; gzip-compressed if ``path`` ends in ``.gz``.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Target file.
+    array : numpy.ndarray
+        Any shape with at least one dimension, each below 2**32; dtype uint8,
+        int8, int16, int32, float32 or float64.
+
+    Raises
+    ------
+    BarenetError
+        If the dtype or shape cannot be stored in IDX, or the file cannot be written.
+    """
+    array = np.asarray(array)
+    native = array.dtype.newbyteorder("=")
+    if native not in _CODES:
+        raise BarenetError(f"cannot store dtype {array.dtype} in IDX (valid: uint8, int8, "
+                           "int16, int32, float32, float64); convert the array first")
+    if array.ndim == 0 or array.ndim > 255 or any(d >= 2**32 for d in array.shape):
+        raise BarenetError(f"cannot store shape {array.shape} in IDX (1 to 255 dimensions, "
+                           "each below 2**32)")
+    header = bytes([0, 0, _CODES[native], array.ndim]) + struct.pack(f">{array.ndim}I",
+                                                                     *array.shape)
+    data = np.ascontiguousarray(array, dtype=native.newbyteorder(">"))
+    with atomic_write(path, "wb") as handle:
+        if str(path).endswith(".gz"):
+            with gzip.GzipFile(filename="", fileobj=handle, mode="wb", mtime=0) as stream:
+                stream.write(header)
+                stream.write(data.reshape(-1).view(np.uint8))
+        else:
+            handle.write(header)
+            handle.write(data.reshape(-1).view(np.uint8))
