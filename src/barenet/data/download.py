@@ -1,0 +1,181 @@
+"""Downloading dataset files: mirrors in order, SHA-256 checked, atomic.
+
+Each file is streamed into a temporary file beside its destination while its
+SHA-256 is computed; only a complete file with the expected digest is renamed
+into place. A refused connection, an HTTP error, a transfer cut short or a
+wrong digest moves on to the next mirror, and a failure on every mirror raises
+one :class:`BarenetError` that names each mirror's problem.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import os
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from pathlib import Path
+from typing import IO
+
+from ..errors import BarenetError
+from ..fileio import atomic_write
+
+#: Seconds to wait for a mirror to connect or to send the next block.
+TIMEOUT = 30.0
+_BLOCK = 1 << 16
+
+
+class _MirrorFailed(Exception):
+    """One mirror could not deliver one file (never escapes this module)."""
+
+
+class ProgressBar:
+    """A one-line text progress bar, redrawn in place on a terminal.
+
+    Parameters
+    ----------
+    label : str
+        What is being downloaded, shown before the bar.
+    total : int or None
+        Expected number of bytes; ``None`` shows a byte count without a bar.
+    stream : IO[str]
+        Where to draw (stderr by default).
+    """
+
+    def __init__(self, label: str, total: int | None, stream: IO[str] | None = None,
+                 width: int = 30) -> None:
+        self.label = label
+        self.total = total
+        self.stream = stream if stream is not None else sys.stderr
+        self.width = width
+        self._shown = -1.0
+        self._last = 0.0
+
+    def update(self, done: int, *, final: bool = False) -> None:
+        """Redraw for ``done`` bytes received (at most ten times a second unless ``final``)."""
+        now = time.monotonic()
+        if not final and now - self._last < 0.1:
+            return
+        self._last = now
+        mb = done / 1e6
+        if self.total:
+            frac = min(done / self.total, 1.0)
+            filled = int(round(frac * self.width))
+            bar = "#" * filled + "." * (self.width - filled)
+            text = f"{self.label} [{bar}] {frac:4.0%} {mb:.1f}/{self.total / 1e6:.1f} MB"
+        else:
+            text = f"{self.label} {mb:.1f} MB"
+        self.stream.write("\r" + text + ("\n" if final else ""))
+        self.stream.flush()
+
+
+def sha256_file(path: str | os.PathLike) -> str:
+    """The hex SHA-256 digest of a file, read in blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _fetch(url: str, dest: Path, sha256: str, progress: bool) -> None:
+    """Stream ``url`` into ``dest`` atomically; raise :class:`_MirrorFailed` on any problem."""
+    try:
+        response = urllib.request.urlopen(url, timeout=TIMEOUT)
+    except urllib.error.HTTPError as exc:
+        raise _MirrorFailed(f"HTTP {exc.code} {exc.reason}") from None
+    except (urllib.error.URLError, OSError, http.client.HTTPException, ValueError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise _MirrorFailed(str(getattr(reason, "strerror", None) or reason)) from None
+    with response, atomic_write(dest, "wb") as handle:
+        length = response.headers.get("Content-Length")
+        total = int(length) if length and length.isdigit() else None
+        bar = ProgressBar(dest.name, total) if progress else None
+        digest = hashlib.sha256()
+        received = 0
+        try:
+            while block := response.read(_BLOCK):
+                handle.write(block)
+                digest.update(block)
+                received += len(block)
+                if bar:
+                    bar.update(received)
+        except (OSError, http.client.HTTPException) as exc:
+            raise _MirrorFailed(f"transfer failed after {received} bytes ({exc})") from None
+        finally:
+            if bar:
+                bar.update(received, final=True)
+        if total is not None and received != total:
+            raise _MirrorFailed(f"transfer cut short: got {received} of {total} bytes")
+        if digest.hexdigest() != sha256:
+            raise _MirrorFailed(f"SHA-256 mismatch: expected {sha256[:12]}..., "
+                                f"got {digest.hexdigest()[:12]}...")
+
+
+def download_file(filename: str, sha256: str, base_urls: Sequence[str],
+                  dest_dir: str | os.PathLike, *, progress: bool | None = None) -> Path:
+    """Download one file from the first mirror that delivers it intact.
+
+    Parameters
+    ----------
+    filename : str
+        File name, appended to each base URL.
+    sha256 : str
+        Expected hex SHA-256 digest of the file.
+    base_urls : sequence of str
+        Mirrors to try in order, e.g. ``["https://example.org/mnist/"]``.
+    dest_dir : str or os.PathLike
+        Folder the file lands in (created if missing).
+    progress : bool or None
+        Draw a progress bar on stderr; ``None`` draws one only when stderr is a terminal.
+
+    Returns
+    -------
+    pathlib.Path
+        The downloaded file, ``dest_dir / filename``.
+
+    Raises
+    ------
+    BarenetError
+        If no mirror delivered the file with the expected digest; nothing is
+        left behind in ``dest_dir`` then.
+    """
+    dest = Path(dest_dir) / filename
+    if progress is None:
+        progress = sys.stderr.isatty()
+    problems = []
+    for base in base_urls:
+        url = base.rstrip("/") + "/" + filename
+        print(f"downloading {url}", file=sys.stderr)
+        try:
+            _fetch(url, dest, sha256, progress)
+        except _MirrorFailed as exc:
+            print(f"  failed: {exc}", file=sys.stderr)
+            problems.append(f"{url}: {exc}")
+            continue
+        return dest
+    tried = "; ".join(problems) if problems else "no mirrors configured"
+    raise BarenetError(f"could not download {filename} ({tried})")
+
+
+def download_files(files: dict[str, str], base_urls: Sequence[str],
+                   dest_dir: str | os.PathLike, *, progress: bool | None = None) -> list[Path]:
+    """Download every file of ``files`` (name -> SHA-256) not already in ``dest_dir``.
+
+    Files already present are kept as they are. See :func:`download_file`.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The paths of all the files, in the order of ``files``.
+    """
+    paths = []
+    for filename, sha256 in files.items():
+        path = Path(dest_dir) / filename
+        if not path.is_file():
+            download_file(filename, sha256, base_urls, dest_dir, progress=progress)
+        paths.append(path)
+    return paths
