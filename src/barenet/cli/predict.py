@@ -1,0 +1,124 @@
+"""``barenet predict``: classify image files of handwritten digits (or other MNIST-like classes).
+
+Each file is decoded (:mod:`barenet.images`), turned into the 28x28 image the
+network expects (:func:`barenet.preprocess.preprocess`, the same function the
+drawing app uses) and classified. A file that cannot be read or holds no digit
+gets a one-line error on stderr; the others are still classified, and the exit
+status is 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import BarenetError
+
+EXIT_SOME_FAILED = 1
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("images", nargs="+", metavar="IMAGE",
+                        help="image files: PNG, JPEG, BMP, GIF, any size, colour or grey, "
+                             "light or dark background")
+    parser.add_argument("--model", type=Path,
+                        help="model file (default: the newest best.npz or model.npz under runs/)")
+    parser.add_argument("--top-k", type=_positive_int, default=3, metavar="K",
+                        help="how many of the most likely classes to show (default 3)")
+    parser.add_argument("--json", action="store_true",
+                        help="print one JSON list with a result or an error per file")
+
+
+def resolve_model_path(path: Path | None) -> Path:
+    """The model to use: ``path`` if given, else the newest one under ``runs/``.
+
+    Raises
+    ------
+    BarenetError
+        No model given and none found.
+    """
+    from .. import paths
+
+    if path is not None:
+        return path
+    latest = paths.latest_model()
+    if latest is None:
+        raise BarenetError(f"no trained model found under {paths.RUNS_DIR}/; run `barenet train` "
+                           "first or pass --model FILE")
+    return latest
+
+
+def class_names(model: Any) -> list[str]:
+    """Names of the model's output classes: ``metadata["class_names"]`` or the indices."""
+    count = model.output_shape(model.input_shape)[-1] if model.input_shape else None
+    names = model.metadata.get("class_names")
+    if isinstance(names, list) and (count is None or len(names) == count):
+        return [str(n) for n in names]
+    return [str(i) for i in range(count or 10)]
+
+
+def check_input_size(model: Any, path: Path) -> None:
+    """Refuse a model that does not take one 28x28 image per sample.
+
+    Raises
+    ------
+    BarenetError
+        The model's input shape holds some other number of values.
+    """
+    if model.input_shape is not None and math.prod(model.input_shape) != 28 * 28:
+        raise BarenetError(f"{path}: the model takes inputs of shape {model.input_shape}, but "
+                           "predict and draw feed it 28x28 grey images; use an MNIST-style model")
+
+
+def top_k(probabilities: np.ndarray, names: list[str], k: int) -> list[tuple[str, float]]:
+    """The ``k`` most likely ``(class name, probability)`` pairs, most likely first."""
+    order = np.argsort(-probabilities, kind="stable")[:k]
+    return [(names[i] if i < len(names) else str(i), float(probabilities[i])) for i in order]
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..images import load_image
+    from ..preprocess import preprocess
+    from ..serialization import load
+
+    model_path = resolve_model_path(args.model)
+    model = load(model_path)
+    check_input_size(model, model_path)
+    names = class_names(model)
+
+    results: list[dict[str, Any]] = []
+    failed = 0
+    for image in args.images:
+        try:
+            seen = preprocess(load_image(image))
+        except BarenetError as exc:
+            failed += 1
+            message = str(exc) if str(exc).startswith(str(image)) else f"{image}: {exc}"
+            print(f"barenet: error: {message}", file=sys.stderr)
+            results.append({"file": image, "error": message})
+            continue
+        best = top_k(model.predict_proba(seen[None])[0], names, args.top_k)
+        results.append({"file": image, "predictions": [
+            {"class": name, "probability": round(p, 6)} for name, p in best]})
+        if not args.json:
+            shown = "  ".join(f"{name} {100 * p:5.1f}%" for name, p in best)
+            print(f"{image}: {shown}")
+    if args.json:
+        print(json.dumps(results, indent=2))
+    return EXIT_SOME_FAILED if failed else 0

@@ -1,0 +1,253 @@
+"""``barenet predict`` on real image files of every common kind, written here."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from barenet import Sequential
+from barenet.cli import main as cli
+from barenet.cli.main import main
+from barenet.images import MAX_SIDE, load_image
+from barenet.layers import Linear
+from barenet.preprocess import preprocess
+
+NAMES = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+NORMALIZATION = {"mean": 0.1307, "std": 0.3081}
+
+
+def ring(size: int = 120) -> np.ndarray:
+    """A '0': a thick ellipse outline, white on black, uint8."""
+    yy, xx = np.mgrid[:size, :size]
+    r = np.hypot((yy - size / 2) / (0.42 * size), (xx - size / 2) / (0.28 * size))
+    return np.where((r > 0.7) & (r < 1.0), 255, 0).astype(np.uint8)
+
+
+def bar(size: int = 120) -> np.ndarray:
+    """A '1': a thick vertical stroke, white on black, uint8."""
+    image = np.zeros((size, size), np.uint8)
+    image[int(0.1 * size):int(0.9 * size), int(0.45 * size):int(0.57 * size)] = 255
+    return image
+
+
+@pytest.fixture(autouse=True)
+def only_predict(monkeypatch):
+    """Build the parser with just this subcommand: another one's import troubles stay theirs."""
+    monkeypatch.setattr(cli, "COMMANDS", {"predict": cli.COMMANDS["predict"]})
+
+
+@pytest.fixture(scope="module")
+def model_file(tmp_path_factory) -> Path:
+    """A linear model whose 'zero' and 'one' outputs match a ring and a bar."""
+    model = Sequential([Linear(784, 10, rng=0)],
+                       metadata={"normalization": NORMALIZATION, "class_names": NAMES})
+    weight = model.layers[0].params["weight"].data
+    weight[...] = 0
+    for k, template in ((0, ring()), (1, bar())):
+        seen = preprocess(template).ravel()
+        weight[:, k] = 3 * (seen - seen.mean())
+    path = tmp_path_factory.mktemp("model") / "model.npz"
+    model.save(path)
+    return path
+
+
+def dark_on_light(image: np.ndarray) -> np.ndarray:
+    return 255 - image
+
+
+def colour(ink: np.ndarray, pen=(20, 40, 120), paper=(240, 230, 200)) -> np.ndarray:
+    out = np.empty(ink.shape + (3,), np.uint8)
+    out[...] = paper
+    out[ink > 127] = pen
+    return out
+
+
+def write_files(folder: Path) -> dict[str, Path]:
+    """Every kind of image file predict should read, each showing a ring ('zero')."""
+    files = {}
+
+    def save(name: str, image: Image.Image, **options) -> None:
+        files[name] = folder / name
+        image.save(files[name], **options)
+
+    save("colour.png", Image.fromarray(colour(ring(200))))
+    save("grey.jpg", Image.fromarray(ring(150)), quality=90)
+    save("dark_on_light.bmp", Image.fromarray(dark_on_light(ring(90))))
+    frames = [Image.fromarray(dark_on_light(ring(100))), Image.fromarray(dark_on_light(bar(100)))]
+    save("animated.gif", frames[0], save_all=True, append_images=frames[1:], duration=100,
+         loop=0)
+    save("sixteen_bit.png", Image.fromarray(dark_on_light(ring(80)).astype(np.uint16) * 257))
+    rgba = np.zeros((110, 110, 4), np.uint8)
+    rgba[..., 3] = ring(110)  # black ink, visible only where the ring is
+    save("transparent.png", Image.fromarray(rgba))
+    la = np.zeros((110, 110, 2), np.uint8)
+    la[..., 0], la[..., 1] = 255, ring(110)  # white ink on transparent
+    save("white_on_transparent.png", Image.fromarray(la, "LA"))
+    cmyk = np.zeros((100, 100, 4), np.uint8)
+    cmyk[..., 3] = ring(100)  # black (K) ink on white paper
+    save("cmyk.jpg", Image.fromarray(cmyk, "CMYK"), quality=95)
+    save("palette.png", Image.fromarray(colour(ring(100))).convert("P", palette=Image.ADAPTIVE))
+    save("bilevel.png", Image.fromarray(ring(64)).convert("1"))
+    return files
+
+
+@pytest.fixture(scope="module")
+def images(tmp_path_factory) -> dict[str, Path]:
+    return write_files(tmp_path_factory.mktemp("images"))
+
+
+def run(capsys, *args) -> tuple[int, str, str]:
+    code = main(["predict", *map(str, args)])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize("name", ["colour.png", "grey.jpg", "dark_on_light.bmp", "animated.gif",
+                                  "sixteen_bit.png", "transparent.png",
+                                  "white_on_transparent.png", "cmyk.jpg", "palette.png",
+                                  "bilevel.png"])
+def test_every_kind_of_file_is_read_and_classified(capsys, model_file, images, name):
+    code, out, err = run(capsys, images[name], "--model", model_file)
+    assert code == 0, err
+    assert err == ""
+    assert out.startswith(f"{images[name]}: zero ")
+    assert out.count("%") == 3
+
+
+def test_the_first_frame_of_an_animation_is_used(images):
+    first = load_image(images["animated.gif"])
+    assert preprocess(first).sum() == pytest.approx(preprocess(ring()).sum(), rel=0.1)
+
+
+def test_sixteen_bit_png_keeps_sixteen_bits(images):
+    array = load_image(images["sixteen_bit.png"])
+    assert array.dtype == np.uint16 and array.max() == 65535
+
+
+def test_a_bar_is_a_one(capsys, model_file, tmp_path):
+    Image.fromarray(bar(300)).save(tmp_path / "one.png")
+    code, out, _ = run(capsys, tmp_path / "one.png", "--model", model_file, "--top-k", "1")
+    assert code == 0 and out.split(": ")[1].startswith("one ")
+
+
+def test_json_lists_every_file_with_top_k(capsys, model_file, images):
+    code, out, err = run(capsys, images["colour.png"], images["cmyk.jpg"], "--model",
+                         model_file, "--json", "--top-k", "4")
+    assert code == 0 and err == ""
+    results = json.loads(out)
+    assert [r["file"] for r in results] == [str(images["colour.png"]), str(images["cmyk.jpg"])]
+    for result in results:
+        predictions = result["predictions"]
+        assert len(predictions) == 4
+        assert predictions[0]["class"] == "zero"
+        probs = [p["probability"] for p in predictions]
+        assert probs == sorted(probs, reverse=True) and 0 < sum(probs) <= 1 + 1e-6
+
+
+def test_top_k_beyond_the_class_count_shows_every_class(capsys, model_file, images):
+    code, out, _ = run(capsys, images["grey.jpg"], "--model", model_file, "--json",
+                       "--top-k", "50")
+    assert code == 0
+    predictions = json.loads(out)[0]["predictions"]
+    assert sorted(p["class"] for p in predictions) == sorted(NAMES)
+    assert sum(p["probability"] for p in predictions) == pytest.approx(1, abs=1e-5)
+
+
+@pytest.mark.parametrize("value", ["0", "-2", "three"])
+def test_top_k_must_be_a_positive_number(capsys, model_file, images, value):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["predict", str(images["grey.jpg"]), "--model", str(model_file), "--top-k", value])
+    assert exit_info.value.code == 2
+    assert "--top-k" in capsys.readouterr().err
+
+
+def bad_files(folder: Path) -> dict[str, tuple[Path, str]]:
+    """Files predict must refuse, each with a word its one-line error must contain."""
+    png = folder / "good.png"
+    Image.fromarray(ring(200)).save(png)
+    data = png.read_bytes()
+    files = {"truncated.png": (data[:len(data) // 2], "cannot decode"),
+             "notes.txt": (b"these are not pixels\n", "not an image"),
+             "empty.png": (b"", "empty (0 bytes)")}
+    out = {name: (folder / name, word) for name, (_, word) in files.items()}
+    for name, (content, _) in files.items():
+        (folder / name).write_bytes(content)
+    Image.new("L", (50, 50), 255).save(folder / "blank.png")
+    out["blank.png"] = (folder / "blank.png", "blank")
+    out["missing.png"] = (folder / "missing.png", "no such file")
+    out["folder"] = (folder, "folder")
+    return out
+
+
+def test_bad_files_get_one_line_each_and_the_good_ones_still_run(capsys, model_file, images,
+                                                                   tmp_path):
+    bad = bad_files(tmp_path)
+    paths = [images["colour.png"], *(path for path, _ in bad.values()), images["grey.jpg"]]
+    code, out, err = run(capsys, *paths, "--model", model_file)
+    assert code == 1
+    assert [line.split(":")[0] for line in out.splitlines()] == [str(images["colour.png"]),
+                                                                   str(images["grey.jpg"])]
+    lines = err.splitlines()
+    assert len(lines) == len(bad)
+    for line, (path, word) in zip(lines, bad.values(), strict=True):
+        assert line.startswith(f"barenet: error: {path}:") and word in line, line
+    assert "Traceback" not in err
+
+
+def test_bad_files_appear_in_json_with_their_error(capsys, model_file, images, tmp_path):
+    bad = bad_files(tmp_path)
+    code, out, err = run(capsys, bad["notes.txt"][0], images["colour.png"], "--model",
+                         model_file, "--json")
+    assert code == 1 and len(err.splitlines()) == 1
+    results = json.loads(out)
+    assert "not an image" in results[0]["error"] and "predictions" not in results[0]
+    assert results[1]["predictions"][0]["class"] == "zero"
+
+
+def test_decompression_bomb_limit_is_kept(capsys, model_file, images, monkeypatch):
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100 * 100)
+    code, _, err = run(capsys, images["colour.png"], "--model", model_file)
+    assert code == 1 and "decompression-bomb limit" in err
+
+
+def test_huge_images_are_shrunk_while_decoding(tmp_path):
+    wide = np.zeros((700, 3 * MAX_SIDE + 5), np.uint8)
+    wide[100:600, 3000:3100] = 255
+    Image.fromarray(wide).save(tmp_path / "wide.png")
+    array = load_image(tmp_path / "wide.png")
+    assert max(array.shape) <= MAX_SIDE and array.max() == 255
+
+
+def test_without_model_the_newest_run_is_used(capsys, model_file, images, tmp_path,
+                                              monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "runs" / "first").mkdir(parents=True)
+    (tmp_path / "runs" / "first" / "best.npz").write_bytes(model_file.read_bytes())
+    code, out, _ = run(capsys, images["colour.png"])
+    assert code == 0 and ": zero " in out
+
+
+def test_without_any_model_the_error_says_to_train(capsys, images, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(capsys, images["colour.png"])
+    assert code == 2 and out == ""
+    assert "barenet train" in err and len(err.splitlines()) == 1
+
+
+def test_a_model_for_other_inputs_is_refused(capsys, images, tmp_path):
+    Sequential([Linear(100, 10)]).save(tmp_path / "small.npz")
+    code, _, err = run(capsys, images["colour.png"], "--model", tmp_path / "small.npz")
+    assert code == 2 and "28x28" in err
+
+
+def test_class_indices_when_the_model_has_no_names(capsys, images, tmp_path):
+    Sequential([Linear(784, 10, rng=0)]).save(tmp_path / "plain.npz")
+    code, out, _ = run(capsys, images["colour.png"], "--model", tmp_path / "plain.npz",
+                       "--json")
+    assert code == 0
+    assert all(p["class"] in {str(i) for i in range(10)}
+               for p in json.loads(out)[0]["predictions"])
