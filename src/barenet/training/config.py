@@ -149,7 +149,7 @@ def validate(config: dict[str, Any]) -> dict[str, Any]:
     if full["augment"]:
         from ..data.augment import Augment
 
-        _check_table("[augment]", full["augment"], Augment, ("rng",))
+        _check_table("[augment]", full["augment"], Augment, ("rng", "fill"))
     _check_model(full["model"])
     return full
 

@@ -8,14 +8,14 @@ that a run can be watched, stopped, resumed and reported on.
 from __future__ import annotations
 
 import inspect
+import itertools
 import signal
 import time
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ..data import Augment, Batches, PreparedData
 from ..errors import BarenetError
 from ..losses import SoftmaxCrossEntropy
 from ..model import Sequential
@@ -31,27 +31,24 @@ class Interrupted(BarenetError):
     """Training stopped by Ctrl-C or SIGTERM after writing a checkpoint."""
 
 
-@dataclass
-class Split:
-    """Raw images (N, 28, 28) uint8 and integer labels (N,)."""
-
-    images: np.ndarray
-    labels: np.ndarray
+def to_input(model: Sequential, images: np.ndarray) -> np.ndarray:
+    """Prepared images (N, 28, 28) viewed as the network's input (N, *input_shape)."""
+    return images.reshape((len(images),) + model.input_shape)
 
 
-def evaluate(model: Sequential, split: Split, batch_size: int = 1000) -> tuple[float, float]:
-    """Mean cross-entropy and accuracy of ``model`` (eval mode) on raw images."""
+def evaluate(model: Sequential, x: np.ndarray, y: np.ndarray,
+             batch_size: int = 1000) -> tuple[float, float]:
+    """Mean cross-entropy and accuracy of ``model`` (eval mode) on prepared images."""
     loss_fn = SoftmaxCrossEntropy()
     was_training = model.training
     model.eval()
     total_loss, correct = 0.0, 0
-    for i in range(0, len(split.labels), batch_size):
-        logits = model.forward(model.prepare_input(split.images[i:i + batch_size]))
-        labels = split.labels[i:i + batch_size]
-        total_loss += loss_fn(logits, labels) * len(labels)
-        correct += int((logits.argmax(axis=1) == labels).sum())
+    for xb, yb in Batches(x, y, batch_size, shuffle=False):
+        logits = model.forward(to_input(model, xb))
+        total_loss += loss_fn(logits, yb) * len(yb)
+        correct += int((logits.argmax(axis=1) == yb).sum())
     model.train(was_training)
-    n = max(len(split.labels), 1)
+    n = max(len(y), 1)
     return total_loss / n, correct / n
 
 
@@ -62,27 +59,26 @@ class Trainer:
     ----------
     config : dict
         A config returned by :func:`barenet.training.config.validate`.
-    train, val : Split
-        Training and validation images (uint8) with labels; ``val`` may be empty.
+    data : PreparedData
+        Scaled (and standardised) train / validation / test images with labels;
+        the validation set may be empty.
     metadata : dict
         Recorded in every saved model: dataset, class names, normalisation.
     run : RunFolder
         Where models, checkpoints, history and plots go.
     """
 
-    def __init__(self, config: dict[str, Any], train: Split, val: Split,
+    def __init__(self, config: dict[str, Any], data: PreparedData,
                  metadata: dict[str, Any], run: RunFolder) -> None:
-        self.config, self.train_split, self.val_split, self.run = config, train, val, run
+        self.config, self.data, self.run = config, data, run
         init_seed, shuffle_seed, augment_seed = np.random.SeedSequence(config["seed"]).spawn(3)
         self.model = build_model(config["model"], np.random.default_rng(init_seed),
                                  np.dtype(config["dtype"]))
         self.model.metadata.update(metadata)
         self.shuffle_rng = np.random.default_rng(shuffle_seed)
-        self.augment = None
-        if config["augment"]:
-            from ..data.augment import Augment
-
-            self.augment = Augment(**config["augment"], rng=np.random.default_rng(augment_seed))
+        self.augment = Augment(**config["augment"], fill=data.background,
+                               rng=np.random.default_rng(augment_seed))
+        self.batches = Batches(data.x_train, data.y_train, config["batch_size"], self.shuffle_rng)
         self.loss_fn = SoftmaxCrossEntropy(config["label_smoothing"])
         options = dict(config["optimizer"])
         self.optimizer = OPTIMIZERS[options.pop("name")](self.model.parameters(), **options)
@@ -112,7 +108,7 @@ class Trainer:
     # -- random state, for exact resumption --------------------------------------
     def _generators(self) -> list[np.random.Generator]:
         layer_rngs = [layer.rng for layer in self.model.layers if hasattr(layer, "rng")]
-        return [self.shuffle_rng, *layer_rngs, *([self.augment.rng] if self.augment else [])]
+        return [self.shuffle_rng, *layer_rngs, self.augment.rng]
 
     def _checkpoint(self, epoch_start_rng: dict, partial: dict | None) -> None:
         state = dict(self.state, partial=partial, epoch_start_rng=epoch_start_rng,
@@ -122,7 +118,7 @@ class Trainer:
     def resume(self) -> None:
         """Continue from the run folder's checkpoint (model, optimizer, RNGs, position)."""
         state = load_checkpoint(self.run.checkpoint, self.model, self.optimizer)
-        for generator, saved in zip(self._generators(), state.pop("rngs")):
+        for generator, saved in zip(self._generators(), state.pop("rngs"), strict=True):
             generator.bit_generator.state = saved
         self.resume_rng = state.pop("epoch_start_rng")
         self.state = state
@@ -130,15 +126,13 @@ class Trainer:
     # -- the loop -------------------------------------------------------------
     def fit(self, log=print) -> Sequential:
         """Train for the configured epochs; returns the best model by validation accuracy."""
-        cfg = self.config
-        n, bs = len(self.train_split.labels), cfg["batch_size"]
-        batches = -(-n // bs)
-        previous = {s: signal.signal(s, self._request_stop) for s in (signal.SIGINT, signal.SIGTERM)}
+        stops = (signal.SIGINT, signal.SIGTERM)
+        previous = {s: signal.signal(s, self._request_stop) for s in stops}
         try:
-            while self.state["epoch"] < cfg["epochs"]:
+            while self.state["epoch"] < self.config["epochs"]:
                 if self.state["partial"] is None:
                     self.resume_rng = None
-                self._run_epoch(batches, bs, log)
+                self._run_epoch(log)
                 if self._early_stop(log):
                     break
         finally:
@@ -149,25 +143,20 @@ class Trainer:
     def _request_stop(self, signum: int, frame: Any) -> None:
         self.stop_signal = signum
 
-    def _run_epoch(self, batches: int, bs: int, log) -> None:
-        cfg, model, split = self.config, self.model, self.train_split
-        epoch = self.state["epoch"]
+    def _run_epoch(self, log) -> None:
+        cfg, model, data = self.config, self.model, self.data
+        epoch, batches = self.state["epoch"], len(self.batches)
         if self.resume_rng is not None:  # mid-epoch resume: replay this epoch's shuffle
             self.shuffle_rng.bit_generator.state = self.resume_rng
         epoch_start_rng = self.shuffle_rng.bit_generator.state
-        order = self.shuffle_rng.permutation(len(split.labels))
         partial = self.state["partial"] or {"loss": 0.0, "correct": 0, "seen": 0, "seconds": 0.0}
         start_batch = self.state["batch"]
         bar = ProgressBar(batches, f"epoch {epoch + 1}/{cfg['epochs']}")
         started = time.perf_counter() - partial["seconds"]
         model.train()
-        for b in range(start_batch, batches):
-            idx = order[b * bs:(b + 1) * bs]
-            images, y = split.images[idx], split.labels[idx]
-            if self.augment is not None:
-                images = self.augment(images.astype(model.dtype) / 255)
+        for b, (images, y) in itertools.islice(enumerate(self.batches), start_batch, None):
             self.optimizer.lr = self.schedule(epoch + b / batches)
-            loss, correct = self.train_batch(model.prepare_input(images), y)
+            loss, correct = self.train_batch(to_input(model, self.augment(images)), y)
             if not np.isfinite(loss):
                 raise BarenetError(
                     f"loss became {loss} at epoch {epoch + 1}, batch {b + 1}: training "
@@ -186,8 +175,10 @@ class Trainer:
                     f"stopped by signal {self.stop_signal} at epoch {epoch + 1}, batch {b + 1}; "
                     f"checkpoint saved. Resume with: barenet train --resume {self.run.path}")
         seconds = time.perf_counter() - started
-        train_loss, train_acc = partial["loss"] / partial["seen"], partial["correct"] / partial["seen"]
-        val_loss, val_acc = evaluate(model, self.val_split) if len(self.val_split.labels) \
+        train_loss = partial["loss"] / partial["seen"]
+        train_acc = partial["correct"] / partial["seen"]
+        has_val = len(data.y_val) > 0
+        val_loss, val_acc = evaluate(model, data.x_val, data.y_val) if has_val \
             else (float("nan"), float("nan"))
         bar.close(batches, loss=train_loss, acc=train_acc)
         row = {"epoch": epoch + 1, "train_loss": train_loss, "train_acc": train_acc,
@@ -200,9 +191,8 @@ class Trainer:
             raise BarenetError(f"weights became NaN or infinite in epoch {epoch + 1}; try a "
                                f"lower learning rate; the last good checkpoint is intact")
         self.state["history"].append(row)
-        improved = not len(self.val_split.labels) or val_acc > self.state["best_val_acc"]
-        if improved:
-            self.state["best_val_acc"] = val_acc if len(self.val_split.labels) else 0.0
+        if not has_val or val_acc > self.state["best_val_acc"]:
+            self.state["best_val_acc"] = val_acc if has_val else 0.0
             self.state["stale_epochs"] = 0
             save(model, self.run.best_model, {"metrics": {
                 "epoch": epoch + 1, "val_accuracy": val_acc, "val_loss": val_loss}})
