@@ -94,7 +94,8 @@ class Sequential(Module):
             x *= self.dtype.type(1 / 255)
         norm = self.metadata.get("normalization")
         if norm:
-            x = (x - self.dtype.type(norm["mean"])) / self.dtype.type(norm["std"])
+            mean, std = normalization_constants(norm, self.dtype)
+            x = (x - mean) / std
         if self.input_shape is not None:
             size = math.prod(self.input_shape)
             if x.ndim == 0 or x.size % size or (x.size // size) != x.shape[0]:
@@ -109,10 +110,13 @@ class Sequential(Module):
         was_training = self.training
         self.eval()
         try:
-            out = [self.forward(x[i:i + batch_size]) for i in range(0, len(x), batch_size)]
+            # range(0, max(len(x), 1)): an empty batch still passes through once, so the
+            # result has shape (0, K) rather than failing
+            out = [self.forward(x[i:i + batch_size])
+                   for i in range(0, max(len(x), 1), batch_size)]
         finally:
             self.train(was_training)
-        logits = np.concatenate(out) if out else np.zeros((0, 0), self.dtype)
+        logits = np.concatenate(out)
         if self.layers and isinstance(self.layers[-1], Softmax):
             return logits
         return softmax(logits)
@@ -148,12 +152,28 @@ class Sequential(Module):
         rule = "-" * len(lines[0])
         return "\n".join([lines[0], rule, *lines[1:-1], rule, lines[-1]])
 
-    def save(self, path: str) -> None:
-        """Write the model to one ``.npz`` file (see :func:`barenet.load`)."""
+    def save(self, path: str, metadata: dict[str, Any] | None = None) -> None:
+        """Write the model to one ``.npz`` file (see :func:`barenet.load`).
+
+        ``metadata`` is stored along with :attr:`metadata` (it wins on clashes).
+        """
         from .serialization import save
 
-        save(self, path)
+        save(self, path, metadata)
 
     def __repr__(self) -> str:
         inner = ",\n  ".join(repr(layer) for layer in self.layers)
         return f"Sequential([\n  {inner}\n])"
+
+
+def normalization_constants(norm: Any, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
+    """``mean`` and ``std`` of a ``normalization`` record, checked: finite, ``std > 0``."""
+    try:
+        mean = np.asarray(norm["mean"], dtype=dtype)
+        std = np.asarray(norm["std"], dtype=dtype)
+    except (TypeError, KeyError, IndexError, ValueError):
+        raise BarenetError(f"metadata normalization must be {{'mean': number, 'std': number}}, "
+                           f"got {norm!r}") from None
+    if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(std)) and np.all(std > 0)):
+        raise BarenetError(f"metadata normalization needs finite mean and std > 0, got {norm!r}")
+    return mean, std

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import os
 import zipfile
 from pathlib import Path
@@ -27,7 +28,7 @@ import numpy as np
 from .errors import BarenetError
 from .fileio import atomic_write
 from .layers.registry import LAYERS
-from .model import Sequential
+from .model import Sequential, normalization_constants
 from .version import __version__
 
 FORMAT = "barenet-model"
@@ -35,11 +36,26 @@ FORMAT_VERSION = 1
 HEADER = "__barenet__"
 MAX_HEADER_BYTES = 1 << 20
 MAX_DIMENSION = 1 << 20  # no size in a layer's config may exceed this
+MAX_LAYER_SIZE = 1 << 27  # nor the product of all of a layer's sizes (e.g. in * out)
 NPY_OVERHEAD = 4096  # bytes an .npy member may hold beyond its array data
 
 
-def save(model: Sequential, path: str | os.PathLike, metadata: dict[str, Any] | None = None) -> None:
-    """Write ``model`` (architecture, arrays, ``model.metadata`` + ``metadata``) atomically."""
+def save(model: Sequential, path: str | os.PathLike,
+         metadata: dict[str, Any] | None = None) -> None:
+    """Write ``model`` (architecture, arrays, ``model.metadata`` + ``metadata``) atomically.
+
+    Raises
+    ------
+    BarenetError
+        A layer :func:`load` could not rebuild (not in the layer registry), or
+        metadata that JSON cannot hold (NaN, infinities, arbitrary objects).
+    """
+    for i, layer in enumerate(model.layers):
+        name = type(layer).__name__
+        if name not in LAYERS or LAYERS[name] is not type(layer):
+            raise BarenetError(f"layer {i} ({name}) is not a registered layer type, so the "
+                               "model file could not be loaded; register it with "
+                               "@barenet.layers.LAYERS.register()")
     arrays = model.state()
     header = {
         "format": FORMAT,
@@ -50,7 +66,11 @@ def save(model: Sequential, path: str | os.PathLike, metadata: dict[str, Any] | 
         "arrays": {name: list(a.shape) for name, a in arrays.items()},
         "metadata": {**model.metadata, **(metadata or {})},
     }
-    text = json.dumps(header, indent=1, allow_nan=False, default=_json_default)
+    try:
+        text = json.dumps(header, indent=1, allow_nan=False, default=_json_default)
+    except (TypeError, ValueError) as exc:
+        raise BarenetError(f"cannot save model metadata: {exc}; keep it to numbers, strings, "
+                           "lists and dicts, with no NaN or infinity") from None
     members = {HEADER: np.frombuffer(text.encode("utf-8"), dtype=np.uint8)}
     members.update(arrays)
     with atomic_write(path) as handle:
@@ -143,17 +163,26 @@ def _build(header: dict[str, Any], path: Path) -> Sequential:
         if kind not in LAYERS:
             raise _fail(path, f"layer {i} has unknown type {kind!r}; known: "
                               f"{', '.join(LAYERS.names())}")
+        sizes = []
         for key, value in config.items():
-            if not isinstance(value, (int, float, str, bool, list, type(None))):
-                raise _fail(path, f"layer {i} ({kind}) option {key!r} has type "
-                                  f"{type(value).__name__}")
-            if isinstance(value, int) and not isinstance(value, bool) and \
-                    not 0 <= value <= MAX_DIMENSION:
-                raise _fail(path, f"layer {i} ({kind}) option {key}={value} is outside "
-                                  f"[0, {MAX_DIMENSION}]")
+            items = value if isinstance(value, list) else [value]
+            if not all(isinstance(v, (int, float, str, bool, type(None))) for v in items):
+                raise _fail(path, f"layer {i} ({kind}) option {key!r} holds a value of a "
+                                  "type a layer option cannot have")
+            for v in items:
+                if isinstance(v, int) and not isinstance(v, bool):
+                    if not 0 <= v <= MAX_DIMENSION:
+                        raise _fail(path, f"layer {i} ({kind}) option {key}={value} is "
+                                          f"outside [0, {MAX_DIMENSION}]")
+                    sizes.append(max(v, 1))
+        if math.prod(sizes) > MAX_LAYER_SIZE:
+            raise _fail(path, f"layer {i} ({kind}) is absurdly large ({config}: product of "
+                              f"sizes {math.prod(sizes)} > {MAX_LAYER_SIZE})")
         try:
             layers.append(LAYERS[kind](**config))
-        except (TypeError, ValueError, BarenetError) as exc:
+        except MemoryError:
+            raise
+        except Exception as exc:  # untrusted options: any failure is the file's fault
             raise _fail(path, f"layer {i} ({kind}) has invalid options {config}: {exc}") from None
     shape = arch.get("input_shape")
     if shape is not None and not (isinstance(shape, list) and all(
@@ -162,6 +191,11 @@ def _build(header: dict[str, Any], path: Path) -> Sequential:
     metadata = header.get("metadata", {})
     if not isinstance(metadata, dict):
         raise _fail(path, "metadata is not an object")
+    if metadata.get("normalization"):
+        try:
+            normalization_constants(metadata["normalization"], np.dtype(np.float64))
+        except BarenetError as exc:
+            raise _fail(path, str(exc)) from None
     dtype = header.get("dtype")
     if dtype not in ("float32", "float64"):
         raise _fail(path, f"dtype {dtype!r} is not float32 or float64")
@@ -172,8 +206,8 @@ def _load_archive(archive: zipfile.ZipFile, path: Path) -> Sequential:
     header = _header(archive, path)
     model = _build(header, path)
     expected = model.state()
-    present = {n[:-4] for n in archive.namelist() if n.endswith(".npy")} - {HEADER}
-    unexpected = sorted(present - set(expected))
+    members = set(archive.namelist()) - {f"{HEADER}.npy"}
+    unexpected = sorted(members - {f"{name}.npy" for name in expected})
     if unexpected:
         raise _fail(path, f"unexpected arrays {unexpected} for this architecture")
     for name, target in expected.items():

@@ -53,7 +53,7 @@ class Optimizer:
 
     def step(self) -> None:
         self.t += 1
-        for p, s in zip(self.params, self.state):
+        for p, s in zip(self.params, self.state, strict=True):
             self.update(p.data, p.grad, s)
         if self.t % FLUSH_EVERY == 0:
             flush_subnormals(a for s in self.state for a in s.values())
