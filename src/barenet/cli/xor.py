@@ -33,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
         if loss < 0.01:
             break
     p = 1 / (1 + np.exp(-model.forward(x)[:, 0]))
-    for (a, b), prob, target in zip(x.astype(int), p, t[:, 0].astype(int)):
+    for (a, b), prob, target in zip(x.astype(int), p, t[:, 0].astype(int), strict=True):
         print(f"{a} xor {b} = {int(prob > 0.5)}  (p={prob:.3f}, expected {target})")
     ok = loss < 0.01 and np.array_equal(p > 0.5, t[:, 0] > 0.5)
     print("XOR learned" if ok else "XOR NOT learned: loss stayed above 0.01")

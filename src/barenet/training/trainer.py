@@ -129,12 +129,14 @@ class Trainer:
         stops = (signal.SIGINT, signal.SIGTERM)
         previous = {s: signal.signal(s, self._request_stop) for s in stops}
         try:
-            while self.state["epoch"] < self.config["epochs"]:
-                if self.state["partial"] is None:
-                    self.resume_rng = None
-                self._run_epoch(log)
-                if self._early_stop(log):
-                    break
+            # Overflow is not an error here: a non-finite loss is, and is reported as one.
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                while self.state["epoch"] < self.config["epochs"]:
+                    if self.state["partial"] is None:
+                        self.resume_rng = None
+                    self._run_epoch(log)
+                    if self._early_stop(log):
+                        break
         finally:
             for s, handler in previous.items():
                 signal.signal(s, handler)

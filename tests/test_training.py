@@ -1,0 +1,235 @@
+"""``barenet train``: configs, the model builder, run folders, divergence, preflight checks."""
+
+import json
+import textwrap
+
+import numpy as np
+import pytest
+
+import barenet
+from barenet.cli.main import main
+from barenet.data import FILES, write_idx
+from barenet.errors import BarenetError
+from barenet.layers import BatchNorm1d, Linear
+from barenet.paths import CONFIGS_DIR
+from barenet.training import config as configs
+from barenet.training.builder import build_model
+
+TINY_CONFIG = """
+name = "tiny"
+epochs = 3
+batch_size = 32
+validation_size = 60
+
+[optimizer]
+name = "adam"
+lr = 0.01
+
+[model]
+input_shape = [784]
+layers = [{type = "Linear", out_features = 16}, {type = "ReLU"},
+          {type = "Linear", out_features = 10}]
+"""
+
+
+def separable_images(labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Class k is a bright 6x6 block in the k-th cell of a grid, plus noise."""
+    images = rng.integers(0, 60, (len(labels), 28, 28), dtype=np.uint8)
+    for i, k in enumerate(labels):
+        row, col = divmod(int(k), 4)
+        images[i, 2 + 7 * row:8 + 7 * row, 2 + 7 * col:8 + 7 * col] = 250
+    return images
+
+
+@pytest.fixture
+def tiny_data(tmp_path, rng):
+    folder = tmp_path / "data"
+    for (images_file, labels_file), n in zip((FILES[:2], FILES[2:]), (400, 200), strict=True):
+        labels = rng.integers(0, 10, n).astype(np.uint8)
+        write_idx(folder / images_file, separable_images(labels, rng))
+        write_idx(folder / labels_file, labels)
+    return folder
+
+
+@pytest.fixture
+def tiny_config(tmp_path):
+    path = tmp_path / "tiny.toml"
+    path.write_text(TINY_CONFIG)
+    return path
+
+
+# -- configs --------------------------------------------------------------------------
+def test_shipped_configs_are_valid():
+    names = sorted(p.stem for p in CONFIGS_DIR.glob("*.toml"))
+    assert {"mlp", "mlp-best"} <= set(names)
+    for name in names:
+        config = configs.load(name)
+        assert config["name"] == name
+        model = build_model(config["model"], np.random.default_rng(0))
+        assert model.output_shape(model.input_shape) == (10,)
+
+
+def test_mlp_config_is_the_classic_setup():
+    config = configs.load("mlp")
+    model = build_model(config["model"], np.random.default_rng(0))
+    sizes = [(layer.in_features, layer.out_features) for layer in model.layers
+             if isinstance(layer, Linear)]
+    assert sizes == [(784, 128), (128, 64), (64, 10)]
+    assert (config["optimizer"], config["batch_size"], config["epochs"]) == \
+        ({"name": "adam", "lr": 1e-3}, 64, 10)
+
+
+def test_defaults_and_overrides(tiny_config):
+    config = configs.load(str(tiny_config), {"epochs": 7, "optimizer.lr": 0.5,
+                                             "schedule.name": "cosine"})
+    assert config["epochs"] == 7 and config["optimizer"]["lr"] == 0.5
+    assert config["schedule"] == {"name": "cosine"}
+    assert config["seed"] == 0 and config["dataset"] == "mnist"
+
+
+@pytest.mark.parametrize("override, fragments", [
+    ({"epoch": 3}, ["unknown key 'epoch'", "epochs", "batch_size"]),
+    ({"epochs": 0}, ["epochs = 0", "[1, 10000]"]),
+    ({"epochs": "ten"}, ["epochs = 'ten'"]),
+    ({"batch_size": True}, ["batch_size = True"]),
+    ({"dataset": "cifar"}, ["mnist or fashion-mnist"]),
+    ({"optimizer.name": "lbfgs"}, ["unknown optimizer 'lbfgs'", "adam", "sgd"]),
+    ({"optimizer.momentun": 0.9}, ["[optimizer]", "'momentun'", "lr"]),
+    ({"optimizer.lr": -1.0}, ["lr must be >= 0"]),
+    ({"optimizer.lr": float("nan")}, ["finite"]),
+    ({"schedule.name": "cosine", "schedule.gamma": 0.5}, ["[schedule]", "'gamma'", "min_lr"]),
+    ({"augment.max_shfit": 2}, ["[augment]", "'max_shfit'", "max_shift"]),
+])
+def test_bad_keys_and_values_are_refused_with_the_valid_ones(tiny_config, override, fragments):
+    with pytest.raises(BarenetError) as info:
+        configs.load(str(tiny_config), override)
+    message = str(info.value)
+    assert "\n" not in message
+    for fragment in fragments:
+        assert fragment in message, message
+
+
+def test_bad_layers_are_refused(tiny_config):
+    cases = [
+        ([{"type": "Dense", "out_features": 3}], "unknown layer type 'Dense'"),
+        ([{"type": "Linear", "out_features": 1_000_000_000}], "too large"),
+        ([{"type": "Linear", "units": 3}], "'units'"),
+        ([{"type": "Dropout", "p": "half"}], "p must be a number"),
+        ([], "non-empty list"),
+    ]
+    for layers, fragment in cases:
+        with pytest.raises(BarenetError, match=fragment):
+            configs.load(str(tiny_config), {"model.layers": layers})
+
+
+def test_parse_value_reads_toml_and_falls_back_to_strings():
+    assert configs.parse_value("3") == 3
+    assert configs.parse_value("1e-3") == 1e-3
+    assert configs.parse_value("true") is True
+    assert configs.parse_value("[0.9, 1.1]") == [0.9, 1.1]
+    assert configs.parse_value("adamw") == "adamw"
+
+
+def test_dumps_round_trips_a_config(tiny_config, tmp_path):
+    config = configs.load(str(tiny_config), {"augment.scale": [0.9, 1.1]})
+    again = tmp_path / "again.toml"
+    again.write_text(configs.dumps(config))
+    assert configs.load(str(again)) == config
+
+
+# -- the builder ------------------------------------------------------------------------
+def test_builder_infers_input_sizes_and_is_seeded():
+    spec = {"input_shape": [784], "layers": [
+        {"type": "Linear", "out_features": 32}, {"type": "BatchNorm1d"}, {"type": "ReLU"},
+        {"type": "Dropout", "p": 0.1}, {"type": "Linear", "out_features": 10}]}
+    model = build_model(spec, np.random.default_rng(5))
+    assert model.layers[0].in_features == 784 and model.layers[4].in_features == 32
+    assert isinstance(model.layers[1], BatchNorm1d) and model.layers[1].num_features == 32
+    again = build_model(spec, np.random.default_rng(5))
+    for a, b in zip(model.parameters(), again.parameters(), strict=True):
+        np.testing.assert_array_equal(a.data, b.data)
+
+
+def test_builder_asks_for_flatten():
+    spec = {"input_shape": [1, 28, 28], "layers": [{"type": "Linear", "out_features": 10}]}
+    with pytest.raises(BarenetError, match="put a Flatten before it"):
+        build_model(spec, np.random.default_rng(0))
+
+
+# -- end to end --------------------------------------------------------------------------
+def test_train_writes_a_complete_run_folder(tiny_data, tiny_config, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "--config", str(tiny_config), "--data-dir", str(tiny_data),
+                 "--out", str(out), "--seed", "3"]) == 0
+    printed = capsys.readouterr()
+    for name in ("config.toml", "history.json", "history.csv", "best.npz", "model.npz",
+                 "checkpoint.npz", "plots/loss.png", "plots/confusion.png"):
+        assert (out / name).is_file(), name
+    history = json.loads((out / "history.json").read_text())
+    assert [row["epoch"] for row in history["epochs"]] == [1, 2, 3]
+    assert history["test"]["accuracy"] > 0.9  # the classes are separable
+    assert f"test accuracy: {history['test']['accuracy']:.2%}" in printed.out
+    assert "epoch 3/3" in printed.err
+    assert (out / "history.csv").read_text().splitlines()[0].startswith("epoch,train_loss")
+    best = barenet.load(out / "best.npz")
+    assert best.metadata["dataset"] == "mnist" and best.metadata["config"] == "tiny"
+    assert best.metadata["metrics"]["test_accuracy"] == history["test"]["accuracy"]
+    assert configs.load(str(out / "config.toml"))["seed"] == 3
+
+
+def test_same_seed_same_weights(tiny_data, tiny_config, tmp_path):
+    for name in ("a", "b"):
+        assert main(["train", "--config", str(tiny_config), "--data-dir", str(tiny_data),
+                     "--out", str(tmp_path / name), "--no-plots",
+                     "--set", "augment.max_shift=1"]) == 0
+    a, b = (barenet.load(tmp_path / name / "model.npz").state() for name in ("a", "b"))
+    for key in a:
+        np.testing.assert_array_equal(a[key], b[key])
+
+
+def test_existing_run_is_not_overwritten(tiny_data, tiny_config, tmp_path, capsys):
+    args = ["train", "--config", str(tiny_config), "--data-dir", str(tiny_data),
+            "--out", str(tmp_path / "run"), "--no-plots"]
+    assert main(args) == 0
+    before = (tmp_path / "run" / "model.npz").read_bytes()
+    assert main(args) == 2
+    assert "already holds a run" in capsys.readouterr().err
+    assert (tmp_path / "run" / "model.npz").read_bytes() == before
+
+
+def test_divergence_stops_with_advice_and_no_broken_model(tiny_data, tiny_config, tmp_path,
+                                                         capsys):
+    out = tmp_path / "run"
+    code = main(["train", "--config", str(tiny_config), "--data-dir", str(tiny_data),
+                 "--out", str(out), "--optimizer", "sgd", "--lr", "1e30", "--no-plots"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "lower learning rate" in err and "epoch 1, batch" in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert not (out / "model.npz").exists() and not (out / "best.npz").exists()
+
+
+def test_unwritable_output_is_reported_before_training(tiny_data, tiny_config, tmp_path,
+                                                       capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    code = main(["train", "--config", str(tiny_config), "--data-dir", str(tiny_data),
+                 "--out", str(blocker / "run")])
+    err = capsys.readouterr().err
+    assert code == 2 and "cannot write to the run folder" in err and "--out" in err
+
+
+def test_missing_config_lists_shipped_ones(capsys):
+    assert main(["train", "--config", "nonexistent"]) == 2
+    err = capsys.readouterr().err
+    assert "nonexistent" in err and "mlp" in err
+
+
+def test_bad_config_file_is_one_line(tmp_path, capsys):
+    path = tmp_path / "broken.toml"
+    path.write_text(textwrap.dedent("""
+        epochs = [
+    """))
+    assert main(["train", "--config", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "not valid TOML" in err and err.count("\n") == 1
