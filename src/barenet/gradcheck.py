@@ -197,7 +197,7 @@ def _elementwise(cls_name: str, **options: Any) -> Callable[[np.random.Generator
 def _sigmoid(rng: np.random.Generator) -> list[Example]:
     from .layers import Sigmoid
 
-    large = np.array([[-800.0, -40.0, -20.0, -10.0], [10.0, 20.0, 40.0, 800.0]])
+    large = np.array([[-800.0, -40.0, -20.0, -8.0, -5.0], [5.0, 8.0, 20.0, 40.0, 800.0]])
     return [Example("", Sigmoid(), 2 * rng.standard_normal((6, 5))),
             Example("large |x|", Sigmoid(), large)]
 
@@ -329,10 +329,29 @@ def model_example(rng: np.random.Generator) -> Example:
     from .model import Sequential
 
     model = Sequential([
-        Linear(6, 8, rng=rng), BatchNorm1d(8), ReLU(),
+        Linear(6, 8, bias=False, rng=rng), BatchNorm1d(8), ReLU(),  # a bias is moot before BN
         Linear(8, 8, init="xavier", rng=rng), Tanh(), Dropout(0.3, rng=rng.integers(2**32)),
         Linear(8, 6, init="lecun", rng=rng), LeakyReLU(0.1), Sigmoid(),
         Linear(6, 5, rng=rng), Softmax(),
     ]).astype(np.float64)
-    return Example("Linear, BatchNorm1d, activations, Dropout", model,
-                   rng.standard_normal((7, 6)))
+    for _ in range(100):  # an input whose ReLU inputs all keep clear of the kink
+        x = rng.standard_normal((7, 6))
+        if _kink_distance(model, x) > 1e-3:
+            break
+    return Example("Linear, BatchNorm1d, activations, Dropout", model, x)
+
+
+def _kink_distance(model: Module, x: np.ndarray) -> float:
+    """Smallest ``|input|`` of a ReLU or LeakyReLU in ``model`` on ``x`` (random state kept)."""
+    from .layers import LeakyReLU, ReLU
+
+    sources = _random_sources(model)
+    states = [g.bit_generator.state for g in sources]
+    distance = np.inf
+    for layer in model.layers:
+        if isinstance(layer, (ReLU, LeakyReLU)):
+            distance = min(distance, float(np.abs(x).min()))
+        x = layer.forward(x)
+    for g, s in zip(sources, states, strict=True):
+        g.bit_generator.state = s
+    return distance

@@ -1,0 +1,112 @@
+"""`barenet xor` and `barenet gradcheck` through the real command-line entry point."""
+
+import re
+
+import numpy as np
+import pytest
+
+from barenet.cli.main import main
+from barenet.layers import LAYERS, Linear
+from barenet.losses import LOSSES
+from barenet.module import Module
+
+
+def test_xor_learns_and_prints_four_predictions(capsys):
+    assert main(["xor"]) == 0
+    out = capsys.readouterr().out
+    rows = re.findall(r"^(\d) xor (\d) = (\d)  \(p=([\d.]+), expected (\d)\)$", out, re.M)
+    assert len(rows) == 4
+    for a, b, prediction, p, expected in rows:
+        assert int(prediction) == int(expected) == int(a) ^ int(b)
+        assert (float(p) > 0.5) == bool(int(prediction))
+    assert "XOR learned" in out
+
+
+def gradcheck_rows(out):
+    """check name -> result column of the printed table."""
+    rows = {}
+    for line in out.splitlines():
+        match = re.match(r"^(\S.*?)\s{2,}(\d+|-)\s+(\S+)\s{2}(PASS|FAIL.*|SKIP.*|ERROR.*)$", line)
+        if match:
+            rows[match.group(1)] = (match.group(2), match.group(3), match.group(4))
+    return rows
+
+
+def test_gradcheck_command_covers_every_layer_and_loss(capsys):
+    assert main(["gradcheck"]) == 0
+    out = capsys.readouterr().out
+    rows = gradcheck_rows(out)
+    for name in LAYERS.names() + LOSSES.names() + ["Sequential"]:
+        matching = [row for check, row in rows.items() if check.split(" (")[0] == name]
+        assert matching, f"{name} missing from:\n{out}"
+        for entries, error, verdict in matching:
+            assert verdict == "PASS" and int(entries) > 0 and float(error) < 1e-6
+    assert {"Linear (init=xavier, bias=False)", "BatchNorm1d (eval)", "Sigmoid (large |x|)",
+            "SoftmaxCrossEntropy (label_smoothing=0.1)"} <= set(rows)
+    assert f"{len(rows)} of {len(rows)} checks pass" in out
+
+
+class WrongSlope(Module):
+    """tanh with the derivative of sin: a wrong backward the command must catch."""
+
+    def forward(self, x):
+        self.x = x
+        return np.tanh(x)
+
+    def backward(self, grad_out):
+        return grad_out * np.cos(self.x)
+
+    @classmethod
+    def gradcheck_example(cls, rng):
+        return cls(), rng.standard_normal((3, 4))
+
+
+class Mystery(Module):
+    def __init__(self, riddle):
+        super().__init__()
+
+
+class Exploding(Module):
+    @classmethod
+    def gradcheck_example(cls, rng):
+        raise RuntimeError("boom")
+
+
+class Dense(Linear):
+    """Registered under a new name with no example: one is guessed from its signature."""
+
+
+@pytest.fixture
+def extra_layers(monkeypatch):
+    def add(*classes):
+        for cls in classes:
+            monkeypatch.setitem(LAYERS._items, cls.__name__, cls)
+
+    return add
+
+
+def test_gradcheck_command_fails_on_a_wrong_gradient(capsys, extra_layers):
+    extra_layers(WrongSlope)
+    assert main(["gradcheck"]) == 1
+    rows = gradcheck_rows(capsys.readouterr().out)
+    entries, error, verdict = rows["WrongSlope"]
+    assert verdict == "FAIL (worst: input)" and float(error) > 1e-3 and entries == "12"
+    assert rows["Linear (init=he, bias=True)"][2] == "PASS"
+
+
+def test_gradcheck_command_reports_layers_without_example(capsys, extra_layers):
+    extra_layers(Mystery)
+    assert main(["gradcheck"]) == 0
+    out = capsys.readouterr().out
+    assert gradcheck_rows(out)["Mystery"][2] == "SKIP no example input"
+    assert "no example input for: Mystery" in out
+    assert main(["gradcheck", "--strict"]) == 1
+
+
+def test_gradcheck_command_reports_broken_example_and_guesses(capsys, extra_layers):
+    extra_layers(Exploding, Dense)
+    assert main(["gradcheck", "--seed", "3"]) == 1
+    rows = gradcheck_rows(capsys.readouterr().out)
+    assert rows["Exploding"][2] == "ERROR building an example: boom"
+    guessed = [row for name, row in rows.items() if name.startswith("Dense (guessed")]
+    assert len(guessed) == 1 and guessed[0][2] == "PASS"
