@@ -104,11 +104,17 @@ def with_header(members, header):
     return members | {"__barenet__": np.frombuffer(text, dtype=np.uint8)}
 
 
-@pytest.fixture
-def saved(tmp_path):
-    """Path of a valid saved model and its members (name -> array)."""
-    path = tmp_path / "good.npz"
+@pytest.fixture(scope="module")
+def good_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("models") / "good.npz"
     trained_model(np.float32).save(path)
+    return path.read_bytes()
+
+
+@pytest.fixture
+def saved(tmp_path, good_file):
+    """Path of a fresh copy of a valid saved model, and its members (name -> array)."""
+    path = _write(tmp_path / "good.npz", good_file)
     return path, members_of(path)
 
 
@@ -357,3 +363,29 @@ def test_header_is_plain_json_readable_without_barenet(saved):
     assert [layer["type"] for layer in header["architecture"]["layers"]] == \
         ["Linear", "BatchNorm1d", "ReLU", "Dropout", "Linear"]
     assert header["metadata"] == METADATA
+
+
+def patch_zip_headers(data, local_offset, central_offset, change):
+    """Apply ``change(old byte) -> new byte`` at an offset of every zip member header."""
+    data = bytearray(data)
+    for signature, offset in ((b"PK\x03\x04", local_offset), (b"PK\x01\x02", central_offset)):
+        start = data.find(signature)
+        while start >= 0:
+            data[start + offset] = change(data[start + offset])
+            start = data.find(signature, start + 4)
+    return bytes(data)
+
+
+@pytest.mark.parametrize("kind", ["encrypted", "unknown compression"])
+def test_unreadable_zip_members_refused(saved, tmp_path, kind):
+    path, _ = saved
+    if kind == "encrypted":  # general-purpose flag bit 0
+        data = patch_zip_headers(path.read_bytes(), 6, 8, lambda b: b | 1)
+    else:  # compression method 99 (AES), which zipfile cannot read
+        data = patch_zip_headers(path.read_bytes(), 8, 10, lambda b: 99)
+    expect_refusal(_write(tmp_path / "z.npz", data), "not a readable barenet model file")
+
+
+def test_predict_rejects_bad_batch_size():
+    with pytest.raises(bn.BarenetError, match="batch_size"):
+        trained_model(np.float32).predict(raw_images(2), batch_size=0)

@@ -106,6 +106,8 @@ class Sequential(Module):
 
     def predict_proba(self, images: np.ndarray, batch_size: int = 1024) -> np.ndarray:
         """Class probabilities (N, K) for raw images, computed in eval mode."""
+        if int(batch_size) < 1:
+            raise BarenetError(f"batch_size must be >= 1, got {batch_size}")
         x = self.prepare_input(images)
         was_training = self.training
         self.eval()

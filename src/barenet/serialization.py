@@ -102,15 +102,15 @@ def load(path: str | os.PathLike) -> Sequential:
             return _load_archive(archive, path)
     except BarenetError:
         raise
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError) as exc:
-        raise BarenetError(f"{path}: not a readable barenet model file ({exc}); "
-                           "re-save or re-train it") from None
     except MemoryError:
         raise BarenetError(f"{path}: the model it describes is too large to load") from None
+    except Exception as exc:  # zipfile raises many types (RuntimeError when encrypted, ...)
+        raise _fail(path, f"not a readable barenet model file ({type(exc).__name__}: {exc}); "
+                          "re-save or re-train it") from None
 
 
 def _fail(path: Path, problem: str) -> BarenetError:
-    return BarenetError(f"{path}: {problem}")
+    return BarenetError(f"{path}: {' '.join(problem.split())}")  # always one line
 
 
 def _read_member(archive: zipfile.ZipFile, path: Path, name: str, max_bytes: int) -> np.ndarray:

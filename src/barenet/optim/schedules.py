@@ -73,7 +73,10 @@ class Cosine(Schedule):
 
 
 class LinearWarmup(Schedule):
-    """Rise linearly from ``lr / warmup steps`` to the wrapped schedule over ``warmup`` epochs."""
+    """Scale the wrapped schedule by ``epoch / warmup`` (at least 0.001) for ``warmup`` epochs.
+
+    The learning rate so rises linearly from 0.1% of the wrapped one to all of it.
+    """
 
     def __init__(self, schedule: Schedule, warmup: float) -> None:
         super().__init__(schedule.lr)
