@@ -51,12 +51,16 @@ def _overrides(args: argparse.Namespace) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..errors import BarenetError
     from ..training import config as configs
     from ..training.session import train_from_config
     from ..training.trainer import Interrupted
 
     if args.resume is not None:
         config_path = Path(args.resume) / "config.toml"
+        if not config_path.is_file():
+            raise BarenetError(f"{config_path} not found: is {args.resume} a run folder "
+                               "written by `barenet train`?")
         config = configs.load(str(config_path))
     else:
         config = configs.load(args.config, _overrides(args))

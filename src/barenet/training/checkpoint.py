@@ -33,15 +33,35 @@ def save_checkpoint(path: Path, model: Sequential, optimizer: Optimizer,
         np.savez(handle, **arrays)
 
 
-def load_checkpoint(path: Path, model: Sequential, optimizer: Optimizer) -> dict[str, Any]:
-    """Restore ``model`` and ``optimizer`` in place from ``path``; return the loop state."""
+def _read(path: Path, names: tuple[str, ...] | None = None) -> dict[str, np.ndarray]:
+    if not path.is_file():
+        raise BarenetError(f"{path} not found: no checkpoint to resume from (a run folder "
+                           "gets one after its first epoch or when interrupted)")
     try:
         with np.load(path, allow_pickle=False) as archive:
-            arrays = {name: archive[name] for name in archive.files}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+            return {name: archive[name] for name in (names or archive.files)}
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as exc:
         raise BarenetError(f"checkpoint {path} is unreadable ({exc}); start a new run") from None
+
+
+def _state(arrays: dict[str, np.ndarray], path: Path) -> dict[str, Any]:
     try:
-        state = json.loads(arrays.pop(STATE).tobytes().decode("utf-8"))
+        return json.loads(arrays.pop(STATE).tobytes().decode("utf-8"))
+    except (KeyError, ValueError, UnicodeDecodeError) as exc:
+        raise BarenetError(f"checkpoint {path} has no readable state ({exc}); "
+                           "start a new run") from None
+
+
+def read_state(path: Path) -> dict[str, Any]:
+    """Only the loop state of a checkpoint (cheap: the arrays are not read)."""
+    return _state(_read(path, (STATE,)), path)
+
+
+def load_checkpoint(path: Path, model: Sequential, optimizer: Optimizer) -> dict[str, Any]:
+    """Restore ``model`` and ``optimizer`` in place from ``path``; return the loop state."""
+    arrays = _read(path)
+    state = _state(arrays, path)
+    try:
         targets = model.state()
         for name, target in targets.items():
             value = arrays[f"model.{name}"]
@@ -50,7 +70,7 @@ def load_checkpoint(path: Path, model: Sequential, optimizer: Optimizer) -> dict
             model.set_state(name, value)
         optimizer.load_state_dict({k[len("optim."):]: v for k, v in arrays.items()
                                    if k.startswith("optim.")})
-    except (KeyError, ValueError, UnicodeDecodeError) as exc:
+    except (KeyError, ValueError) as exc:
         raise BarenetError(f"checkpoint {path} does not match this run's model "
                            f"({exc}); start a new run") from None
     return state

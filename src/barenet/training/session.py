@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..serialization import load, save
+from .checkpoint import read_state
 from .config import dumps
 from .runs import RunFolder
 from .trainer import Trainer, evaluate
@@ -33,6 +34,8 @@ def train_from_config(config: dict[str, Any], data_dir: Path | None = None,
     from ..data import load_dataset, prepare
 
     started = time.perf_counter()
+    if resume and data_dir is None:  # the folder the interrupted run read its data from
+        data_dir = read_state(RunFolder(out).checkpoint).get("data_dir")
     dataset = load_dataset(config["dataset"], data_dir)
     data = prepare(dataset, val_size=config["validation_size"], dtype=config["dtype"],
                    standardize=config["standardize"])
@@ -41,6 +44,7 @@ def train_from_config(config: dict[str, Any], data_dir: Path | None = None,
                 "normalization": norm, "config": config["name"]}
     run = RunFolder(out) if resume else RunFolder.create(config["name"], out)
     trainer = Trainer(config, data, metadata, run)
+    trainer.state["data_dir"] = str(dataset.source)
     run.preflight(sum(a.nbytes for a in trainer.model.state().values()))
     if resume:
         trainer.resume()
