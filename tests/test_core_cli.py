@@ -110,3 +110,11 @@ def test_gradcheck_command_reports_broken_example_and_guesses(capsys, extra_laye
     assert rows["Exploding"][2] == "ERROR building an example: boom"
     guessed = [row for name, row in rows.items() if name.startswith("Dense (guessed")]
     assert len(guessed) == 1 and guessed[0][2] == "PASS"
+
+
+@pytest.mark.parametrize("option", [["--eps", "0"], ["--max-entries", "0"],
+                                    ["--tolerance", "-1"]])
+def test_gradcheck_command_rejects_meaningless_options(capsys, option):
+    assert main(["gradcheck", *option]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("barenet: error:") and err.count("\n") == 1

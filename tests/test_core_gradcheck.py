@@ -197,3 +197,11 @@ def test_gradcheck_max_entries_samples(rng):
     result = gradcheck(layer, rng.standard_normal((10, 30)), max_entries=50)
     assert result.checked == {"input": 50, "weight": 50, "bias": 20}
     assert result.passed(TOL)
+
+
+def test_gradcheck_rejects_meaningless_options(rng):
+    layer = Linear(3, 2, rng=rng).astype(np.float64)
+    with pytest.raises(bn.BarenetError, match="eps"):
+        gradcheck(layer, rng.standard_normal((2, 3)), eps=0)
+    with pytest.raises(bn.BarenetError, match="max_entries"):
+        gradcheck(layer, rng.standard_normal((2, 3)), max_entries=0)

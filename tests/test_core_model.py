@@ -225,3 +225,13 @@ def test_float32_training_stays_float32(rng):
     assert model.backward(loss_fn.backward()).dtype == np.float32
     opt.step()
     assert all(a.dtype == np.float32 for a in model.state().values())
+
+
+def test_flush_subnormals_zeroes_only_tiny_float32_values():
+    from barenet.optim import flush_subnormals
+
+    tiny32 = np.array([1e-38, -1e-35, 1e-31, 1e-29, 0.5], np.float32)
+    tiny64 = np.array([1e-38, 1e-300, 0.5])
+    flush_subnormals([tiny32, tiny64])
+    assert np.array_equal(tiny32, np.array([0, 0, 0, 1e-29, 0.5], np.float32))
+    assert np.array_equal(tiny64, [1e-38, 1e-300, 0.5])  # float64 left alone

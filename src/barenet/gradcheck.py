@@ -101,6 +101,11 @@ def gradcheck(target: Module | Loss, x: np.ndarray, targets: np.ndarray | None =
     GradcheckResult
         Worst relative error per array (``"input"`` and each parameter name).
     """
+    if not eps > 0:
+        raise BarenetError(f"gradcheck eps must be > 0, got {eps}")
+    if max_entries is not None and max_entries < 1:
+        raise BarenetError(f"gradcheck max_entries must be >= 1 (or None for all), "
+                           f"got {max_entries}")
     rng = np.random.default_rng(seed)
     x = np.array(x, dtype=np.float64)
     is_loss = isinstance(target, Loss)

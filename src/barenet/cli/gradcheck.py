@@ -84,6 +84,10 @@ def format_table(rows: list[Row]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..errors import BarenetError
+
+    if not (args.eps > 0 and args.tolerance > 0 and args.max_entries >= 1):
+        raise BarenetError("--eps and --tolerance must be > 0 and --max-entries >= 1")
     print(f"gradcheck in float64: central differences, eps={args.eps:g}, "
           f"pass if relative error < {args.tolerance:g}")
     rows = check_all(args.tolerance, args.eps, args.max_entries, args.seed)

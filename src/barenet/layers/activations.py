@@ -22,7 +22,13 @@ class ReLU(Module):
 
 @LAYERS.register()
 class LeakyReLU(Module):
-    """``y = x`` for ``x > 0`` else ``alpha x``; ``dx = dy`` or ``alpha dy``."""
+    """``y = x`` for ``x > 0`` else ``alpha x``; ``dx = dy`` or ``alpha dy``.
+
+    Parameters
+    ----------
+    alpha : float
+        Slope for negative inputs.
+    """
 
     def __init__(self, alpha: float = 0.01) -> None:
         super().__init__()

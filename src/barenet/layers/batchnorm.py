@@ -8,6 +8,7 @@ over the batch and all pixels. Only the axes reduced over differ.
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from ..errors import BarenetError
 from ..module import Module, Parameter
@@ -21,12 +22,23 @@ class _BatchNorm(Module):
     running estimates move by ``momentum`` toward them (the running variance
     uses the unbiased estimate, as PyTorch does). Eval: the running estimates
     are used, so a single sample is normalised the same way every time.
+
+    Parameters
+    ----------
+    num_features : int
+        Number of features (1d) or channels (2d), ``C``.
+    eps : float
+        Added to the variance before the square root.
+    momentum : float
+        Weight of the current batch in the running estimates.
+    dtype : numpy dtype
+        float32 (default) or float64.
     """
 
     ndim = 2  # dimensions of the input, batch axis included
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1,
-                 dtype=np.float32) -> None:
+                 dtype: DTypeLike = np.float32) -> None:
         super().__init__()
         self.num_features, self.eps, self.momentum = int(num_features), float(eps), float(momentum)
         c = self.num_features

@@ -16,9 +16,16 @@ class Dropout(Module):
 
     In eval mode the layer is the identity, so no rescaling is needed at
     inference. Works on inputs of any shape, (N, D) or (N, C, H, W).
+
+    Parameters
+    ----------
+    p : float
+        Probability of dropping each input, in [0, 1).
+    rng : numpy.random.Generator or int, optional
+        Source of the masks (a seed makes training reproducible).
     """
 
-    def __init__(self, p: float = 0.5, rng=None) -> None:
+    def __init__(self, p: float = 0.5, rng: np.random.Generator | int | None = None) -> None:
         super().__init__()
         if not 0.0 <= float(p) < 1.0:
             raise BarenetError(f"Dropout p must be in [0, 1), got {p}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from ..errors import BarenetError
 from ..init import INITIALIZERS, as_generator
@@ -32,7 +33,8 @@ class Linear(Module):
     """
 
     def __init__(self, in_features: int, out_features: int, init: str = "he",
-                 bias: bool = True, rng=None, dtype=np.float32) -> None:
+                 bias: bool = True, rng: np.random.Generator | int | None = None,
+                 dtype: DTypeLike = np.float32) -> None:
         super().__init__()
         self.in_features, self.out_features = int(in_features), int(out_features)
         self.init, self.bias = init, bool(bias)

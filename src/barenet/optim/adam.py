@@ -18,6 +18,18 @@ class Adam(Optimizer):
     ``m <- b1 m + (1-b1) g``; ``v <- b2 v + (1-b2) g^2``;
     ``w <- w - lr * (m / (1-b1^t)) / (sqrt(v / (1-b2^t)) + eps)``.
     ``weight_decay`` adds ``wd w`` to the gradient (L2), as ``torch.optim.Adam``.
+
+    Parameters
+    ----------
+    params : iterable of Parameter
+    lr : float
+        Learning rate.
+    betas : (float, float)
+        Decay rates ``b1``, ``b2`` of the first and second moment estimates.
+    eps : float
+        Added to the denominator.
+    weight_decay : float
+        L2 penalty (Adam) or decoupled decay rate (AdamW).
     """
 
     state_names = ("m", "v")

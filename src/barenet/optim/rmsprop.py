@@ -15,6 +15,20 @@ class RMSProp(Optimizer):
     """``v <- a v + (1-a) g^2;  w <- w - lr g / (sqrt(v) + eps)`` (``torch.optim.RMSprop``).
 
     With ``momentum``, ``b <- mu b + g / (sqrt(v) + eps);  w <- w - lr b``.
+
+    Parameters
+    ----------
+    params : iterable of Parameter
+    lr : float
+        Learning rate.
+    alpha : float
+        Decay rate ``a`` of the mean square ``v``.
+    eps : float
+        Added to the denominator.
+    momentum : float
+        ``mu``; 0 for none.
+    weight_decay : float
+        L2 penalty added to the gradient.
     """
 
     state_names = ("v", "buf")

@@ -16,6 +16,18 @@ class SGD(Optimizer):
 
     With ``momentum=0`` this is plain ``w <- w - lr g``. Same conventions as
     ``torch.optim.SGD`` (dampening 0).
+
+    Parameters
+    ----------
+    params : iterable of Parameter
+    lr : float
+        Learning rate (a schedule may change ``self.lr`` between steps).
+    momentum : float
+        ``mu``; 0 for plain gradient descent.
+    nesterov : bool
+        Use the look-ahead gradient ``g + mu v``.
+    weight_decay : float
+        L2 penalty ``wd`` added to the gradient.
     """
 
     state_names = ("velocity",)
