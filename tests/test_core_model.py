@@ -235,3 +235,11 @@ def test_flush_subnormals_zeroes_only_tiny_float32_values():
     flush_subnormals([tiny32, tiny64])
     assert np.array_equal(tiny32, np.array([0, 0, 0, 1e-29, 0.5], np.float32))
     assert np.array_equal(tiny64, [1e-38, 1e-300, 0.5])  # float64 left alone
+
+
+@pytest.mark.parametrize("options", [dict(num_features=0), dict(num_features=3, eps=-1e-5),
+                                     dict(num_features=3, momentum=1.5),
+                                     dict(num_features=3, eps=float("nan"))])
+def test_batchnorm_rejects_meaningless_options(options):
+    with pytest.raises(bn.BarenetError, match="BatchNorm1d needs"):
+        BatchNorm1d(**options)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Iterable
 from typing import Any
 
@@ -154,7 +155,7 @@ class Sequential(Module):
         rule = "-" * len(lines[0])
         return "\n".join([lines[0], rule, *lines[1:-1], rule, lines[-1]])
 
-    def save(self, path: str, metadata: dict[str, Any] | None = None) -> None:
+    def save(self, path: str | os.PathLike, metadata: dict[str, Any] | None = None) -> None:
         """Write the model to one ``.npz`` file (see :func:`barenet.load`).
 
         ``metadata`` is stored along with :attr:`metadata` (it wins on clashes).

@@ -41,6 +41,9 @@ class _BatchNorm(Module):
                  dtype: DTypeLike = np.float32) -> None:
         super().__init__()
         self.num_features, self.eps, self.momentum = int(num_features), float(eps), float(momentum)
+        if not (self.num_features >= 1 and self.eps > 0 and 0 <= self.momentum <= 1):
+            raise BarenetError(f"{type(self).__name__} needs num_features >= 1, eps > 0 and "
+                               f"momentum in [0, 1], got {num_features}, {eps}, {momentum}")
         c = self.num_features
         self.params["gamma"] = Parameter(np.ones(c, dtype), "gamma")
         self.params["beta"] = Parameter(np.zeros(c, dtype), "beta")
