@@ -243,3 +243,16 @@ def test_flush_subnormals_zeroes_only_tiny_float32_values():
 def test_batchnorm_rejects_meaningless_options(options):
     with pytest.raises(bn.BarenetError, match="BatchNorm1d needs"):
         BatchNorm1d(**options)
+
+
+def test_batchnorm_single_sample_batch_leaves_running_stats(rng):
+    """A last training batch of one sample has no variance: the running estimates
+    must not be pulled toward 0 by it (PyTorch raises here instead)."""
+    layer = BatchNorm1d(3, dtype=np.float64)
+    layer.forward(rng.standard_normal((20, 3)) * 4 + 1)
+    mean, var = layer.buffers["running_mean"].copy(), layer.buffers["running_var"].copy()
+    y = layer.forward(rng.standard_normal((1, 3)))
+    assert np.array_equal(layer.buffers["running_mean"], mean)
+    assert np.array_equal(layer.buffers["running_var"], var)
+    assert np.array_equal(y, np.broadcast_to(layer.params["beta"].data, (1, 3)))
+    assert not np.any(layer.backward(np.ones((1, 3))))

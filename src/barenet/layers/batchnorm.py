@@ -20,7 +20,9 @@ class _BatchNorm(Module):
 
     Training: ``mu`` and ``var`` are the batch's (biased variance) and the
     running estimates move by ``momentum`` toward them (the running variance
-    uses the unbiased estimate, as PyTorch does). Eval: the running estimates
+    uses the unbiased estimate, as PyTorch does; a batch with a single value
+    per channel, such as a last batch of one sample, leaves them unchanged
+    where PyTorch raises). Eval: the running estimates
     are used, so a single sample is normalised the same way every time.
 
     Parameters
@@ -65,12 +67,13 @@ class _BatchNorm(Module):
         if self.training:
             mu = x.mean(axis=axes)
             var = x.var(axis=axes)
-            m = x.size // self.num_features
-            r = self.momentum
-            self.buffers["running_mean"] *= 1 - r
-            self.buffers["running_mean"] += r * mu
-            self.buffers["running_var"] *= 1 - r
-            self.buffers["running_var"] += r * var * (m / max(m - 1, 1))
+            m = x.size // self.num_features  # values per channel
+            if m > 1:  # one value has no unbiased variance (0/0): leave the estimates be
+                r = self.momentum
+                self.buffers["running_mean"] *= 1 - r
+                self.buffers["running_mean"] += r * mu
+                self.buffers["running_var"] *= 1 - r
+                self.buffers["running_var"] += r * var * (m / (m - 1))
         else:
             mu, var = self.buffers["running_mean"], self.buffers["running_var"]
         self.inv_std = (1.0 / np.sqrt(var + self.eps)).astype(x.dtype)
