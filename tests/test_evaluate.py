@@ -16,11 +16,17 @@ FASHION_NAMES = list(DATASETS["fashion-mnist"].class_names)
 
 @pytest.fixture
 def data_dir(tmp_path, rng):
-    """The four IDX files of a 30-image train and 50-image test set of random images."""
+    """A data folder whose mnist/ and fashion-mnist/ hold the same tiny IDX files.
+
+    30 train and 50 test images of random pixels; the labels are 0..9 repeated.
+    """
     folder = tmp_path / "data"
-    for (images_file, labels_file), n in zip((FILES[:2], FILES[2:]), (30, 50), strict=True):
-        write_idx(folder / images_file, rng.integers(0, 256, (n, 28, 28), dtype=np.uint8))
-        write_idx(folder / labels_file, (np.arange(n) % 10).astype(np.uint8))
+    splits = [(FILES[:2], rng.integers(0, 256, (30, 28, 28), dtype=np.uint8)),
+              (FILES[2:], rng.integers(0, 256, (50, 28, 28), dtype=np.uint8))]
+    for name in ("mnist", "fashion-mnist"):
+        for (images_file, labels_file), images in splits:
+            write_idx(folder / name / images_file, images)
+            write_idx(folder / name / labels_file, (np.arange(len(images)) % 10).astype(np.uint8))
     return folder
 
 
@@ -44,7 +50,7 @@ def run_dir(tmp_path):
 
 
 def expected_accuracy_line(data_dir):
-    images, labels = read_idx(data_dir / FILES[2]), read_idx(data_dir / FILES[3])
+    images, labels = (read_idx(data_dir / "mnist" / name) for name in FILES[2:])
     correct = int((tiny_model().predict(images) == labels).sum())
     return f"test accuracy: {correct / len(labels):.2%} ({correct}/{len(labels)})"
 
