@@ -57,7 +57,10 @@ def check_all(tolerance: float = 1e-6, eps: float = 1e-6, max_entries: int | Non
         for case in cases:
             rows.append(_run(f"{name} ({case.label})" if case.label else name, case,
                              tolerance, eps, max_entries))
-    rows.append(_run("Sequential", model_example(rng), tolerance, eps, max_entries))
+    try:
+        rows.append(_run("Sequential", model_example(rng), tolerance, eps, max_entries))
+    except Exception as exc:
+        rows.append(Row("Sequential", "-", "-", f"ERROR building an example: {exc}"))
     return rows
 
 
