@@ -1,10 +1,9 @@
 """PNG plots of a trained model and its run: curves, confusion, mistakes, weights, feature maps.
 
-The only module of barenet that imports matplotlib. It selects the
-non-interactive Agg backend before anything else of matplotlib is imported,
-so plotting works without a display, and it draws on ``Figure`` objects
-directly rather than through pyplot's global figure list, so nothing leaks
-between calls. Every PNG is rendered into memory and then written with
+The only module of barenet that imports matplotlib. It draws on ``Figure``
+objects directly (Agg canvas) rather than through pyplot, so it needs no
+display, changes no global backend, and nothing leaks between calls.
+Every PNG is rendered into memory and then written with
 :func:`barenet.fileio.write_bytes`, so a crash never leaves half a file.
 """
 
@@ -18,18 +17,15 @@ from pathlib import Path
 from typing import Any
 
 import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator, PercentFormatter
 
-matplotlib.use("Agg")
-
-import numpy as np  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.ticker import MaxNLocator, PercentFormatter  # noqa: E402
-
-from .errors import BarenetError  # noqa: E402
-from .fileio import write_bytes  # noqa: E402
-from .metrics import confusion_matrix  # noqa: E402
-from .model import Sequential  # noqa: E402
-from .module import Module  # noqa: E402
+from .errors import BarenetError
+from .fileio import write_bytes
+from .metrics import confusion_matrix
+from .model import Sequential
+from .module import Module
 
 #: The folder of a run that :func:`write_report` writes into.
 PLOTS_DIR = "plots"
