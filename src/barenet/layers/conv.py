@@ -67,12 +67,12 @@ class Conv2d(Module):
         self.params["weight"] = Parameter(w, "weight")
         if self.bias:
             self.params["bias"] = Parameter(np.zeros(self.out_channels, dtype), "bias")
-        self.cols: np.ndarray | None = None  # im2col of the last input, reused as a buffer
+        self.cols: np.ndarray | None = None  # im2col of the last input; a reused buffer
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         check_image_batch(x, self.in_channels, self.kernel, self.padding, "Conv2d")
-        self.input_shape = x.shape
-        oh, ow = output_size(x.shape[2:], self.kernel, self.stride, self.padding)
+        self.size = x.shape[2:]
+        oh, ow = output_size(self.size, self.kernel, self.stride, self.padding)
         self.cols = im2col(x, self.kernel, self.stride, self.padding, out=self.cols)
         w = self.params["weight"].data.reshape(self.out_channels, -1)
         y = w @ self.cols  # (OC, N*OH*OW)
@@ -85,13 +85,16 @@ class Conv2d(Module):
         # (N, OC, OH, OW) -> (OC, N*OH*OW); free when grad_out kept the layout forward returned
         g = grad_out.transpose(1, 0, 2, 3).reshape(oc, n * oh * ow)
         weight = self.params["weight"]
-        np.matmul(g, self.cols.T, out=weight.grad.reshape(oc, -1))
+        # dW^T = X dY^T: in this orientation OpenBLAS splits the long N*OH*OW sum across threads
+        weight.grad.reshape(oc, -1).T[...] = self.cols @ g.T
         if self.bias:
             np.sum(g, axis=1, out=self.params["bias"].grad)
-        dcols = weight.data.reshape(oc, -1).T @ g  # (C*KH*KW, N*OH*OW)
+        # dX = W^T dY has the shape of X and X is not needed any more: reuse its buffer.
+        dcols = np.matmul(weight.data.reshape(oc, -1).T, g, out=self.cols)
         windows = dcols.reshape(self.in_channels, *self.kernel, n, oh, ow)
-        return col2im(windows.transpose(3, 0, 1, 2, 4, 5), self.input_shape, self.stride,
-                      self.padding)
+        # col2im on (C, N, KH, KW, OH, OW) windows gives (C, N, H, W) images
+        dx = col2im(np.moveaxis(windows, 3, 1), self.size, self.stride, self.padding)
+        return dx.transpose(1, 0, 2, 3)
 
     def config(self) -> dict:
         return {"in_channels": self.in_channels, "out_channels": self.out_channels,

@@ -1,16 +1,18 @@
 """Sliding windows over images, shared by convolution and pooling (docs/math.md, "Convolution").
 
-Notation (NCHW): an input ``x`` of shape (N, C, H, W), a window (kernel) of
-KH x KW pixels moved by ``stride`` s after zero-padding every border by ``p``
-pixels. There are ``OH = (H + 2p - KH) // s + 1`` by ``OW`` window positions,
-and window ``(oh, ow)``'s pixel ``(i, j)`` is padded-input pixel
-``(s*oh + i, s*ow + j)``.
+Notation as in docs/math.md: images ``x`` (N, C, H, W), a window (kernel) of
+KH x KW pixels moved by stride s over ``x_pad``, the images zero-padded by p
+on every border. There are ``OH = (H + 2p - KH) // s + 1`` by ``OW`` window
+positions ``(i, j)``, and tap ``(u, v)`` of window ``(i, j)`` is pixel
+``(s*i + u, s*j + v)`` of ``x_pad``.
 
 - :func:`sliding_windows` views every window without copying:
-  ``windows[n, c, i, j, oh, ow] = x_pad[n, c, s*oh + i, s*ow + j]``.
+  ``windows[n, c, u, v, i, j] = x_pad[n, c, s*i + u, s*j + v]``.
 - :func:`im2col` copies those windows into one matrix with a row per
-  ``(c, i, j)`` and a column per ``(n, oh, ow)``, so a convolution is a single
-  matrix product ``W (OC, C*KH*KW) @ cols (C*KH*KW, N*OH*OW)``.
+  ``(c, u, v)`` and a column per ``(n, i, j)``, so a convolution is a single
+  matrix product ``W (OC, C*KH*KW) @ cols (C*KH*KW, N*OH*OW)``. ``cols`` is
+  the transpose of docs/math.md's ``X_col``: that order lets the copy move
+  whole image rows and makes the product come out channel-major.
 - :func:`col2im` is its adjoint (transpose): it adds every window entry back
   onto the pixel it came from. Backward passes of convolution and pooling use it.
 
@@ -33,8 +35,9 @@ Pair = tuple[int, int]
 def as_pair(value: int | Sequence[int], name: str, minimum: int) -> Pair:
     """``3 -> (3, 3)``; ``(3, 5)`` or ``[3, 5]`` stay (height, width). Checks ``>= minimum``."""
     pair = (value, value) if isinstance(value, (int, np.integer)) else value
-    if not isinstance(pair, (tuple, list)) or len(pair) != 2 or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
-                                 and v >= minimum for v in pair):
+    if not (isinstance(pair, (tuple, list)) and len(pair) == 2
+            and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= minimum
+                    for v in pair)):
         raise BarenetError(f"{name} must be an int >= {minimum} or a pair of them, got {value!r}")
     return int(pair[0]), int(pair[1])
 
@@ -63,29 +66,33 @@ def check_image_batch(x: np.ndarray, channels: int | None, kernel: Pair, padding
 
 
 def pad(x: np.ndarray, padding: Pair, value: float = 0.0) -> np.ndarray:
-    """``x`` with ``padding`` rows and columns of ``value`` around each image (no copy if 0)."""
+    """Images (..., H, W) with ``padding`` rows and columns of ``value`` around (no copy if 0)."""
     ph, pw = padding
     if ph == pw == 0:
         return x
-    return np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=value)
+    return np.pad(x, [(0, 0)] * (x.ndim - 2) + [(ph, ph), (pw, pw)], constant_values=value)
 
 
 def sliding_windows(x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair,
                     pad_value: float = 0.0) -> np.ndarray:
-    """All windows as a read-only view (N, C, KH, KW, OH, OW) of the padded input."""
+    """All windows of images (..., H, W) as a read-only view (..., KH, KW, OH, OW).
+
+    For a batch (N, C, H, W) that is (N, C, KH, KW, OH, OW) with
+    ``windows[n, c, u, v, i, j] = x_pad[n, c, s*i + u, s*j + v]``.
+    """
     (kh, kw), (sh, sw) = kernel, stride
-    windows = sliding_window_view(pad(x, padding, pad_value), (kh, kw), axis=(2, 3))
-    # (N, C, H', W', KH, KW) -> keep every s-th window position, kernel axes first
-    return windows[:, :, ::sh, ::sw].transpose(0, 1, 4, 5, 2, 3)
+    windows = sliding_window_view(pad(x, padding, pad_value), (kh, kw), axis=(-2, -1))
+    # (..., H', W', KH, KW) -> keep every s-th window position, kernel axes first
+    return np.moveaxis(windows[..., ::sh, ::sw, :, :], (-2, -1), (-4, -3))
 
 
 def im2col(x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair,
            out: np.ndarray | None = None) -> np.ndarray:
     """Copy the windows of ``x`` into a matrix (C*KH*KW, N*OH*OW).
 
-    Row ``(c, i, j)`` holds kernel tap ``(i, j)`` of channel ``c`` for every
-    window position, column ``(n, oh, ow)`` is one window. ``out`` (same shape
-    and dtype) is reused instead of allocating.
+    Row ``(c, u, v)`` holds tap ``(u, v)`` of channel ``c`` for every window
+    position, column ``(n, i, j)`` is one window. ``out`` (same shape and
+    dtype) is reused instead of allocating.
     """
     n, c = x.shape[:2]
     windows = sliding_windows(x, kernel, stride, padding)
@@ -97,23 +104,23 @@ def im2col(x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair,
     return out
 
 
-def col2im(windows: np.ndarray, input_shape: tuple[int, ...], stride: Pair,
-           padding: Pair) -> np.ndarray:
-    """Adjoint of :func:`sliding_windows`: sum each window entry onto its input pixel.
+def col2im(windows: np.ndarray, size: Pair, stride: Pair, padding: Pair) -> np.ndarray:
+    """Adjoint of :func:`sliding_windows`: sum each window entry onto its image pixel.
 
-    ``windows`` is (N, C, KH, KW, OH, OW), any memory layout (a broadcast view
-    works); returns (N, C, H, W) with ``dx[n, c, s*oh + i - p, s*ow + j - p] +=
-    windows[n, c, i, j, oh, ow]``, dropping what lands on the padding. One
-    vectorised addition per kernel tap ``(i, j)``.
+    ``windows`` is (..., KH, KW, OH, OW), any memory layout (a broadcast view
+    works); returns images (..., H, W), ``(H, W) = size``, with
+    ``dx[..., s*i + u - p, s*j + v - p] += windows[..., u, v, i, j]`` and what
+    lands on the padding dropped. One vectorised addition per kernel tap ``(u, v)``.
+    The leading axes keep their order in memory, so passing (C, N, ...) windows
+    returns (C, N, H, W) images.
     """
-    n, c, h, w = input_shape
-    _, _, kh, kw, oh, ow = windows.shape
-    (sh, sw), (ph, pw) = stride, padding
-    dx = np.zeros((n, c, h + 2 * ph, w + 2 * pw), windows.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            dx[:, :, i:i + sh * oh:sh, j:j + sw * ow:sw] += windows[:, :, i, j]
-    return dx[:, :, ph:ph + h, pw:pw + w]
+    *lead, kh, kw, oh, ow = windows.shape
+    (h, w), (sh, sw), (ph, pw) = size, stride, padding
+    dx = np.zeros((*lead, h + 2 * ph, w + 2 * pw), windows.dtype)
+    for u in range(kh):
+        for v in range(kw):
+            dx[..., u:u + sh * oh:sh, v:v + sw * ow:sw] += windows[..., u, v, :, :]
+    return dx[..., ph:ph + h, pw:pw + w]
 
 
 # -- loop references for the tests: slow and obviously right ------------------------
@@ -127,30 +134,29 @@ def im2col_reference(x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair) -
     cols = np.zeros((c * kh * kw, n * oh * ow), x.dtype)
     for b in range(n):
         for ch in range(c):
-            for i in range(kh):
-                for j in range(kw):
-                    for r in range(oh):
-                        for q in range(ow):
-                            y, z = sh * r + i - ph, sw * q + j - pw
+            for u in range(kh):
+                for v in range(kw):
+                    for i in range(oh):
+                        for j in range(ow):
+                            y, z = sh * i + u - ph, sw * j + v - pw
                             if 0 <= y < h and 0 <= z < w:
-                                cols[(ch * kh + i) * kw + j, (b * oh + r) * ow + q] = x[b, ch, y, z]
+                                cols[(ch * kh + u) * kw + v, (b * oh + i) * ow + j] = x[b, ch, y, z]
     return cols
 
 
-def col2im_reference(windows: np.ndarray, input_shape: tuple[int, ...], stride: Pair,
+def col2im_reference(windows: np.ndarray, size: Pair, stride: Pair,
                      padding: Pair) -> np.ndarray:
-    """:func:`col2im` by explicit loops over every window entry."""
-    n, c, h, w = input_shape
-    _, _, kh, kw, oh, ow = windows.shape
-    (sh, sw), (ph, pw) = stride, padding
-    dx = np.zeros(input_shape, windows.dtype)
+    """:func:`col2im` of (N, C, KH, KW, OH, OW) windows by explicit loops over every entry."""
+    n, c, kh, kw, oh, ow = windows.shape
+    (h, w), (sh, sw), (ph, pw) = size, stride, padding
+    dx = np.zeros((n, c, h, w), windows.dtype)
     for b in range(n):
         for ch in range(c):
-            for i in range(kh):
-                for j in range(kw):
-                    for r in range(oh):
-                        for q in range(ow):
-                            y, z = sh * r + i - ph, sw * q + j - pw
+            for u in range(kh):
+                for v in range(kw):
+                    for i in range(oh):
+                        for j in range(ow):
+                            y, z = sh * i + u - ph, sw * j + v - pw
                             if 0 <= y < h and 0 <= z < w:
-                                dx[b, ch, y, z] += windows[b, ch, i, j, r, q]
+                                dx[b, ch, y, z] += windows[b, ch, u, v, i, j]
     return dx

@@ -37,8 +37,12 @@ class _Pool2d(Module):
     def windows(self, x: np.ndarray, pad_value: float = 0.0) -> np.ndarray:
         """Check ``x`` and view its windows (N, C, KH, KW, OH, OW)."""
         check_image_batch(x, None, self.kernel, self.padding, type(self).__name__)
-        self.input_shape = x.shape
+        self.size = x.shape[2:]
         return sliding_windows(x, self.kernel, self.stride, self.padding, pad_value)
+
+    def scatter(self, windows: np.ndarray) -> np.ndarray:
+        """Gradient (N, C, KH, KW, OH, OW) of every window entry -> gradient of the input."""
+        return col2im(windows, self.size, self.stride, self.padding)
 
     def config(self) -> dict:
         return {"kernel_size": pair_config(self.kernel), "stride": pair_config(self.stride),
@@ -73,18 +77,24 @@ class MaxPool2d(_Pool2d):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         windows = self.windows(x, pad_value=-np.inf)
-        n, c, kh, kw, oh, ow = windows.shape
-        flat = windows.reshape(n, c, kh * kw, oh, ow)
-        self.argmax = flat.argmax(axis=2)  # first maximum: index of tap (i, j) = i*KW + j
-        return np.take_along_axis(flat, self.argmax[:, :, None], axis=2)[:, :, 0]
+        kw = self.kernel[1]
+        taps = self.kernel[0] * kw
+        # Running maximum over the taps t = u*KW + v of every window, and where it was found.
+        y = windows[:, :, 0, 0].copy()
+        self.argmax = np.zeros(y.shape, np.min_scalar_type(taps))
+        larger = np.empty(y.shape, bool)
+        for t in range(1, taps):
+            candidate = windows[:, :, t // kw, t % kw]
+            np.greater(candidate, y, out=larger)  # strictly: a tie keeps the first maximum
+            np.copyto(self.argmax, t, where=larger)
+            np.maximum(y, candidate, out=y)
+        return y
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        n, c, oh, ow = grad_out.shape
         kh, kw = self.kernel
         taps = np.arange(kh * kw).reshape(kh, kw, 1, 1)
         chosen = self.argmax[:, :, None, None] == taps  # (N, C, KH, KW, OH, OW)
-        return col2im(chosen * grad_out[:, :, None, None], self.input_shape, self.stride,
-                      self.padding)
+        return self.scatter(chosen * grad_out[:, :, None, None])
 
 
 @LAYERS.register()
@@ -111,8 +121,7 @@ class AvgPool2d(_Pool2d):
         n, c, oh, ow = grad_out.shape
         kh, kw = self.kernel
         share = grad_out[:, :, None, None] / grad_out.dtype.type(kh * kw)
-        return col2im(np.broadcast_to(share, (n, c, kh, kw, oh, ow)), self.input_shape,
-                      self.stride, self.padding)
+        return self.scatter(np.broadcast_to(share, (n, c, kh, kw, oh, ow)))
 
 
 @LAYERS.register()

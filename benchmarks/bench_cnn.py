@@ -1,0 +1,290 @@
+"""Seconds per epoch of a CNN, barenet vs the identical PyTorch model on the CPU.
+
+One epoch is 60,000 synthetic MNIST-shaped images (N, 1, 28, 28) float32:
+forward, backward and an Adam step per batch, same batch size, same number of
+threads for NumPy's BLAS and for PyTorch. Each framework runs in its own
+subprocess (so the peak memory, ``ru_maxrss``, is its own), one after the
+other, and the script prints seconds per epoch, the ratio and the memory.
+
+A full epoch takes minutes; ``--batches N`` (or ``--epochs 0.1``) times that
+many batches after ``--warmup`` batches and extrapolates to a full epoch.
+
+The architecture is the ``[model]`` table of ``--config`` (default
+``configs/cnn.toml`` when it exists), else the built-in default::
+
+    Conv(1->32, 3, pad 1)-BN-ReLU-Conv(32->32, 3, pad 1)-BN-ReLU-MaxPool 2
+    -Conv(32->64, 3, pad 1)-BN-ReLU-Conv(64->64, 3, pad 1)-BN-ReLU-MaxPool 2
+    -Flatten-Linear(3136->128)-BN1d-ReLU-Dropout 0.5-Linear(128->10), batch 128
+
+Examples::
+
+    python benchmarks/bench_cnn.py --batches 40
+    python benchmarks/bench_cnn.py --epochs 1
+    python benchmarks/bench_cnn.py --only barenet --batches 20 --layer-times
+    python benchmarks/bench_cnn.py --only barenet --batches 20 --profile
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+EPOCH_SAMPLES = 60_000
+ROOT = Path(__file__).resolve().parent.parent
+
+DEFAULT_MODEL: dict[str, Any] = {
+    "input_shape": [1, 28, 28],
+    "layers": [
+        {"type": "Conv2d", "out_channels": 32, "kernel_size": 3, "padding": 1},
+        {"type": "BatchNorm2d"}, {"type": "ReLU"},
+        {"type": "Conv2d", "out_channels": 32, "kernel_size": 3, "padding": 1},
+        {"type": "BatchNorm2d"}, {"type": "ReLU"}, {"type": "MaxPool2d", "kernel_size": 2},
+        {"type": "Conv2d", "out_channels": 64, "kernel_size": 3, "padding": 1},
+        {"type": "BatchNorm2d"}, {"type": "ReLU"},
+        {"type": "Conv2d", "out_channels": 64, "kernel_size": 3, "padding": 1},
+        {"type": "BatchNorm2d"}, {"type": "ReLU"}, {"type": "MaxPool2d", "kernel_size": 2},
+        {"type": "Flatten"},
+        {"type": "Linear", "out_features": 128}, {"type": "BatchNorm1d"}, {"type": "ReLU"},
+        {"type": "Dropout", "p": 0.5},
+        {"type": "Linear", "out_features": 10},
+    ],
+}
+
+
+def load_setup(args: argparse.Namespace) -> tuple[dict[str, Any], int, float]:
+    """(model spec, batch size, learning rate) from the config file or the defaults."""
+    config_path = Path(args.config) if args.config else ROOT / "configs" / "cnn.toml"
+    spec, batch_size, lr = DEFAULT_MODEL, 128, 1e-3
+    if config_path.is_file():
+        import tomllib
+
+        with open(config_path, "rb") as handle:
+            config = tomllib.load(handle)
+        spec = config["model"]
+        batch_size = config.get("batch_size", batch_size)
+        lr = config.get("optimizer", {}).get("lr", lr)
+    elif args.config:
+        sys.exit(f"{config_path}: no such config file")
+    return spec, args.batch_size or batch_size, lr
+
+
+def synthetic_mnist(n: int, seed: int):
+    """MNIST-shaped float32 images: blank 4-pixel borders, strokes inside, standardised."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    x = np.zeros((n, 1, 28, 28), np.float32)
+    inside = rng.random((n, 1, 20, 20), dtype=np.float32)
+    x[:, :, 4:24, 4:24] = np.where(inside > 0.75, inside, 0)
+    x -= x.mean()
+    x /= x.std()
+    return x, rng.integers(0, 10, n)
+
+
+# -- the two frameworks ----------------------------------------------------------------
+
+
+def barenet_step(spec: dict[str, Any], lr: float, seed: int, layer_times: dict | None):
+    import numpy as np
+
+    from barenet.losses import SoftmaxCrossEntropy
+    from barenet.optim import Adam
+    from barenet.training.builder import build_model
+
+    model = build_model(spec, np.random.default_rng(seed))
+    if layer_times is not None:
+        time_layers(model, layer_times)
+    loss_fn, optimizer = SoftmaxCrossEntropy(), Adam(model.parameters(), lr=lr)
+    model.train()
+
+    def step(x, y) -> float:
+        loss = loss_fn.forward(model.forward(x), y)
+        model.backward(loss_fn.backward())
+        optimizer.step()
+        return loss
+
+    return model, step
+
+
+def time_layers(model, totals: dict) -> None:
+    """Wrap each layer's forward and backward to add their seconds to ``totals``."""
+    for i, layer in enumerate(model.layers):
+        for name in ("forward", "backward"):
+            key = f"{i:2d} {type(layer).__name__:<12} {name}"
+            totals[key] = 0.0
+
+            setattr(layer, name, timed(getattr(layer, name), key, totals))
+
+
+def timed(method, key: str, totals: dict):
+    def run(arg):
+        start = time.perf_counter()
+        out = method(arg)
+        totals[key] += time.perf_counter() - start
+        return out
+
+    return run
+
+
+def torch_step(barenet_model, lr: float):
+    """The same network in PyTorch, starting from the same weights."""
+    import torch
+
+    nn = torch.nn
+    layers = []
+    for layer in barenet_model.layers:
+        kind, cfg = type(layer).__name__, layer.config()
+        if kind == "Conv2d":
+            t = nn.Conv2d(cfg["in_channels"], cfg["out_channels"], layer.kernel,
+                          stride=layer.stride, padding=layer.padding, bias=cfg["bias"])
+        elif kind == "Linear":
+            t = nn.Linear(cfg["in_features"], cfg["out_features"], bias=cfg["bias"])
+        elif kind in ("BatchNorm1d", "BatchNorm2d"):
+            t = getattr(nn, kind)(cfg["num_features"], eps=cfg["eps"], momentum=cfg["momentum"])
+        elif kind in ("MaxPool2d", "AvgPool2d"):
+            t = getattr(nn, kind)(layer.kernel, stride=layer.stride, padding=layer.padding)
+        elif kind == "GlobalAvgPool2d":
+            t = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        elif kind == "LeakyReLU":
+            t = nn.LeakyReLU(cfg["alpha"])
+        elif kind in ("ReLU", "Tanh", "Sigmoid", "Flatten", "Dropout"):
+            t = getattr(nn, kind)(**cfg)
+        else:
+            raise SystemExit(f"no PyTorch equivalent for {kind} in this benchmark")
+        with torch.no_grad():
+            for name, p in layer.params.items():
+                target = {"weight": t.weight if hasattr(t, "weight") else None,
+                          "bias": getattr(t, "bias", None),
+                          "gamma": getattr(t, "weight", None), "beta": getattr(t, "bias", None)}
+                data = torch.from_numpy(p.data)
+                target[name].copy_(data.T if kind == "Linear" and name == "weight" else data)
+        layers.append(t)
+    model = nn.Sequential(*layers).train()
+    loss_fn, optimizer = nn.CrossEntropyLoss(), torch.optim.Adam(model.parameters(), lr=lr)
+
+    def step(x, y) -> float:
+        optimizer.zero_grad()
+        loss = loss_fn(model(torch.from_numpy(x)), torch.from_numpy(y))
+        loss.backward()
+        optimizer.step()
+        return loss.item()
+
+    return step
+
+
+def run_one(args: argparse.Namespace) -> dict[str, Any]:
+    """Time one framework in this process; returns the measurements."""
+    import numpy as np
+
+    spec, batch_size, lr = load_setup(args)
+    x, y = synthetic_mnist(EPOCH_SAMPLES, args.seed)
+    layer_times: dict | None = {} if args.layer_times else None
+    model, step = barenet_step(spec, lr, args.seed, layer_times)
+    if args.only == "torch":
+        import torch
+
+        torch.set_num_threads(args.threads)
+        step = torch_step(model, lr)
+    per_epoch = math.ceil(EPOCH_SAMPLES / batch_size)
+    batches = args.batches or max(1, round(args.epochs * per_epoch))
+    order = np.random.default_rng(args.seed).permutation(EPOCH_SAMPLES)
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+    def batch(i: int):
+        idx = order[(i * batch_size) % EPOCH_SAMPLES:][:batch_size]
+        return x[idx], y[idx]
+
+    for i in range(args.warmup):
+        step(*batch(i))
+    if layer_times is not None:
+        layer_times.update(dict.fromkeys(layer_times, 0.0))
+    profiler = None
+    if args.profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
+    losses, start, cpu_start = [], time.perf_counter(), time.process_time()
+    for i in range(args.warmup, args.warmup + batches):
+        losses.append(step(*batch(i)))
+    seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
+    if profiler is not None:
+        import pstats
+
+        profiler.disable()
+        pstats.Stats(profiler, stream=sys.stderr).sort_stats("tottime").print_stats(25)
+    if layer_times is not None:
+        total = sum(layer_times.values())
+        for key, t in sorted(layer_times.items(), key=lambda kv: -kv[1]):
+            print(f"{key}  {1000 * t / batches:7.2f} ms/batch  {100 * t / total:5.1f}%",
+                  file=sys.stderr)
+        print(f"all layers {1000 * total / batches:.1f} ms/batch of {1000 * seconds / batches:.1f}",
+              file=sys.stderr)
+    return {"framework": args.only, "batches": batches, "batch_size": batch_size,
+            "seconds": seconds, "epoch_seconds": seconds / batches * per_epoch,
+            "cpu_epoch_seconds": cpu_seconds / batches * per_epoch,
+            "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "rss_before_mb": rss_before / 1024, "first_loss": losses[0], "last_loss": losses[-1]}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--config", help="TOML config with a [model] table "
+                                         "(default: configs/cnn.toml if present)")
+    parser.add_argument("--batch-size", type=int, help="override the config's batch size")
+    parser.add_argument("--batches", type=int, help="time this many batches and extrapolate")
+    parser.add_argument("--epochs", type=float, default=1.0,
+                        help="fraction of an epoch to time when --batches is not given")
+    parser.add_argument("--warmup", type=int, default=3, help="untimed batches first")
+    parser.add_argument("--threads", type=int, default=2, help="BLAS / PyTorch threads")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="alternate barenet and PyTorch runs this many times; report medians")
+    parser.add_argument("--only", choices=("barenet", "torch"),
+                        help="run one framework in this process and print JSON")
+    parser.add_argument("--layer-times", action="store_true",
+                        help="barenet: print time per layer forward/backward")
+    parser.add_argument("--profile", action="store_true", help="cProfile the timed batches")
+    args = parser.parse_args(argv)
+
+    if args.only:
+        print(json.dumps(run_one(args)))
+        return
+    env = dict(os.environ, OPENBLAS_NUM_THREADS=str(args.threads),
+               OMP_NUM_THREADS=str(args.threads), MKL_NUM_THREADS=str(args.threads))
+    runs: dict[str, list[dict[str, Any]]] = {"barenet": [], "torch": []}
+    for _ in range(args.repeat):  # alternate, so both see the same background load
+        for framework in runs:
+            command = [sys.executable, __file__, "--only", framework, *(argv or sys.argv[1:])]
+            out = subprocess.run(command, env=env, check=True, capture_output=True, text=True)
+            sys.stderr.write(out.stderr)
+            runs[framework].append(json.loads(out.stdout.strip().splitlines()[-1]))
+    _, batch_size, _ = load_setup(args)
+    first = runs["barenet"][0]
+    print(f"CNN, batch {batch_size}, {args.threads} threads, {first['batches']} timed batches "
+          f"after {args.warmup} warm-up, extrapolated to {EPOCH_SAMPLES:,} samples; "
+          f"median of {args.repeat} alternating run(s)")
+    print(f"{'':10}{'s/epoch':>9}{'runs':>24}{'CPU s/epoch':>13}{'peak RSS MB':>13}"
+          f"{'before MB':>11}{'loss':>16}")
+    medians = {}
+    for name, results in runs.items():
+        times = sorted(r["epoch_seconds"] for r in results)
+        medians[name] = statistics.median(times)
+        last = results[-1]
+        cpu = statistics.median(r["cpu_epoch_seconds"] for r in results)
+        print(f"{name:10}{medians[name]:9.1f}{' '.join(f'{t:.1f}' for t in times):>24}{cpu:13.1f}"
+              f"{max(r['maxrss_mb'] for r in results):13.0f}{last['rss_before_mb']:11.0f}"
+              f"{last['first_loss']:8.3f}->{last['last_loss']:.3f}")
+    print(f"ratio barenet / PyTorch: {medians['barenet'] / medians['torch']:.2f}")
+
+if __name__ == "__main__":
+    main()
