@@ -156,6 +156,22 @@ def test_backward_returns_input_gradient_of_right_shape(rng):
     assert model.backward(np.ones_like(y)).shape == x.shape
 
 
+def test_backward_without_input_grad_gives_the_same_parameter_gradients(rng):
+    model = bn.Sequential([Flatten(), Linear(12, 5, rng=rng), ReLU(), Linear(5, 2, rng=rng)],
+                          input_shape=(3, 2, 2)).astype(np.float64)
+    x = rng.standard_normal((6, 3, 2, 2))
+    g = rng.standard_normal((6, 2))
+    model.forward(x)
+    dx = model.backward(g)
+    full = [p.grad.copy() for p in model.parameters()]
+    model.layers[0].backward = None  # a layer before the first with parameters is not visited
+    assert model.backward(g, input_grad=False) is None
+    for p, expected in zip(model.parameters(), full, strict=True):
+        np.testing.assert_array_equal(p.grad, expected)
+    del model.layers[0].backward
+    np.testing.assert_array_equal(model.backward(g), dx)  # the default contract is back
+
+
 def test_linear_rejects_wrong_input_shape(rng):
     layer = Linear(784, 10, rng=rng)
     with pytest.raises(bn.BarenetError, match=r"\(N, 784\).*Flatten"):

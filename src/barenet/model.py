@@ -44,11 +44,23 @@ class Sequential(Module):
             x = layer.forward(x)
         return x
 
-    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+    def backward(self, grad_out: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        """Back-propagate ``dL/d(output)``; returns ``dL/dx`` of the input.
+
+        ``input_grad=False`` (a training step) skips what only that return value
+        needs: layers before the first one with parameters are not visited, that
+        layer is told it may skip its input gradient (``needs_input_grad``), and
+        None is returned. For an MLP this saves a third of the backward matmuls.
+        """
+        input_grad = input_grad and self.needs_input_grad
+        first = 0 if input_grad else next(
+            (i for i, layer in enumerate(self.layers) if layer.parameters()), len(self.layers))
         delta = grad_out
-        for layer in reversed(self.layers):
+        for i in range(len(self.layers) - 1, first - 1, -1):
+            layer = self.layers[i]
+            layer.needs_input_grad = input_grad or i > first
             delta = layer.backward(delta)
-        return delta
+        return delta if input_grad else None
 
     # -- parameters, state, modes -------------------------------------------
     def parameters(self) -> list[Parameter]:

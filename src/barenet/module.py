@@ -39,7 +39,14 @@ class Module:
     with non-trainable state such as running statistics, ``self.buffers``
     (name -> array). ``config()`` returns the constructor arguments, so a model
     file can rebuild the layer with ``type(layer)(**config)``.
+
+    ``needs_input_grad`` is True unless a :class:`~barenet.Sequential` has
+    told the layer that nobody will use ``dL/dx`` (it is the first layer with
+    parameters and training does not need the gradient of the network's
+    input); ``backward`` may then skip computing it and return None.
     """
+
+    needs_input_grad = True
 
     def __init__(self) -> None:
         self.training = True

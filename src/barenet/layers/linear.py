@@ -61,6 +61,8 @@ class Linear(Module):
         np.matmul(self.x.T, grad_out, out=w.grad)
         if self.bias:
             np.sum(grad_out, axis=0, out=self.params["bias"].grad)
+        if not self.needs_input_grad:  # the network's input: see Sequential.backward
+            return None
         return grad_out @ w.data.T
 
     def config(self) -> dict:
