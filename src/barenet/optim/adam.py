@@ -55,15 +55,22 @@ class Adam(Optimizer):
                 w *= 1 - self.lr * self.weight_decay
             else:
                 g = g + self.weight_decay * w
-        m, v = s["m"], s["v"]
-        m *= self.beta1
-        m += (1 - self.beta1) * g
-        v *= self.beta2
-        v += (1 - self.beta2) * (g * g)
-        denom = np.sqrt(v)
-        denom /= self._root_bc2
-        denom += self.eps
-        w -= self._step_size * (m / denom)
+        # The same arithmetic as m/denom with temporaries, done in place through one
+        # reused scratch array (the allocations cost more than the arithmetic here).
+        m, v, tmp = s["m"], s["v"], self.scratch(w)
+        m *= self.beta1  # m <- b1 m + (1-b1) g
+        np.multiply(g, 1 - self.beta1, out=tmp)
+        m += tmp
+        v *= self.beta2  # v <- b2 v + (1-b2) g^2
+        np.multiply(g, g, out=tmp)
+        tmp *= 1 - self.beta2
+        v += tmp
+        np.sqrt(v, out=tmp)  # denom = sqrt(v) / root_bc2 + eps
+        tmp /= self._root_bc2
+        tmp += self.eps
+        np.divide(m, tmp, out=tmp)  # w <- w - step_size m / denom
+        tmp *= self._step_size
+        w -= tmp
 
 
 @OPTIMIZERS.register("adamw")

@@ -61,6 +61,13 @@ class Optimizer:
     def update(self, w: np.ndarray, g: np.ndarray, s: dict[str, np.ndarray]) -> None:
         raise NotImplementedError
 
+    def scratch(self, like: np.ndarray) -> np.ndarray:
+        """Work space shaped like ``like`` for one update, reused by the next (not state)."""
+        buffer = getattr(self, "_scratch", None)
+        if buffer is None or buffer.size < like.size or buffer.dtype != like.dtype:
+            buffer = self._scratch = np.empty(max(p.data.size for p in self.params), like.dtype)
+        return buffer[:like.size].reshape(like.shape)
+
     def zero_grad(self) -> None:
         for p in self.params:
             p.grad[...] = 0
