@@ -3,8 +3,11 @@
 One epoch is 60,000 synthetic MNIST-shaped images (N, 1, 28, 28) float32:
 forward, backward and an Adam step per batch, same batch size, same number of
 threads for NumPy's BLAS and for PyTorch. Each framework runs in its own
-subprocess (so the peak memory, ``ru_maxrss``, is its own), one after the
-other, and the script prints seconds per epoch, the ratio and the memory.
+subprocess (so the peak memory is its own), one after the other, and the
+script prints seconds per epoch, the ratio and the memory: the resident set
+once data and model exist, its peak during training (Linux: VmHWM after
+resetting it, otherwise ``ru_maxrss``) and the difference, the memory the
+training steps themselves need.
 
 A full epoch takes minutes; ``--batches N`` (or ``--epochs 0.1``) times that
 many batches after ``--warmup`` batches and extrapolates to a full epoch.
@@ -88,6 +91,27 @@ def synthetic_mnist(n: int, seed: int):
     x -= x.mean()
     x /= x.std()
     return x, rng.integers(0, 10, n)
+
+
+def resident_mb(field: str) -> float | None:
+    """``VmRSS`` (now) or ``VmHWM`` (peak) of this process in MB, None without /proc."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
+def reset_peak_memory() -> None:
+    """Restart VmHWM from the current resident set (Linux >= 4.0), if allowed."""
+    try:
+        with open("/proc/self/clear_refs", "w") as refs:
+            refs.write("5")
+    except OSError:
+        pass
 
 
 # -- the two frameworks ----------------------------------------------------------------
@@ -197,7 +221,8 @@ def run_one(args: argparse.Namespace) -> dict[str, Any]:
     per_epoch = math.ceil(EPOCH_SAMPLES / batch_size)
     batches = args.batches or max(1, round(args.epochs * per_epoch))
     order = np.random.default_rng(args.seed).permutation(EPOCH_SAMPLES)
-    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    rss_before = resident_mb("VmRSS")
+    reset_peak_memory()
 
     def batch(i: int):
         idx = order[(i * batch_size) % EPOCH_SAMPLES:][:batch_size]
@@ -232,8 +257,9 @@ def run_one(args: argparse.Namespace) -> dict[str, Any]:
     return {"framework": args.only, "batches": batches, "batch_size": batch_size,
             "seconds": seconds, "epoch_seconds": seconds / batches * per_epoch,
             "cpu_epoch_seconds": cpu_seconds / batches * per_epoch,
-            "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            "rss_before_mb": rss_before / 1024, "first_loss": losses[0], "last_loss": losses[-1]}
+            "peak_mb": resident_mb("VmHWM")
+            or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "before_mb": rss_before or 0.0, "first_loss": losses[0], "last_loss": losses[-1]}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -273,8 +299,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f"CNN, batch {batch_size}, {args.threads} threads, {first['batches']} timed batches "
           f"after {args.warmup} warm-up, extrapolated to {EPOCH_SAMPLES:,} samples; "
           f"median of {args.repeat} alternating run(s)")
-    print(f"{'':10}{'s/epoch':>9}{'runs':>24}{'CPU s/epoch':>13}{'peak RSS MB':>13}"
-          f"{'before MB':>11}{'loss':>16}")
+    print(f"{'':10}{'s/epoch':>9}{'runs':>24}{'CPU s/epoch':>13}{'RSS MB: data':>14}"
+          f"{'peak':>6}{'training':>10}{'loss':>16}")
     medians = {}
     for name, results in runs.items():
         times = sorted(r["epoch_seconds"] for r in results)
@@ -282,7 +308,8 @@ def main(argv: list[str] | None = None) -> None:
         last = results[-1]
         cpu = statistics.median(r["cpu_epoch_seconds"] for r in results)
         print(f"{name:10}{medians[name]:9.1f}{' '.join(f'{t:.1f}' for t in times):>24}{cpu:13.1f}"
-              f"{max(r['maxrss_mb'] for r in results):13.0f}{last['rss_before_mb']:11.0f}"
+              f"{last['before_mb']:14.0f}{last['peak_mb']:6.0f}"
+              f"{last['peak_mb'] - last['before_mb']:10.0f}"
               f"{last['first_loss']:8.3f}->{last['last_loss']:.3f}")
     print(f"ratio barenet / PyTorch: {medians['barenet'] / medians['torch']:.2f}")
 

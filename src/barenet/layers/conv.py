@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from ..init import INITIALIZERS, as_generator
 from ..module import Module, Parameter
@@ -14,17 +15,18 @@ from .registry import LAYERS
 
 @LAYERS.register()
 class Conv2d(Module):
-    """``y[n, o] = b[o] + sum_c sum_ij W[o, c, i, j] x_pad[n, c, s*oh + i, s*ow + j]``.
+    """``y[n, o, i, j] = b[o] + sum_{c,u,v} W[o, c, u, v] x_pad[n, c, s*i + u, s*j + v]``.
 
-    A cross-correlation, as in PyTorch. With the im2col matrix ``X``
-    (C*KH*KW, N*OH*OW) of the input's windows (:func:`~barenet.layers.im2col.im2col`)
-    and ``W`` reshaped to (OC, C*KH*KW), the forward pass is ``Y = W X + b``
-    and the backward pass is two more products::
+    A cross-correlation, as in PyTorch. With ``cols`` (C*KH*KW, N*OH*OW), the
+    windows of the input copied by :func:`~barenet.layers.im2col.im2col` (the
+    transpose of docs/math.md's ``X_col``), and ``W`` reshaped to
+    (OC, C*KH*KW), the forward pass is one product and the backward pass two::
 
-        dW = dY X^T        db = sum of dY over (n, oh, ow)        dX = W^T dY
+        Y = W cols + b        dW = dY cols^T        db = sum of dY over (n, i, j)
+        dcols = W^T dY
 
-    followed by :func:`~barenet.layers.im2col.col2im`, which adds each column
-    of ``dX`` back onto the input pixels it was copied from.
+    where ``Y`` and ``dY`` are (OC, N*OH*OW). :func:`~barenet.layers.im2col.col2im`
+    then adds each entry of ``dcols`` back onto the input pixel it was copied from.
 
     Parameters
     ----------
@@ -47,13 +49,16 @@ class Conv2d(Module):
 
     Shapes: ``x`` (N, C, H, W) -> ``y`` (N, OC, OH, OW) with
     ``OH = (H + 2p - KH) // s + 1`` (likewise OW); ``W`` is (OC, C, KH, KW),
-    ``b`` is (OC,). The output is returned as a transposed view of the
-    (OC, N, OH, OW) product; NumPy treats it as any other (N, OC, OH, OW) array.
+    ``b`` is (OC,). The output is a transposed view of the (OC, N, OH, OW)
+    product; NumPy treats it as any other (N, OC, OH, OW) array, and when the
+    gradient comes back in the same memory order, reading it as ``dY`` is free.
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int | Sequence[int],
                  stride: int | Sequence[int] = 1, padding: int | Sequence[int] = 0,
-                 init: str = "he", bias: bool = True, rng=None, dtype=np.float32) -> None:
+                 init: str = "he", bias: bool = True,
+                 rng: np.random.Generator | int | None = None,
+                 dtype: DTypeLike = np.float32) -> None:
         super().__init__()
         self.in_channels, self.out_channels = int(in_channels), int(out_channels)
         self.kernel = as_pair(kernel_size, "kernel_size", 1)
@@ -82,14 +87,15 @@ class Conv2d(Module):
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         n, oc, oh, ow = grad_out.shape
-        # (N, OC, OH, OW) -> (OC, N*OH*OW); free when grad_out kept the layout forward returned
+        # dY: (N, OC, OH, OW) -> (OC, N*OH*OW), a copy only if grad_out is in NCHW memory order
         g = grad_out.transpose(1, 0, 2, 3).reshape(oc, n * oh * ow)
         weight = self.params["weight"]
-        # dW^T = X dY^T: in this orientation OpenBLAS splits the long N*OH*OW sum across threads
+        # dW computed as (cols dY^T)^T: with two OpenBLAS threads, dY cols^T was measured
+        # up to ten times slower on a loaded machine (benchmarks/bench_cnn.py)
         weight.grad.reshape(oc, -1).T[...] = self.cols @ g.T
         if self.bias:
             np.sum(g, axis=1, out=self.params["bias"].grad)
-        # dX = W^T dY has the shape of X and X is not needed any more: reuse its buffer.
+        # dcols has the shape of cols, which is not needed any more: reuse its buffer.
         dcols = np.matmul(weight.data.reshape(oc, -1).T, g, out=self.cols)
         windows = dcols.reshape(self.in_channels, *self.kernel, n, oh, ow)
         # col2im on (C, N, KH, KW, OH, OW) windows gives (C, N, H, W) images

@@ -60,10 +60,10 @@ class _Pool2d(Module):
 
 @LAYERS.register()
 class MaxPool2d(_Pool2d):
-    """``y[n, c, oh, ow] = max_ij x_pad[n, c, s*oh + i, s*ow + j]``, padding with -inf.
+    """``y[n, c, i, j] = max_{u,v} x_pad[n, c, s*i + u, s*j + v]``, padding with -inf.
 
     The gradient flows to the one maximal entry of each window; on ties to the
-    first in row-major ``(i, j)`` order, as PyTorch does.
+    first in row-major ``(u, v)`` order, as PyTorch does.
 
     Parameters
     ----------
@@ -79,7 +79,7 @@ class MaxPool2d(_Pool2d):
         windows = self.windows(x, pad_value=-np.inf)
         kw = self.kernel[1]
         taps = self.kernel[0] * kw
-        # Running maximum over the taps t = u*KW + v of every window, and where it was found.
+        # Running maximum over the taps t = u*KW + v of all windows at once, and where it was.
         y = windows[:, :, 0, 0].copy()
         self.argmax = np.zeros(y.shape, np.min_scalar_type(taps))
         larger = np.empty(y.shape, bool)
@@ -99,7 +99,7 @@ class MaxPool2d(_Pool2d):
 
 @LAYERS.register()
 class AvgPool2d(_Pool2d):
-    """``y[n, c, oh, ow] = (1 / (KH KW)) sum_ij x_pad[n, c, s*oh + i, s*ow + j]``, zero padding.
+    """``y[n, c, i, j] = (1 / (KH KW)) sum_{u,v} x_pad[n, c, s*i + u, s*j + v]``, zero padding.
 
     Padded zeros count in the average (PyTorch's default ``count_include_pad``),
     so every input pixel of a window receives ``dy / (KH KW)``.
