@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import tkinter as tk
+import tkinter.font as tkfont
 from pathlib import Path
 
 import numpy as np
@@ -258,7 +259,9 @@ class DrawApp:
         model = f"model: {state.model_path}" if state.model is not None else "no model loaded"
         tk.Label(net, text=model, anchor="w").pack(fill="x", pady=(6, 0))
 
-        self.status = tk.Label(panels, text=state.status, anchor="w", font=("TkDefaultFont", 12))
+        large = tkfont.nametofont("TkDefaultFont").copy()
+        large.configure(size=12)
+        self.status = tk.Label(panels, text=state.status, anchor="w", font=large)
         self.status.grid(row=1, column=0, columnspan=3, sticky="we", pady=(8, 0))
 
         self.canvas.bind("<ButtonPress-1>", self._press)

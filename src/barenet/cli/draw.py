@@ -9,11 +9,13 @@ from ..errors import BarenetError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Register --model."""
     parser.add_argument("--model", type=Path,
                         help="model file (default: the newest best.npz or model.npz under runs/)")
 
 
 def run(args: argparse.Namespace) -> int:
+    """Open the window; return 0 when it is closed."""
     try:
         from ..app.window import main
     except ImportError as exc:

@@ -34,6 +34,7 @@ def _positive_int(text: str) -> int:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Register IMAGE..., --model, --top-k and --json."""
     parser.add_argument("images", nargs="+", metavar="IMAGE",
                         help="image files: PNG, JPEG, BMP, GIF, any size, colour or grey, "
                              "light or dark background")
@@ -93,6 +94,7 @@ def top_k(probabilities: np.ndarray, names: list[str], k: int) -> list[tuple[str
 
 
 def run(args: argparse.Namespace) -> int:
+    """Classify every file; 0 if all were classified, 1 if any failed."""
     from ..images import load_image
     from ..preprocess import preprocess
     from ..serialization import load
