@@ -13,7 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..cli.predict import check_input_size, resolve_model_path
+from .. import paths
+from ..cli.predict import check_input_size
 from ..errors import BarenetError
 from ..model import Sequential
 from ..serialization import load
@@ -140,8 +141,13 @@ def load_model(path: Path | None) -> tuple[Sequential | None, Path | None, str |
         ``model`` and its ``path`` on success, ``message`` ``None``; else
         ``model`` ``None`` and ``message`` one line for the window.
     """
+    if path is None:
+        path = paths.latest_model()
+        if path is None:
+            return None, None, (f"No trained model yet (none under {paths.RUNS_DIR}/).\n\n"
+                                "Train one with `barenet train`, then open this window again, "
+                                "or start it with `barenet draw --model FILE`.")
     try:
-        path = resolve_model_path(path)
         model = load(path)
         check_input_size(model, path)
         return model, path, None
