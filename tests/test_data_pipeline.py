@@ -6,9 +6,11 @@ import pytest
 from barenet.data.batches import Batches
 from barenet.data.datasets import Dataset
 from barenet.data.pipeline import prepare
-from barenet.data.preprocess import Standardization, float_dtype, to_float
+from barenet.data.scaling import Standardization, float_dtype, to_float
 from barenet.data.split import validation_split
 from barenet.errors import BarenetError
+from barenet.layers import Linear
+from barenet.model import Sequential
 
 
 def test_to_float_range_and_dtype():
@@ -123,7 +125,7 @@ def test_prepare_scales_and_splits(dataset):
     assert 0 <= data.x_train.min() and data.x_train.max() <= 1
     np.testing.assert_array_equal(data.y_val, dataset.train_labels[15:])
     assert data.standardization is None and data.background == 0.0
-    np.testing.assert_array_equal(data.preprocess(dataset.test_images), data.x_test)
+    assert_inference_matches_training(data, dataset, {"mean": 0.0, "std": 1.0})
 
 
 def test_prepare_standardizes_on_the_training_part(dataset):
@@ -134,4 +136,12 @@ def test_prepare_standardizes_on_the_training_part(dataset):
     assert data.x_train.dtype == np.float64 and abs(data.x_train.mean()) < 1e-12
     np.testing.assert_allclose(data.x_val, (dataset.train_images[15:] / 255 - s.mean) / s.std)
     assert data.background == pytest.approx(-s.mean / s.std)
-    np.testing.assert_allclose(data.preprocess(dataset.test_images), data.x_test)
+    assert_inference_matches_training(data, dataset, s.to_dict())
+
+
+def assert_inference_matches_training(data, dataset, normalization):
+    """A model's own preprocessing of raw images (predict, the app) equals what it trained on."""
+    model = Sequential([Linear(784, 10)], metadata={"normalization": normalization})
+    model.astype(data.x_test.dtype)
+    np.testing.assert_allclose(model.prepare_input(dataset.test_images),
+                               data.x_test.reshape(len(data.x_test), 784), rtol=1e-6, atol=1e-6)

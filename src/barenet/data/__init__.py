@@ -27,7 +27,7 @@ from .datasets import (
 from .download import download_file, download_files, sha256_file
 from .idx import read_idx, write_idx
 from .pipeline import PreparedData, prepare
-from .preprocess import FLOAT_DTYPES, Standardization, float_dtype, to_float
+from .scaling import FLOAT_DTYPES, Standardization, float_dtype, to_float
 from .split import DEFAULT_VAL_SIZE, validation_split
 
 __all__ = [

@@ -8,7 +8,7 @@ import numpy as np
 from numpy.typing import DTypeLike
 
 from .datasets import Dataset
-from .preprocess import Standardization, float_dtype, to_float
+from .scaling import Standardization, float_dtype, to_float
 from .split import DEFAULT_VAL_SIZE, validation_split
 
 
@@ -43,11 +43,6 @@ class PreparedData:
         """The value a black (0) pixel has after preprocessing: the fill for :class:`Augment`."""
         s = self.standardization
         return 0.0 if s is None else -s.mean / s.std
-
-    def preprocess(self, images: np.ndarray) -> np.ndarray:
-        """Apply the same transform to new uint8 images (N, 28, 28), e.g. for prediction."""
-        x = to_float(images, self.x_train.dtype)
-        return x if self.standardization is None else self.standardization.apply(x, inplace=True)
 
 
 def prepare(dataset: Dataset, *, val_size: int = DEFAULT_VAL_SIZE,
