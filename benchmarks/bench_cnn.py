@@ -12,8 +12,10 @@ training steps themselves need.
 A full epoch takes minutes; ``--batches N`` (or ``--epochs 0.1``) times that
 many batches after ``--warmup`` batches and extrapolates to a full epoch.
 
-The architecture is the ``[model]`` table of ``--config`` (default
-``configs/cnn.toml`` when it exists), else the built-in default::
+The architecture, batch size, optimizer (Adam or AdamW) and label smoothing
+come from ``--config`` (default ``configs/cnn.toml`` when it exists; data
+augmentation and the learning-rate schedule are left out), else from the
+built-in default (``--config default``), with Adam(lr=1e-3)::
 
     Conv(1->32, 3, pad 1)-BN-ReLU-Conv(32->32, 3, pad 1)-BN-ReLU-MaxPool 2
     -Conv(32->64, 3, pad 1)-BN-ReLU-Conv(64->64, 3, pad 1)-BN-ReLU-MaxPool 2
@@ -22,6 +24,7 @@ The architecture is the ``[model]`` table of ``--config`` (default
 Examples::
 
     python benchmarks/bench_cnn.py --batches 40
+    python benchmarks/bench_cnn.py --config default --batches 20 --repeat 3 --threads 1
     python benchmarks/bench_cnn.py --epochs 1
     python benchmarks/bench_cnn.py --only barenet --batches 20 --layer-times
     python benchmarks/bench_cnn.py --only barenet --batches 20 --profile
@@ -63,21 +66,30 @@ DEFAULT_MODEL: dict[str, Any] = {
 }
 
 
-def load_setup(args: argparse.Namespace) -> tuple[dict[str, Any], int, float]:
-    """(model spec, batch size, learning rate) from the config file or the defaults."""
-    config_path = Path(args.config) if args.config else ROOT / "configs" / "cnn.toml"
-    spec, batch_size, lr = DEFAULT_MODEL, 128, 1e-3
-    if config_path.is_file():
+def load_setup(args: argparse.Namespace) -> dict[str, Any]:
+    """Model spec, batch size, optimizer and label smoothing: from the config or the defaults.
+
+    ``--config default`` (or no configs/cnn.toml) selects the built-in architecture
+    with Adam(lr=1e-3) and batch 128.
+    """
+    setup: dict[str, Any] = {"source": "built-in default", "model": DEFAULT_MODEL,
+                             "batch_size": 128, "optimizer": {"name": "adam", "lr": 1e-3},
+                             "label_smoothing": 0.0}
+    path = ROOT / "configs" / "cnn.toml" if args.config is None else Path(args.config)
+    if args.config != "default" and path.is_file():
         import tomllib
 
-        with open(config_path, "rb") as handle:
+        with open(path, "rb") as handle:
             config = tomllib.load(handle)
-        spec = config["model"]
-        batch_size = config.get("batch_size", batch_size)
-        lr = config.get("optimizer", {}).get("lr", lr)
-    elif args.config:
-        sys.exit(f"{config_path}: no such config file")
-    return spec, args.batch_size or batch_size, lr
+        setup.update({key: config[key] for key in setup if key in config}, source=str(path))
+        setup["optimizer"] = {"lr": 1e-3, **config.get("optimizer", {})}
+    elif args.config not in (None, "default"):
+        sys.exit(f"{path}: no such config file")
+    if setup["optimizer"]["name"] not in ("adam", "adamw"):
+        sys.exit(f"this benchmark knows Adam and AdamW, not {setup['optimizer']['name']!r}")
+    if args.batch_size:
+        setup["batch_size"] = args.batch_size
+    return setup
 
 
 def synthetic_mnist(n: int, seed: int):
@@ -117,17 +129,19 @@ def reset_peak_memory() -> None:
 # -- the two frameworks ----------------------------------------------------------------
 
 
-def barenet_step(spec: dict[str, Any], lr: float, seed: int, layer_times: dict | None):
+def barenet_step(setup: dict[str, Any], seed: int, layer_times: dict | None):
     import numpy as np
 
     from barenet.losses import SoftmaxCrossEntropy
-    from barenet.optim import Adam
+    from barenet.optim import OPTIMIZERS
     from barenet.training.builder import build_model
 
-    model = build_model(spec, np.random.default_rng(seed))
+    model = build_model(setup["model"], np.random.default_rng(seed))
     if layer_times is not None:
         time_layers(model, layer_times)
-    loss_fn, optimizer = SoftmaxCrossEntropy(), Adam(model.parameters(), lr=lr)
+    options = dict(setup["optimizer"])
+    optimizer = OPTIMIZERS[options.pop("name")](model.parameters(), **options)
+    loss_fn = SoftmaxCrossEntropy(setup["label_smoothing"])
     model.train()
 
     def step(x, y) -> float:
@@ -159,7 +173,7 @@ def timed(method, key: str, totals: dict):
     return run
 
 
-def torch_step(barenet_model, lr: float):
+def torch_step(barenet_model, setup: dict[str, Any]):
     """The same network in PyTorch, starting from the same weights."""
     import torch
 
@@ -193,7 +207,10 @@ def torch_step(barenet_model, lr: float):
                 target[name].copy_(data.T if kind == "Linear" and name == "weight" else data)
         layers.append(t)
     model = nn.Sequential(*layers).train()
-    loss_fn, optimizer = nn.CrossEntropyLoss(), torch.optim.Adam(model.parameters(), lr=lr)
+    options = dict(setup["optimizer"])
+    optimizer = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}[options.pop("name")](
+        model.parameters(), **options)
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=setup["label_smoothing"])
 
     def step(x, y) -> float:
         optimizer.zero_grad()
@@ -209,15 +226,16 @@ def run_one(args: argparse.Namespace) -> dict[str, Any]:
     """Time one framework in this process; returns the measurements."""
     import numpy as np
 
-    spec, batch_size, lr = load_setup(args)
+    setup = load_setup(args)
+    batch_size = setup["batch_size"]
     x, y = synthetic_mnist(EPOCH_SAMPLES, args.seed)
     layer_times: dict | None = {} if args.layer_times else None
-    model, step = barenet_step(spec, lr, args.seed, layer_times)
+    model, step = barenet_step(setup, args.seed, layer_times)
     if args.only == "torch":
         import torch
 
         torch.set_num_threads(args.threads)
-        step = torch_step(model, lr)
+        step = torch_step(model, setup)
     per_epoch = math.ceil(EPOCH_SAMPLES / batch_size)
     batches = args.batches or max(1, round(args.epochs * per_epoch))
     order = np.random.default_rng(args.seed).permutation(EPOCH_SAMPLES)
@@ -264,8 +282,8 @@ def run_one(args: argparse.Namespace) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--config", help="TOML config with a [model] table "
-                                         "(default: configs/cnn.toml if present)")
+    parser.add_argument("--config", help="TOML config with a [model] table (default: "
+                                         "configs/cnn.toml if present); 'default': built-in")
     parser.add_argument("--batch-size", type=int, help="override the config's batch size")
     parser.add_argument("--batches", type=int, help="time this many batches and extrapolate")
     parser.add_argument("--epochs", type=float, default=1.0,
@@ -294,9 +312,10 @@ def main(argv: list[str] | None = None) -> None:
             out = subprocess.run(command, env=env, check=True, capture_output=True, text=True)
             sys.stderr.write(out.stderr)
             runs[framework].append(json.loads(out.stdout.strip().splitlines()[-1]))
-    _, batch_size, _ = load_setup(args)
+    setup = load_setup(args)
     first = runs["barenet"][0]
-    print(f"CNN, batch {batch_size}, {args.threads} threads, {first['batches']} timed batches "
+    print(f"CNN of {setup['source']}, {setup['optimizer']['name']}, "
+          f"batch {setup['batch_size']}, {args.threads} threads, {first['batches']} timed batches "
           f"after {args.warmup} warm-up, extrapolated to {EPOCH_SAMPLES:,} samples; "
           f"median of {args.repeat} alternating run(s)")
     print(f"{'':10}{'s/epoch':>9}{'runs':>24}{'CPU s/epoch':>13}{'RSS MB: data':>14}"

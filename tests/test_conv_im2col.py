@@ -1,10 +1,12 @@
-"""im2col / col2im against slow loop references, and the adjoint identity between them."""
+"""im2col, col2im and add_windows against slow loop references, and the adjoint identities."""
 
 import numpy as np
 import pytest
 
 from barenet import BarenetError
 from barenet.layers.im2col import (
+    add_windows,
+    add_windows_reference,
     as_pair,
     col2im,
     col2im_reference,
@@ -34,17 +36,31 @@ def test_im2col_matches_loops(rng, shape, kernel, stride, padding):
     np.testing.assert_array_equal(cols, im2col_reference(x, kernel, stride, padding))
     oh, ow = output_size(shape[2:], kernel, stride, padding)
     assert cols.shape == (shape[1] * kernel[0] * kernel[1], shape[0] * oh * ow)
+    padded = im2col(x, kernel, stride, padding, pad_value=-np.inf)
+    np.testing.assert_array_equal(padded, im2col_reference(x, kernel, stride, padding, -np.inf))
 
 
 @pytest.mark.parametrize("shape, kernel, stride, padding", GEOMETRIES)
-def test_col2im_matches_loops_and_is_the_adjoint(rng, shape, kernel, stride, padding):
+def test_col2im_matches_loops_and_is_the_adjoint_of_im2col(rng, shape, kernel, stride, padding):
+    x = rng.standard_normal(shape)
+    cols = im2col(x, kernel, stride, padding)
+    g = rng.standard_normal(cols.shape)
+    dx = col2im(g, shape, kernel, stride, padding)
+    assert dx.shape == shape
+    np.testing.assert_allclose(dx, col2im_reference(g, shape, kernel, stride, padding),
+                               rtol=1e-13, atol=1e-13)
+    # <im2col(x), g> == <x, col2im(g)>: col2im is the transpose of im2col
+    np.testing.assert_allclose(np.sum(cols * g), np.sum(x * dx), rtol=1e-12)
+
+
+@pytest.mark.parametrize("shape, kernel, stride, padding", GEOMETRIES)
+def test_add_windows_matches_loops_and_is_the_adjoint(rng, shape, kernel, stride, padding):
     x = rng.standard_normal(shape)
     windows = sliding_windows(x, kernel, stride, padding)
     g = rng.standard_normal(windows.shape)
-    dx = col2im(g, shape[2:], stride, padding)
-    np.testing.assert_allclose(dx, col2im_reference(g, shape[2:], stride, padding), rtol=1e-13,
-                               atol=1e-13)
-    # <sliding_windows(x), g> == <x, col2im(g)>: col2im is the transpose of the window map
+    dx = add_windows(g, shape[2:], stride, padding)
+    np.testing.assert_allclose(dx, add_windows_reference(g, shape[2:], stride, padding),
+                               rtol=1e-13, atol=1e-13)
     np.testing.assert_allclose(np.sum(windows * g), np.sum(x * dx), rtol=1e-12)
 
 
@@ -67,9 +83,9 @@ def test_im2col_reuses_a_matching_buffer(rng):
     assert other is not first and other.shape[1] == 36
 
 
-def test_col2im_accepts_broadcast_windows():
+def test_add_windows_accepts_broadcast_windows():
     g = np.broadcast_to(np.ones((1, 1, 1, 1, 1, 1)), (1, 1, 2, 2, 3, 3))
-    dx = col2im(g, (4, 4), (1, 1), (0, 0))
+    dx = add_windows(g, (4, 4), (1, 1), (0, 0))
     np.testing.assert_array_equal(dx[0, 0], [[1, 2, 2, 1], [2, 4, 4, 2], [2, 4, 4, 2],
                                              [1, 2, 2, 1]])
 

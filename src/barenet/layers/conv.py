@@ -26,7 +26,8 @@ class Conv2d(Module):
         dcols = W^T dY
 
     where ``Y`` and ``dY`` are (OC, N*OH*OW). :func:`~barenet.layers.im2col.col2im`
-    then adds each entry of ``dcols`` back onto the input pixel it was copied from.
+    then adds each entry of ``dcols`` back onto the input pixel it was copied
+    from: the adjoint of im2col.
 
     Parameters
     ----------
@@ -76,8 +77,8 @@ class Conv2d(Module):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         check_image_batch(x, self.in_channels, self.kernel, self.padding, "Conv2d")
-        self.size = x.shape[2:]
-        oh, ow = output_size(self.size, self.kernel, self.stride, self.padding)
+        self.input_shape = x.shape
+        oh, ow = output_size(x.shape[2:], self.kernel, self.stride, self.padding)
         self.cols = im2col(x, self.kernel, self.stride, self.padding, out=self.cols)
         w = self.params["weight"].data.reshape(self.out_channels, -1)
         y = w @ self.cols  # (OC, N*OH*OW)
@@ -97,10 +98,7 @@ class Conv2d(Module):
             np.sum(g, axis=1, out=self.params["bias"].grad)
         # dcols has the shape of cols, which is not needed any more: reuse its buffer.
         dcols = np.matmul(weight.data.reshape(oc, -1).T, g, out=self.cols)
-        windows = dcols.reshape(self.in_channels, *self.kernel, n, oh, ow)
-        # col2im on (C, N, KH, KW, OH, OW) windows gives (C, N, H, W) images
-        dx = col2im(np.moveaxis(windows, 3, 1), self.size, self.stride, self.padding)
-        return dx.transpose(1, 0, 2, 3)
+        return col2im(dcols, self.input_shape, self.kernel, self.stride, self.padding)
 
     def config(self) -> dict:
         return {"in_channels": self.in_channels, "out_channels": self.out_channels,

@@ -13,11 +13,12 @@ positions ``(i, j)``, and tap ``(u, v)`` of window ``(i, j)`` is pixel
   matrix product ``W (OC, C*KH*KW) @ cols (C*KH*KW, N*OH*OW)``. ``cols`` is
   the transpose of docs/math.md's ``X_col``: that order lets the copy move
   whole image rows and makes the product come out channel-major.
-- :func:`col2im` is its adjoint (transpose): it adds every window entry back
-  onto the pixel it came from. Backward passes of convolution and pooling use it.
+- :func:`col2im` is the adjoint (transpose) of :func:`im2col`, and
+  :func:`add_windows` that of :func:`sliding_windows`: they add every window
+  entry back onto the pixel it was copied from. Backward passes use them.
 
-:func:`im2col_reference` and :func:`col2im_reference` are the same maps written
-as plain loops, for the tests.
+The ``*_reference`` functions are the same maps written as plain loops, for
+the tests.
 """
 
 from __future__ import annotations
@@ -86,16 +87,16 @@ def sliding_windows(x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair,
     return np.moveaxis(windows[..., ::sh, ::sw, :, :], (-2, -1), (-4, -3))
 
 
-def im2col(x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair,
+def im2col(x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair, pad_value: float = 0.0,
            out: np.ndarray | None = None) -> np.ndarray:
-    """Copy the windows of ``x`` into a matrix (C*KH*KW, N*OH*OW).
+    """Copy the windows of images ``x`` (N, C, H, W) into a matrix (C*KH*KW, N*OH*OW).
 
     Row ``(c, u, v)`` holds tap ``(u, v)`` of channel ``c`` for every window
-    position, column ``(n, i, j)`` is one window. ``out`` (same shape and
-    dtype) is reused instead of allocating.
+    position, column ``(n, i, j)`` is one window; padding is ``pad_value``.
+    ``out`` (same shape and dtype) is reused instead of allocating.
     """
     n, c = x.shape[:2]
-    windows = sliding_windows(x, kernel, stride, padding)
+    windows = sliding_windows(x, kernel, stride, padding, pad_value)
     shape = (c, *kernel, n, *windows.shape[4:])  # (C, KH, KW, N, OH, OW)
     rows, columns = c * kernel[0] * kernel[1], n * windows.shape[4] * windows.shape[5]
     if out is None or out.shape != (rows, columns) or out.dtype != x.dtype:
@@ -104,15 +105,29 @@ def im2col(x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair,
     return out
 
 
-def col2im(windows: np.ndarray, size: Pair, stride: Pair, padding: Pair) -> np.ndarray:
+def col2im(cols: np.ndarray, input_shape: tuple[int, ...], kernel: Pair, stride: Pair,
+           padding: Pair) -> np.ndarray:
+    """Adjoint of :func:`im2col`: add every entry of ``cols`` onto the pixel it was copied from.
+
+    ``cols`` is (C*KH*KW, N*OH*OW), or already shaped (C, KH, KW, N, OH, OW);
+    returns images of ``input_shape`` (N, C, H, W). They are a transposed view
+    of (C, N, H, W) memory, the order in which the columns arrive.
+    """
+    n, c, h, w = input_shape
+    oh, ow = output_size((h, w), kernel, stride, padding)
+    windows = cols.reshape(c, *kernel, n, oh, ow)
+    # (C, N, KH, KW, OH, OW) windows -> (C, N, H, W) images -> (N, C, H, W) view
+    return add_windows(np.moveaxis(windows, 3, 1), (h, w), stride, padding).transpose(1, 0, 2, 3)
+
+
+def add_windows(windows: np.ndarray, size: Pair, stride: Pair, padding: Pair) -> np.ndarray:
     """Adjoint of :func:`sliding_windows`: sum each window entry onto its image pixel.
 
     ``windows`` is (..., KH, KW, OH, OW), any memory layout (a broadcast view
     works); returns images (..., H, W), ``(H, W) = size``, with
     ``dx[..., s*i + u - p, s*j + v - p] += windows[..., u, v, i, j]`` and what
-    lands on the padding dropped. One vectorised addition per kernel tap ``(u, v)``.
-    The leading axes keep their order in memory, so passing (C, N, ...) windows
-    returns (C, N, H, W) images.
+    lands on the padding dropped: one vectorised addition per tap ``(u, v)``.
+    The leading axes keep their order in memory.
     """
     *lead, kh, kw, oh, ow = windows.shape
     (h, w), (sh, sw), (ph, pw) = size, stride, padding
@@ -126,37 +141,50 @@ def col2im(windows: np.ndarray, size: Pair, stride: Pair, padding: Pair) -> np.n
 # -- loop references for the tests: slow and obviously right ------------------------
 
 
-def im2col_reference(x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair) -> np.ndarray:
-    """:func:`im2col` by explicit loops over every window and tap."""
-    n, c, h, w = x.shape
+def _window_pixels(input_shape: tuple[int, ...], kernel: Pair, stride: Pair, padding: Pair):
+    """Every (n, c, u, v, i, j, y, z): tap (u, v) of window (i, j) is input pixel (y, z)."""
+    n, c, h, w = input_shape
     (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
     oh, ow = output_size((h, w), kernel, stride, padding)
-    cols = np.zeros((c * kh * kw, n * oh * ow), x.dtype)
     for b in range(n):
         for ch in range(c):
             for u in range(kh):
                 for v in range(kw):
                     for i in range(oh):
                         for j in range(ow):
-                            y, z = sh * i + u - ph, sw * j + v - pw
-                            if 0 <= y < h and 0 <= z < w:
-                                cols[(ch * kh + u) * kw + v, (b * oh + i) * ow + j] = x[b, ch, y, z]
+                            yield b, ch, u, v, i, j, sh * i + u - ph, sw * j + v - pw
+
+
+def im2col_reference(x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair,
+                     pad_value: float = 0.0) -> np.ndarray:
+    """:func:`im2col` by an explicit loop over every tap of every window."""
+    n, c, h, w = x.shape
+    (kh, kw), (oh, ow) = kernel, output_size((h, w), kernel, stride, padding)
+    cols = np.full((c * kh * kw, n * oh * ow), pad_value, x.dtype)
+    for b, ch, u, v, i, j, y, z in _window_pixels(x.shape, kernel, stride, padding):
+        if 0 <= y < h and 0 <= z < w:
+            cols[(ch * kh + u) * kw + v, (b * oh + i) * ow + j] = x[b, ch, y, z]
     return cols
 
 
-def col2im_reference(windows: np.ndarray, size: Pair, stride: Pair,
-                     padding: Pair) -> np.ndarray:
-    """:func:`col2im` of (N, C, KH, KW, OH, OW) windows by explicit loops over every entry."""
-    n, c, kh, kw, oh, ow = windows.shape
-    (h, w), (sh, sw), (ph, pw) = size, stride, padding
-    dx = np.zeros((n, c, h, w), windows.dtype)
-    for b in range(n):
-        for ch in range(c):
-            for u in range(kh):
-                for v in range(kw):
-                    for i in range(oh):
-                        for j in range(ow):
-                            y, z = sh * i + u - ph, sw * j + v - pw
-                            if 0 <= y < h and 0 <= z < w:
-                                dx[b, ch, y, z] += windows[b, ch, u, v, i, j]
+def col2im_reference(cols: np.ndarray, input_shape: tuple[int, ...], kernel: Pair,
+                     stride: Pair, padding: Pair) -> np.ndarray:
+    """:func:`col2im` by an explicit loop over every entry of ``cols``."""
+    n, c, h, w = input_shape
+    (kh, kw), (oh, ow) = kernel, output_size((h, w), kernel, stride, padding)
+    dx = np.zeros(input_shape, cols.dtype)
+    for b, ch, u, v, i, j, y, z in _window_pixels(input_shape, kernel, stride, padding):
+        if 0 <= y < h and 0 <= z < w:
+            dx[b, ch, y, z] += cols[(ch * kh + u) * kw + v, (b * oh + i) * ow + j]
+    return dx
+
+
+def add_windows_reference(windows: np.ndarray, size: Pair, stride: Pair,
+                          padding: Pair) -> np.ndarray:
+    """:func:`add_windows` of (N, C, KH, KW, OH, OW) windows by an explicit loop."""
+    n, c, kh, kw = windows.shape[:4]
+    dx = np.zeros((n, c, *size), windows.dtype)
+    for b, ch, u, v, i, j, y, z in _window_pixels((n, c, *size), (kh, kw), stride, padding):
+        if 0 <= y < size[0] and 0 <= z < size[1]:
+            dx[b, ch, y, z] += windows[b, ch, u, v, i, j]
     return dx

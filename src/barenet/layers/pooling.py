@@ -1,8 +1,10 @@
 """Max and average pooling over windows of each channel (docs/math.md, "Pooling").
 
-Both pooling layers read the windows of :func:`~barenet.layers.im2col.sliding_windows`
-(a view, no copy) and send gradients back with :func:`~barenet.layers.im2col.col2im`,
-the same pair of maps the convolution uses.
+They use the window maps of :mod:`barenet.layers.im2col`, like the convolution:
+max pooling copies the windows with :func:`~barenet.layers.im2col.im2col` and
+returns gradients with its adjoint :func:`~barenet.layers.im2col.col2im`;
+average pooling reads them as a view (:func:`~barenet.layers.im2col.sliding_windows`)
+and returns gradients with :func:`~barenet.layers.im2col.add_windows`.
 """
 
 from __future__ import annotations
@@ -13,7 +15,16 @@ import numpy as np
 
 from ..errors import BarenetError
 from ..module import Module
-from .im2col import as_pair, check_image_batch, col2im, output_size, pair_config, sliding_windows
+from .im2col import (
+    add_windows,
+    as_pair,
+    check_image_batch,
+    col2im,
+    im2col,
+    output_size,
+    pair_config,
+    sliding_windows,
+)
 from .registry import LAYERS
 
 
@@ -34,15 +45,11 @@ class _Pool2d(Module):
             raise BarenetError(f"{type(self).__name__}: padding {padding} must be at most half "
                                f"the kernel size {kernel_size} (a window of padding only)")
 
-    def windows(self, x: np.ndarray, pad_value: float = 0.0) -> np.ndarray:
-        """Check ``x`` and view its windows (N, C, KH, KW, OH, OW)."""
+    def check(self, x: np.ndarray) -> tuple[int, int]:
+        """Check that ``x`` is (N, C, H, W) and large enough, remember its shape; (OH, OW)."""
         check_image_batch(x, None, self.kernel, self.padding, type(self).__name__)
-        self.size = x.shape[2:]
-        return sliding_windows(x, self.kernel, self.stride, self.padding, pad_value)
-
-    def scatter(self, windows: np.ndarray) -> np.ndarray:
-        """Gradient (N, C, KH, KW, OH, OW) of every window entry -> gradient of the input."""
-        return col2im(windows, self.size, self.stride, self.padding)
+        self.input_shape = x.shape
+        return output_size(x.shape[2:], self.kernel, self.stride, self.padding)
 
     def config(self) -> dict:
         return {"kernel_size": pair_config(self.kernel), "stride": pair_config(self.stride),
@@ -76,25 +83,31 @@ class MaxPool2d(_Pool2d):
     """
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        windows = self.windows(x, pad_value=-np.inf)
-        kw = self.kernel[1]
-        taps = self.kernel[0] * kw
-        # Running maximum over the taps t = u*KW + v of all windows at once, and where it was.
-        y = windows[:, :, 0, 0].copy()
+        n, c = x.shape[:2]
+        oh, ow = self.check(x)
+        taps = self.kernel[0] * self.kernel[1]
+        # cols[c, t] holds tap t = u*KW + v of all windows of channel c, contiguously
+        cols = im2col(x, self.kernel, self.stride, self.padding, pad_value=-np.inf)
+        cols = cols.reshape(c, taps, n * oh * ow)
+        # Running maximum over the taps, and the index of the tap it came from.
+        y = cols[:, 0].copy()
         self.argmax = np.zeros(y.shape, np.min_scalar_type(taps))
         larger = np.empty(y.shape, bool)
         for t in range(1, taps):
-            candidate = windows[:, :, t // kw, t % kw]
-            np.greater(candidate, y, out=larger)  # strictly: a tie keeps the first maximum
-            np.copyto(self.argmax, t, where=larger)
-            np.maximum(y, candidate, out=y)
-        return y
+            np.greater(cols[:, t], y, out=larger)  # strictly: a tie keeps the first maximum
+            # Taps come in increasing order, so a new winner has the largest index so far
+            # (a maximum, several times faster than a masked assignment).
+            np.maximum(self.argmax, larger * self.argmax.dtype.type(t), out=self.argmax)
+            np.maximum(y, cols[:, t], out=y)
+        return y.reshape(c, n, oh, ow).transpose(1, 0, 2, 3)
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        kh, kw = self.kernel
-        taps = np.arange(kh * kw).reshape(kh, kw, 1, 1)
-        chosen = self.argmax[:, :, None, None] == taps  # (N, C, KH, KW, OH, OW)
-        return self.scatter(chosen * grad_out[:, :, None, None])
+        n, c, oh, ow = grad_out.shape
+        taps = np.arange(self.kernel[0] * self.kernel[1]).reshape(-1, 1)
+        # dcols[c, t, (n, i, j)] = dy[n, c, i, j] where tap t was the maximum, else 0
+        dy = grad_out.transpose(1, 0, 2, 3).reshape(c, 1, n * oh * ow)
+        dcols = (self.argmax[:, None] == taps) * dy
+        return col2im(dcols, self.input_shape, self.kernel, self.stride, self.padding)
 
 
 @LAYERS.register()
@@ -115,13 +128,15 @@ class AvgPool2d(_Pool2d):
     """
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        return self.windows(x).mean(axis=(2, 3))
+        self.check(x)
+        return sliding_windows(x, self.kernel, self.stride, self.padding).mean(axis=(2, 3))
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         n, c, oh, ow = grad_out.shape
         kh, kw = self.kernel
         share = grad_out[:, :, None, None] / grad_out.dtype.type(kh * kw)
-        return self.scatter(np.broadcast_to(share, (n, c, kh, kw, oh, ow)))
+        return add_windows(np.broadcast_to(share, (n, c, kh, kw, oh, ow)), self.input_shape[2:],
+                           self.stride, self.padding)
 
 
 @LAYERS.register()
