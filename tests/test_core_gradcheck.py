@@ -185,6 +185,32 @@ def test_gradcheck_catches_wrong_gradients(rng):
     assert gradcheck(_WrongSlope(), x).errors["input"] > 0.1
 
 
+class _BiasOffset(Linear):
+    """Linear whose bias gradient is off by 1e-5 per entry."""
+
+    def backward(self, grad_out):
+        dx = super().backward(grad_out)
+        self.params["bias"].grad += 1e-5
+        return dx
+
+
+@pytest.mark.parametrize(("n", "d", "h"), [(32, 10, 32), (128, 50, 128)])
+def test_zero_gradient_passes_at_larger_sizes_and_small_errors_still_fail(n, d, h):
+    """The bias before batch-norm has gradient 0 exactly; numerically both sides are
+    rounding noise that grows with the size of f (it failed with a fixed floor of 1e-3)."""
+    for seed in range(3):
+        rng = np.random.default_rng(seed)
+        model = bn.Sequential([Linear(d, h, rng=rng), BatchNorm1d(h), ReLU(),
+                               Linear(h, 3, rng=rng)]).astype(np.float64)
+        assert_gradcheck(model, rng.standard_normal((n, d)), max_entries=64, seed=seed)
+    rng = np.random.default_rng(0)
+    wrong = bn.Sequential([_BiasOffset(d, h, rng=rng), BatchNorm1d(h), ReLU(),
+                           _WrongLinear(h, 3, rng=rng)]).astype(np.float64)
+    result = gradcheck(wrong, rng.standard_normal((n, d)), max_entries=64)
+    assert result.errors["0.bias"] > 1e-5 and result.errors["3.weight"] > 1e-4
+    assert result.errors["0.weight"] < TOL
+
+
 def test_gradcheck_refuses_float32_and_loss_without_targets(rng):
     with pytest.raises(bn.BarenetError, match="float64"):
         gradcheck(Linear(3, 2), rng.standard_normal((2, 3)))

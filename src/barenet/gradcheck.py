@@ -26,20 +26,26 @@ from .errors import BarenetError
 from .losses.base import Loss
 from .module import Module
 
-#: Gradients whose norm is below this are compared absolutely: a gradient that is
-#: exactly zero in theory (a bias before batch-norm) is ~1e-10 numerically.
+#: Gradients whose norm is below the floor are compared absolutely: a gradient that is
+#: exactly zero in theory (a bias before batch-norm) is rounding noise numerically.
+#: The floor is at least ABSOLUTE_FLOOR and grows with the estimated noise (see gradcheck).
 ABSOLUTE_FLOOR = 1e-3
+#: A difference as large as the estimated rounding noise scores this error.
+NOISE_SCORE = 1e-7
+UNIT_ROUNDOFF = np.finfo(np.float64).eps / 2
 
 
 @dataclass
 class GradcheckResult:
-    """Per array: ``|analytic - numeric| / max(|analytic| + |numeric|, ABSOLUTE_FLOOR)``.
+    """Per array: ``|analytic - numeric| / max(|analytic| + |numeric|, floor)``.
 
-    The norms are L2 norms over the checked entries of the array.
+    The norms are L2 norms over the checked entries of the array; ``floors``
+    holds the floor used for each array.
     """
 
     errors: dict[str, float] = field(default_factory=dict)
     checked: dict[str, int] = field(default_factory=dict)
+    floors: dict[str, float] = field(default_factory=dict)
 
     @property
     def max_error(self) -> float:
@@ -124,6 +130,9 @@ def gradcheck(target: Module | Loss, x: np.ndarray, targets: np.ndarray | None =
 
     out = forward(x)
     upstream = None if is_loss else rng.standard_normal(np.shape(out))
+    # f is computed with relative error about u per term, so each central difference
+    # carries noise of about u * magnitude / eps: the floor scales with it.
+    magnitude = abs(float(out)) if is_loss else float(np.sum(np.abs(out * upstream)))
 
     def f(inp: np.ndarray) -> float:
         y = forward(inp)
@@ -153,9 +162,12 @@ def gradcheck(target: Module | Loss, x: np.ndarray, targets: np.ndarray | None =
             array[index] = old
             numeric[k] = (plus - minus) / (2 * eps)
         a = analytic[name].reshape(-1)[picks]
-        scale = max(np.linalg.norm(a) + np.linalg.norm(numeric), ABSOLUTE_FLOOR)
+        noise = np.sqrt(len(picks)) * UNIT_ROUNDOFF * magnitude / eps  # L2 norm over picks
+        floor = max(ABSOLUTE_FLOOR, noise / NOISE_SCORE)
+        scale = max(np.linalg.norm(a) + np.linalg.norm(numeric), floor)
         result.errors[name] = float(np.linalg.norm(a - numeric) / scale)
         result.checked[name] = len(picks)
+        result.floors[name] = floor
     return result
 
 
