@@ -66,7 +66,8 @@ class _BatchNorm(Module):
         gamma, beta = self.params["gamma"].data, self.params["beta"].data
         if self.training:
             mu = x.mean(axis=axes)
-            var = x.var(axis=axes)
+            x_hat = x - mu.reshape(shape)  # centred now, normalised in place below
+            var = np.square(x_hat).mean(axis=axes)
             m = x.size // self.num_features  # values per channel
             if m > 1:  # one value has no unbiased variance (0/0): leave the estimates be
                 r = self.momentum
@@ -76,24 +77,30 @@ class _BatchNorm(Module):
                 self.buffers["running_var"] += r * var * (m / (m - 1))
         else:
             mu, var = self.buffers["running_mean"], self.buffers["running_var"]
+            x_hat = x - mu.reshape(shape)
         self.inv_std = (1.0 / np.sqrt(var + self.eps)).astype(x.dtype)
-        self.x_hat = (x - mu.reshape(shape)) * self.inv_std.reshape(shape)
-        self.axes, self.shape = axes, shape
-        return self.x_hat * gamma.reshape(shape) + beta.reshape(shape)
+        x_hat *= self.inv_std.reshape(shape)
+        self.x_hat, self.axes, self.shape = x_hat, axes, shape
+        y = x_hat * gamma.reshape(shape)
+        y += beta.reshape(shape)
+        return y
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         axes, shape = self.axes, self.shape
-        gamma = self.params["gamma"]
-        self.params["beta"].grad[...] = grad_out.sum(axis=axes)
+        gamma, beta = self.params["gamma"], self.params["beta"]
+        beta.grad[...] = grad_out.sum(axis=axes)
         gamma.grad[...] = (grad_out * self.x_hat).sum(axis=axes)
-        g = grad_out * gamma.data.reshape(shape)  # dL/dx_hat
-        scale = self.inv_std.reshape(shape)
+        scale = (gamma.data * self.inv_std).reshape(shape)  # dy/dx for fixed mu and var
         if not self.training:  # mu and var are constants
-            return g * scale
-        # dx = inv_std * (g - mean(g) - x_hat * mean(g * x_hat)), means over the reduced axes
-        mean_g = g.mean(axis=axes, keepdims=True)
-        mean_gx = (g * self.x_hat).mean(axis=axes, keepdims=True)
-        return scale * (g - mean_g - self.x_hat * mean_gx)
+            return grad_out * scale
+        # dx = gamma inv_std (dy - mean(dy) - x_hat mean(dy x_hat)), means over the reduced
+        # axes; the two means are beta.grad / m and gamma.grad / m, already summed above.
+        m = grad_out.size // self.num_features
+        dx = self.x_hat * (gamma.grad / m).reshape(shape)
+        np.subtract(grad_out, dx, out=dx)
+        dx -= (beta.grad / m).reshape(shape)
+        dx *= scale
+        return dx
 
     def config(self) -> dict:
         return {"num_features": self.num_features, "eps": self.eps, "momentum": self.momentum}
