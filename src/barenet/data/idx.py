@@ -40,6 +40,8 @@ _GZIP_MAGIC = b"\x1f\x8b"
 # decompresses to at most this many times n bytes (plus a small constant).
 _MAX_GZIP_RATIO = 1100
 _CHUNK = 1 << 20
+#: More dimensions than NumPy 1.x can represent (no dataset has more than a few).
+MAX_NDIM = 32
 
 
 def _hex(data: bytes) -> str:
@@ -90,6 +92,15 @@ def _parse_header(stream: BinaryIO, name: str) -> tuple[np.dtype, tuple[int, ...
         raise BarenetError(f"{name}: truncated IDX header (expected {4 * ndim} bytes of "
                            f"dimensions, found {len(raw_dims)}); download the file again")
     shape = struct.unpack(f">{ndim}I", raw_dims)
+    if ndim > MAX_NDIM:
+        raise BarenetError(f"{name}: IDX header declares {ndim} dimensions, at most "
+                           f"{MAX_NDIM} supported; the file is corrupt")
+    # An empty array needs no data, but NumPy refuses one whose other dimensions multiply
+    # past its index range (non-empty ones are refused by the size checks of the readers).
+    if 0 in shape and math.prod(d for d in shape if d) * IDX_DTYPES[code].itemsize \
+            > np.iinfo(np.intp).max:
+        raise BarenetError(f"{name}: IDX header declares shape {shape}, too large for any "
+                           "array; the file is corrupt")
     return IDX_DTYPES[code], shape, 4 + 4 * ndim
 
 
