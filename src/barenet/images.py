@@ -102,7 +102,11 @@ def _to_array(image: Image.Image) -> np.ndarray:
 
 
 def _shrink(array: np.ndarray, factor: int) -> np.ndarray:
-    """Average ``factor`` x ``factor`` blocks (the ragged last row and column are dropped)."""
-    h, w = array.shape[0] // factor, array.shape[1] // factor
-    blocks = array[:h * factor, :w * factor].reshape(h, factor, w, factor, *array.shape[2:])
+    """Average ``factor`` x ``factor`` blocks (the ragged last row and column are dropped).
+
+    A side shorter than ``factor`` (a long thin strip) is averaged whole, not dropped.
+    """
+    fy, fx = min(factor, array.shape[0]), min(factor, array.shape[1])
+    h, w = array.shape[0] // fy, array.shape[1] // fx
+    blocks = array[:h * fy, :w * fx].reshape(h, fy, w, fx, *array.shape[2:])
     return np.round(blocks.mean(axis=(1, 3))).astype(array.dtype)
