@@ -86,7 +86,7 @@ class Conv2d(Module):
             y += self.params["bias"].data[:, None]
         return y.reshape(self.out_channels, x.shape[0], oh, ow).transpose(1, 0, 2, 3)
 
-    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+    def backward(self, grad_out: np.ndarray) -> np.ndarray | None:
         n, oc, oh, ow = grad_out.shape
         # dY: (N, OC, OH, OW) -> (OC, N*OH*OW), a copy only if grad_out is in NCHW memory order
         g = grad_out.transpose(1, 0, 2, 3).reshape(oc, n * oh * ow)
@@ -96,6 +96,8 @@ class Conv2d(Module):
         weight.grad.reshape(oc, -1).T[...] = self.cols @ g.T
         if self.bias:
             np.sum(g, axis=1, out=self.params["bias"].grad)
+        if not self.needs_input_grad:  # the network's input: see Sequential.backward
+            return None
         # dcols has the shape of cols, which is not needed any more: reuse its buffer.
         dcols = np.matmul(weight.data.reshape(oc, -1).T, g, out=self.cols)
         return col2im(dcols, self.input_shape, self.kernel, self.stride, self.padding)

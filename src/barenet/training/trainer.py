@@ -99,7 +99,7 @@ class Trainer:
         loss = self.loss_fn(logits, y)
         if not np.isfinite(loss):
             return loss, 0
-        self.model.backward(self.loss_fn.backward())
+        self.model.backward(self.loss_fn.backward(), input_grad=False)
         if self.config["clip_norm"]:
             clip_grad_norm(self.model.parameters(), self.config["clip_norm"])
         self.optimizer.step()
