@@ -2,13 +2,14 @@
 
 import json
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 import barenet
 from barenet.cli.main import main
-from barenet.data import FILES, write_idx
+from barenet.data import FILES, load_dataset, write_idx
 from barenet.errors import BarenetError
 from barenet.layers import BatchNorm1d, Linear
 from barenet.paths import CONFIGS_DIR
@@ -233,3 +234,26 @@ def test_bad_config_file_is_one_line(tmp_path, capsys):
     assert main(["train", "--config", str(path)]) == 2
     err = capsys.readouterr().err
     assert "not valid TOML" in err and err.count("\n") == 1
+
+
+# -- the real thing, small --------------------------------------------------------------
+REAL_MNIST = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
+
+
+def test_train_on_a_slice_of_real_mnist(tmp_path, capsys):
+    """`barenet train` with the shipped mlp config on 3,000 real MNIST training digits."""
+    dataset = load_dataset("mnist", REAL_MNIST)
+    data = tmp_path / "mnist-slice"
+    for name, array in zip(FILES, (dataset.train_images[:3000], dataset.train_labels[:3000],
+                                   dataset.test_images[:1000], dataset.test_labels[:1000]),
+                           strict=True):
+        write_idx(data / name, array)
+    out = tmp_path / "run"
+    assert main(["train", "--data-dir", str(data), "--out", str(out), "--epochs", "3",
+                 "--set", "validation_size=500", "--no-plots"]) == 0
+    accuracy = json.loads((out / "history.json").read_text())["test"]["accuracy"]
+    assert accuracy > 0.85, accuracy  # chance is 0.10
+    model = barenet.load(out / "best.npz")
+    predicted = model.predict(dataset.test_images[:1000])  # raw uint8 digits
+    assert (predicted == dataset.test_labels[:1000]).mean() == pytest.approx(accuracy)
+    assert f"test accuracy: {accuracy:.2%}" in capsys.readouterr().out
