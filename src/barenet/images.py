@@ -54,6 +54,8 @@ def load_image(path: str | os.PathLike) -> np.ndarray:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
+            # damaged metadata (TIFF tags, EXIF) is skipped with a warning: not worth printing
+            warnings.filterwarnings("ignore", category=UserWarning, module="PIL")
             with Image.open(path) as image:
                 image.seek(0)
                 factor = math.ceil(max(image.size) / MAX_SIDE)
