@@ -10,15 +10,21 @@ Layout of the archive (a plain zip of ``.npy`` members):
 
 :func:`load` trusts nothing in the file: every array is read with
 ``allow_pickle=False`` and checked for shape, dtype and finiteness against
-the architecture, and any problem is one :class:`BarenetError` line.
+the architecture, and any problem is one :class:`BarenetError` line. Memory
+stays bounded whatever the file says: layer options must have the types
+their constructors declare, weights past :data:`MAX_PARAMETERS` are refused
+before they are allocated, and no member is inflated beyond its declared size.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 import io
 import json
 import math
 import os
+import reprlib
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -27,6 +33,7 @@ import numpy as np
 
 from .errors import BarenetError
 from .fileio import atomic_write
+from .init import weight_budget
 from .layers.registry import LAYERS
 from .model import Sequential, normalization_constants
 from .version import __version__
@@ -37,6 +44,7 @@ HEADER = "__barenet__"
 MAX_HEADER_BYTES = 1 << 20
 MAX_DIMENSION = 1 << 20  # no size in a layer's config may exceed this
 MAX_LAYER_SIZE = 1 << 27  # nor the product of all of a layer's sizes (e.g. in * out)
+MAX_PARAMETERS = 1 << 23  # nor all of a model's arrays hold more values (32 MB as float32)
 NPY_OVERHEAD = 4096  # bytes an .npy member may hold beyond its array data
 
 
@@ -122,7 +130,10 @@ def _read_member(archive: zipfile.ZipFile, path: Path, name: str, max_bytes: int
     if info.file_size > max_bytes:
         raise _fail(path, f"array {name!r} declares {info.file_size} bytes, at most "
                           f"{max_bytes} expected (corrupt or hostile file)")
-    data = archive.read(member)
+    # Read no more than the declared size: ZipFile.read() would inflate (or, for a stored
+    # member, allocate) up to 2 GB at once, whatever the size the member declares.
+    with archive.open(info) as stream:
+        data = stream.read(info.file_size)
     try:
         return np.lib.format.read_array(io.BytesIO(data), allow_pickle=False)
     except ValueError as exc:
@@ -150,11 +161,85 @@ def _header(archive: zipfile.ZipFile, path: Path) -> dict[str, Any]:
     return header
 
 
+def _option_types(annotation: Any) -> set[str] | None:
+    """The JSON-compatible types a layer option annotated ``annotation`` takes.
+
+    None if it has no annotation (anything is passed on); an empty set if it is
+    of no type a file can hold (e.g. ``dtype``).
+    """
+    if annotation is inspect.Parameter.empty:
+        return None
+    text = annotation if isinstance(annotation, str) else getattr(annotation, "__name__",
+                                                                    str(annotation))
+    return {t.strip() for t in text.split("|")} & {"int", "float", "bool", "str", "None",
+                                                   "Sequence[int]"}
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+@functools.cache
+def _parameters(cls: type) -> Any:
+    return inspect.signature(cls.__init__).parameters
+
+
+def option_problem(cls: type, key: str, value: Any) -> str | None:
+    """Why ``value`` cannot be option ``key`` of layer class ``cls``, or None if it can.
+
+    The option must be a parameter of the constructor, and the value of a type
+    its annotation names (``int``, ``float``, ``bool``, ``str``, ``None``,
+    ``Sequence[int]`` as a list of ints); NumPy types, generators and tuples
+    are not for files. Used for model files and configs alike.
+    """
+    params = _parameters(cls)
+    param = params.get(key)
+    if key == "self" or param is None and not any(
+            p.kind == p.VAR_KEYWORD for p in params.values()):
+        valid = ", ".join(k for k in params if k != "self") or "none"
+        return f"unknown option {key!r} (valid: {valid})"
+    types = _option_types(param.annotation) if param is not None else None
+    if types is None or (
+            isinstance(value, bool) and "bool" in types
+            or _is_int(value) and bool(types & {"int", "float"})
+            or isinstance(value, float) and "float" in types
+            or isinstance(value, str) and "str" in types
+            or value is None and "None" in types
+            or isinstance(value, list) and "Sequence[int]" in types and all(map(_is_int, value))):
+        return None
+    return f"option {key}={reprlib.repr(value)} is not of type {param.annotation}"
+
+
+def _check_options(path: Path, i: int, kind: str, config: dict[str, Any]) -> None:
+    """Every option of layer ``i`` is one its constructor takes, of its annotated type, and no
+    size is absurd: a few bytes of JSON must not make the loader allocate gigabytes."""
+    sizes = []
+    for key, value in config.items():
+        problem = option_problem(LAYERS[kind], key, value)
+        if problem:
+            raise _fail(path, f"layer {i} ({kind}): {problem}")
+        items = value if isinstance(value, list) else [value]
+        if not all(isinstance(v, (int, float, str, bool, type(None))) for v in items):
+            raise _fail(path, f"layer {i} ({kind}) option {key!r} holds a value of a "
+                              "type a layer option cannot have")
+        for v in items:
+            if isinstance(v, float) and not math.isfinite(v):
+                raise _fail(path, f"layer {i} ({kind}) option {key}={value} is not finite")
+            if _is_int(v):
+                if not 0 <= v <= MAX_DIMENSION:
+                    raise _fail(path, f"layer {i} ({kind}) option {key}={value} is "
+                                      f"outside [0, {MAX_DIMENSION}]")
+                sizes.append(max(v, 1))
+    if math.prod(sizes) > MAX_LAYER_SIZE:
+        raise _fail(path, f"layer {i} ({kind}) is absurdly large ({config}: product of "
+                          f"sizes {math.prod(sizes)} > {MAX_LAYER_SIZE})")
+
+
 def _build(header: dict[str, Any], path: Path) -> Sequential:
     arch = header.get("architecture")
     if not isinstance(arch, dict) or not isinstance(arch.get("layers"), list):
         raise _fail(path, "header has no list of layers")
-    layers = []
+    layers, values = [], 0
     for i, spec in enumerate(arch["layers"]):
         if not (isinstance(spec, dict) and isinstance(spec.get("type"), str)
                 and isinstance(spec.get("config", {}), dict)):
@@ -163,27 +248,20 @@ def _build(header: dict[str, Any], path: Path) -> Sequential:
         if kind not in LAYERS:
             raise _fail(path, f"layer {i} has unknown type {kind!r}; known: "
                               f"{', '.join(LAYERS.names())}")
-        sizes = []
-        for key, value in config.items():
-            items = value if isinstance(value, list) else [value]
-            if not all(isinstance(v, (int, float, str, bool, type(None))) for v in items):
-                raise _fail(path, f"layer {i} ({kind}) option {key!r} holds a value of a "
-                                  "type a layer option cannot have")
-            for v in items:
-                if isinstance(v, int) and not isinstance(v, bool):
-                    if not 0 <= v <= MAX_DIMENSION:
-                        raise _fail(path, f"layer {i} ({kind}) option {key}={value} is "
-                                          f"outside [0, {MAX_DIMENSION}]")
-                    sizes.append(max(v, 1))
-        if math.prod(sizes) > MAX_LAYER_SIZE:
-            raise _fail(path, f"layer {i} ({kind}) is absurdly large ({config}: product of "
-                              f"sizes {math.prod(sizes)} > {MAX_LAYER_SIZE})")
+        _check_options(path, i, kind, config)
         try:
-            layers.append(LAYERS[kind](**config))
+            # initialisers refuse weights past the budget before allocating them
+            with weight_budget(MAX_PARAMETERS - values):
+                layer = LAYERS[kind](**config)
         except MemoryError:
             raise
         except Exception as exc:  # untrusted options: any failure is the file's fault
             raise _fail(path, f"layer {i} ({kind}) has invalid options {config}: {exc}") from None
+        values += sum(a.size for a in layer.state().values())
+        if values > MAX_PARAMETERS:
+            raise _fail(path, f"the model has more than {MAX_PARAMETERS:,} parameters (at layer "
+                              f"{i}, {kind}); barenet refuses models this large")
+        layers.append(layer)
     shape = arch.get("input_shape")
     if shape is not None and not (isinstance(shape, list) and all(
             isinstance(d, int) and 0 < d <= MAX_DIMENSION for d in shape)):
@@ -217,7 +295,10 @@ def _load_archive(archive: zipfile.ZipFile, path: Path) -> Sequential:
                               f"needs {target.shape}")
         if not np.issubdtype(array.dtype, np.floating):
             raise _fail(path, f"array {name!r} has dtype {array.dtype}, a float type expected")
+        with np.errstate(over="ignore"):  # a float64 value beyond float32's range: inf
+            array = array.astype(target.dtype, copy=False)
         if not np.all(np.isfinite(array)):
-            raise _fail(path, f"array {name!r} holds NaN or infinite values")
+            raise _fail(path, f"array {name!r} holds NaN or infinite values (or values too "
+                              f"large for {target.dtype})")
         model.set_state(name, array)
     return model
