@@ -3,7 +3,11 @@
 A config is a nested dict. Top-level keys are described by :data:`SCHEMA`;
 the ``[optimizer]``, ``[schedule]``, ``[augment]`` tables and each layer in
 ``[model].layers`` are checked against the signature of the class they name,
-so an unknown key is refused with the list of valid ones.
+so an unknown key is refused with the list of valid ones. :func:`validate`
+then builds the model, the optimizer, the schedule and the augmentation once,
+as the trainer will, so that what it accepts can be trained: no model of over
+``MAX_PARAMETERS`` weights (refused before they are allocated), no wrongly
+shaped option found only once the data is loaded.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import copy
 import inspect
 import math
+import reprlib
 import sys
 from pathlib import Path
 from typing import Any
@@ -20,13 +25,20 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
+import numpy as np
+
 from ..errors import BarenetError
+from ..init import weight_budget
 from ..layers.registry import LAYERS
 from ..optim import OPTIMIZERS, SCHEDULES
 from ..paths import CONFIGS_DIR
+from ..serialization import MAX_PARAMETERS, option_problem
+from .builder import build_model
 
 #: Largest size any layer option may take (refuses "a billion hidden units").
 MAX_LAYER_SIZE = 1 << 16
+#: Most values one sample may have entering or leaving any layer (a batch holds many).
+MAX_SAMPLE_SIZE = 1 << 22
 
 #: key -> (type(s), check, description of the valid range, default)
 SCHEMA: dict[str, tuple[Any, Any, str, Any]] = {
@@ -106,12 +118,52 @@ def _check_model(model: dict) -> None:
             raise BarenetError(f"{where}: must be a table with a type, e.g. "
                                f"{{type = \"Linear\", out_features = 128}}")
         cls = LAYERS[spec["type"]]
+        where = f"{where} ({spec['type']})"
         options = {k: v for k, v in spec.items() if k != "type"}
-        _check_table(f"{where} ({spec['type']})", options, cls, ("rng", "dtype", *INFERRED))
+        skip = ("rng", "dtype", *INFERRED)
+        _check_table(where, options, cls, skip)
+        missing = [k for k, p in _options(cls, skip).items()
+                   if p.default is p.empty and k not in options]
+        if missing:
+            raise BarenetError(f"{where}: missing {', '.join(missing)}")
         for key, value in options.items():
-            if isinstance(value, int) and not isinstance(value, bool) and value > MAX_LAYER_SIZE:
-                raise BarenetError(f"{where} ({spec['type']}): {key}={value} is too large; "
-                                   f"valid range [0, {MAX_LAYER_SIZE}]")
+            problem = option_problem(cls, key, value)
+            if problem:
+                raise BarenetError(f"{where}: {problem}")
+            for v in value if isinstance(value, list) else [value]:
+                if isinstance(v, int) and not isinstance(v, bool) and v > MAX_LAYER_SIZE:
+                    raise BarenetError(f"{where}: {key}={value} is too large; valid range "
+                                       f"[0, {MAX_LAYER_SIZE}]")
+    _check_size(model)
+
+
+def _check_size(model: dict) -> None:
+    """Build the model once, as the trainer will, refusing what is too large to train:
+    more than MAX_PARAMETERS weights (refused before they are allocated), or samples
+    of more than MAX_SAMPLE_SIZE values at any layer."""
+    shape = tuple(model["input_shape"])
+    if math.prod(shape) > MAX_SAMPLE_SIZE:
+        raise BarenetError(f"[model] input_shape {list(shape)} has {math.prod(shape):,} values "
+                           f"per sample, more than the {MAX_SAMPLE_SIZE:,} allowed")
+    try:
+        with weight_budget(MAX_PARAMETERS):
+            net = build_model(model, np.random.default_rng(0))
+    except (TypeError, ValueError) as exc:
+        raise BarenetError(f"[model]: cannot build the model: {exc}") from None
+    except BarenetError as exc:  # the builder's own messages name the layer; the budget's not
+        message = str(exc)
+        raise BarenetError(message if message.startswith("[model]") else f"[model]: {message}") \
+            from None
+    for i, layer in enumerate(net.layers):
+        shape = layer.output_shape(shape)
+        if math.prod(shape) > MAX_SAMPLE_SIZE:
+            raise BarenetError(f"[model] layer {i + 1} ({type(layer).__name__}) outputs "
+                               f"{math.prod(shape):,} values per sample (shape {shape}), more "
+                               f"than the {MAX_SAMPLE_SIZE:,} allowed")
+    values = sum(array.size for array in net.state().values())
+    if values > MAX_PARAMETERS:
+        raise BarenetError(f"[model] has {values:,} parameters, more than the "
+                           f"{MAX_PARAMETERS:,} allowed")
 
 
 def validate(config: dict[str, Any]) -> dict[str, Any]:
@@ -135,7 +187,8 @@ def validate(config: dict[str, Any]) -> dict[str, Any]:
         value = config[key]
         if isinstance(value, bool) and types is not bool or not isinstance(value, types) \
                 or not check(value):
-            raise BarenetError(f"config: {key} = {value!r} is invalid; expected {valid}")
+            raise BarenetError(f"config: {key} = {reprlib.repr(value)} is invalid; "
+                               f"expected {valid}")
         _check_number("config", key, value)
         full[key] = copy.deepcopy(value)
     optimizer = full["optimizer"]
@@ -151,7 +204,40 @@ def validate(config: dict[str, Any]) -> dict[str, Any]:
 
         _check_table("[augment]", full["augment"], Augment, ("rng", "fill"))
     _check_model(full["model"])
+    _check_training_parts(full)
     return full
+
+
+def _check_training_parts(full: dict[str, Any]) -> None:
+    """Make the optimizer, the schedule and the augmentation once, as the trainer will, so
+    that a value of the wrong shape (``betas = []``, ``scale = [[1]]``) or a schedule that
+    overflows is refused now, not once the data is loaded."""
+    from ..data.augment import Augment
+    from ..module import Parameter
+    from ..optim import make_schedule
+
+    options = dict(full["optimizer"])
+    name = options.pop("name")
+    try:
+        optimizer = OPTIMIZERS[name]([Parameter(np.zeros(1), "w")], **options)
+    except (TypeError, ValueError) as exc:
+        raise BarenetError(f"[optimizer] {name}: invalid options {options} ({exc})") from None
+    options = dict(full["schedule"])
+    name = options.pop("name")
+    if "epochs" in inspect.signature(SCHEDULES[name].__init__).parameters:
+        options.setdefault("epochs", full["epochs"])
+    try:
+        schedule = make_schedule(name, optimizer.lr, **options)
+        for epoch in range(full["epochs"] + 1):
+            lr = schedule(epoch)
+            if not (math.isfinite(lr) and lr >= 0):
+                raise ValueError(f"learning rate {lr} at epoch {epoch}")
+    except (TypeError, ValueError, ArithmeticError) as exc:
+        raise BarenetError(f"[schedule] {name}: unusable with options {options} ({exc})") from None
+    try:
+        Augment(**full["augment"])
+    except (TypeError, ValueError) as exc:
+        raise BarenetError(f"[augment]: invalid options {full['augment']} ({exc})") from None
 
 
 def resolve_path(name_or_path: str) -> Path:
@@ -173,8 +259,11 @@ def load(name_or_path: str, overrides: dict[str, Any] | None = None) -> dict[str
         config = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
         raise BarenetError(f"cannot read config {path}: {exc}") from None
-    except tomllib.TOMLDecodeError as exc:
+    except ValueError as exc:  # TOMLDecodeError, or an integer of over 4300 digits
         raise BarenetError(f"config {path} is not valid TOML: {exc}") from None
+    except RecursionError:
+        raise BarenetError(f"config {path} is not valid TOML: arrays or tables nested too "
+                           "deeply") from None
     config.setdefault("name", path.stem)
     for key, value in (overrides or {}).items():
         set_key(config, key, value)
@@ -196,7 +285,7 @@ def parse_value(text: str) -> Any:
     """A command-line value as TOML (``3``, ``1e-3``, ``true``, ``[1, 2]``), else a string."""
     try:
         return tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
+    except (ValueError, RecursionError):  # invalid TOML, a huge integer, absurd nesting
         return text
 
 
