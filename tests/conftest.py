@@ -8,3 +8,59 @@ import pytest
 def rng() -> np.random.Generator:
     """A freshly seeded generator per test: reproducible and independent of test order."""
     return np.random.default_rng(20240601)
+
+
+# --- Fuzz counts (tests/test_fuzz.py): inputs per target, shown in the terminal summary ---
+
+class FuzzCounts:
+    """How many inputs each fuzz target ran, by outcome, and how long its tests took."""
+
+    def __init__(self) -> None:
+        self.outcomes: dict[str, dict[str, int]] = {}
+        self.seconds: dict[str, float] = {}
+        self.node_targets: dict[str, set[str]] = {}
+
+    def count(self, nodeid: str, target: str, outcome: str) -> None:
+        counts = self.outcomes.setdefault(target, {})
+        counts[outcome] = counts.get(outcome, 0) + 1
+        self.node_targets.setdefault(nodeid, set()).add(target)
+
+
+FUZZ_COUNTS = FuzzCounts()
+
+
+class _FuzzRecorder:
+    def __init__(self, nodeid: str) -> None:
+        self.nodeid = nodeid
+
+    def __call__(self, target: str, outcome: str) -> None:
+        """Count one input of ``target``: ``outcome`` is "refused" or "accepted"."""
+        FUZZ_COUNTS.count(self.nodeid, target, outcome)
+
+
+@pytest.fixture
+def fuzz(request: pytest.FixtureRequest) -> _FuzzRecorder:
+    """``fuzz(target, outcome)`` counts one fuzz input for the terminal summary."""
+    return _FuzzRecorder(request.node.nodeid)
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    targets = FUZZ_COUNTS.node_targets.get(report.nodeid)
+    if targets and report.when == "call":
+        for target in targets:  # a test feeding two targets is timed under both
+            FUZZ_COUNTS.seconds[target] = FUZZ_COUNTS.seconds.get(target, 0.0) + report.duration
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if not FUZZ_COUNTS.outcomes:
+        return
+    write = terminalreporter.write_line
+    terminalreporter.section("fuzz: inputs per target (only BarenetError may escape)")
+    write(f"{'target':<34}{'inputs':>9}{'refused':>9}{'accepted':>10}{'seconds':>9}")
+    total = 0
+    for target, counts in sorted(FUZZ_COUNTS.outcomes.items()):
+        n = sum(counts.values())
+        total += n
+        write(f"{target:<34}{n:>9}{counts.get('refused', 0):>9}"
+              f"{counts.get('accepted', 0):>10}{FUZZ_COUNTS.seconds.get(target, 0.0):>9.1f}")
+    write(f"{'total':<34}{total:>9}")
