@@ -959,18 +959,22 @@ def check_preprocessed(out: np.ndarray) -> None:
     assert np.all(np.isfinite(out)) and out.min() >= 0 and out.max() <= 1
 
 
+picture_dtypes = st.sampled_from([
+    np.uint8, np.uint16, np.int8, np.int16, np.int32, np.int64, np.uint32, np.uint64,
+    np.float16, np.float32, np.float64, bool, np.complex64, object, "<U2", "datetime64[s]"])
+picture_shapes = (st.lists(st.integers(0, 40) | st.sampled_from([1, 2, 3, 4, 3000]), max_size=4)
+                  .filter(lambda s: math.prod(s) <= 40_000)
+                  | st.sampled_from([(28, 28), (28, 28, 3), (100, 80, 4), (1, 5000), (5000, 1),
+                                     (1, 1), (2, 2, 2), (1, 1, 4), (0, 0, 3), (3, 7, 2)]))
+picture_fills = st.sampled_from(["noise", "constant", "stroke", "stroke", "special", "sparse"])
+
+
 @st.composite
 def pictures(draw) -> np.ndarray:
     """Any array: all dtypes, 0 to 4 dimensions, empty, one pixel, long thin strips,
     constant, noisy, NaN and inf, a drawn stroke on a light or dark background."""
-    dtype = draw(st.sampled_from([np.uint8, np.uint16, np.int8, np.int16, np.int32, np.int64,
-                                  np.uint32, np.uint64, np.float16, np.float32, np.float64,
-                                  bool, np.complex64, object, "<U2", "datetime64[s]"]))
-    shape = draw(st.lists(st.integers(0, 40) | st.sampled_from([1, 2, 3, 4, 3000]),
-                          max_size=4).filter(lambda s: math.prod(s) <= 40_000)
-                 | st.sampled_from([(28, 28), (28, 28, 3), (100, 80, 4), (1, 5000), (5000, 1),
-                                    (1, 1), (2, 2, 2), (1, 1, 4), (0, 0, 3), (3, 7, 2)]))
-    fill = draw(st.sampled_from(["noise", "constant", "stroke", "stroke", "special", "sparse"]))
+    dtype, shape = draw(picture_dtypes), draw(picture_shapes)
+    fill = draw(picture_fills)
     rng = np.random.default_rng(draw(seeds))
     if fill == "noise":
         x = rng.random(shape)
@@ -989,7 +993,7 @@ def pictures(draw) -> np.ndarray:
             x[rows, cols] = 1 - x[rows, cols]
     if np.issubdtype(np.dtype(dtype), np.integer):
         info = np.iinfo(dtype)
-        top = draw(st.sampled_from([255, 65535, min(info.max, 10**6), info.max]))
+        top = [255, 65535, min(info.max, 10**6), info.max][int(rng.integers(4))]
         x = np.nan_to_num(x, nan=0, posinf=1, neginf=0).clip(-1, 1) * top
         with np.errstate(all="ignore"):
             x = np.clip(x, info.min, info.max).astype(dtype)
