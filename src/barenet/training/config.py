@@ -160,6 +160,8 @@ def _check_size(model: dict) -> None:
             raise BarenetError(f"[model] layer {i + 1} ({type(layer).__name__}) outputs "
                                f"{math.prod(shape):,} values per sample (shape {shape}), more "
                                f"than the {MAX_SAMPLE_SIZE:,} allowed")
+    if not net.parameters():
+        raise BarenetError("[model] has no parameters to train; add a Linear or Conv2d layer")
     values = sum(array.size for array in net.state().values())
     if values > MAX_PARAMETERS:
         raise BarenetError(f"[model] has {values:,} parameters, more than the "
