@@ -936,9 +936,11 @@ MINIMAL = {"input_shape": [784], "layers": [{"type": "Linear", "out_features": 1
     {"model": MINIMAL, "augment": {"scale": [0, 0]}},
     {"model": MINIMAL, "schedule": {"name": "exponential", "gamma": 1e300}},
     {"model": MINIMAL, "schedule": {"name": "cosine", "warmup": [1]}},
+    {"model": {"input_shape": [784], "layers": [{"type": "ReLU"}]}},
 ], ids=["billion-weights", "huge-input", "huge-conv", "huge-activations", "float-size",
         "string-size", "missing-size", "list-size", "table-size", "betas-empty", "betas-string",
-        "scale-nested", "scale-empty", "scale-zero", "schedule-overflow", "warmup-list"])
+        "scale-nested", "scale-empty", "scale-zero", "schedule-overflow", "warmup-list",
+        "no-parameters"])
 def test_config_that_cannot_be_used_is_refused_by_validate(fuzz, config):
     """Each of these was accepted by validate, then crashed or allocated gigabytes in
     build_model or the trainer (a TypeError, ValueError, OverflowError or MemoryError)."""
@@ -1056,7 +1058,9 @@ def test_decoder_mutated_image_files(fuzz, scratch, index, seed):
     """Valid PNG, JPEG, GIF, BMP and TIFF files, flipped and truncated, then decoded and
     preprocessed as ``barenet predict`` does; no warnings printed on the way either."""
     path = put(scratch / "image.bin", mutate(IMAGE_FILES[index], seed))
-    image = attempt(fuzz, DECODER, load_image, path, seconds=10)
+    # A few bytes may declare up to Pillow's limit of 89M pixels, decoded then converted:
+    # bounded, but not small (resident memory, as Pillow's buffers are not traced).
+    image = attempt(fuzz, DECODER, load_image, path, seconds=10, memory=1024 * MB, trace=False)
     if image is None:
         return
     assert isinstance(image, np.ndarray) and image.dtype in (np.uint8, np.uint16)
