@@ -130,3 +130,12 @@ def test_bad_input_and_options(digits, rng):
             Augment(**options)
     with pytest.raises(BarenetError, match="scale factors must be positive"):
         warp_images(digits, scale=0)
+
+
+def test_flip_mirrors_about_half_of_the_images_exactly():
+    images = np.random.default_rng(0).random((400, 28, 28)).astype(np.float32)
+    out = Augment(flip=True, rng=np.random.default_rng(1))(images)
+    mirrored = np.array([np.array_equal(o, i[:, ::-1]) for o, i in zip(out, images, strict=True)])
+    kept = np.array([np.array_equal(o, i) for o, i in zip(out, images, strict=True)])
+    assert np.all(mirrored | kept) and 150 < mirrored.sum() < 250
+    assert Augment(flip=True).enabled and not Augment(flip=False).enabled
