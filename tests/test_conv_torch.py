@@ -4,6 +4,7 @@ float64, on odd image sizes and with strides > 1."""
 
 import numpy as np
 import pytest
+from torch_parity import close, torch  # skips this file without PyTorch
 
 import barenet as bn
 from barenet.layers import (
@@ -17,15 +18,7 @@ from barenet.layers import (
     ReLU,
 )
 
-torch = pytest.importorskip("torch")
 F = torch.nn.functional
-TOL = 1e-10
-
-
-def close(ours, theirs, what=""):
-    theirs = theirs.detach().numpy() if isinstance(theirs, torch.Tensor) else np.asarray(theirs)
-    assert np.shape(ours) == theirs.shape, what
-    np.testing.assert_allclose(ours, theirs, rtol=TOL, atol=TOL, err_msg=what)
 
 
 def both_passes(layer, reference, x, upstream):

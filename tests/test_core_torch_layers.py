@@ -3,6 +3,7 @@ parameter gradients (and batch-norm running statistics) agree to 1e-10 in float6
 
 import numpy as np
 import pytest
+from torch_parity import close, torch  # skips this file without PyTorch
 
 from barenet.layers import (
     BatchNorm1d,
@@ -18,15 +19,7 @@ from barenet.layers import (
 )
 from barenet.losses import BCEWithLogits, MSELoss, SoftmaxCrossEntropy
 
-torch = pytest.importorskip("torch")
 F = torch.nn.functional
-TOL = 1e-10
-
-
-def close(ours, theirs, what=""):
-    theirs = theirs.detach().numpy() if isinstance(theirs, torch.Tensor) else np.asarray(theirs)
-    assert np.shape(ours) == theirs.shape, what
-    np.testing.assert_allclose(ours, theirs, rtol=TOL, atol=TOL, err_msg=what)
 
 
 def torch_pass(module, x, upstream):

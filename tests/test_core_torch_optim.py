@@ -3,6 +3,7 @@ and of a whole 784-128-64-10 training run (same loss at every step within 1e-8).
 
 import numpy as np
 import pytest
+from torch_parity import TOL, torch  # skips this file without PyTorch
 
 import barenet as bn
 from barenet.layers import Linear, ReLU
@@ -17,8 +18,6 @@ from barenet.optim import (
     make_schedule,
 )
 
-torch = pytest.importorskip("torch")
-TOL = 1e-10
 SHAPES = [(5, 4), (4,), (3, 2, 2)]
 
 
