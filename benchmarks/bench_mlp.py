@@ -17,10 +17,12 @@ Each framework runs in its own worker process, so the peak memory printed
 (``ru_maxrss``) is that framework's alone. It includes the libraries and
 the 188 MB data set every worker holds: "setup MB" is the peak before the
 first step, so the difference is what training itself added. The parent
-alternates the workers epoch by epoch, so both see the same
-background load on a shared machine. NumPy's BLAS (OpenBLAS) and PyTorch get
-the same number of threads: ``--threads``, else ``OPENBLAS_NUM_THREADS`` /
-``OMP_NUM_THREADS``, else the number of CPUs (OpenBLAS's own default).
+alternates the workers epoch by epoch, so both see the same background load
+on a shared machine; "CPU s" is the CPU time of an epoch (all threads), less
+sensitive to that load than the wall-clock time, which is what is compared.
+NumPy's BLAS (OpenBLAS) and PyTorch get the same number of threads:
+``--threads``, else ``OPENBLAS_NUM_THREADS`` / ``OMP_NUM_THREADS``, else the
+number of CPUs (OpenBLAS's own default).
 
 Examples::
 
@@ -148,11 +150,11 @@ def worker(framework: str, args: argparse.Namespace) -> None:
     for line in sys.stdin:
         if line.strip() != "epoch":
             break
-        total, start = 0.0, time.perf_counter()
+        total, start, cpu_start = 0.0, time.perf_counter(), time.process_time()
         for xb, yb in batches:
             total += step(xb, yb) * len(yb)
-        seconds = time.perf_counter() - start
-        print(json.dumps({"seconds": seconds, "loss": total / SAMPLES}), flush=True)
+        seconds, cpu = time.perf_counter() - start, time.process_time() - cpu_start
+        print(json.dumps({"seconds": seconds, "cpu": cpu, "loss": total / SAMPLES}), flush=True)
     print(json.dumps({"peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                       "setup_mb": setup_mb}), flush=True)
 
@@ -218,12 +220,13 @@ def main(argv: list[str] | None = None) -> None:
           f"{SAMPLES:,} samples/epoch; threads: NumPy BLAS {threads['barenet']}, "
           f"PyTorch {threads['torch']}")
     print(f"median of epochs 2-{args.epochs} (epoch 1 is warm-up)")
-    print(f"{'':9}{'s/epoch':>8}{'peak MB':>9}{'setup MB':>10}  every epoch")
+    print(f"{'':9}{'s/epoch':>8}{'CPU s':>7}{'peak MB':>9}{'setup MB':>10}  every epoch (s)")
     median = {}
     for name, runs in epochs.items():
         median[name] = statistics.median(r["seconds"] for r in runs[1:])
+        cpu = statistics.median(r["cpu"] for r in runs[1:])
         every = " ".join(f"{r['seconds']:.2f}" for r in runs)
-        print(f"{name:9}{median[name]:8.3f}{memory[name]['peak_mb']:9.0f}"
+        print(f"{name:9}{median[name]:8.3f}{cpu:7.2f}{memory[name]['peak_mb']:9.0f}"
               f"{memory[name]['setup_mb']:10.0f}  {every}")
     print(f"ratio barenet / PyTorch: {median['barenet'] / median['torch']:.2f}")
 
