@@ -257,3 +257,9 @@ def test_train_on_a_slice_of_real_mnist(tmp_path, capsys):
     predicted = model.predict(dataset.test_images[:1000])  # raw uint8 digits
     assert (predicted == dataset.test_labels[:1000]).mean() == pytest.approx(accuracy)
     assert f"test accuracy: {accuracy:.2%}" in capsys.readouterr().out
+
+
+def test_negative_threads_refused(tiny_data, tiny_config, capsys):
+    assert main(["train", "--config", str(tiny_config), "--data-dir", str(tiny_data),
+                 "--threads", "-1"]) == 2
+    assert "--threads must be >= 0" in capsys.readouterr().err
