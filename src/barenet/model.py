@@ -90,6 +90,15 @@ class Sequential(Module):
             layer.train(mode)
         return self
 
+    @property
+    def class_names(self) -> list[str]:
+        """Names of the output classes: ``metadata["class_names"]``, else the indices."""
+        count = self.output_shape(self.input_shape)[-1] if self.input_shape else None
+        names = self.metadata.get("class_names")
+        if isinstance(names, list) and (count is None or len(names) == count):
+            return [str(n) for n in names]
+        return [str(i) for i in range(count or 10)]
+
     # -- inference on raw images -------------------------------------------
     def prepare_input(self, images: np.ndarray) -> np.ndarray:
         """Raw images -> network input: scale, normalise and reshape as in training.

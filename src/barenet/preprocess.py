@@ -23,10 +23,14 @@ The drawing app, its preview and ``barenet predict`` all call :func:`preprocess`
 
 from __future__ import annotations
 
+import math
+from pathlib import Path
+
 import numpy as np
 from PIL import Image
 
 from .errors import BarenetError
+from .model import Sequential
 
 #: Side of the square image the network sees.
 CANVAS_SIZE = 28
@@ -329,3 +333,16 @@ def preprocess(image: np.ndarray, invert: bool | None = None) -> np.ndarray:
     glyph = resize_longer_side(crop(ink, ink_bbox(ink)), BOX_SIZE)
     glyph /= glyph.max()  # a thin stroke shrunk a lot turns faint: back to full brightness
     return np.clip(center_by_mass(paste_center(glyph, CANVAS_SIZE)), 0, 1)
+
+
+def check_input_size(model: Sequential, path: Path) -> None:
+    """Refuse a model that does not take one 28x28 image per sample.
+
+    Raises
+    ------
+    BarenetError
+        The model's input shape holds some other number of values.
+    """
+    if model.input_shape is not None and math.prod(model.input_shape) != 28 * 28:
+        raise BarenetError(f"{path}: the model takes inputs of shape {model.input_shape}, but "
+                           "predict and draw feed it 28x28 grey images; use an MNIST-style model")

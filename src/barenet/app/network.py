@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 
 from .. import paths
-from ..cli.predict import check_input_size
 from ..errors import BarenetError
 from ..model import Sequential
+from ..preprocess import check_input_size
 from ..serialization import load
 
 

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import numpy as np
 
-from ..cli.predict import class_names
 from ..errors import BarenetError
 from ..preprocess import EmptyDrawingError, preprocess
 from .board import DrawingBoard
@@ -49,7 +48,7 @@ class AppState:
                 self.model, self.model_message = None, f"{self.model_path}: cannot show this " \
                                                        f"model ({exc})"
             else:
-                self.class_names = class_names(self.model)
+                self.class_names = self.model.class_names
         self.seen: np.ndarray | None = None
         self.result: Activations | None = None
         self.status = DRAW_PROMPT

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -65,28 +64,6 @@ def resolve_model_path(path: Path | None) -> Path:
     return latest
 
 
-def class_names(model: Any) -> list[str]:
-    """Names of the model's output classes: ``metadata["class_names"]`` or the indices."""
-    count = model.output_shape(model.input_shape)[-1] if model.input_shape else None
-    names = model.metadata.get("class_names")
-    if isinstance(names, list) and (count is None or len(names) == count):
-        return [str(n) for n in names]
-    return [str(i) for i in range(count or 10)]
-
-
-def check_input_size(model: Any, path: Path) -> None:
-    """Refuse a model that does not take one 28x28 image per sample.
-
-    Raises
-    ------
-    BarenetError
-        The model's input shape holds some other number of values.
-    """
-    if model.input_shape is not None and math.prod(model.input_shape) != 28 * 28:
-        raise BarenetError(f"{path}: the model takes inputs of shape {model.input_shape}, but "
-                           "predict and draw feed it 28x28 grey images; use an MNIST-style model")
-
-
 def top_k(probabilities: np.ndarray, names: list[str], k: int) -> list[tuple[str, float]]:
     """The ``k`` most likely ``(class name, probability)`` pairs, most likely first."""
     order = np.argsort(-probabilities, kind="stable")[:k]
@@ -96,13 +73,13 @@ def top_k(probabilities: np.ndarray, names: list[str], k: int) -> list[tuple[str
 def run(args: argparse.Namespace) -> int:
     """Classify every file; 0 if all were classified, 1 if any failed."""
     from ..images import load_image
-    from ..preprocess import preprocess
+    from ..preprocess import check_input_size, preprocess
     from ..serialization import load
 
     model_path = resolve_model_path(args.model)
     model = load(model_path)
     check_input_size(model, model_path)
-    names = class_names(model)
+    names = model.class_names
 
     results: list[dict[str, Any]] = []
     failed = 0
