@@ -21,8 +21,10 @@ alternates the workers epoch by epoch, so both see the same background load
 on a shared machine; "CPU s" is the CPU time of an epoch (all threads), less
 sensitive to that load than the wall-clock time, which is what is compared.
 NumPy's BLAS (OpenBLAS) and PyTorch get the same number of threads:
-``--threads``, else ``OPENBLAS_NUM_THREADS`` / ``OMP_NUM_THREADS``, else the
-number of CPUs (OpenBLAS's own default).
+``--threads``, else what NumPy's BLAS uses by default (threadpoolctl, else
+``OPENBLAS_NUM_THREADS`` / ``OMP_NUM_THREADS``, else the number of CPUs).
+``barenet train`` uses one BLAS thread unless told otherwise (``--threads``):
+``--threads 1`` compares like with like.
 
 Examples::
 
@@ -160,6 +162,16 @@ def worker(framework: str, args: argparse.Namespace) -> None:
 
 
 def default_threads() -> int:
+    """What NumPy's BLAS uses: threadpoolctl when installed, else the env vars or CPU count."""
+    try:
+        import numpy  # noqa: F401  (loads the BLAS library that threadpoolctl inspects)
+        from threadpoolctl import threadpool_info
+
+        counts = [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+        if counts:
+            return counts[0]
+    except ImportError:
+        pass
     for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
         if os.environ.get(name, "").isdigit():
             return int(os.environ[name])
@@ -172,7 +184,7 @@ def main(argv: list[str] | None = None) -> None:
                         help="epochs per framework, at least 2; epoch 1 is warm-up")
     parser.add_argument("--threads", type=int, default=default_threads(),
                         help="BLAS threads for NumPy and torch.set_num_threads "
-                             "(default: OPENBLAS_NUM_THREADS, OMP_NUM_THREADS or the CPU count)")
+                             "(default: what NumPy's BLAS uses, here %(default)s)")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--input-grad", action="store_true",
