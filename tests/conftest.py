@@ -2,6 +2,11 @@
 
 import numpy as np
 import pytest
+from threadpoolctl import threadpool_limits
+
+# One BLAS thread for the whole test run, as `barenet train` uses by default: on two
+# shared cores a second OpenBLAS thread made small products up to 40x slower.
+threadpool_limits(limits=1, user_api="blas")
 
 
 @pytest.fixture
