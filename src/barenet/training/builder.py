@@ -10,6 +10,8 @@ import numpy as np
 from ..errors import BarenetError
 from ..layers.registry import LAYERS
 from ..model import Sequential
+from ..module import Parameter
+from ..optim import OPTIMIZERS, SCHEDULES, Optimizer, Schedule, make_schedule
 
 
 def build_model(spec: dict[str, Any], rng: np.random.Generator,
@@ -44,3 +46,18 @@ def build_model(spec: dict[str, Any], rng: np.random.Generator,
                                f"(shape {shape}); the input is too small for it")
         layers.append(layer)
     return Sequential(layers, tuple(spec["input_shape"])).astype(dtype)
+
+
+def build_optimizer(config: dict[str, Any], params: list[Parameter]) -> Optimizer:
+    """The ``[optimizer]`` table applied to ``params``."""
+    options = dict(config["optimizer"])
+    return OPTIMIZERS[options.pop("name")](params, **options)
+
+
+def build_schedule(config: dict[str, Any], lr: float) -> Schedule:
+    """The ``[schedule]`` table from ``lr``; a cosine spans all ``epochs`` unless told."""
+    options = dict(config["schedule"])
+    name = options.pop("name")
+    if "epochs" in inspect.signature(SCHEDULES[name].__init__).parameters:
+        options.setdefault("epochs", config["epochs"])
+    return make_schedule(name, lr, **options)

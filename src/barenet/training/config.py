@@ -30,10 +30,11 @@ import numpy as np
 from ..errors import BarenetError
 from ..init import weight_budget
 from ..layers.registry import LAYERS
+from ..module import Parameter
 from ..optim import OPTIMIZERS, SCHEDULES
 from ..paths import CONFIGS_DIR
 from ..serialization import MAX_PARAMETERS, option_problem
-from .builder import build_model
+from .builder import build_model, build_optimizer, build_schedule
 
 #: Largest size any layer option may take (refuses "a billion hidden units").
 MAX_LAYER_SIZE = 1 << 16
@@ -215,21 +216,14 @@ def _check_training_parts(full: dict[str, Any]) -> None:
     that a value of the wrong shape (``betas = []``, ``scale = [[1]]``) or a schedule that
     overflows is refused now, not once the data is loaded."""
     from ..data.augment import Augment
-    from ..module import Parameter
-    from ..optim import make_schedule
 
-    options = dict(full["optimizer"])
-    name = options.pop("name")
     try:
-        optimizer = OPTIMIZERS[name]([Parameter(np.zeros(1), "w")], **options)
+        optimizer = build_optimizer(full, [Parameter(np.zeros(1), "w")])
     except (TypeError, ValueError) as exc:
-        raise BarenetError(f"[optimizer] {name}: invalid options {options} ({exc})") from None
-    options = dict(full["schedule"])
-    name = options.pop("name")
-    if "epochs" in inspect.signature(SCHEDULES[name].__init__).parameters:
-        options.setdefault("epochs", full["epochs"])
+        raise BarenetError(f"[optimizer]: invalid options {full['optimizer']} ({exc})") from None
+    name, options = full["schedule"]["name"], full["schedule"]
     try:
-        schedule = make_schedule(name, optimizer.lr, **options)
+        schedule = build_schedule(full, optimizer.lr)
         for epoch in range(full["epochs"] + 1):
             lr = schedule(epoch)
             if not (math.isfinite(lr) and lr >= 0):

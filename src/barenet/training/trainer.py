@@ -7,7 +7,6 @@ that a run can be watched, stopped, resumed and reported on.
 
 from __future__ import annotations
 
-import inspect
 import itertools
 import signal
 import time
@@ -19,9 +18,9 @@ from ..data import Augment, Batches, PreparedData
 from ..errors import BarenetError
 from ..losses import SoftmaxCrossEntropy
 from ..model import Sequential
-from ..optim import OPTIMIZERS, SCHEDULES, clip_grad_norm, make_schedule
+from ..optim import clip_grad_norm
 from ..serialization import save
-from .builder import build_model
+from .builder import build_model, build_optimizer, build_schedule
 from .checkpoint import load_checkpoint, save_checkpoint
 from .progress import ProgressBar
 from .runs import RunFolder
@@ -80,13 +79,8 @@ class Trainer:
                                rng=np.random.default_rng(augment_seed))
         self.batches = Batches(data.x_train, data.y_train, config["batch_size"], self.shuffle_rng)
         self.loss_fn = SoftmaxCrossEntropy(config["label_smoothing"])
-        options = dict(config["optimizer"])
-        self.optimizer = OPTIMIZERS[options.pop("name")](self.model.parameters(), **options)
-        options = dict(config["schedule"])
-        name = options.pop("name")
-        if "epochs" in inspect.signature(SCHEDULES[name].__init__).parameters:
-            options.setdefault("epochs", config["epochs"])
-        self.schedule = make_schedule(name, self.optimizer.lr, **options)
+        self.optimizer = build_optimizer(config, self.model.parameters())
+        self.schedule = build_schedule(config, self.optimizer.lr)
         self.state: dict[str, Any] = {"epoch": 0, "batch": 0, "history": [],
                                       "best_val_acc": -1.0, "stale_epochs": 0, "partial": None}
         self.stop_signal: int | None = None
