@@ -118,3 +118,9 @@ def test_gradcheck_command_rejects_meaningless_options(capsys, option):
     assert main(["gradcheck", *option]) == 2
     err = capsys.readouterr().err
     assert err.startswith("barenet: error:") and err.count("\n") == 1
+
+
+def test_xor_refuses_zero_steps(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["xor", "--steps", "0"])
+    assert info.value.code == 2 and "positive integer" in capsys.readouterr().err

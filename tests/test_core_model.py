@@ -169,6 +169,7 @@ def test_backward_without_input_grad_gives_the_same_parameter_gradients(rng):
     for p, expected in zip(model.parameters(), full, strict=True):
         np.testing.assert_array_equal(p.grad, expected)
     del model.layers[0].backward
+    assert model.layers[1].needs_input_grad  # a layer used on its own afterwards works fully
     np.testing.assert_array_equal(model.backward(g), dx)  # the default contract is back
 
 

@@ -263,3 +263,33 @@ def test_negative_threads_refused(tiny_data, tiny_config, capsys):
     assert main(["train", "--config", str(tiny_config), "--data-dir", str(tiny_data),
                  "--threads", "-1"]) == 2
     assert "--threads must be >= 0" in capsys.readouterr().err
+
+
+def test_resume_refuses_flags_it_would_ignore(tmp_path, capsys):
+    assert main(["train", "--resume", str(tmp_path), "--epochs", "20"]) == 2
+    assert "drop --epochs" in capsys.readouterr().err
+
+
+def test_layers_that_do_not_fit_are_refused_before_training(tiny_config):
+    layers = [{"type": "Linear", "out_features": 4}, {"type": "GlobalAvgPool2d"},
+              {"type": "Linear", "out_features": 10}]
+    with pytest.raises(BarenetError, match="layer 2 \\(GlobalAvgPool2d\\) cannot take"):
+        configs.load(str(tiny_config), {"model.layers": layers})
+
+
+def test_written_files_get_the_usual_permissions(tmp_path):
+    import os
+
+    from barenet.fileio import write_text
+
+    write_text(tmp_path / "a.txt", "x")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (tmp_path / "a.txt").stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_config_strings_with_newlines_round_trip(tiny_config, tmp_path):
+    config = configs.load(str(tiny_config), {"name": 'two\nlines "quoted"'})
+    again = tmp_path / "again.toml"
+    again.write_text(configs.dumps(config))
+    assert configs.load(str(again))["name"] == 'two\nlines "quoted"'

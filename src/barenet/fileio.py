@@ -18,6 +18,15 @@ from typing import IO
 from .errors import BarenetError
 
 
+def _read_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _read_umask()
+
+
 @contextlib.contextmanager
 def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
     """Open a temporary file beside ``path``; on success rename it to ``path``.
@@ -30,6 +39,7 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
     try:
         folder.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+        os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp makes 0600; a file should get the usual mode
     except OSError as exc:
         raise BarenetError(f"cannot write {path}: {exc.strerror or exc}; "
                            "choose a folder you can write to") from None

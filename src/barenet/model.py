@@ -56,10 +56,14 @@ class Sequential(Module):
         first = 0 if input_grad else next(
             (i for i, layer in enumerate(self.layers) if layer.parameters()), len(self.layers))
         delta = grad_out
-        for i in range(len(self.layers) - 1, first - 1, -1):
-            layer = self.layers[i]
-            layer.needs_input_grad = input_grad or i > first
-            delta = layer.backward(delta)
+        try:
+            for i in range(len(self.layers) - 1, first - 1, -1):
+                layer = self.layers[i]
+                layer.needs_input_grad = input_grad or i > first
+                delta = layer.backward(delta)
+        finally:  # a layer called on its own afterwards returns its input gradient again
+            if first < len(self.layers):
+                self.layers[first].needs_input_grad = True
         return delta if input_grad else None
 
     # -- parameters, state, modes -------------------------------------------

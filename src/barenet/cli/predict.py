@@ -18,18 +18,9 @@ from typing import Any
 import numpy as np
 
 from ..errors import BarenetError
+from .evaluate import positive_int
 
 EXIT_SOME_FAILED = 1
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -39,7 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "light or dark background")
     parser.add_argument("--model", type=Path,
                         help="model file (default: the newest best.npz or model.npz under runs/)")
-    parser.add_argument("--top-k", type=_positive_int, default=3, metavar="K",
+    parser.add_argument("--top-k", type=positive_int, default=3, metavar="K",
                         help="how many of the most likely classes to show (default 3)")
     parser.add_argument("--json", action="store_true",
                         help="print one JSON list with a result or an error per file")

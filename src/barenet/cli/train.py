@@ -62,6 +62,11 @@ def run(args: argparse.Namespace) -> int:
     from ..training.trainer import Interrupted
 
     if args.resume is not None:
+        ignored = [flag for flag in FLAG_KEYS if getattr(args, flag) is not None]
+        ignored += ["set"] * bool(args.set) + ["config"] * (args.config != "mlp")
+        if ignored:
+            raise BarenetError(f"--resume continues a run with its own config.toml; drop "
+                               f"--{ignored[0].replace('_', '-')} (start a new run to change it)")
         config_path = Path(args.resume) / "config.toml"
         if not config_path.is_file():
             raise BarenetError(f"{config_path} not found: is {args.resume} a run folder "

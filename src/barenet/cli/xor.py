@@ -6,10 +6,13 @@ import argparse
 
 import numpy as np
 
+from .evaluate import positive_int
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    parser.add_argument("--steps", type=int, default=2000, help="maximum full-batch steps")
+    parser.add_argument("--steps", type=positive_int, default=2000,
+                        help="maximum full-batch steps")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -24,7 +24,7 @@ from .datasets import (
     get_spec,
     load_dataset,
 )
-from .download import download_file, download_files, sha256_file
+from .download import download_file, download_files
 from .idx import read_idx, write_idx
 from .pipeline import PreparedData, prepare
 from .scaling import FLOAT_DTYPES, Standardization, float_dtype, to_float
@@ -35,7 +35,7 @@ __all__ = [
     "Batches",
     "DATASETS", "FILES", "MIRRORS", "Dataset", "DatasetSpec", "candidate_dirs",
     "find_dataset_files", "get_spec", "load_dataset",
-    "download_file", "download_files", "sha256_file",
+    "download_file", "download_files",
     "read_idx", "write_idx",
     "PreparedData", "prepare",
     "FLOAT_DTYPES", "Standardization", "float_dtype", "to_float",

@@ -72,15 +72,6 @@ class ProgressBar:
         self.stream.flush()
 
 
-def sha256_file(path: str | os.PathLike) -> str:
-    """The hex SHA-256 digest of a file, read in blocks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _fetch(url: str, dest: Path, sha256: str, progress: bool) -> None:
     """Stream ``url`` into ``dest`` atomically; raise :class:`_MirrorFailed` on any problem."""
     try:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import inspect
+import json
 import math
 import reprlib
 import sys
@@ -163,6 +164,14 @@ def _check_size(model: dict) -> None:
                                f"than the {MAX_SAMPLE_SIZE:,} allowed")
     if not net.parameters():
         raise BarenetError("[model] has no parameters to train; add a Linear or Conv2d layer")
+    x = np.zeros((2, *model["input_shape"]), np.float32)  # two: batch-norm needs a batch
+    for i, layer in enumerate(net.layers):
+        try:
+            x = layer.forward(x)
+        except (BarenetError, ValueError, IndexError) as exc:
+            raise BarenetError(f"[model] layer {i + 1} ({type(layer).__name__}) cannot take "
+                               f"the output of the layer before it, shape {x.shape[1:]} "
+                               f"({' '.join(str(exc).split())})") from None
     values = sum(array.size for array in net.state().values())
     if values > MAX_PARAMETERS:
         raise BarenetError(f"[model] has {values:,} parameters, more than the "
@@ -311,7 +320,7 @@ def _toml_value(value: Any) -> str:
     if isinstance(value, (int, float)):
         return repr(value)
     if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        return json.dumps(value)  # JSON string escapes are valid TOML basic strings
     if isinstance(value, list):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     if isinstance(value, dict):

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BarenetError
-from ..fileio import write_text
+from ..fileio import write_bytes, write_text
 from ..paths import BEST_MODEL, FINAL_MODEL, RUNS_DIR
 
 CHECKPOINT = "checkpoint.npz"
@@ -63,7 +63,7 @@ class RunFolder:
         try:
             self.path.mkdir(parents=True, exist_ok=True)
             probe = self.path / ".write-test"
-            probe.write_bytes(b"ok")
+            write_bytes(probe, b"ok")
             probe.unlink()
         except OSError as exc:
             raise BarenetError(f"cannot write to the run folder {self.path} "
