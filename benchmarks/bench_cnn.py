@@ -44,6 +44,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from torch_twin import torch_model, train_step
+
 EPOCH_SAMPLES = 60_000
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -177,49 +179,12 @@ def torch_step(barenet_model, setup: dict[str, Any]):
     """The same network in PyTorch, starting from the same weights."""
     import torch
 
-    nn = torch.nn
-    layers = []
-    for layer in barenet_model.layers:
-        kind, cfg = type(layer).__name__, layer.config()
-        if kind == "Conv2d":
-            t = nn.Conv2d(cfg["in_channels"], cfg["out_channels"], layer.kernel,
-                          stride=layer.stride, padding=layer.padding, bias=cfg["bias"])
-        elif kind == "Linear":
-            t = nn.Linear(cfg["in_features"], cfg["out_features"], bias=cfg["bias"])
-        elif kind in ("BatchNorm1d", "BatchNorm2d"):
-            t = getattr(nn, kind)(cfg["num_features"], eps=cfg["eps"], momentum=cfg["momentum"])
-        elif kind in ("MaxPool2d", "AvgPool2d"):
-            t = getattr(nn, kind)(layer.kernel, stride=layer.stride, padding=layer.padding)
-        elif kind == "GlobalAvgPool2d":
-            t = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())
-        elif kind == "LeakyReLU":
-            t = nn.LeakyReLU(cfg["alpha"])
-        elif kind in ("ReLU", "Tanh", "Sigmoid", "Flatten", "Dropout"):
-            t = getattr(nn, kind)(**cfg)
-        else:
-            raise SystemExit(f"no PyTorch equivalent for {kind} in this benchmark")
-        with torch.no_grad():
-            for name, p in layer.params.items():
-                target = {"weight": t.weight if hasattr(t, "weight") else None,
-                          "bias": getattr(t, "bias", None),
-                          "gamma": getattr(t, "weight", None), "beta": getattr(t, "bias", None)}
-                data = torch.from_numpy(p.data)
-                target[name].copy_(data.T if kind == "Linear" and name == "weight" else data)
-        layers.append(t)
-    model = nn.Sequential(*layers).train()
+    model = torch_model(barenet_model)
     options = dict(setup["optimizer"])
     optimizer = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}[options.pop("name")](
         model.parameters(), **options)
-    loss_fn = nn.CrossEntropyLoss(label_smoothing=setup["label_smoothing"])
-
-    def step(x, y) -> float:
-        optimizer.zero_grad()
-        loss = loss_fn(model(torch.from_numpy(x)), torch.from_numpy(y))
-        loss.backward()
-        optimizer.step()
-        return loss.item()
-
-    return step
+    loss_fn = torch.nn.CrossEntropyLoss(label_smoothing=setup["label_smoothing"])
+    return train_step(model, optimizer, loss_fn)
 
 
 def run_one(args: argparse.Namespace) -> dict[str, Any]:

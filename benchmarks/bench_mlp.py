@@ -44,6 +44,8 @@ import subprocess
 import sys
 import time
 
+from torch_twin import torch_model, train_step
+
 SAMPLES = 60_000
 LR = 1e-3
 
@@ -102,25 +104,9 @@ def torch_step(seed: int, threads: int):
     import torch
 
     torch.set_num_threads(threads)
-    nn = torch.nn
-    model = nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 64), nn.ReLU(),
-                          nn.Linear(64, 10)).train()
-    with torch.no_grad():
-        linears = [m for m in model if isinstance(m, nn.Linear)]
-        mine = [layer for layer in barenet_model(seed).layers if layer.params]
-        for t, b in zip(linears, mine, strict=True):
-            t.weight.copy_(torch.from_numpy(b.params["weight"].data.T))
-            t.bias.copy_(torch.from_numpy(b.params["bias"].data))
-    loss_fn, optimizer = nn.CrossEntropyLoss(), torch.optim.Adam(model.parameters(), lr=LR)
-
-    def step(x, y) -> float:
-        optimizer.zero_grad()
-        loss = loss_fn(model(torch.from_numpy(x)), torch.from_numpy(y))
-        loss.backward()
-        optimizer.step()
-        return loss.item()
-
-    return step
+    model = torch_model(barenet_model(seed))
+    optimizer = torch.optim.Adam(model.parameters(), lr=LR)
+    return train_step(model, optimizer, torch.nn.CrossEntropyLoss())
 
 
 def blas_threads() -> str:
