@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -251,3 +252,12 @@ def test_class_indices_when_the_model_has_no_names(capsys, images, tmp_path):
     assert code == 0
     assert all(p["class"] in {str(i) for i in range(10)}
                for p in json.loads(out)[0]["predictions"])
+
+
+def test_model_may_be_a_run_folder(capsys, model_file, images, tmp_path):
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    shutil.copy(model_file, run_dir / "best.npz")
+    by_folder = run(capsys, images["colour.png"], "--model", run_dir, "--json")
+    by_file = run(capsys, images["colour.png"], "--model", model_file, "--json")
+    assert by_folder[0] == 0 and json.loads(by_folder[1]) == json.loads(by_file[1])

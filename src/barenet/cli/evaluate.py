@@ -119,17 +119,23 @@ def load_test_split(model: Sequential, dataset: str | None = None,
     return data
 
 
-def load_model(path: Path | None) -> tuple[Sequential, Path]:
-    """The model at ``path`` (a file or a run folder), or the newest under runs/."""
-    from ..serialization import load
-
+def resolve_model_path(path: Path | None) -> Path:
+    """The model file meant by ``path``: itself, a run folder's, or the newest under runs/."""
     if path is None:
         path = paths.latest_model()
         if path is None:
             raise BarenetError(f"no model given and none found under {paths.RUNS_DIR}/; "
-                               "pass MODEL or train one with `barenet train`")
+                               "pass a model or train one with `barenet train`")
     elif path.is_dir():
         path = model_in_run(path)
+    return path
+
+
+def load_model(path: Path | None) -> tuple[Sequential, Path]:
+    """The model at ``path`` (a file or a run folder), or the newest under runs/."""
+    from ..serialization import load
+
+    path = resolve_model_path(path)
     return load(path), path
 
 

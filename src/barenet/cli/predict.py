@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import BarenetError
-from .evaluate import positive_int
+from .evaluate import positive_int, resolve_model_path
 
 EXIT_SOME_FAILED = 1
 
@@ -29,30 +29,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="image files: PNG, JPEG, BMP, GIF, any size, colour or grey, "
                              "light or dark background")
     parser.add_argument("--model", type=Path,
-                        help="model file (default: the newest best.npz or model.npz under runs/)")
+                        help="model file or run folder (default: the newest model under runs/)")
     parser.add_argument("--top-k", type=positive_int, default=3, metavar="K",
                         help="how many of the most likely classes to show (default 3)")
     parser.add_argument("--json", action="store_true",
                         help="print one JSON list with a result or an error per file")
-
-
-def resolve_model_path(path: Path | None) -> Path:
-    """The model to use: ``path`` if given, else the newest one under ``runs/``.
-
-    Raises
-    ------
-    BarenetError
-        No model given and none found.
-    """
-    from .. import paths
-
-    if path is not None:
-        return path
-    latest = paths.latest_model()
-    if latest is None:
-        raise BarenetError(f"no trained model found under {paths.RUNS_DIR}/; run `barenet train` "
-                           "first or pass --model FILE")
-    return latest
 
 
 def top_k(probabilities: np.ndarray, names: list[str], k: int) -> list[tuple[str, float]]:
