@@ -15,6 +15,7 @@ import numpy as np
 
 from .. import paths
 from ..errors import BarenetError
+from ..layers.activations import Softmax, softmax
 from ..model import Sequential
 from ..preprocess import check_input_size
 from ..serialization import load
@@ -123,7 +124,8 @@ def activations(model: Sequential, stages: list[Stage], image: np.ndarray) -> Ac
                 feature_maps = np.asarray(maps[-1][0])
         else:
             vectors.append(np.asarray(outputs[stage.stop - 1][0]).ravel())
-    probabilities = model.predict_proba(np.asarray(image)[None])[0]
+    last = outputs[-1]  # the network's output is already here: no second forward pass
+    probabilities = (last if isinstance(model.layers[-1], Softmax) else softmax(last))[0]
     return Activations(vectors, feature_maps, probabilities)
 
 
