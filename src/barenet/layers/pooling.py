@@ -1,10 +1,10 @@
 """Max and average pooling over windows of each channel (docs/math.md, "Pooling").
 
-They use the window maps of :mod:`barenet.layers.im2col`, like the convolution:
-max pooling copies the windows with :func:`~barenet.layers.im2col.im2col` and
-returns gradients with its adjoint :func:`~barenet.layers.im2col.col2im`;
-average pooling reads them as a view (:func:`~barenet.layers.im2col.sliding_windows`)
-and returns gradients with :func:`~barenet.layers.im2col.add_windows`.
+Both read the windows as a view (:func:`~barenet.layers.im2col.sliding_windows`)
+and return gradients with its adjoint (:func:`~barenet.layers.im2col.add_windows`),
+except where max-pooling windows sit side by side (stride = kernel, no padding,
+the usual 2x2): there each pixel belongs to at most one window, and each tap
+writes its gradient straight into place.
 """
 
 from __future__ import annotations
@@ -19,8 +19,6 @@ from .im2col import (
     add_windows,
     as_pair,
     check_image_batch,
-    col2im,
-    im2col,
     output_size,
     pair_config,
     sliding_windows,
@@ -83,31 +81,45 @@ class MaxPool2d(_Pool2d):
     """
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        n, c = x.shape[:2]
-        oh, ow = self.check(x)
-        taps = self.kernel[0] * self.kernel[1]
-        # cols[c, t] holds tap t = u*KW + v of all windows of channel c, contiguously
-        cols = im2col(x, self.kernel, self.stride, self.padding, pad_value=-np.inf)
-        cols = cols.reshape(c, taps, n * oh * ow)
-        # Running maximum over the taps, and the index of the tap it came from.
-        y = cols[:, 0].copy()
-        self.argmax = np.zeros(y.shape, np.min_scalar_type(taps))
+        self.check(x)
+        kh, kw = self.kernel
+        # Work channel-major, (C, N, ...): the memory order convolution and batch-norm
+        # outputs already have, so reading the taps is a strided view and no copy.
+        windows = sliding_windows(x.transpose(1, 0, 2, 3), self.kernel, self.stride,
+                                  self.padding, pad_value=-np.inf)  # (C, N, KH, KW, OH, OW)
+        # Running maximum over the taps t = u*KW + v, and the index of the tap it came from.
+        y = windows[:, :, 0, 0].copy()
+        self.argmax = np.zeros(y.shape, np.min_scalar_type(kh * kw))
         larger = np.empty(y.shape, bool)
-        for t in range(1, taps):
-            np.greater(cols[:, t], y, out=larger)  # strictly: a tie keeps the first maximum
+        for t in range(1, kh * kw):
+            tap = windows[:, :, t // kw, t % kw]
+            np.greater(tap, y, out=larger)  # strictly: a tie keeps the first maximum
             # Taps come in increasing order, so a new winner has the largest index so far
             # (a maximum, several times faster than a masked assignment).
             np.maximum(self.argmax, larger * self.argmax.dtype.type(t), out=self.argmax)
-            np.maximum(y, cols[:, t], out=y)
-        return y.reshape(c, n, oh, ow).transpose(1, 0, 2, 3)
+            np.maximum(y, tap, out=y)
+        return y.transpose(1, 0, 2, 3)
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        n, c, oh, ow = grad_out.shape
-        taps = np.arange(self.kernel[0] * self.kernel[1]).reshape(-1, 1)
-        # dcols[c, t, (n, i, j)] = dy[n, c, i, j] where tap t was the maximum, else 0
-        dy = grad_out.transpose(1, 0, 2, 3).reshape(c, 1, n * oh * ow)
-        dcols = (self.argmax[:, None] == taps) * dy
-        return col2im(dcols, self.input_shape, self.kernel, self.stride, self.padding)
+        kh, kw = self.kernel
+        dy = grad_out.transpose(1, 0, 2, 3)  # (C, N, OH, OW), like argmax
+        if self.stride != self.kernel or self.padding != (0, 0):
+            # Overlapping or padded windows: a pixel can win in several, so add them up.
+            taps = np.arange(kh * kw).reshape(kh, kw, 1, 1)
+            windows = (self.argmax[:, :, None, None] == taps) * dy[:, :, None, None]
+            dx = add_windows(windows, self.input_shape[2:], self.stride, self.padding)
+            return dx.transpose(1, 0, 2, 3)
+        # Windows side by side: each pixel is in at most one, so every tap writes its own
+        # pixels, and only the rows and columns no window covers need zeros.
+        n, c, h, w = self.input_shape
+        oh, ow = dy.shape[2:]
+        dx = np.empty((c, n, h, w), grad_out.dtype)
+        dx[:, :, oh * kh:] = 0
+        dx[:, :, :, ow * kw:] = 0
+        dx_windows = dx[:, :, :oh * kh, :ow * kw].reshape(c, n, oh, kh, ow, kw)
+        for t in range(kh * kw):
+            np.multiply(self.argmax == t, dy, out=dx_windows[:, :, :, t // kw, :, t % kw])
+        return dx.transpose(1, 0, 2, 3)
 
 
 @LAYERS.register()
