@@ -16,6 +16,9 @@ positions ``(i, j)``, and tap ``(u, v)`` of window ``(i, j)`` is pixel
 - :func:`col2im` is the adjoint (transpose) of :func:`im2col`, and
   :func:`add_windows` that of :func:`sliding_windows`: they add every window
   entry back onto the pixel it was copied from. Backward passes use them.
+- With stride 1 and a padding that keeps the width (the 3x3 kernel with
+  padding 1), im2col and col2im copy and add whole runs of image rows instead
+  of window rows (docs/math.md, "The same copies, in long runs").
 
 The ``*_reference`` functions are the same maps written as plain loops, for
 the tests.
@@ -26,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
+from numpy.lib.stride_tricks import as_strided, sliding_window_view
 
 from ..errors import BarenetError
 
@@ -87,21 +90,30 @@ def sliding_windows(x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair,
     return np.moveaxis(windows[..., ::sh, ::sw, :, :], (-2, -1), (-4, -3))
 
 
-def im2col(x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair, pad_value: float = 0.0,
+def im2col(x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair,
            out: np.ndarray | None = None) -> np.ndarray:
     """Copy the windows of images ``x`` (N, C, H, W) into a matrix (C*KH*KW, N*OH*OW).
 
     Row ``(c, u, v)`` holds tap ``(u, v)`` of channel ``c`` for every window
-    position, column ``(n, i, j)`` is one window; padding is ``pad_value``.
+    position, column ``(n, i, j)`` is one window; padding is zero.
     ``out`` (same shape and dtype) is reused instead of allocating.
     """
-    n, c = x.shape[:2]
-    windows = sliding_windows(x, kernel, stride, padding, pad_value)
-    shape = (c, *kernel, n, *windows.shape[4:])  # (C, KH, KW, N, OH, OW)
-    rows, columns = c * kernel[0] * kernel[1], n * windows.shape[4] * windows.shape[5]
+    n, c, h, w = x.shape
+    oh, ow = output_size((h, w), kernel, stride, padding)
+    rows, columns = c * kernel[0] * kernel[1], n * oh * ow
     if out is None or out.shape != (rows, columns) or out.dtype != x.dtype:
         out = np.empty((rows, columns), x.dtype)
-    out.reshape(shape)[...] = windows.transpose(1, 2, 3, 0, 4, 5)
+    if _runs_apply(kernel, stride, padding):
+        taps = out.reshape(c, *kernel, n, oh, ow)
+        padded, pixels = _row_padded(x.shape, padding, x.dtype)
+        pixels[...] = x.transpose(1, 0, 2, 3)
+        runs = _tap_runs(padded, kernel, (n, h + 2 * padding[0], w))  # (C, KH, KW, N, OH*W)
+        taps.reshape(runs.shape)[...] = runs
+        for v, wrapped in _wrapped_columns(kernel[1], w, padding[1]):
+            taps[:, :, v, :, :, wrapped] = 0
+        return out
+    windows = sliding_windows(x, kernel, stride, padding)  # (N, C, KH, KW, OH, OW)
+    out.reshape(c, *kernel, n, oh, ow)[...] = windows.transpose(1, 2, 3, 0, 4, 5)
     return out
 
 
@@ -109,15 +121,85 @@ def col2im(cols: np.ndarray, input_shape: tuple[int, ...], kernel: Pair, stride:
            padding: Pair) -> np.ndarray:
     """Adjoint of :func:`im2col`: add every entry of ``cols`` onto the pixel it was copied from.
 
-    ``cols`` is (C*KH*KW, N*OH*OW), or already shaped (C, KH, KW, N, OH, OW);
-    returns images of ``input_shape`` (N, C, H, W). They are a transposed view
-    of (C, N, H, W) memory, the order in which the columns arrive.
+    ``cols`` is (C*KH*KW, N*OH*OW); returns images of ``input_shape``
+    (N, C, H, W), a transposed view of (C, N, H, W) memory, the order in which
+    the columns arrive. ``cols`` serves as scratch: entries that belong to
+    the padding may be set to zero.
     """
     n, c, h, w = input_shape
     oh, ow = output_size((h, w), kernel, stride, padding)
     windows = cols.reshape(c, *kernel, n, oh, ow)
-    # (C, N, KH, KW, OH, OW) windows -> (C, N, H, W) images -> (N, C, H, W) view
-    return add_windows(np.moveaxis(windows, 3, 1), (h, w), stride, padding).transpose(1, 0, 2, 3)
+    if not _runs_apply(kernel, stride, padding):
+        # (C, N, KH, KW, OH, OW) windows -> (C, N, H, W) images -> (N, C, H, W) view
+        dx = add_windows(np.moveaxis(windows, 3, 1), (h, w), stride, padding)
+        return dx.transpose(1, 0, 2, 3)
+    (kh, kw), (ph, pw) = kernel, padding
+    for v, wrapped in _wrapped_columns(kw, w, pw):  # they belong to the padding
+        windows[:, :, v, :, :, wrapped] = 0
+    padded, pixels = _row_padded(input_shape, padding, cols.dtype)
+    runs = _tap_runs(padded, kernel, (n, h + 2 * ph, w), writeable=True)
+    for u in range(kh):
+        for v in range(kw):  # the runs of one tap do not overlap: one += each
+            runs[:, u, v] += windows[:, u, v].reshape(c, n, oh * ow)
+    return np.ascontiguousarray(pixels).transpose(1, 0, 2, 3)
+
+
+# -- the fast path for stride 1 and "same" width: contiguous runs -----------------------
+#
+# With stride 1 and 2*pw = KW - 1 (OW = W: the 3x3 kernel with padding 1, say), tap
+# (u, v) of all windows of image n is one contiguous run of OH*W values, if the image
+# rows are laid end to end and padded only above and below: it starts at row u, shifted
+# by v - pw columns. The shift makes the first (or last) |v - pw| values of each output
+# row read the neighbouring row's edge instead of the left (right) padding; those are
+# set to the padding afterwards (:func:`_wrapped_columns`). Copying runs of OH*W values
+# instead of rows of OW is what makes this path faster: NumPy's loop overhead is per row.
+
+
+def _runs_apply(kernel: Pair, stride: Pair, padding: Pair) -> bool:
+    return stride == (1, 1) and 2 * padding[1] == kernel[1] - 1
+
+
+def _row_padded(shape: tuple[int, ...], padding: Pair,
+                dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
+    """Zeros (C, L) for images of ``shape`` (N, C, H, W), and the view of their pixels.
+
+    Each channel's row holds ``pw`` zeros, then each image with ``ph`` zero rows
+    above and below, its rows end to end, then ``pw`` zeros. The view is
+    (C, N, H, W).
+    """
+    n, c, h, w = shape
+    ph, pw = padding
+    size = (h + 2 * ph) * w
+    padded = np.zeros((c, n * size + 2 * pw), dtype)
+    images = padded[:, pw:pw + n * size].reshape(c, n, h + 2 * ph, w)
+    return padded, images[:, :, ph:ph + h]
+
+
+def _tap_runs(padded: np.ndarray, kernel: Pair, size: tuple[int, ...],
+              writeable: bool = False) -> np.ndarray:
+    """The runs of :func:`_row_padded` images as a view (C, KH, KW, N, OH*W).
+
+    ``runs[c, u, v, n, k] = padded[c, n*(H + 2ph)*W + u*W + v + k]`` for images
+    of ``size`` (N, H + 2ph, W): the ``pw`` margin in front makes the shift
+    ``v - pw`` of tap ``(u, v)`` an offset ``v``.
+    """
+    n, hp, w = size
+    oh = hp - kernel[0] + 1
+    step = padded.itemsize
+    return as_strided(padded, (padded.shape[0], *kernel, n, oh * w),
+                      (padded.strides[0], w * step, step, hp * w * step, step),
+                      writeable=writeable)
+
+
+def _wrapped_columns(kw: int, w: int, pw: int) -> list[tuple[int, slice]]:
+    """For each tap column ``v`` that wraps, the output columns ``j`` that read padding."""
+    wrapped = []
+    for v in range(kw):
+        if v < pw:
+            wrapped.append((v, slice(0, pw - v)))
+        elif v > pw:
+            wrapped.append((v, slice(w - (v - pw), w)))
+    return wrapped
 
 
 def add_windows(windows: np.ndarray, size: Pair, stride: Pair, padding: Pair) -> np.ndarray:
@@ -155,12 +237,11 @@ def _window_pixels(input_shape: tuple[int, ...], kernel: Pair, stride: Pair, pad
                             yield b, ch, u, v, i, j, sh * i + u - ph, sw * j + v - pw
 
 
-def im2col_reference(x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair,
-                     pad_value: float = 0.0) -> np.ndarray:
+def im2col_reference(x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair) -> np.ndarray:
     """:func:`im2col` by an explicit loop over every tap of every window."""
     n, c, h, w = x.shape
     (kh, kw), (oh, ow) = kernel, output_size((h, w), kernel, stride, padding)
-    cols = np.full((c * kh * kw, n * oh * ow), pad_value, x.dtype)
+    cols = np.zeros((c * kh * kw, n * oh * ow), x.dtype)
     for b, ch, u, v, i, j, y, z in _window_pixels(x.shape, kernel, stride, padding):
         if 0 <= y < h and 0 <= z < w:
             cols[(ch * kh + u) * kw + v, (b * oh + i) * ow + j] = x[b, ch, y, z]
