@@ -44,6 +44,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from blas import blas_in_use
 from torch_twin import torch_model, train_step
 
 EPOCH_SAMPLES = 60_000
@@ -148,7 +149,7 @@ def barenet_step(setup: dict[str, Any], seed: int, layer_times: dict | None):
 
     def step(x, y) -> float:
         loss = loss_fn.forward(model.forward(x), y)
-        model.backward(loss_fn.backward())
+        model.backward(loss_fn.backward(), input_grad=False)  # as Trainer.train_batch
         optimizer.step()
         return loss
 
@@ -237,8 +238,9 @@ def run_one(args: argparse.Namespace) -> dict[str, Any]:
                   file=sys.stderr)
         print(f"all layers {1000 * total / batches:.1f} ms/batch of {1000 * seconds / batches:.1f}",
               file=sys.stderr)
-    return {"framework": args.only, "batches": batches, "batch_size": batch_size,
-            "seconds": seconds, "epoch_seconds": seconds / batches * per_epoch,
+    return {"framework": args.only, "blas": blas_in_use(), "batches": batches,
+            "batch_size": batch_size, "seconds": seconds,
+            "epoch_seconds": seconds / batches * per_epoch,
             "cpu_epoch_seconds": cpu_seconds / batches * per_epoch,
             "peak_mb": resident_mb("VmHWM")
             or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
@@ -282,7 +284,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"CNN of {setup['source']}, {setup['optimizer']['name']}, "
           f"batch {setup['batch_size']}, {args.threads} threads, {first['batches']} timed batches "
           f"after {args.warmup} warm-up, extrapolated to {EPOCH_SAMPLES:,} samples; "
-          f"median of {args.repeat} alternating run(s)")
+          f"median of {args.repeat} alternating run(s)\nNumPy: {first['blas']}")
     print(f"{'':10}{'s/epoch':>9}{'runs':>24}{'CPU s/epoch':>13}{'RSS MB: data':>14}"
           f"{'peak':>6}{'training':>10}{'loss':>16}")
     medians = {}

@@ -44,6 +44,7 @@ import subprocess
 import sys
 import time
 
+from blas import blas_in_use
 from torch_twin import torch_model, train_step
 
 SAMPLES = 60_000
@@ -109,15 +110,6 @@ def torch_step(seed: int, threads: int):
     return train_step(model, optimizer, torch.nn.CrossEntropyLoss())
 
 
-def blas_threads() -> str:
-    """Threads NumPy's BLAS really uses (threadpoolctl when installed, else the env var)."""
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:
-        return os.environ.get("OPENBLAS_NUM_THREADS", "?") + " (OPENBLAS_NUM_THREADS)"
-    return ",".join(str(i["num_threads"]) for i in threadpool_info() if i["user_api"] == "blas")
-
-
 def worker(framework: str, args: argparse.Namespace) -> None:
     """Build data and model, then run one epoch per 'epoch' line read from stdin."""
     import numpy as np
@@ -126,7 +118,7 @@ def worker(framework: str, args: argparse.Namespace) -> None:
 
     x, y = synthetic_mnist(SAMPLES, args.seed)
     if framework == "barenet":
-        step, threads = barenet_step(args.seed, args.input_grad), blas_threads()
+        step, threads = barenet_step(args.seed, args.input_grad), blas_in_use()
     else:
         import torch
 
@@ -215,8 +207,8 @@ def main(argv: list[str] | None = None) -> None:
         process.wait()
 
     print(f"MLP 784-128-64-10, Adam, batch {args.batch_size}, float32, "
-          f"{SAMPLES:,} samples/epoch; threads: NumPy BLAS {threads['barenet']}, "
-          f"PyTorch {threads['torch']}")
+          f"{SAMPLES:,} samples/epoch; NumPy: {threads['barenet']}; "
+          f"PyTorch: {threads['torch']} threads")
     print(f"median of epochs 2-{args.epochs} (epoch 1 is warm-up)")
     print(f"{'':9}{'s/epoch':>8}{'CPU s':>7}{'peak MB':>9}{'setup MB':>10}  every epoch (s)")
     median = {}
