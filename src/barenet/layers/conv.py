@@ -92,8 +92,16 @@ class Conv2d(Module):
         g = grad_out.transpose(1, 0, 2, 3).reshape(oc, n * oh * ow)
         weight = self.params["weight"]
         # dW computed as (cols dY^T)^T: with two OpenBLAS threads, dY cols^T was measured
-        # up to ten times slower on a loaded machine (benchmarks/bench_cnn.py)
-        weight.grad.reshape(oc, -1).T[...] = self.cols @ g.T
+        # up to ten times slower on a loaded machine (benchmarks/bench_cnn.py). With few
+        # rows in cols (a first layer: C*KH*KW = 9), OpenBLAS is 2-3 times faster at one
+        # product per image, summed, than at the one long product (conv1 of cnn.toml).
+        k = self.cols.shape[0]
+        if k <= 32:
+            per_image = np.matmul(self.cols.reshape(k, n, -1).transpose(1, 0, 2),
+                                  g.reshape(oc, n, -1).transpose(1, 2, 0))  # (N, K, OC)
+            weight.grad.reshape(oc, -1).T[...] = per_image.sum(axis=0)
+        else:
+            weight.grad.reshape(oc, -1).T[...] = self.cols @ g.T
         if self.bias:  # row sums as a matrix-vector product: 3x faster than g.sum(axis=1)
             np.matmul(g, np.ones(g.shape[1], g.dtype), out=self.params["bias"].grad)
         if not self.needs_input_grad:  # the network's input: see Sequential.backward

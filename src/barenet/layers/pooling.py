@@ -90,13 +90,14 @@ class MaxPool2d(_Pool2d):
         # Running maximum over the taps t = u*KW + v, and the index of the tap it came from.
         y = windows[:, :, 0, 0].copy()
         self.argmax = np.zeros(y.shape, np.min_scalar_type(kh * kw))
-        larger = np.empty(y.shape, bool)
+        larger, index = np.empty(y.shape, bool), np.empty_like(self.argmax)
         for t in range(1, kh * kw):
             tap = windows[:, :, t // kw, t % kw]
             np.greater(tap, y, out=larger)  # strictly: a tie keeps the first maximum
             # Taps come in increasing order, so a new winner has the largest index so far
             # (a maximum, several times faster than a masked assignment).
-            np.maximum(self.argmax, larger * self.argmax.dtype.type(t), out=self.argmax)
+            np.multiply(larger, self.argmax.dtype.type(t), out=index)
+            np.maximum(self.argmax, index, out=self.argmax)
             np.maximum(y, tap, out=y)
         return y.transpose(1, 0, 2, 3)
 
