@@ -9,8 +9,11 @@ once data and model exist, its peak during training (Linux: VmHWM after
 resetting it, otherwise ``ru_maxrss``) and the difference, the memory the
 training steps themselves need.
 
-A full epoch takes minutes; ``--batches N`` (or ``--epochs 0.1``) times that
-many batches after ``--warmup`` batches and extrapolates to a full epoch.
+A full epoch takes about half a minute per framework on one thread;
+``--batches N`` (or ``--epochs 0.1``) times that many batches after
+``--warmup`` batches and extrapolates to a full epoch. The report names
+NumPy's BLAS kernels (``blas.py``: machines that force older kernels through
+``OPENBLAS_CORETYPE`` are slower).
 
 The architecture, batch size, optimizer (Adam or AdamW) and label smoothing
 come from ``--config`` (default ``configs/cnn.toml`` when it exists; data
@@ -23,6 +26,7 @@ built-in default (``--config default``), with Adam(lr=1e-3)::
 
 Examples::
 
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_cnn.py --threads 1
     python benchmarks/bench_cnn.py --batches 40
     python benchmarks/bench_cnn.py --config default --batches 20 --repeat 3 --threads 1
     python benchmarks/bench_cnn.py --epochs 1
