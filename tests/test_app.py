@@ -373,3 +373,20 @@ def test_draw_without_a_display_is_a_one_line_error(capsys, monkeypatch, model_f
     assert cli.main(["draw", "--model", str(model_file)]) == 2
     err = capsys.readouterr().err
     assert "cannot open a window" in err and len(err.splitlines()) == 1
+
+
+def test_draw_takes_a_run_folder_like_evaluate_and_predict(capsys, monkeypatch, tmp_path,
+                                                           model_file):
+    pytest.importorskip("tkinter", reason="this Python has no Tk support (tkinter)")
+    import barenet.app.window as window
+
+    opened = []
+    monkeypatch.setattr(window, "main", opened.append)
+    run = tmp_path / "run"
+    run.mkdir()
+    assert cli.main(["draw", "--model", str(run)]) == 2  # a folder without a model
+    err = capsys.readouterr().err
+    assert str(run) in err and len(err.splitlines()) == 1 and not opened
+    (run / "best.npz").write_bytes(model_file.read_bytes())
+    assert cli.main(["draw", "--model", str(run)]) == 0
+    assert opened == [run / "best.npz"]

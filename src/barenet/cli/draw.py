@@ -6,12 +6,14 @@ import argparse
 from pathlib import Path
 
 from ..errors import BarenetError
+from .evaluate import resolve_model_path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Register --model."""
     parser.add_argument("--model", type=Path,
-                        help="model file (default: the newest best.npz or model.npz under runs/)")
+                        help="model file or run folder (default: the newest best.npz or "
+                             "model.npz under runs/)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -23,5 +25,7 @@ def run(args: argparse.Namespace) -> int:
             raise
         raise BarenetError("this Python has no Tk support (tkinter); install it, e.g. "
                            "`apt-get install python3-tk` or `brew install python-tk`") from None
-    main(args.model)
+    # A run folder means its model, as for evaluate and predict; with no --model the
+    # window opens anyway and says how to train one.
+    main(None if args.model is None else resolve_model_path(args.model))
     return 0
