@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from .. import paths
 from ..errors import BarenetError
-from ..model import Sequential
+from ..model import INFERENCE_BATCH, Sequential
 
 if TYPE_CHECKING:
     from ..data import Dataset
@@ -41,8 +41,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", type=Path, metavar="DIR",
                         help=f"folder holding the dataset's IDX files (default: ${paths.DATA_ENV}, "
                              "the cache, or a download)")
-    parser.add_argument("--batch-size", type=positive_int, default=1024,
-                        help="images per forward pass (default 1024)")
+    parser.add_argument("--batch-size", type=positive_int, default=INFERENCE_BATCH,
+                        help=f"images per forward pass (default {INFERENCE_BATCH})")
 
 
 def model_in_run(run_dir: Path, which: str | None = None) -> Path:

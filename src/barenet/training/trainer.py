@@ -17,7 +17,7 @@ import numpy as np
 from ..data import Augment, Batches, PreparedData
 from ..errors import BarenetError
 from ..losses import SoftmaxCrossEntropy
-from ..model import Sequential
+from ..model import INFERENCE_BATCH, Sequential
 from ..optim import clip_grad_norm
 from ..serialization import save
 from .builder import build_model, build_optimizer, build_schedule
@@ -36,7 +36,7 @@ def to_input(model: Sequential, images: np.ndarray) -> np.ndarray:
 
 
 def evaluate(model: Sequential, x: np.ndarray, y: np.ndarray,
-             batch_size: int = 1000) -> tuple[float, float]:
+             batch_size: int = INFERENCE_BATCH) -> tuple[float, float]:
     """Mean cross-entropy and accuracy of ``model`` (eval mode) on prepared images."""
     loss_fn = SoftmaxCrossEntropy()
     was_training = model.training
