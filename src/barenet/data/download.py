@@ -13,15 +13,14 @@ import hashlib
 import http.client
 import os
 import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
-from typing import IO
 
 from ..errors import BarenetError
 from ..fileio import atomic_write
+from ..progress import ProgressBar
 
 #: Seconds to wait for a mirror to connect or to send the next block.
 TIMEOUT = 30.0
@@ -30,46 +29,6 @@ _BLOCK = 1 << 16
 
 class _MirrorFailed(Exception):
     """One mirror could not deliver one file (never escapes this module)."""
-
-
-class ProgressBar:
-    """A one-line text progress bar, redrawn in place on a terminal.
-
-    Parameters
-    ----------
-    label : str
-        What is being downloaded, shown before the bar.
-    total : int or None
-        Expected number of bytes; ``None`` shows a byte count without a bar.
-    stream : IO[str]
-        Where to draw (stderr by default).
-    """
-
-    def __init__(self, label: str, total: int | None, stream: IO[str] | None = None,
-                 width: int = 30) -> None:
-        self.label = label
-        self.total = total
-        self.stream = stream if stream is not None else sys.stderr
-        self.width = width
-        self._shown = -1.0
-        self._last = 0.0
-
-    def update(self, done: int, *, final: bool = False) -> None:
-        """Redraw for ``done`` bytes received (at most ten times a second unless ``final``)."""
-        now = time.monotonic()
-        if not final and now - self._last < 0.1:
-            return
-        self._last = now
-        mb = done / 1e6
-        if self.total:
-            frac = min(done / self.total, 1.0)
-            filled = int(round(frac * self.width))
-            bar = "#" * filled + "." * (self.width - filled)
-            text = f"{self.label} [{bar}] {frac:4.0%} {mb:.1f}/{self.total / 1e6:.1f} MB"
-        else:
-            text = f"{self.label} {mb:.1f} MB"
-        self.stream.write("\r" + text + ("\n" if final else ""))
-        self.stream.flush()
 
 
 def _fetch(url: str, dest: Path, sha256: str, progress: bool) -> None:
@@ -84,7 +43,7 @@ def _fetch(url: str, dest: Path, sha256: str, progress: bool) -> None:
     with response, atomic_write(dest, "wb") as handle:
         length = response.headers.get("Content-Length")
         total = int(length) if length and length.isdigit() else None
-        bar = ProgressBar(dest.name, total) if progress else None
+        bar = ProgressBar(total, dest.name, width=30, unit="MB", scale=1e6) if progress else None
         digest = hashlib.sha256()
         received = 0
         try:
@@ -98,7 +57,7 @@ def _fetch(url: str, dest: Path, sha256: str, progress: bool) -> None:
             raise _MirrorFailed(f"transfer failed after {received} bytes ({exc})") from None
         finally:
             if bar:
-                bar.update(received, final=True)
+                bar.close(received)
         if total is not None and received != total:
             raise _MirrorFailed(f"transfer cut short: got {received} of {total} bytes")
         if digest.hexdigest() != sha256:

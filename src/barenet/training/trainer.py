@@ -19,10 +19,10 @@ from ..errors import BarenetError
 from ..losses import SoftmaxCrossEntropy
 from ..model import INFERENCE_BATCH, Sequential
 from ..optim import clip_grad_norm
+from ..progress import ProgressBar
 from ..serialization import save
 from .builder import build_model, build_optimizer, build_schedule
 from .checkpoint import load_checkpoint, save_checkpoint
-from .progress import ProgressBar
 from .runs import RunFolder
 
 
