@@ -35,7 +35,8 @@ class LeakyReLU(Module):
         self.alpha = float(alpha)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        self.slope = np.where(x > 0, 1.0, self.alpha).astype(x.dtype)
+        one, alpha = x.dtype.type(1), x.dtype.type(self.alpha)  # no float64 detour
+        self.slope = np.where(x > 0, one, alpha)
         return x * self.slope
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
