@@ -125,7 +125,9 @@ def test_bad_input_and_options(digits, rng):
         augment(digits)
     for options, message in [({"max_shift": -1}, "max_shift"), ({"scale": (1.2, 1.1)}, "scale"),
                              ({"probability": 1.5}, "probability"),
-                             ({"elastic_sigma": 0}, "elastic_sigma")]:
+                             ({"elastic_sigma": 0}, "elastic_sigma"), ({"erase": 2}, "erase"),
+                             ({"erase_area": (0.3, 0.2)}, "erase_area"),
+                             ({"erase_area": (0.1, 1.5)}, "erase_area")]:
         with pytest.raises(BarenetError, match=f"augmentation: {message}"):
             Augment(**options)
     with pytest.raises(BarenetError, match="scale factors must be positive"):
@@ -139,3 +141,30 @@ def test_flip_mirrors_about_half_of_the_images_exactly():
     kept = np.array([np.array_equal(o, i) for o, i in zip(out, images, strict=True)])
     assert np.all(mirrored | kept) and 150 < mirrored.sum() < 250
     assert Augment(flip=True).enabled and not Augment(flip=False).enabled
+
+
+def test_erase_blanks_one_rectangle_of_the_asked_size_in_the_chosen_images():
+    images = np.random.default_rng(0).uniform(0.5, 1.0, (400, 1, 28, 28)).astype(np.float32)
+    augment = Augment(erase=0.5, erase_area=(0.05, 0.2), fill=-1.0, rng=np.random.default_rng(1))
+    assert augment.enabled and not augment.moves
+    out = augment(images)
+    assert out.shape == images.shape and out.dtype == images.dtype
+    blank = out[:, 0] == -1.0
+    erased = blank.any(axis=(1, 2))
+    assert 150 < erased.sum() < 250  # about half of them
+    np.testing.assert_array_equal(out[~erased], images[~erased])  # the rest untouched
+    for mask, before, after in zip(blank[erased], images[erased], out[erased], strict=True):
+        rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+        box = (rows[-1] - rows[0] + 1) * (cols[-1] - cols[0] + 1)
+        assert mask.sum() == box  # one solid rectangle
+        assert 0.03 * 784 <= box <= 0.25 * 784  # the asked area, give or take rounding
+        np.testing.assert_array_equal(after[0][~mask], before[0][~mask])
+
+
+def test_erase_draws_nothing_when_off_so_older_runs_repeat_exactly(digits):
+    shifted = Augment(max_shift=2.0, flip=True)
+    with_erase_zero = Augment(max_shift=2.0, flip=True, erase=0.0)
+    np.testing.assert_array_equal(shifted(digits, np.random.default_rng(5)),
+                                  with_erase_zero(digits, np.random.default_rng(5)))
+    config = Augment(erase=0.3, erase_area=(0.1, 0.3)).config()
+    assert config["erase"] == 0.3 and Augment(**config).erase_area == (0.1, 0.3)

@@ -279,6 +279,13 @@ class Augment:
     flip : bool
         Mirror each image left to right with probability 1/2 (after the other
         changes): right for clothes (Fashion-MNIST), wrong for digits.
+    erase : float
+        Chance that an image (after the other changes) gets one random rectangle
+        set to the background: random erasing (Zhong et al., 2017), which makes a
+        network use every part of an object. 0 = never.
+    erase_area : tuple of float
+        ``(low, high)``: the rectangle's area as a fraction of the image, uniform
+        in this range; its aspect ratio is log-uniform in [0.3, 3.3].
     probability : float
         Chance that a given image is augmented at all; the rest pass unchanged.
     fill : float
@@ -299,15 +306,20 @@ class Augment:
 
     def __init__(self, *, max_shift: float = 0.0, max_rotation: float = 0.0,
                  scale: tuple[float, float] = (1.0, 1.0), elastic_alpha: float = 0.0,
-                 elastic_sigma: float = 4.0, flip: bool = False, probability: float = 1.0,
+                 elastic_sigma: float = 4.0, flip: bool = False, erase: float = 0.0,
+                 erase_area: tuple[float, float] = (0.02, 0.2), probability: float = 1.0,
                  fill: float = 0.0, rng: np.random.Generator | None = None) -> None:
         low, high = (float(s) for s in scale)
+        area_low, area_high = (float(a) for a in erase_area)
         checks = [
             (max_shift >= 0, f"max_shift must be >= 0, got {max_shift}"),
             (max_rotation >= 0, f"max_rotation must be >= 0, got {max_rotation}"),
             (0 < low <= high, f"scale must be (low, high) with 0 < low <= high, got {scale}"),
             (elastic_alpha >= 0, f"elastic_alpha must be >= 0, got {elastic_alpha}"),
             (elastic_sigma > 0, f"elastic_sigma must be > 0, got {elastic_sigma}"),
+            (0 <= erase <= 1, f"erase must be in [0, 1], got {erase}"),
+            (0 < area_low <= area_high <= 1,
+             f"erase_area must be (low, high) with 0 < low <= high <= 1, got {erase_area}"),
             (0 <= probability <= 1, f"probability must be in [0, 1], got {probability}"),
         ]
         for ok, message in checks:
@@ -319,6 +331,8 @@ class Augment:
         self.elastic_alpha = float(elastic_alpha)
         self.elastic_sigma = float(elastic_sigma)
         self.flip = bool(flip)
+        self.erase = float(erase)
+        self.erase_area = (area_low, area_high)
         self.probability = float(probability)
         self.fill = float(fill)
         self.rng = rng
@@ -327,15 +341,20 @@ class Augment:
     @property
     def enabled(self) -> bool:
         """Whether calling it can change an image."""
-        changes = (self.max_shift > 0 or self.max_rotation > 0 or self.scale != (1.0, 1.0)
-                   or self.elastic_alpha > 0 or self.flip)
-        return changes and self.probability > 0
+        return (self.moves or self.flip or self.erase > 0) and self.probability > 0
+
+    @property
+    def moves(self) -> bool:
+        """Whether the geometry changes: a shift, rotation, zoom or elastic distortion."""
+        return (self.max_shift > 0 or self.max_rotation > 0 or self.scale != (1.0, 1.0)
+                or self.elastic_alpha > 0)
 
     def config(self) -> dict:
         """The constructor arguments, for run records: ``Augment(**config())`` rebuilds it."""
         return {"max_shift": self.max_shift, "max_rotation": self.max_rotation,
                 "scale": self.scale, "elastic_alpha": self.elastic_alpha,
                 "elastic_sigma": self.elastic_sigma, "flip": self.flip,
+                "erase": self.erase, "erase_area": self.erase_area,
                 "probability": self.probability,
                 "fill": self.fill}
 
@@ -383,7 +402,10 @@ class Augment:
         if self.elastic_alpha > 0:
             displacement = _displacement(self._scratch, rng, len(picked), height, width,
                                          self.elastic_alpha, self.elastic_sigma, picked.dtype)
-        warped = _warp(self._scratch, picked, angle, scale, shift, displacement, self.fill)
+        if self.moves:
+            warped = _warp(self._scratch, picked, angle, scale, shift, displacement, self.fill)
+        else:  # flipping or erasing only: the warp would copy every pixel unchanged
+            warped = picked if picked is not images else images.copy()
         if picked is images:
             out = warped
         else:
@@ -392,4 +414,23 @@ class Augment:
         if self.flip:
             mirror = chosen & (rng.random(n) < 0.5)
             out[mirror] = out[mirror, ..., ::-1]
+        if self.erase > 0:
+            erased = chosen & (rng.random(n) < self.erase)
+            out.reshape(n, height, width)[self._rectangles(rng, erased, height, width)] = self.fill
         return out
+
+    def _rectangles(self, rng: np.random.Generator, which: np.ndarray, height: int,
+                    width: int) -> np.ndarray:
+        """A mask (N, H, W): one random rectangle in each image where ``which`` is True."""
+        n = len(which)
+        area = rng.uniform(*self.erase_area, n) * height * width
+        aspect = np.exp(rng.uniform(math.log(0.3), math.log(3.3), n))  # height / width
+        h = np.clip(np.rint(np.sqrt(area * aspect)), 1, height).astype(int)
+        w = np.clip(np.rint(np.sqrt(area / aspect)), 1, width).astype(int)
+        top = (rng.random(n) * (height - h + 1)).astype(int)
+        left = (rng.random(n) * (width - w + 1)).astype(int)
+        rows = np.arange(height)[None, :, None] - top[:, None, None]
+        cols = np.arange(width)[None, None, :] - left[:, None, None]
+        inside = ((rows >= 0) & (rows < h[:, None, None])
+                  & (cols >= 0) & (cols < w[:, None, None]))
+        return inside & which[:, None, None]
