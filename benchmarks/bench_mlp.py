@@ -21,8 +21,7 @@ alternates the workers epoch by epoch, so both see the same background load
 on a shared machine; "CPU s" is the CPU time of an epoch (all threads), less
 sensitive to that load than the wall-clock time, which is what is compared.
 NumPy's BLAS (OpenBLAS) and PyTorch get the same number of threads:
-``--threads``, else what NumPy's BLAS uses by default (threadpoolctl, else
-``OPENBLAS_NUM_THREADS`` / ``OMP_NUM_THREADS``, else the number of CPUs).
+``--threads``, else what NumPy's BLAS uses by default (threadpoolctl).
 ``barenet train`` uses one BLAS thread unless told otherwise (``--threads``):
 ``--threads 1`` compares like with like.
 
@@ -44,7 +43,7 @@ import subprocess
 import sys
 import time
 
-from blas import blas_in_use
+from blas import blas_in_use, blas_threads
 from torch_twin import torch_model, train_step
 
 SAMPLES = 60_000
@@ -139,28 +138,11 @@ def worker(framework: str, args: argparse.Namespace) -> None:
                       "setup_mb": setup_mb}), flush=True)
 
 
-def default_threads() -> int:
-    """What NumPy's BLAS uses: threadpoolctl when installed, else the env vars or CPU count."""
-    try:
-        import numpy  # noqa: F401  (loads the BLAS library that threadpoolctl inspects)
-        from threadpoolctl import threadpool_info
-
-        counts = [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
-        if counts:
-            return counts[0]
-    except ImportError:
-        pass
-    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
-        if os.environ.get(name, "").isdigit():
-            return int(os.environ[name])
-    return os.cpu_count() or 1
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--epochs", type=int, default=5,
                         help="epochs per framework, at least 2; epoch 1 is warm-up")
-    parser.add_argument("--threads", type=int, default=default_threads(),
+    parser.add_argument("--threads", type=int, default=blas_threads(),
                         help="BLAS threads for NumPy and torch.set_num_threads "
                              "(default: what NumPy's BLAS uses, here %(default)s)")
     parser.add_argument("--batch-size", type=int, default=64)

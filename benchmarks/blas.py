@@ -16,21 +16,27 @@ from __future__ import annotations
 import os
 
 
-def blas_in_use() -> str:
-    """E.g. ``"OpenBLAS 0.3.31 SkylakeX kernels, 1 thread"``, plus any override in force."""
+def _blas_pools() -> list[dict]:
     import numpy  # noqa: F401  (loads the BLAS library that threadpoolctl inspects)
+    from threadpoolctl import threadpool_info
 
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:
-        return f"BLAS threads {os.environ.get('OPENBLAS_NUM_THREADS', '?')} (no threadpoolctl)"
+    return [info for info in threadpool_info() if info["user_api"] == "blas"]
+
+
+def blas_threads() -> int:
+    """Threads NumPy's BLAS uses now (its default, or what the environment set)."""
+    pools = _blas_pools()
+    return pools[0]["num_threads"] if pools else 1
+
+
+def blas_in_use() -> str:
+    """E.g. ``"openblas 0.3.31 SkylakeX kernels, 1 thread"``, plus any override in force."""
     parts = []
-    for info in threadpool_info():
-        if info["user_api"] == "blas":
-            kernels = f" {info['architecture']} kernels" if info.get("architecture") else ""
-            threads = info["num_threads"]
-            parts.append(f"{info['internal_api']} {info['version']}{kernels}, "
-                         f"{threads} thread{'s' * (threads != 1)}")
+    for info in _blas_pools():
+        kernels = f" {info['architecture']} kernels" if info.get("architecture") else ""
+        threads = info["num_threads"]
+        parts.append(f"{info['internal_api']} {info['version']}{kernels}, "
+                     f"{threads} thread{'s' * (threads != 1)}")
     forced = [f"{name}={os.environ[name]}" for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
               if name in os.environ]
     if forced:

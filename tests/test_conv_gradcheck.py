@@ -140,6 +140,15 @@ def test_max_pool_ties_send_the_gradient_to_the_first_maximum():
                                   [[5.0, 0.0], [0.0, 0.0]])
 
 
+@pytest.mark.parametrize("in_channels", [1, 8])  # per-image and single-product weight gradients
+def test_conv_on_an_empty_batch(in_channels):
+    layer = Conv2d(in_channels, 4, 3, padding=1, rng=0)
+    y = layer.forward(np.zeros((0, in_channels, 5, 5), np.float32))
+    assert y.shape == (0, 4, 5, 5)
+    assert layer.backward(np.zeros(y.shape, np.float32)).shape == (0, in_channels, 5, 5)
+    assert not layer.params["weight"].grad.any()
+
+
 def test_flatten_after_conv_and_eval_forward(rng):
     model = bn.Sequential([Conv2d(1, 2, 3, rng=rng), Flatten(), Linear(2 * 25, 3, rng=rng)],
                           input_shape=(1, 7, 7))

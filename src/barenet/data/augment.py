@@ -285,7 +285,8 @@ class Augment:
         network use every part of an object. 0 = never.
     erase_area : tuple of float
         ``(low, high)``: the rectangle's area as a fraction of the image, uniform
-        in this range; its aspect ratio is log-uniform in [0.3, 3.3].
+        in this range; its aspect ratio is log-uniform in [0.3, 3.3]. A side
+        longer than the image is cut to it (never with the defaults on 28x28).
     probability : float
         Chance that a given image is augmented at all; the rest pass unchanged.
     fill : float

@@ -80,7 +80,8 @@ def download_file(filename: str, sha256: str, base_urls: Sequence[str],
     dest_dir : str or os.PathLike
         Folder the file lands in (created if missing).
     progress : bool or None
-        Draw a progress bar on stderr; ``None`` draws one only when stderr is a terminal.
+        Draw a progress bar on stderr (redrawn in place on a terminal, else only its
+        final line); ``None`` draws one only when stderr is a terminal.
 
     Returns
     -------

@@ -75,8 +75,8 @@ class _BatchNorm(Module):
         gamma, beta = self.params["gamma"].data, self.params["beta"].data
         m = rows.shape[1]  # values per channel
         # Row sums as a matrix-vector product (BLAS): several times faster than .sum(axis)
-        # over the batch and pixel axes; over 100,000 float32 values both are within
-        # 3e-7 of the exact sum (NumPy's pairwise sum within 2e-7).
+        # over the batch and pixel axes. Over 100,000 float32 values its rounding error
+        # was 1.5e-7 of the sum of |x| (NumPy's pairwise sum: 8e-8).
         ones = np.ones(m, rows.dtype)
         if self.training:
             mu = rows @ ones / m

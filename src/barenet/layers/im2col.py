@@ -109,8 +109,7 @@ def im2col(x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair,
         pixels[...] = x.transpose(1, 0, 2, 3)
         runs = _tap_runs(padded, kernel, (n, h + 2 * padding[0], w))  # (C, KH, KW, N, OH*W)
         taps.reshape(runs.shape)[...] = runs
-        for v, wrapped in _wrapped_columns(kernel[1], w, padding[1]):
-            taps[:, :, v, :, :, wrapped] = 0
+        _zero_wrapped(taps, w, padding[1])
         return out
     windows = sliding_windows(x, kernel, stride, padding)  # (N, C, KH, KW, OH, OW)
     out.reshape(c, *kernel, n, oh, ow)[...] = windows.transpose(1, 2, 3, 0, 4, 5)
@@ -134,8 +133,7 @@ def col2im(cols: np.ndarray, input_shape: tuple[int, ...], kernel: Pair, stride:
         dx = add_windows(np.moveaxis(windows, 3, 1), (h, w), stride, padding)
         return dx.transpose(1, 0, 2, 3)
     (kh, kw), (ph, pw) = kernel, padding
-    for v, wrapped in _wrapped_columns(kw, w, pw):  # they belong to the padding
-        windows[:, :, v, :, :, wrapped] = 0
+    _zero_wrapped(windows, w, pw)  # those entries belong to the padding
     padded, pixels = _row_padded(input_shape, padding, cols.dtype)
     runs = _tap_runs(padded, kernel, (n, h + 2 * ph, w), writeable=True)
     for u in range(kh):
@@ -150,13 +148,15 @@ def col2im(cols: np.ndarray, input_shape: tuple[int, ...], kernel: Pair, stride:
 # (u, v) of all windows of image n is one contiguous run of OH*W values, if the image
 # rows are laid end to end and padded only above and below: it starts at row u, shifted
 # by v - pw columns. The shift makes the first (or last) |v - pw| values of each output
-# row read the neighbouring row's edge instead of the left (right) padding; those are
-# set to the padding afterwards (:func:`_wrapped_columns`). Copying runs of OH*W values
+# row read the neighbouring row's edge (or further, when the padding is wider than the
+# image) instead of the left (right) padding; those are set to the padding afterwards
+# (:func:`_zero_wrapped`). Copying runs of OH*W values
 # instead of rows of OW is what makes this path faster: NumPy's loop overhead is per row.
 
 
 def _runs_apply(kernel: Pair, stride: Pair, padding: Pair) -> bool:
-    return stride == (1, 1) and 2 * padding[1] == kernel[1] - 1
+    """Stride 1, a width-keeping padding, and more than one tap (1x1 gains nothing)."""
+    return stride == (1, 1) and 2 * padding[1] == kernel[1] - 1 and kernel != (1, 1)
 
 
 def _row_padded(shape: tuple[int, ...], padding: Pair,
@@ -191,15 +191,18 @@ def _tap_runs(padded: np.ndarray, kernel: Pair, size: tuple[int, ...],
                       writeable=writeable)
 
 
-def _wrapped_columns(kw: int, w: int, pw: int) -> list[tuple[int, slice]]:
-    """For each tap column ``v`` that wraps, the output columns ``j`` that read padding."""
-    wrapped = []
-    for v in range(kw):
+def _zero_wrapped(windows: np.ndarray, w: int, pw: int) -> None:
+    """Set to zero the entries of ``windows`` (C, KH, KW, N, OH, W) that read padding.
+
+    In the runs, tap column ``v`` is shifted by ``v - pw``: the first ``pw - v`` (or
+    the last ``v - pw``) output columns then read a neighbouring row, or with
+    padding wider than the image, other images, instead of the side padding.
+    """
+    for v in range(windows.shape[2]):
         if v < pw:
-            wrapped.append((v, slice(0, pw - v)))
+            windows[:, :, v, :, :, :pw - v] = 0
         elif v > pw:
-            wrapped.append((v, slice(w - (v - pw), w)))
-    return wrapped
+            windows[:, :, v, :, :, max(w - (v - pw), 0):] = 0
 
 
 def add_windows(windows: np.ndarray, size: Pair, stride: Pair, padding: Pair) -> np.ndarray:
