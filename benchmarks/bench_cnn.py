@@ -297,7 +297,8 @@ def main(argv: list[str] | None = None) -> None:
         medians[name] = statistics.median(times)
         last = results[-1]
         cpu = statistics.median(r["cpu_epoch_seconds"] for r in results)
-        print(f"{name:10}{medians[name]:9.1f}{' '.join(f'{t:.1f}' for t in times):>24}{cpu:13.1f}"
+        runs_text = " ".join(f"{t:.1f}" for t in times)
+        print(f"{name:10}{medians[name]:9.1f} {runs_text:>23}{cpu:13.1f}"
               f"{last['before_mb']:14.0f}{last['peak_mb']:6.0f}"
               f"{last['peak_mb'] - last['before_mb']:10.0f}"
               f"{last['first_loss']:8.3f}->{last['last_loss']:.3f}")
