@@ -7,7 +7,8 @@ not installed (it is an optional, test-only dependency: ``pip install -e .[torch
 import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch")
+torch = pytest.importorskip(
+    "torch", reason="PyTorch is not installed: pip install -e '.[torch]' (test-only reference)")
 
 #: float64 results must agree to this, absolutely and relatively.
 TOL = 1e-10
