@@ -11,14 +11,19 @@ from barenet.preprocess import (
     center_by_mass,
     center_of_mass,
     crop,
-    ink_bbox,
-    is_dark_on_light,
+    extract,
+    ink_is_dark,
+    ink_levels,
+    ink_mask,
+    ink_strength,
+    paper_background,
     paste_center,
     preprocess,
     resize_longer_side,
     shift,
+    stroke_width,
+    thicken,
     to_grayscale,
-    to_ink,
 )
 
 
@@ -88,64 +93,118 @@ def test_grayscale_rejects_what_is_not_an_image(bad, words):
         to_grayscale(bad)
 
 
-# -- inversion, background, contrast ---------------------------------------------------
+# -- polarity, background, ink ----------------------------------------------------------
 
-def test_dark_on_light_is_detected_from_the_border_and_inverted():
+def _ink(image: np.ndarray, window: int = 15) -> tuple[np.ndarray, float]:
+    paper = np.asarray(image, np.float32)
+    return ink_strength(paper, paper_background(paper, window))
+
+
+def test_dark_ink_and_light_ink_are_told_apart():
     page = np.full((50, 40), 0.8, np.float32)  # grey paper
     page[10:40, 15:20] = 0.1  # dark pen
-    assert is_dark_on_light(page)
-    ink = to_ink(page)
-    assert ink[0, 0] == 0.0 and ink[20, 17] == pytest.approx(1.0)
-    assert not is_dark_on_light(1 - page)
-    np.testing.assert_allclose(to_ink(1 - page), ink, atol=1e-6)
+    assert ink_is_dark(page)
+    assert not ink_is_dark(1 - page)
 
 
 def test_ink_touching_the_edge_does_not_flip_the_decision():
     drawing = np.zeros((40, 40), np.float32)
     drawing[:, 18:22] = 1.0  # a stroke from the top edge to the bottom edge
-    assert not is_dark_on_light(drawing)
+    assert not ink_is_dark(drawing)
+
+
+def test_dark_ink_on_a_dark_page_is_still_dark_ink():
+    page = np.full((60, 60), 0.35, np.float32)  # grey paper in bad light: below half
+    page[10:50, 28:32] = 0.05
+    assert ink_is_dark(page)
 
 
 def test_invert_can_be_forced():
-    image = np.zeros((10, 10), np.float32)
-    image[4:6, 4:6] = 1.0
-    assert to_ink(image, invert=False)[5, 5] == 1.0
-    with pytest.raises(EmptyDrawingError):  # inverted, the square is a hole in white: nothing
-        to_ink(image[3:7, 3:7] * 0 + 1, invert=True)
+    image = np.zeros((40, 40), np.uint8)
+    image[10:30, 18:22] = 255
+    assert extract(image, invert=False).box == (10, 30, 18, 22)
+    with pytest.raises(EmptyDrawingError):  # read as dark ink, the white bar is paper
+        extract(image, invert=True)
 
 
-def test_background_is_subtracted_and_ink_stretched():
-    image = np.full((20, 20), 0.3, np.float32)
-    image[5:15, 8:12] = 0.7
-    ink = to_ink(image, invert=False)
-    assert ink.min() == 0.0 and ink.max() == pytest.approx(1.0)
-    assert ink[0, 0] == 0.0
+def test_background_follows_uneven_light_and_the_ink_is_relative():
+    x = np.linspace(0.4, 1.0, 80, dtype=np.float32)
+    page = np.tile(x, (60, 1))  # light from the left: 0.4 -> 1.0
+    page[20:40, 10:13] *= 0.3  # the same ink in shade...
+    page[20:40, 70:73] *= 0.3  # ...and in light
+    ink, noise = _ink(page)
+    assert noise < 1e-3
+    assert ink[30, 11] == pytest.approx(0.7, abs=0.02)
+    assert ink[30, 71] == pytest.approx(0.7, abs=0.02)
+    assert ink[5].max() < 0.02  # the gradient itself is not ink
+
+
+def test_a_shadow_edge_is_background_not_ink():
+    page = np.full((80, 80), 0.9, np.float32)
+    page[:, 40:] *= 0.5  # a hard shadow over the right half
+    page[20:60, 20:23] = 0.1
+    ink, _ = _ink(page)
+    assert ink[:, 30:].max() < 0.05 and ink[40, 21] > 0.8
+
+
+def test_noise_is_measured_and_left_out_of_the_ink(rng):
+    page = np.clip(0.8 + rng.normal(0, 0.03, (100, 100)), 0, 1).astype(np.float32)
+    page[30:70, 48:52] = 0.2
+    ink, noise = _ink(page)
+    low, high = ink_levels(ink, noise)
+    mask = ink_mask(ink, low, high)
+    assert 0.01 < noise < 0.1
+    assert mask[30:70, 49:51].all() and mask.sum() < 1.2 * 40 * 4
 
 
 @pytest.mark.parametrize("level", [0.0, 0.5, 1.0])
 def test_uniform_picture_is_blank(level):
     with pytest.raises(EmptyDrawingError, match="blank"):
-        to_ink(np.full((30, 30), level, np.float32))
+        extract(np.full((30, 30), level, np.float32))
 
 
 def test_faint_smudge_is_blank():
     image = np.zeros((30, 30), np.float32)
     image[10:20, 10:20] = 0.05
     with pytest.raises(EmptyDrawingError):
-        to_ink(image)
+        extract(image)
 
 
 def test_empty_drawing_error_is_a_barenet_error():
     assert issubclass(EmptyDrawingError, BarenetError)
 
 
-# -- bounding box and crop ---------------------------------------------------------------
+# -- lines, specks, pieces -------------------------------------------------------------
+
+def test_ruled_lines_are_removed_and_the_digit_kept():
+    page = np.full((200, 300), 0.9, np.float32)
+    page[::25, :] = 0.6  # ruled lines across the page
+    page[40:160, 140:146] = 0.1  # a "1" crossing five lines
+    found = extract(page)
+    assert len(found.lines) >= 7
+    assert found.box == (40, 160, 140, 146)
+    assert found.mask[40:160, 140:146].all()  # not cut where it crosses the lines
+
+
+def test_a_digit_bar_filling_a_tight_crop_is_not_a_line():
+    found = extract(255 - seven())  # dark 7 on white: its bar is 140 of 280 pixels
+    assert found.lines == [] and found.box == (30, 230, 60, 200)
+
+
+def test_specks_are_dropped_and_a_separate_stroke_joins_the_digit():
+    image = np.zeros((200, 200), np.uint8)
+    image[50:150, 90:96] = 255  # body
+    image[40:46, 80:110] = 255  # a separate bar just above it
+    image[5:7, 5:7] = 255  # dust
+    image[190:192, 150:152] = 255
+    found = extract(image)
+    assert len(found.digit) == 2 and found.box == (40, 150, 80, 110)
+
 
 def test_bbox_is_tight_and_exclusive():
     ink = np.zeros((30, 40), np.float32)
     ink[5:12, 20:33] = 1.0
-    ink[8, 3] = 0.1  # below the ink threshold: ignored
-    assert ink_bbox(ink) == (5, 12, 20, 33)
+    assert extract(ink).box == (5, 12, 20, 33)
     assert crop(ink, (5, 12, 20, 33)).shape == (7, 13)
     assert crop(ink, (5, 12, 20, 33)).min() == 1.0
 
@@ -154,7 +213,23 @@ def test_a_speck_is_nearly_blank():
     ink = np.zeros((280, 280), np.float32)
     ink[100:102, 100:102] = 1.0
     with pytest.raises(EmptyDrawingError, match="nearly blank"):
-        ink_bbox(ink)
+        extract(ink)
+
+
+def test_stroke_width_is_measured():
+    mask = np.zeros((60, 60), bool)
+    mask[10:50, 20:26] = True
+    assert stroke_width(mask) == pytest.approx(6, abs=1.5)
+
+
+def test_thin_strokes_are_thickened_before_shrinking():
+    ink = np.zeros((200, 120), np.float32)
+    ink[:, 58:61] = 1.0  # 3 pixels of 200: shrunk to 20 it would be 0.3 pixels
+    thick = thicken(ink, 3.0)
+    assert thick.shape[0] > 200 and (thick[100] > 0).sum() >= 0.6 * 0.12 * 200
+    normal = np.zeros((200, 120), np.float32)
+    normal[:, 50:74] = 1.0
+    assert thicken(normal, 24.0) is normal
 
 
 # -- resizing --------------------------------------------------------------------
@@ -222,7 +297,7 @@ def test_shift_fills_with_black_and_drops_what_leaves():
 
 
 def test_center_by_mass_puts_the_mass_at_14_14():
-    canvas = paste_center(resize_longer_side(to_ink(seven().astype(np.float32) / 255)))
+    canvas = paste_center(resize_longer_side(seven().astype(np.float32) / 255))
     assert abs(center_of_mass(canvas)[1] - 14) > 1  # the 7 is top- and right-heavy
     centred = center_by_mass(canvas)
     assert center_of_mass(centred) == pytest.approx((14, 14), abs=0.05)

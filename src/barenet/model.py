@@ -135,9 +135,9 @@ class Sequential(Module):
             x = x.reshape((x.shape[0],) + self.input_shape)
         return x
 
-    def predict_proba(self, images: np.ndarray,
-                      batch_size: int = INFERENCE_BATCH) -> np.ndarray:
-        """Class probabilities (N, K) for raw images, computed in eval mode."""
+    def predict_logits(self, images: np.ndarray,
+                       batch_size: int = INFERENCE_BATCH) -> np.ndarray:
+        """The network's raw outputs (N, K) for raw images, computed in eval mode."""
         if int(batch_size) < 1:
             raise BarenetError(f"batch_size must be >= 1, got {batch_size}")
         x = self.prepare_input(images)
@@ -150,10 +150,33 @@ class Sequential(Module):
                    for i in range(0, max(len(x), 1), batch_size)]
         finally:
             self.train(was_training)
-        logits = np.concatenate(out)
+        return np.concatenate(out)
+
+    @property
+    def temperature(self) -> float:
+        """The calibration temperature ``T`` stored with the model (1.0 if none).
+
+        See :mod:`barenet.calibration`: probabilities are ``softmax(z / T)``.
+        """
+        from .calibration import temperature
+
+        return temperature(self.metadata)
+
+    def probabilities(self, logits: np.ndarray, calibrated: bool = True) -> np.ndarray:
+        """Class probabilities (N, K) from this model's logits (N, K).
+
+        ``softmax(z / T)`` with the stored temperature (``calibrated=False``:
+        ``T = 1``); a model whose last layer is already a ``Softmax`` returns its
+        outputs unchanged.
+        """
         if self.layers and isinstance(self.layers[-1], Softmax):
             return logits
-        return softmax(logits)
+        return softmax(logits / logits.dtype.type(self.temperature) if calibrated else logits)
+
+    def predict_proba(self, images: np.ndarray,
+                      batch_size: int = INFERENCE_BATCH) -> np.ndarray:
+        """Calibrated class probabilities (N, K) for raw images, computed in eval mode."""
+        return self.probabilities(self.predict_logits(images, batch_size))
 
     def predict(self, images: np.ndarray, batch_size: int = INFERENCE_BATCH) -> np.ndarray:
         """Most likely class index (N,) for raw images."""

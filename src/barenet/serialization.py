@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from .calibration import temperature
 from .errors import BarenetError
 from .fileio import atomic_write
 from .init import weight_budget
@@ -274,6 +275,10 @@ def _build(header: dict[str, Any], path: Path) -> Sequential:
             normalization_constants(metadata["normalization"], np.dtype(np.float64))
         except BarenetError as exc:
             raise _fail(path, str(exc)) from None
+    try:
+        temperature(metadata)
+    except BarenetError as exc:
+        raise _fail(path, str(exc)) from None
     dtype = header.get("dtype")
     if dtype not in ("float32", "float64"):
         raise _fail(path, f"dtype {dtype!r} is not float32 or float64")

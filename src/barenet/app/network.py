@@ -15,7 +15,6 @@ import numpy as np
 
 from .. import paths
 from ..errors import BarenetError
-from ..layers.activations import Softmax, softmax
 from ..model import Sequential
 from ..preprocess import check_input_size
 from ..serialization import load
@@ -125,7 +124,7 @@ def activations(model: Sequential, stages: list[Stage], image: np.ndarray) -> Ac
         else:
             vectors.append(np.asarray(outputs[stage.stop - 1][0]).ravel())
     last = outputs[-1]  # the network's output is already here: no second forward pass
-    probabilities = (last if isinstance(model.layers[-1], Softmax) else softmax(last))[0]
+    probabilities = model.probabilities(last)[0]  # calibrated, as predict_proba gives
     return Activations(vectors, feature_maps, probabilities)
 
 

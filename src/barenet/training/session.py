@@ -7,11 +7,33 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from ..model import Sequential
 from ..serialization import load, save
 from .checkpoint import read_state
 from .config import dumps
 from .runs import RunFolder
-from .trainer import Trainer, evaluate
+from .trainer import Trainer, evaluate, logits_of
+
+
+def calibrate(model: Sequential, x_val: np.ndarray, y_val: np.ndarray) -> dict[str, Any]:
+    """Fit the temperature of ``model`` on the prepared validation split.
+
+    Returns the ``calibration`` metadata record (empty with no validation data
+    or for a model that ends in its own ``Softmax``): the temperature and the
+    validation split's expected calibration error before and after.
+    """
+    from ..calibration import expected_calibration_error, fit_temperature
+    from ..layers.activations import Softmax, softmax
+
+    if len(y_val) == 0 or (model.layers and isinstance(model.layers[-1], Softmax)):
+        return {}
+    logits = logits_of(model, x_val).astype(np.float64)
+    t = fit_temperature(logits, y_val)
+    return {"temperature": t, "fitted_on": "validation",
+            "val_ece_before": expected_calibration_error(softmax(logits), y_val),
+            "val_ece_after": expected_calibration_error(softmax(logits / t), y_val)}
 
 
 @dataclass
@@ -61,6 +83,12 @@ def train_from_config(config: dict[str, Any], data_dir: Path | None = None,
     save(model, run.final_model, {"metrics": {"epochs": trainer.state["epoch"]}})
 
     best = load(run.best_model)
+    calibration = calibrate(best, data.x_val, data.y_val)
+    if calibration:
+        best.metadata["calibration"] = calibration
+        log(f"calibration: temperature {calibration['temperature']:.3f} on the validation "
+            f"split (expected calibration error {calibration['val_ece_before']:.2%} -> "
+            f"{calibration['val_ece_after']:.2%})")
     test_loss, test_acc = evaluate(best, data.x_test, data.y_test)
     best_epoch = int(best.metadata.get("metrics", {}).get("epoch", trainer.state["epoch"]))
     metrics = {**best.metadata.get("metrics", {}), "test_accuracy": test_acc,

@@ -51,6 +51,19 @@ def evaluate(model: Sequential, x: np.ndarray, y: np.ndarray,
     return total_loss / n, correct / n
 
 
+def logits_of(model: Sequential, x: np.ndarray,
+              batch_size: int = INFERENCE_BATCH) -> np.ndarray:
+    """The network's outputs (N, K) in eval mode for prepared images (N, 28, 28)."""
+    was_training = model.training
+    model.eval()
+    try:
+        out = [model.forward(to_input(model, x[i:i + batch_size]))
+               for i in range(0, len(x), batch_size)]
+    finally:
+        model.train(was_training)
+    return np.concatenate(out) if out else np.zeros((0, model.output_shape(model.input_shape)[-1]))
+
+
 class Trainer:
     """Trains one model from a validated config on prepared data splits.
 

@@ -1,0 +1,229 @@
+"""Turn any picture of a digit (a drawing, a scan, a phone photo) into the 28x28 an MNIST
+network expects.
+
+One pure stage at a time (docs/pictures.md shows each on a real picture):
+
+1. :func:`to_grayscale` (``gray.py``): any array to one float channel in [0, 1];
+2. :func:`to_working_size` (``ink.py``): big photos shrunk to at most 1024 pixels;
+3. :func:`ink_is_dark`: dark ink on light paper, or light on dark;
+4. :func:`paper_background`: the paper's local brightness (uneven light, shadows);
+5. :func:`ink_strength`: how much darker than its paper each pixel is, noise removed;
+6. :func:`ink_levels`, :func:`ink_mask`, :func:`ruled_lines`, :func:`components`,
+   :func:`digit_components`: adaptive thresholding, paper lines and specks removed,
+   the digit's strokes kept;
+7. :func:`to_glyph` (``glyph.py``): crop, thicken thin strokes, resize to 20 pixels,
+   centre by mass in 28x28, as MNIST was made.
+
+:func:`extract` runs them all and keeps every stage's result (for
+``predict --show`` and the app's preview); :func:`preprocess` returns only the
+28x28. ``barenet predict``, the drawing app and its preview all call these, and
+:func:`split_number` cuts a row of digits into single digits. The model's own
+normalisation is not applied here: :meth:`barenet.Sequential.predict_proba` does that.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+
+from .glyph import (
+    BOX_SIZE,
+    CANVAS_SIZE,
+    center_by_mass,
+    center_of_mass,
+    check_input_size,
+    crop,
+    paste_center,
+    resize_longer_side,
+    shift,
+    thicken,
+    to_glyph,
+)
+from .gray import to_grayscale
+from .ink import (
+    BACKGROUND_FRACTION,
+    BACKGROUND_STROKES,
+    MIN_CONTRAST,
+    Component,
+    EmptyDrawingError,
+    Line,
+    border,
+    components,
+    digit_components,
+    ink_is_dark,
+    ink_levels,
+    ink_mask,
+    ink_strength,
+    odd_window,
+    paper_background,
+    remove_lines,
+    ruled_lines,
+    stroke_width,
+    to_working_size,
+    union_box,
+)
+
+Box = tuple[int, int, int, int]
+#: The digit's box holds the pixels at least this bright (of the ink's typical level).
+BOX_LEVEL = 0.2
+
+
+@dataclass
+class Extraction:
+    """Every stage's result for one picture (arrays at the working size).
+
+    Attributes
+    ----------
+    shape : (int, int)
+        Height and width of the picture given.
+    gray : ndarray (h, w)
+        The grey picture at the working size (at most 1024 pixels a side).
+    dark_ink : bool
+        Whether the ink was darker than the paper.
+    ink : ndarray (h, w)
+        Relative darkness of the ink under its paper, in [0, 1].
+    mask : ndarray of bool (h, w)
+        The ink kept: thresholded, paper lines removed.
+    labels : ndarray of int (h, w)
+        Connected pieces of ``mask``.
+    pieces : list of Component
+        The pieces that are not specks, largest first.
+    digit : list of Component
+        The pieces that make up the digit.
+    lines : list of Line
+        Ruled or squared paper lines that were removed.
+    glyph : ndarray (28, 28)
+        What the network sees.
+    """
+
+    shape: tuple[int, int]
+    gray: np.ndarray
+    dark_ink: bool
+    ink: np.ndarray
+    mask: np.ndarray
+    labels: np.ndarray
+    pieces: list[Component]
+    digit: list[Component]
+    lines: list[Line]
+    glyph: np.ndarray
+
+    @property
+    def scale(self) -> tuple[float, float]:
+        """Picture pixels per working pixel, down and across."""
+        return self.shape[0] / self.gray.shape[0], self.shape[1] / self.gray.shape[1]
+
+    def to_picture(self, box: Box) -> Box:
+        """A working-size box ``(top, bottom, left, right)`` in the picture's own pixels."""
+        sy, sx = self.scale
+        top, bottom, left, right = box
+        return (int(top * sy), min(self.shape[0], round(bottom * sy)),
+                int(left * sx), min(self.shape[1], round(right * sx)))
+
+    @property
+    def box(self) -> Box:
+        """The digit's box in the picture's own pixels."""
+        return self.to_picture(union_box(self.digit))
+
+    def glyph_of(self, selected: np.ndarray, box: Box) -> np.ndarray:
+        """The 28x28 of the ink in ``selected`` (a mask at the working size) within ``box``."""
+        return glyph_from(self.ink, selected, box)
+
+
+def glyph_from(ink: np.ndarray, selected: np.ndarray, box: Box) -> np.ndarray:
+    """The 28x28 of the ink pixels ``selected`` inside ``box``.
+
+    The ink is scaled so that its 90th percentile is full brightness (pencil
+    and ballpoint alike), and cropped, as MNIST's digits were, to the box of
+    the pixels at least :data:`BOX_LEVEL` bright: a faint anti-aliased fringe
+    does not make the digit smaller.
+    """
+    top, bottom, left, right = box
+    picked = selected[top:bottom, left:right]
+    region = ink[top:bottom, left:right] * ndimage.binary_dilation(picked)
+    values = region[picked]
+    if values.size == 0:
+        raise EmptyDrawingError("the picture is nearly blank: too little ink to be a digit")
+    region = np.clip(region / np.float32(max(float(np.percentile(values, 90)), 1e-6)), 0, 1)
+    rows = np.flatnonzero((region >= BOX_LEVEL).any(axis=1))
+    cols = np.flatnonzero((region >= BOX_LEVEL).any(axis=0))
+    region = region[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1].astype(np.float32)
+    return to_glyph(region, stroke_width(picked))
+
+
+def extract(image: np.ndarray, invert: bool | None = None) -> Extraction:
+    """Run every stage on one picture of a digit (or a row of digits).
+
+    Parameters
+    ----------
+    image : numpy.ndarray
+        Any array :func:`to_grayscale` accepts: (H, W) or (H, W, 1..4), uint8,
+        uint16, bool or floats in [0, 1]; light or dark background.
+    invert : bool, optional
+        ``True`` for dark ink on a light background, ``False`` for light ink on
+        dark; ``None`` (default) decides with :func:`ink_is_dark`.
+
+    Returns
+    -------
+    Extraction
+
+    Raises
+    ------
+    EmptyDrawingError
+        The picture is blank or holds too little ink to be a digit.
+    BarenetError
+        The array is not an image (wrong shape or values).
+    """
+    gray = to_grayscale(image)
+    work = to_working_size(gray)
+    dark = ink_is_dark(work) if invert is None else bool(invert)
+    paper = work if dark else 1 - work
+    side = min(work.shape)
+    window = odd_window(BACKGROUND_FRACTION * side)
+    ink, noise = ink_strength(paper, paper_background(paper, window))
+    low, high = ink_levels(ink, noise)
+    mask = ink_mask(ink, low, high)
+    wider = odd_window(min(BACKGROUND_STROKES * stroke_width(mask), 2 * side))
+    if wider > window:  # thick strokes: a wider window keeps them out of the paper
+        ink, noise = ink_strength(paper, paper_background(paper, wider))
+        low, high = ink_levels(ink, noise)
+        mask = ink_mask(ink, low, high)
+    lines = ruled_lines(ink > low, mask)  # faint lines too, whole, not only where they touch ink
+    mask = remove_lines(mask, lines)
+    labels, pieces = components(mask, ink)
+    digit = digit_components(pieces, mask.shape)
+    selected = np.isin(labels, [c.label for c in digit])
+    glyph = glyph_from(ink, selected, union_box(digit))
+    return Extraction(gray.shape, work, dark, ink, mask, labels, pieces, digit, lines, glyph)
+
+
+def preprocess(image: np.ndarray, invert: bool | None = None) -> np.ndarray:
+    """The 28x28 image the network sees, from any picture of one digit.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 (28, 28) in [0, 1], ink bright on black, the ink's longer side
+        20 pixels, its centre of mass at (14, 14) to within half a pixel.
+
+    Raises
+    ------
+    EmptyDrawingError
+        The picture is blank or holds too little ink to be a digit.
+    BarenetError
+        The array is not an image (wrong shape or values).
+    """
+    return extract(image, invert).glyph
+
+
+from .number import NumberPieces, split_number  # noqa: E402  (uses Extraction above)
+
+__all__ = [
+    "BOX_SIZE", "CANVAS_SIZE", "MIN_CONTRAST", "Component", "EmptyDrawingError", "Extraction",
+    "Line", "NumberPieces", "border", "center_by_mass", "center_of_mass", "check_input_size",
+    "components", "crop", "digit_components", "extract", "glyph_from", "ink_is_dark",
+    "ink_levels", "ink_mask", "ink_strength", "paper_background", "paste_center", "preprocess",
+    "remove_lines", "resize_longer_side", "ruled_lines", "shift", "split_number",
+    "stroke_width", "thicken", "to_glyph", "to_grayscale", "to_working_size", "union_box",
+]

@@ -1,0 +1,444 @@
+"""Stages 2-6: find the ink of handwriting in a drawing, a scan or a phone photo.
+
+A photo of a digit on paper is ``brightness = light(x, y) * reflectance(x, y)``:
+the light changes slowly across the page (a gradient, a vignette, a shadow),
+the reflectance is that of paper (high) or ink (low). So the ink is not "pixels
+darker than one level" but "pixels darker than the paper around them":
+
+2. :func:`to_working_size`: big photos are shrunk to :data:`WORK_SIDE` pixels first;
+3. :func:`ink_is_dark`: dark ink on light paper, or light (chalk) on dark;
+4. :func:`paper_background`: the local paper brightness, a grey-level *closing*
+   (a maximum, then a minimum, over a window wider than any pen stroke): it
+   erases the strokes but keeps slow light changes and the sharp edge of a shadow;
+5. :func:`ink_strength`: how much darker than its paper each pixel is, relative to
+   the paper (so ink in a shadow counts as much as ink in the light), with the
+   paper's own noise (grain, sensor, JPEG) measured and subtracted;
+6. :func:`ink_levels`, :func:`ink_mask`, :func:`ruled_lines` and
+   :func:`digit_components`: hysteresis
+   thresholding (strong ink seeds, faint ink connected to it grows), ruled or
+   squared paper lines found by a Hough transform and removed, specks dropped,
+   and the connected strokes of the digit kept.
+
+scikit-image and scipy.ndimage do the image processing; each stage is a pure
+function of arrays. docs/pictures.md shows every stage on a photo.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+from scipy import ndimage
+from skimage.filters import apply_hysteresis_threshold, threshold_otsu
+from skimage.measure import label, regionprops
+from skimage.morphology import skeletonize
+from skimage.transform import hough_line, hough_line_peaks
+
+from ..errors import BarenetError
+
+#: Pictures are processed with at most this many pixels on their longer side.
+WORK_SIDE = 1024
+#: The paper-background window is at least this fraction of the shorter side...
+BACKGROUND_FRACTION = 0.2
+#: ...and at least this many stroke widths.
+BACKGROUND_STROKES = 4
+#: The darkest ink must be at least this much darker than its paper (relative).
+MIN_CONTRAST = 0.15
+#: Ink is a pixel this many noise deviations darker than its paper...
+NOISE_SIGMAS = 4.0
+#: ...and never less than this (relative darkness), even on noiseless pictures.
+MIN_INK = 0.05
+#: A picture needs at least this many ink pixels...
+MIN_INK_PIXELS = 4
+#: ...and at least this fraction of its area in ink, else it is "nearly blank".
+MIN_INK_FRACTION = 1e-4
+#: Components smaller than this fraction of the largest are specks.
+SPECK_FRACTION = 0.04
+#: A straight run of ink this long (fraction of the picture's width or height) is a
+#: candidate ruled line...
+LINE_FRACTION = 0.5
+#: ...and a ruled line if it is this much longer than the rest of the ink is wide.
+LINE_OVERHANG = 1.3
+#: ...and holds at most this many times the pixels of the rest of the ink (a lone "1"
+#: with a serif is a stroke, not a line).
+LINE_SHARE = 3.0
+#: Pictures smaller than this (a side, in pixels) are not searched for lines.
+MIN_LINES_SIDE = 48
+#: Lines are looked for within this many degrees of horizontal and vertical.
+LINE_TILT = 12.0
+#: Strokes within this fraction of the digit's size of its largest piece belong to it.
+GROUP_MARGIN = 0.25
+
+
+class EmptyDrawingError(BarenetError):
+    """The picture holds no digit: it is blank, or holds only a speck of ink."""
+
+
+def to_working_size(gray: np.ndarray, side: int = WORK_SIDE) -> np.ndarray:
+    """Shrink ``gray`` (H, W) by pixel averaging so its longer side is at most ``side``.
+
+    A digit needs no more pixels, and it bounds the time and memory of the
+    stages after it. Smaller pictures are returned unchanged.
+    """
+    h, w = gray.shape
+    scale = max(h, w) / side
+    if scale <= 1:
+        return gray
+    size = (max(1, round(w / scale)), max(1, round(h / scale)))
+    pil = Image.fromarray(np.ascontiguousarray(gray, dtype=np.float32))
+    return np.asarray(pil.resize(size, Image.Resampling.BOX), dtype=np.float32)
+
+
+def border(gray: np.ndarray) -> np.ndarray:
+    """The pixels of the outermost row and column on every side, as one flat array."""
+    if min(gray.shape) <= 2:
+        return gray.ravel()
+    return np.concatenate([gray[0], gray[-1], gray[1:-1, 0], gray[1:-1, -1]])
+
+
+def odd_window(n: float) -> int:
+    """The odd filter size nearest below ``n``, at least 3."""
+    return max(3, int(n) | 1)
+
+
+def local_median(gray: np.ndarray, window: int) -> np.ndarray:
+    """A smooth local median of ``gray`` over about ``window`` x ``window`` pixels.
+
+    Computed on a coarse grid of cells (a median per cell, then a median filter
+    over the cells) and interpolated back: cheap for any window size.
+    """
+    h, w = gray.shape
+    cell = max(1, window // 8)
+    gh, gw = math.ceil(h / cell), math.ceil(w / cell)
+    padded = np.pad(gray, ((0, gh * cell - h), (0, gw * cell - w)), mode="edge")
+    cells = np.median(padded.reshape(gh, cell, gw, cell), axis=(1, 3))
+    cells = ndimage.median_filter(cells, size=odd_window(window / cell), mode="nearest")
+    zoom = (h / gh, w / gw)
+    rows = np.clip((np.arange(h) + 0.5) / zoom[0] - 0.5, 0, gh - 1)
+    cols = np.clip((np.arange(w) + 0.5) / zoom[1] - 0.5, 0, gw - 1)
+    return ndimage.map_coordinates(cells, np.meshgrid(rows, cols, indexing="ij"), order=1,
+                                   mode="nearest").astype(np.float32)
+
+
+def ink_is_dark(gray: np.ndarray) -> bool:
+    """Whether the picture is dark ink on light paper (else light ink on a dark ground).
+
+    Ink is the minority of pixels that differ strongly from their surroundings.
+    Compared with a local median (over a third of the picture), dark ink makes
+    the darker-than-median side heavy, chalk the lighter side. When the two are
+    within a factor of 2 (an empty picture, pure noise), the border decides: it
+    mostly shows the background.
+    """
+    residual = gray - local_median(gray, max(3, min(gray.shape) // 3))
+    spread = 1.4826 * float(np.median(np.abs(residual - np.median(residual))))
+    level = max(NOISE_SIGMAS * spread, MIN_INK)
+    darker = float(np.clip(-residual - level, 0, None).sum())
+    lighter = float(np.clip(residual - level, 0, None).sum())
+    if darker > 2 * lighter:
+        return True
+    if lighter > 2 * darker:
+        return False
+    return float(np.median(border(gray))) > 0.5
+
+
+def paper_background(paper: np.ndarray, window: int) -> np.ndarray:
+    """The paper's local brightness under dark ink: a grey closing over ``window`` pixels.
+
+    Closing (a maximum filter, then a minimum filter, of the same square) removes
+    every dark feature narrower than the window, so pen strokes vanish, while the
+    paper's slow light changes and the straight edge of a shadow are kept. A
+    3x3 median first keeps single noisy pixels out of the maximum.
+    """
+    smooth = ndimage.median_filter(paper, size=3, mode="nearest")
+    reach = min(window, *paper.shape) - 1
+    if reach < 1:
+        return ndimage.grey_closing(smooth, size=(window, window), mode="nearest")
+    # Beyond the picture's edge, the light goes on changing as it did inside: the
+    # picture is mirrored (a stroke at the edge stays a thin stroke) with the trend of
+    # its local median continued (an odd reflection of it). With a plain mirror, the
+    # paper at the darker edge of a gradient would be taken for ink.
+    trend = local_median(smooth, window)
+    padded = (np.pad(smooth, reach, mode="reflect")
+              + np.pad(trend, reach, mode="reflect", reflect_type="odd")
+              - np.pad(trend, reach, mode="reflect"))
+    closed = ndimage.grey_closing(padded, size=(window, window), mode="nearest")
+    return closed[reach:reach + paper.shape[0], reach:reach + paper.shape[1]]
+
+
+def ink_strength(paper: np.ndarray, background: np.ndarray) -> tuple[np.ndarray, float]:
+    """Relative darkness of each pixel under its paper, noise removed; and the noise level.
+
+    ``darkness = (background - paper) / background`` is what fraction of the light
+    the ink absorbs, the same in shadow and in light. Most pixels are paper, so the
+    median and spread of ``darkness`` over the picture measure the paper's own
+    grain and noise; the result is ``darkness`` minus that median, clipped to [0, 1].
+
+    Returns
+    -------
+    ink : ndarray, float32 (H, W)
+    noise : float
+        The robust standard deviation (1.4826 MAD) of the paper's darkness.
+    """
+    darkness = (background - paper) / np.maximum(background, np.float32(0.05))
+    centre = float(np.median(darkness))
+    noise = 1.4826 * float(np.median(np.abs(darkness - centre)))
+    ink = np.clip(darkness - np.float32(centre), 0, 1)
+    return ink.astype(np.float32, copy=False), noise
+
+
+def ink_levels(ink: np.ndarray, noise: float,
+               min_contrast: float = MIN_CONTRAST) -> tuple[float, float]:
+    """The two levels of hysteresis thresholding, taken from the picture itself.
+
+    The low level is :data:`NOISE_SIGMAS` noise deviations (at least
+    :data:`MIN_INK`): anything fainter could be paper grain. The high level is
+    Otsu's threshold between faint and strong ink among the pixels above the low
+    level, at least twice the low level and at most half the darkest ink.
+
+    Raises
+    ------
+    EmptyDrawingError
+        Nothing is ``min_contrast`` darker than its paper, or too few pixels are ink.
+    """
+    # the second brightest pixel: one hot pixel of sensor noise is no ink
+    peak = float(np.partition(ink.ravel(), -2)[-2]) if ink.size > 1 else 0.0
+    if peak < min_contrast:
+        raise EmptyDrawingError("the picture is blank: nothing stands out from the background")
+    low = max(NOISE_SIGMAS * noise, MIN_INK)
+    candidates = ink[ink > low]
+    if candidates.size < max(MIN_INK_PIXELS, MIN_INK_FRACTION * ink.size):
+        raise EmptyDrawingError("the picture is nearly blank: too little ink to be a digit")
+    high = 2 * low
+    if candidates.size >= 16 and candidates.max() > candidates.min():
+        high = max(high, float(threshold_otsu(candidates)))
+    return low, max(min(high, 0.5 * peak), low)
+
+
+def ink_mask(ink: np.ndarray, low: float, high: float) -> np.ndarray:
+    """Which pixels are ink: at least ``low`` and connected to pixels above ``high``.
+
+    Hysteresis thresholding: strong ink seeds, and faint ink joined to it (the
+    faint ends of pencil strokes) grows from it; paper grain alone never does.
+    """
+    return apply_hysteresis_threshold(ink, low, high)
+
+
+def stroke_width(mask: np.ndarray) -> float:
+    """Typical width of the strokes in ``mask``: twice the median distance to the
+    stroke's edge, measured along the stroke's centre line (its skeleton)."""
+    if not mask.any():
+        return 0.0
+    centre = skeletonize(mask)
+    distance = ndimage.distance_transform_edt(np.pad(mask, 1))[1:-1, 1:-1]
+    return float(2 * np.median(distance[centre])) if centre.any() else 1.0
+
+
+@dataclass
+class Line:
+    """A ruled line: pixels with ``|x cos(theta) + y sin(theta) - rho| <= half_width``."""
+
+    theta: float
+    rho: float
+    half_width: float
+
+
+def _line_distance(line: Line, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
+    return np.abs(xs * math.cos(line.theta) + ys * math.sin(line.theta) - line.rho)
+
+
+def _refine(line: Line, ys: np.ndarray, xs: np.ndarray) -> Line:
+    """The straight line fitted (least squares, twice, outliers dropped) to the ink near ``line``.
+
+    The Hough transform's peak is only as precise as its angle steps, and ink of
+    the digit crossing the line pulls it; the fit follows the line's own pixels.
+    """
+    horizontal = abs(math.sin(line.theta)) > 0.5
+    along, across = (xs, ys) if horizontal else (ys, xs)
+    near = _line_distance(line, ys, xs) <= line.half_width + 2
+    for _ in range(2):
+        if near.sum() < 8 or np.ptp(along[near]) == 0:
+            return line
+        slope, offset = np.polyfit(along[near], across[near], 1)
+        norm = math.hypot(1.0, slope)
+        if horizontal:  # y = slope x + offset
+            fitted = Line(math.atan2(1.0, -slope), offset / norm, line.half_width)
+        else:  # x = slope y + offset
+            fitted = Line(math.atan2(-slope, 1.0), offset / norm, line.half_width)
+        near &= _line_distance(fitted, ys, xs) <= line.half_width + 1
+        line = fitted
+    return line
+
+
+def ruled_lines(faint: np.ndarray, mask: np.ndarray) -> list[Line]:
+    """Straight lines across the picture (ruled or squared paper, a page edge).
+
+    A Hough transform over angles within :data:`LINE_TILT` degrees of horizontal
+    and vertical finds straight runs of ink at least :data:`LINE_FRACTION` of the
+    picture long; each run's width is where the ink across it stops. A run is a
+    ruled line only if it is :data:`LINE_OVERHANG` times longer than the rest of
+    the ink is wide (or tall): the bar of a 7 that fills a tight crop is part of
+    the digit, a line across the whole page is not.
+
+    Parameters
+    ----------
+    faint : ndarray of bool (H, W)
+        Every pixel darker than the paper's noise: paper lines are often fainter
+        than the pen, and are found whole here.
+    mask : ndarray of bool (H, W)
+        The ink (:func:`ink_mask`): what the lines are compared with.
+    """
+    h, w = mask.shape
+    if min(h, w) < MIN_LINES_SIDE or not mask.any():
+        return []
+    faint = faint | mask
+    tilt = math.radians(LINE_TILT)
+    steps = max(3, int(LINE_TILT * 2 / 1.0) + 1)
+    near_vertical = np.linspace(-tilt, tilt, steps)
+    near_horizontal = np.concatenate([np.linspace(-math.pi / 2, -math.pi / 2 + tilt, steps // 2),
+                                      np.linspace(math.pi / 2 - tilt, math.pi / 2, steps // 2,
+                                                  endpoint=False)])
+    ys, xs = np.nonzero(faint)
+    thickest = max(4.0, 2 * stroke_width(mask))  # paper lines are no wider than pen strokes
+    found: list[tuple[Line, float]] = []
+    for thetas, length in ((near_horizontal, w), (near_vertical, h)):
+        space, angles, dists = hough_line(faint, theta=thetas)
+        _, peak_angles, peak_dists = hough_line_peaks(
+            space, angles, dists, threshold=LINE_FRACTION * length, min_distance=5,
+            min_angle=len(thetas), num_peaks=64)
+        for theta, rho in zip(peak_angles, peak_dists, strict=True):
+            line = Line(float(theta), float(rho), 0.0)
+            offsets = np.round(xs * math.cos(theta) + ys * math.sin(theta) - rho).astype(int)
+            counts = np.bincount(np.abs(offsets[np.abs(offsets) <= 12]), minlength=13)
+            counts[1:] = counts[1:] / 2  # both sides of the line, averaged
+            core = counts[0]
+            half = next((d for d in range(1, 13) if counts[d] < 0.35 * core), None)
+            # a ruled line is long, and no wider than the pen's strokes: else a thick bar
+            if half is None or 2 * half - 1 > min(thickest, max(3.0, 0.03 * length)):
+                continue
+            line.half_width = half + 0.5
+            found.append((_refine(line, ys, xs), length))
+    if not found:
+        return []
+    ink_y, ink_x = np.nonzero(mask)
+    on_line = np.zeros(len(ink_y), bool)
+    for line, _ in found:
+        on_line |= _line_distance(line, ink_y, ink_x) <= line.half_width
+    rest_y, rest_x = ink_y[~on_line], ink_x[~on_line]
+    lines = []
+    for line, _ in found:
+        along = _line_distance(line, ys, xs) <= line.half_width
+        horizontal = abs(math.sin(line.theta)) > 0.5
+        coord, rest = (xs, rest_x) if horizontal else (ys, rest_y)
+        extent = float(np.ptp(coord[along])) + 1 if along.any() else 0.0
+        rest_extent = float(np.ptp(rest)) + 1 if rest.size else 0.0
+        if rest.size and extent >= LINE_OVERHANG * rest_extent \
+                and along.sum() <= LINE_SHARE * rest.size:
+            lines.append(line)
+    return lines
+
+
+def remove_lines(mask: np.ndarray, lines: list[Line]) -> np.ndarray:
+    """``mask`` without the pixels of ``lines``, except where a stroke crosses a line.
+
+    A line pixel stays when the ink continues on both sides of the line (just
+    beyond its width, above and below a horizontal line, left and right of a
+    vertical one): the digit's strokes are not cut where they cross the paper's lines.
+    """
+    if not lines:
+        return mask
+    ys, xs = np.indices(mask.shape)
+    out = mask.copy()
+    for line in lines:
+        on = mask & (_line_distance(line, ys, xs) <= line.half_width)
+        reach = int(math.ceil(line.half_width)) + 1
+        axis = 0 if abs(math.sin(line.theta)) > 0.5 else 1
+        before = np.zeros_like(mask)
+        after = np.zeros_like(mask)
+        if axis == 0:
+            before[reach:] = mask[:-reach]
+            after[:-reach] = mask[reach:]
+        else:
+            before[:, reach:] = mask[:, :-reach]
+            after[:, :-reach] = mask[:, reach:]
+        out &= ~(on & ~(before & after))
+    return out
+
+
+@dataclass
+class Component:
+    """One connected piece of ink: its label, pixel count, ink mass and bounding box."""
+
+    label: int
+    area: int
+    mass: float
+    box: tuple[int, int, int, int]  # top, bottom, left, right; bottom and right exclusive
+
+    @property
+    def height(self) -> int:
+        return self.box[1] - self.box[0]
+
+    @property
+    def width(self) -> int:
+        return self.box[3] - self.box[2]
+
+
+def components(mask: np.ndarray, ink: np.ndarray) -> tuple[np.ndarray, list[Component]]:
+    """The connected pieces of ``mask`` (8-connected) that are not specks.
+
+    Returns
+    -------
+    labels : ndarray of int (H, W)
+        0 for background, ``k`` for the pixels of component ``k``.
+    pieces : list of Component
+        Largest first; pieces under :data:`SPECK_FRACTION` of the largest are dropped.
+    """
+    labels = label(mask, connectivity=2)
+    pieces = [Component(r.label, int(r.area), float(r.image_intensity[r.image].sum()),
+                        tuple(int(v) for v in (r.bbox[0], r.bbox[2], r.bbox[1], r.bbox[3])))
+              for r in regionprops(labels, intensity_image=ink)]
+    pieces.sort(key=lambda c: -c.area)
+    if pieces:
+        smallest = max(MIN_INK_PIXELS, SPECK_FRACTION * pieces[0].area)
+        pieces = [c for c in pieces if c.area >= smallest]
+    return labels, pieces
+
+
+def _touches_border(c: Component, shape: tuple[int, int]) -> bool:
+    top, bottom, left, right = c.box
+    return top == 0 or left == 0 or bottom == shape[0] or right == shape[1]
+
+
+def digit_components(pieces: list[Component], shape: tuple[int, int]) -> list[Component]:
+    """The pieces that make up the one digit of the picture.
+
+    The main piece has the most ink (a piece touching the picture's edge, like a
+    page edge or a finger's outline, counts half); the pieces whose boxes come
+    within :data:`GROUP_MARGIN` of its size (a 5's separate bar, a broken pencil
+    stroke) join it.
+
+    Raises
+    ------
+    EmptyDrawingError
+        No piece is left.
+    """
+    if not pieces:
+        raise EmptyDrawingError("the picture is nearly blank: too little ink to be a digit")
+    main = max(pieces, key=lambda c: c.mass * (0.5 if _touches_border(c, shape) else 1.0))
+    margin = GROUP_MARGIN * max(main.height, main.width)
+    group = [main]
+    while True:  # grow until no piece comes within the margin of the group
+        top, bottom, left, right = union_box(group)
+        near = [c for c in pieces if c not in group and c.box[0] < bottom + margin
+                and c.box[1] > top - margin and c.box[2] < right + margin
+                and c.box[3] > left - margin]
+        if not near:
+            return group
+        group += near
+
+
+def union_box(pieces: list[Component]) -> tuple[int, int, int, int]:
+    """The bounding box ``(top, bottom, left, right)`` of several pieces."""
+    return (min(c.box[0] for c in pieces), max(c.box[1] for c in pieces),
+            min(c.box[2] for c in pieces), max(c.box[3] for c in pieces))
