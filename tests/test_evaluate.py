@@ -117,7 +117,8 @@ def test_evaluate_rejects_a_zero_batch_size(run_dir):
 def test_report_writes_every_plot(run_dir, data_dir, capsys):
     assert main(["report", str(run_dir), "--data-dir", str(data_dir)]) == 0
     out = capsys.readouterr().out.splitlines()
-    names = ["loss.png", "accuracy.png", "confusion.png", "misclassified.png", "weights.png"]
+    names = ["loss.png", "accuracy.png", "confusion.png", "misclassified.png", "reliability.png",
+             "weights.png"]
     assert out[0] == f"plots of {run_dir / 'best.npz'} on the mnist test split:"
     assert out[1:] == [str(run_dir / "plots" / name) for name in names]
     assert sorted(p.name for p in (run_dir / "plots").iterdir()) == sorted(names)

@@ -152,7 +152,7 @@ def test_write_report_for_an_mlp(tmp_path, images, rng):
     history = {"epochs": HISTORY, "test": {"accuracy": 0.1, "loss": 2.3}}  # history.json
     written = plots.write_report(tmp_path, model, images, labels, NAMES, history)
     assert [p.name for p in written] == ["loss.png", "accuracy.png", "confusion.png",
-                                         "misclassified.png", "weights.png"]
+                                         "misclassified.png", "reliability.png", "weights.png"]
     assert all(p.parent == tmp_path / "plots" for p in written)
     for path in written:
         assert_png(path)
@@ -161,8 +161,8 @@ def test_write_report_for_an_mlp(tmp_path, images, rng):
 def test_write_report_for_a_cnn_without_history(tmp_path, images, rng):
     labels = rng.integers(0, 10, len(images))
     written = plots.write_report(tmp_path, tiny_cnn(), images, labels, NAMES)
-    assert [p.name for p in written] == ["confusion.png", "misclassified.png", "weights.png",
-                                         "feature_maps.png"]
+    assert [p.name for p in written] == ["confusion.png", "misclassified.png", "reliability.png",
+                                         "weights.png", "feature_maps.png"]
 
 
 def test_write_report_checks_class_names_against_outputs(tmp_path, images):

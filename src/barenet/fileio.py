@@ -69,3 +69,22 @@ def write_bytes(path: str | os.PathLike, data: bytes) -> None:
 def write_text(path: str | os.PathLike, text: str) -> None:
     """Atomically write UTF-8 ``text`` to ``path``."""
     write_bytes(path, text.encode("utf-8"))
+
+
+def ensure_writable_dir(path: str | os.PathLike, what: str, hint: str) -> None:
+    """Create the folder ``path`` if needed and prove a file can be written in it.
+
+    Raises
+    ------
+    BarenetError
+        ``cannot write to the <what> <path> (<reason>); <hint>``.
+    """
+    folder = Path(path)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / ".write-test"
+        write_bytes(probe, b"ok")
+        probe.unlink()
+    except OSError as exc:
+        raise BarenetError(f"cannot write to the {what} {folder} ({exc.strerror or exc}); "
+                           f"{hint}") from None

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import matplotlib
+import matplotlib.patches
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator, PercentFormatter
@@ -254,6 +255,82 @@ def plot_misclassified(images: np.ndarray, labels: np.ndarray, probabilities: np
     return _save(fig, path)
 
 
+def plot_reliability(raw: np.ndarray, calibrated: np.ndarray, labels: np.ndarray,
+                     path: str | os.PathLike, temperature: float = 1.0) -> Path:
+    """Reliability diagram: accuracy against confidence, before and after calibration.
+
+    Parameters
+    ----------
+    raw, calibrated : ndarray, shape (N, K)
+        Probabilities with ``T = 1`` and with the model's temperature.
+    labels : ndarray of int, shape (N,)
+    temperature : float
+        Shown in the legend.
+    """
+    from .calibration import CALIBRATION_BINS, expected_calibration_error, reliability
+
+    fig = Figure(figsize=(5, 5), dpi=DPI)
+    ax = fig.add_subplot()
+    ax.plot([0, 1], [0, 1], color="0.6", linestyle="--", label="perfectly calibrated")
+    centres = (np.arange(CALIBRATION_BINS) + 0.5) / CALIBRATION_BINS
+    for probabilities, name, colour in ((raw, "T = 1", "tab:red"),
+                                        (calibrated, f"T = {temperature:.3g}", "tab:blue")):
+        confidence, accuracy, counts = reliability(probabilities, labels)
+        ece = expected_calibration_error(probabilities, labels)
+        used = counts > 0
+        ax.plot(confidence[used], accuracy[used], marker="o", color=colour,
+                label=f"{name}: ECE {ece:.2%}")
+    ax.bar(centres, np.histogram(calibrated.max(axis=1), CALIBRATION_BINS, (0, 1))[0]
+           / max(len(labels), 1), width=1 / CALIBRATION_BINS, color="tab:blue", alpha=0.15,
+           label="share of answers (calibrated)")
+    ax.set(xlim=(0, 1), ylim=(0, 1.02), xlabel="confidence (top-class probability)",
+           ylabel="accuracy", title="Reliability on the test set")
+    ax.legend(loc="upper left", fontsize=8)
+    return _save(fig, path)
+
+
+def plot_reading(picture: np.ndarray, found: Any, readings: Sequence[Any],
+                 path: str | os.PathLike) -> Path:
+    """What the network saw: the picture, the ink found with its boxes, each 28x28 and answer.
+
+    Parameters
+    ----------
+    picture : ndarray
+        The decoded picture, as :func:`barenet.images.load_image` returns it.
+    found : barenet.preprocess.Extraction
+        The stages' results for it.
+    readings : sequence of barenet.reading.Reading
+        One per digit read (one for a single digit), with ``seen`` and ``box``.
+    """
+    columns = 2 + len(readings)
+    fig = Figure(figsize=(2.4 * columns, 2.9), dpi=DPI)
+    axes = fig.subplots(1, columns, squeeze=False)[0]
+    shown = picture if picture.ndim == 2 or picture.shape[2] in (3, 4) else picture[..., 0]
+    if shown.ndim == 3 and shown.shape[2] == 4:
+        shown = shown[..., :3]
+    axes[0].imshow(shown, cmap="gray" if shown.ndim == 2 else None)
+    axes[0].set_title("picture", fontsize=9)
+    axes[1].imshow(found.ink, cmap="gray", vmin=0, vmax=max(float(found.ink.max()), 1e-6))
+    axes[1].set_title(f"ink ({'dark' if found.dark_ink else 'light'} on "
+                      f"{'light' if found.dark_ink else 'dark'})", fontsize=9)
+    sy, sx = found.scale
+    for reading in readings:
+        for ax, (fy, fx) in ((axes[0], (1.0, 1.0)), (axes[1], (sy, sx))):
+            top, bottom, left, right = reading.box
+            ax.add_patch(matplotlib.patches.Rectangle(
+                (left / fx - 0.5, top / fy - 0.5), (right - left) / fx, (bottom - top) / fy,
+                fill=False, edgecolor="tab:red" if reading.unsure else "tab:green", linewidth=1.2))
+    for ax, reading in zip(axes[2:], readings, strict=True):
+        ax.imshow(reading.seen, cmap="gray", vmin=0, vmax=1)
+        answer = "? not sure" if reading.unsure else reading.label
+        ax.set_title(f"sees: {answer} ({reading.probability:.0%})", fontsize=9)
+    for ax in axes:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.tight_layout()
+    return _save(fig, path)
+
+
 def first_weight_layer(model: Sequential) -> Module | None:
     """The first layer of ``model`` with a 2-D (Linear) or 4-D (Conv2d) ``weight``, or None."""
     for layer in model.layers:
@@ -447,7 +524,7 @@ def write_report(run_dir: str | os.PathLike, model: Sequential, test_images: np.
     """Write every plot that applies to ``model`` into ``run_dir/plots``.
 
     ``loss.png`` and ``accuracy.png`` (when ``history`` has epochs),
-    ``confusion.png``, ``misclassified.png``, ``weights.png`` (when the first
+    ``confusion.png``, ``misclassified.png``, ``reliability.png``, ``weights.png`` (when the first
     weighted layer can be shown as images) and ``feature_maps.png`` (for a
     model with a convolution, on the first test image).
 
@@ -477,7 +554,8 @@ def write_report(run_dir: str | os.PathLike, model: Sequential, test_images: np.
     if epochs:
         written.append(plot_loss(epochs, folder / "loss.png"))
         written.append(plot_accuracy(epochs, folder / "accuracy.png"))
-    probabilities = model.predict_proba(test_images)
+    logits = model.predict_logits(test_images)
+    probabilities = model.probabilities(logits)
     if probabilities.shape[1] != len(class_names):
         raise BarenetError(f"the model has {probabilities.shape[1]} outputs but "
                            f"{len(class_names)} class names were given")
@@ -486,6 +564,8 @@ def write_report(run_dir: str | os.PathLike, model: Sequential, test_images: np.
     written.append(plot_confusion(matrix, class_names, folder / "confusion.png"))
     written.append(plot_misclassified(test_images, labels, probabilities, class_names,
                                       folder / "misclassified.png"))
+    written.append(plot_reliability(model.probabilities(logits, calibrated=False), probabilities,
+                                    labels, folder / "reliability.png", model.temperature))
     layer = first_weight_layer(model)
     if layer is not None and weight_images(layer.params["weight"].data) is not None:
         written.append(plot_weights(layer.params["weight"].data, folder / "weights.png"))

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..calibration import is_unsure
 from ..errors import BarenetError
 from ..preprocess import EmptyDrawingError, preprocess
 from .board import DrawingBoard
@@ -68,6 +69,11 @@ class AppState:
             self.status = "No model to ask (see the Network panel)."
             return
         self.result = activations(self.model, self.stages, self.seen)
-        best = int(np.argmax(self.result.probabilities))
-        self.status = (f"The network says {self.class_names[best]} "
-                       f"({100 * self.result.probabilities[best]:.1f}%).")
+        p = self.result.probabilities
+        order = np.argsort(-p, kind="stable")
+        if is_unsure(p[None])[0]:
+            top = ", ".join(f"{self.class_names[i]} {100 * p[i]:.0f}%" for i in order[:2])
+            self.status = f"? The network is not sure ({top})."
+        else:
+            self.status = (f"The network says {self.class_names[order[0]]} "
+                           f"({100 * p[order[0]]:.1f}%).")

@@ -140,6 +140,7 @@ def load_model(path: Path | None) -> tuple[Sequential, Path]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..calibration import expected_calibration_error, is_unsure
     from ..metrics import (
         accuracy,
         confusion_matrix,
@@ -150,12 +151,27 @@ def run(args: argparse.Namespace) -> int:
     model, path = load_model(args.model)
     data = load_test_split(model, args.dataset, args.data_dir)
     labels = data.test_labels
-    predicted = model.predict(data.test_images, batch_size=args.batch_size)
+    logits = model.predict_logits(data.test_images, batch_size=args.batch_size)
+    predicted = logits.argmax(axis=1)
     matrix = confusion_matrix(labels, predicted, data.num_classes)
     correct = int(matrix.trace())
     print(f"model: {path}")
     print(f"data: {data.name} test split, {len(labels)} images from {data.source}")
     print(f"test accuracy: {accuracy(labels, predicted):.2%} ({correct}/{len(labels)})")
+    raw = expected_calibration_error(model.probabilities(logits, calibrated=False), labels)
+    calibrated = model.probabilities(logits)
+    if "calibration" in model.metadata:
+        print(f"expected calibration error: {raw:.2%} before calibration, "
+              f"{expected_calibration_error(calibrated, labels):.2%} after "
+              f"(temperature {model.temperature:.3g})")
+    else:
+        print(f"expected calibration error: {raw:.2%} (the model file has no calibration; "
+              "models trained by this barenet have one)")
+    unsure = is_unsure(calibrated)
+    right = predicted == labels
+    print(f"not sure: {unsure.mean():.2%} of the test images ({(unsure & right).sum()} of the "
+          f"{right.sum()} right answers, {(unsure & ~right).sum()} of the "
+          f"{(~right).sum()} wrong ones)")
     print()
     print(format_classification_report(matrix, data.class_names))
     print()

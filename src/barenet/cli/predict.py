@@ -1,10 +1,11 @@
 """``barenet predict``: classify image files of handwritten digits (or other MNIST-like classes).
 
-Each file is decoded (:mod:`barenet.images`), turned into the 28x28 image the
-network expects (:func:`barenet.preprocess.preprocess`, the same function the
-drawing app uses) and classified. A file that cannot be read or holds no digit
-gets a one-line error on stderr; the others are still classified, and the exit
-status is 1.
+Each file is decoded (:mod:`barenet.images`), its ink found and turned into the
+28x28 image the network expects (:mod:`barenet.preprocess`, the same code the
+drawing app uses) and read (:mod:`barenet.reading`): one digit, or with
+``--number`` a row of digits. An answer the model is not sure of is printed as
+``?``. A file that cannot be read or holds no digit gets a one-line error on
+stderr; the others are still classified, and the exit status is 1.
 """
 
 from __future__ import annotations
@@ -15,8 +16,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from ..errors import BarenetError
 from .evaluate import positive_int, resolve_model_path
 
@@ -24,52 +23,115 @@ EXIT_SOME_FAILED = 1
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Register IMAGE..., --model, --top-k and --json."""
+    """Register IMAGE..., --model, --top-k, --number, --show and --json."""
     parser.add_argument("images", nargs="+", metavar="IMAGE",
                         help="image files: PNG, JPEG, BMP, GIF, any size, colour or grey, "
-                             "light or dark background")
+                             "light or dark background; drawings, scans or phone photos")
     parser.add_argument("--model", type=Path,
                         help="model file or run folder (default: the newest model under runs/)")
     parser.add_argument("--top-k", type=positive_int, default=3, metavar="K",
                         help="how many of the most likely classes to show (default 3)")
+    parser.add_argument("--number", action="store_true",
+                        help="each picture holds a row of 2 to 12 digits (a house number, a "
+                             "postcode): read them all, left to right")
+    parser.add_argument("--show", type=Path, metavar="DIR",
+                        help="write DIR/<image>.png for each picture: the original, the ink "
+                             "found with the crop box, and the 28x28 the network received")
     parser.add_argument("--json", action="store_true",
                         help="print one JSON list with a result or an error per file")
 
 
-def top_k(probabilities: np.ndarray, names: list[str], k: int) -> list[tuple[str, float]]:
-    """The ``k`` most likely ``(class name, probability)`` pairs, most likely first."""
-    order = np.argsort(-probabilities, kind="stable")[:k]
-    return [(names[i] if i < len(names) else str(i), float(probabilities[i])) for i in order]
+def _percent(p: float) -> str:
+    return f"{100 * p:.0f}%"
+
+
+def _digit_json(reading: Any, k: int) -> dict[str, Any]:
+    return {"class": reading.label, "probability": round(reading.probability, 6),
+            "unsure": reading.unsure, "box": list(reading.box),
+            "top": [{"class": name, "probability": round(p, 6)} for name, p in reading.top[:k]]}
+
+
+def _line_digit(reading: Any, k: int) -> str:
+    """``7  98.1%  1 1.2% ...`` or ``? (not sure: 4 41%, 9 38%)``."""
+    if reading.unsure:
+        best = ", ".join(f"{name} {_percent(p)}" for name, p in reading.top[:max(k, 2)])
+        return f"? (not sure: {best})"
+    return "  ".join(f"{name} {100 * p:5.1f}%" for name, p in reading.top[:k])
+
+
+def _line_number(result: Any) -> str:
+    """``4096  (4 99%, 0 97%, 9 88%, 6 99%)``, with ``?`` for unsure digits."""
+    shown = "".join("?" if d.unsure else d.label for d in result.digits)
+    parts = ", ".join(f"{d.label} {_percent(d.probability)}" + (" ?" if d.unsure else "")
+                      for d in result.digits)
+    notes = "".join(f"; {note}" for note in result.notes)
+    return f"{shown}  ({parts}){' not sure' if result.unsure else ''}{notes}"
 
 
 def run(args: argparse.Namespace) -> int:
     """Classify every file; 0 if all were classified, 1 if any failed."""
     from ..images import load_image
-    from ..preprocess import check_input_size, preprocess
+    from ..preprocess import check_input_size, extract
+    from ..reading import read_digit, read_number
     from ..serialization import load
 
     model_path = resolve_model_path(args.model)
     model = load(model_path)
     check_input_size(model, model_path)
-    names = model.class_names
+    if args.show is not None:
+        from ..fileio import ensure_writable_dir
+
+        ensure_writable_dir(args.show, "--show folder", "choose another folder")
+    shown: set[Path] = set()
 
     results: list[dict[str, Any]] = []
     failed = 0
     for image in args.images:
         try:
-            seen = preprocess(load_image(image))
+            picture = load_image(image)
+            found = extract(picture)
+            if args.number:
+                number = read_number(model, picture, found)
+                result = {"file": image, "number": number.number,
+                          "digits": [_digit_json(d, args.top_k) for d in number.digits],
+                          "unsure": number.unsure, "notes": number.notes}
+                line = _line_number(number)
+                readings = number.digits
+            else:
+                reading = read_digit(model, picture, found)
+                result = {"file": image, "class": reading.label,
+                          "probability": round(reading.probability, 6),
+                          "unsure": reading.unsure, "box": list(reading.box),
+                          "predictions": [{"class": name, "probability": round(p, 6)}
+                                          for name, p in reading.top[:args.top_k]]}
+                line = _line_digit(reading, args.top_k)
+                readings = [reading]
+            if args.show is not None:
+                from ..plots import plot_reading
+
+                result["show"] = str(plot_reading(picture, found, readings,
+                                                  _show_path(args.show, image, shown)))
         except BarenetError as exc:
             failed += 1
             message = str(exc) if str(exc).startswith(str(image)) else f"{image}: {exc}"
             print(f"barenet: error: {message}", file=sys.stderr)
             results.append({"file": image, "error": message})
             continue
-        best = top_k(model.predict_proba(seen[None])[0], names, args.top_k)
-        results.append({"file": image, "predictions": [
-            {"class": name, "probability": round(p, 6)} for name, p in best]})
+        results.append(result)
         if not args.json:
-            shown = "  ".join(f"{name} {100 * p:5.1f}%" for name, p in best)
-            print(f"{image}: {shown}")
+            print(f"{image}: {line}")
     if args.json:
-        print(json.dumps(results, indent=2))
+        print(json.dumps(results, indent=2, allow_nan=False))
     return EXIT_SOME_FAILED if failed else 0
+
+
+def _show_path(folder: Path, image: str, used: set[Path]) -> Path:
+    """``folder/<image name>.png``; a name already used in this run gets ``-2``, ``-3``..."""
+    stem = Path(image).stem or "image"
+    path = folder / f"{stem}.png"
+    counter = 2
+    while path in used:
+        path = folder / f"{stem}-{counter}.png"
+        counter += 1
+    used.add(path)
+    return path

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BarenetError
-from ..fileio import write_bytes, write_text
+from ..fileio import ensure_writable_dir, write_text
 from ..paths import BEST_MODEL, FINAL_MODEL, RUNS_DIR
 
 CHECKPOINT = "checkpoint.npz"
@@ -60,14 +60,7 @@ class RunFolder:
         A checkpoint holds the model and up to two optimizer moments; the best
         and final models one copy each: ten model sizes plus plots is ample.
         """
-        try:
-            self.path.mkdir(parents=True, exist_ok=True)
-            probe = self.path / ".write-test"
-            write_bytes(probe, b"ok")
-            probe.unlink()
-        except OSError as exc:
-            raise BarenetError(f"cannot write to the run folder {self.path} "
-                               f"({exc.strerror or exc}); choose another with --out") from None
+        ensure_writable_dir(self.path, "run folder", "choose another with --out")
         needed = 10 * model_bytes + (20 << 20)
         free = shutil.disk_usage(self.path).free
         if free < needed:
