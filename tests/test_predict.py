@@ -261,3 +261,124 @@ def test_model_may_be_a_run_folder(capsys, model_file, images, tmp_path):
     by_folder = run(capsys, images["colour.png"], "--model", run_dir, "--json")
     by_file = run(capsys, images["colour.png"], "--model", model_file, "--json")
     assert by_folder[0] == 0 and json.loads(by_folder[1]) == json.loads(by_file[1])
+
+
+# -- photos, --show, --number, not sure ----------------------------------------------------
+
+def photo_of(ink: np.ndarray, height: int = 480, width: int = 640, top: int = 100,
+             left: int = 200, seed: int = 0) -> np.ndarray:
+    """Dark ink on grey paper lit from the left, with ruled lines and sensor noise: RGB uint8."""
+    rng = np.random.default_rng(seed)
+    light = np.tile(np.linspace(0.5, 1.0, width), (height, 1))
+    paper = np.full((height, width), 0.9)
+    paper[::40] = 0.7  # ruled lines
+    h, w = ink.shape
+    paper[top:top + h, left:left + w] *= 1 - 0.85 * (ink / 255)
+    grey = np.clip(light * paper + rng.normal(0, 0.02, paper.shape), 0, 1)
+    return (np.stack([grey, grey * 0.97, grey * 0.9], axis=-1) * 255).astype(np.uint8)
+
+
+def test_a_photo_on_unevenly_lit_ruled_paper_reads_like_the_drawing(capsys, model_file,
+                                                                    tmp_path):
+    path = tmp_path / "photo.jpg"
+    Image.fromarray(photo_of(ring(200))).save(path, quality=75)
+    code, out, err = run(capsys, path, "--model", model_file)
+    assert code == 0, err
+    assert out.startswith(f"{path}: zero ")
+
+
+def test_show_writes_one_picture_per_input(capsys, model_file, images, tmp_path):
+    folder = tmp_path / "seen"
+    code, out, _ = run(capsys, images["colour.png"], images["grey.jpg"], images["colour.png"],
+                       "--model", model_file, "--show", folder, "--json")
+    assert code == 0
+    shown = [Path(r["show"]) for r in json.loads(out)]
+    assert [p.name for p in shown] == ["colour.png", "grey.png", "colour-2.png"]
+    for path in shown:
+        with Image.open(path) as picture:
+            assert picture.format == "PNG" and picture.width > 3 * picture.height / 2
+
+
+def test_show_into_an_unwritable_place_is_one_line(capsys, model_file, images, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    code, out, err = run(capsys, images["colour.png"], "--model", model_file,
+                         "--show", blocker / "seen")
+    assert code == 2 and out == "" and len(err.splitlines()) == 1
+    assert "--show folder" in err
+
+
+def row_of(*glyphs: np.ndarray, gap: int = 30) -> np.ndarray:
+    height = max(g.shape[0] for g in glyphs)
+    parts = []
+    for g in glyphs:
+        pad = np.zeros((height, g.shape[1]), np.uint8)
+        pad[:g.shape[0]] = g
+        parts += [pad, np.zeros((height, gap), np.uint8)]
+    return np.pad(np.concatenate(parts[:-1], axis=1), 40)
+
+
+def test_number_reads_a_row_of_digits_left_to_right(capsys, model_file, tmp_path):
+    path = tmp_path / "number.png"
+    Image.fromarray(dark_on_light(row_of(bar(), ring(), bar(), ring()))).save(path)
+    code, out, err = run(capsys, path, "--model", model_file, "--number", "--json")
+    assert code == 0, err
+    result = json.loads(out)[0]
+    assert result["number"] == "onezeroonezero"  # the class names, joined
+    assert [d["class"] for d in result["digits"]] == ["one", "zero", "one", "zero"]
+    lefts = [d["box"][2] for d in result["digits"]]
+    assert lefts == sorted(lefts) and isinstance(result["unsure"], bool)
+    code, out, _ = run(capsys, path, "--model", model_file, "--number")
+    assert out.startswith(f"{path}: onezeroonezero  (one ")
+
+
+def test_number_on_a_photo(capsys, model_file, tmp_path):
+    path = tmp_path / "number.jpg"
+    Image.fromarray(photo_of(row_of(ring(150), bar(150), ring(150)), width=900, left=100)).save(
+        path, quality=80)
+    code, out, err = run(capsys, path, "--model", model_file, "--number", "--json")
+    assert code == 0, err
+    assert [d["class"] for d in json.loads(out)[0]["digits"]] == ["zero", "one", "zero"]
+
+
+def test_touching_digits_are_split_or_reported(capsys, model_file, tmp_path):
+    touching = np.zeros((120, 190), np.uint8)
+    touching[:, :120] = ring()
+    touching[:, 62:182] = np.maximum(touching[:, 62:182], ring())  # the rings overlap
+    path = tmp_path / "touching.png"
+    Image.fromarray(dark_on_light(np.pad(touching, 30))).save(path)
+    code, out, err = run(capsys, path, "--model", model_file, "--number", "--json")
+    assert code == 0, err
+    result = json.loads(out)[0]
+    assert len(result["digits"]) == 2
+    assert result["number"] == "zerozero" or (result["unsure"] and result["notes"])
+
+
+def test_a_dash_between_digits_is_not_a_digit(capsys, model_file, tmp_path):
+    dash = np.zeros((120, 40), np.uint8)
+    dash[55:63, 5:35] = 255
+    path = tmp_path / "dash.png"
+    Image.fromarray(dark_on_light(row_of(ring(), dash, bar()))).save(path)
+    code, out, err = run(capsys, path, "--model", model_file, "--number", "--json")
+    assert code == 0, err
+    assert [d["class"] for d in json.loads(out)[0]["digits"]] == ["zero", "one"]
+
+
+def test_number_without_digits_is_one_line(capsys, model_file, tmp_path):
+    path = tmp_path / "blank.png"
+    Image.fromarray(np.full((100, 300), 255, np.uint8)).save(path)
+    code, out, err = run(capsys, path, "--model", model_file, "--number")
+    assert code == 1 and out == "" and len(err.splitlines()) == 1 and "blank" in err
+
+
+def test_an_unsure_answer_is_a_question_mark_and_json_says_so(capsys, tmp_path, images):
+    # a model whose outputs are all equal is never sure
+    model = Sequential([Linear(784, 10, rng=0)], metadata={"class_names": NAMES})
+    model.layers[0].params["weight"].data[...] = 0
+    path = tmp_path / "flat.npz"
+    model.save(path)
+    code, out, _ = run(capsys, images["colour.png"], "--model", path)
+    assert code == 0 and out.startswith(f"{images['colour.png']}: ? (not sure: zero 10%, one 10%")
+    code, out, _ = run(capsys, images["colour.png"], "--model", path, "--json")
+    result = json.loads(out)[0]
+    assert result["unsure"] is True and len(result["predictions"]) == 3

@@ -256,7 +256,13 @@ def test_train_on_a_slice_of_real_mnist(tmp_path, capsys):
     model = barenet.load(out / "best.npz")
     predicted = model.predict(dataset.test_images[:1000])  # raw uint8 digits
     assert (predicted == dataset.test_labels[:1000]).mean() == pytest.approx(accuracy)
-    assert f"test accuracy: {accuracy:.2%}" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert f"test accuracy: {accuracy:.2%}" in printed
+    # calibrated on the validation split: the temperature is stored and lowers the error there
+    record = model.metadata["calibration"]
+    assert record["temperature"] == model.temperature != 1.0
+    assert record["val_ece_after"] < record["val_ece_before"]
+    assert f"calibration: temperature {model.temperature:.3f}" in printed
 
 
 def test_negative_threads_refused(tiny_data, tiny_config, capsys):

@@ -3,7 +3,7 @@
 Works on an :class:`~barenet.preprocess.Extraction` of the whole picture:
 
 1. :func:`row_pieces`: the ink pieces on the row (the band where most of the
-   ink's height lies), specks and stray marks above or below it dropped;
+   ink's height lies); specks, dashes and stray marks above or below it dropped;
 2. :func:`columns`: pieces stacked over one another (a 5's bar over its body, a
    broken pencil stroke) merged into one digit, left to right;
 3. :func:`split_touching`: a piece much wider than a digit is cut where the ink
@@ -34,6 +34,8 @@ CLEAN_CUT_STROKES = 2.5
 STACK_OVERLAP = 0.4
 #: The row is the band of the pieces' median top and bottom, widened by this fraction.
 ROW_MARGIN = 0.35
+#: Pieces lower than this fraction of the row (a dash, a dot, a comma) are no digits.
+MIN_HEIGHT = 0.4
 #: A row of digits has at most this many.
 MAX_DIGITS = 12
 
@@ -59,9 +61,10 @@ def row_pieces(pieces: list[Component]) -> list[Component]:
     big = [c for c in pieces if c.area >= 0.15 * pieces[0].area] or pieces[:1]
     top = float(np.median([c.box[0] for c in big]))
     bottom = float(np.median([c.box[1] for c in big]))
-    margin = ROW_MARGIN * (bottom - top)
+    height = bottom - top
+    margin = ROW_MARGIN * height
     return [c for c in pieces if c.box[0] < bottom + margin and c.box[1] > top - margin
-            and c.height <= 2.5 * (bottom - top)]
+            and c.height <= 2.5 * height]
 
 
 def columns(pieces: list[Component]) -> list[list[Component]]:
@@ -118,9 +121,11 @@ def split_number(found: Extraction) -> NumberPieces:
     digits: list[DigitPiece] = []
     notes: list[str] = []
     for group in columns(row):
-        selected = np.isin(found.labels, [c.label for c in group])
         top = min(c.box[0] for c in group)
         bottom = max(c.box[1] for c in group)
+        if bottom - top < MIN_HEIGHT * height:
+            continue  # a dash or a dot between the digits
+        selected = np.isin(found.labels, [c.label for c in group])
         left = min(c.box[2] for c in group)
         right = max(c.box[3] for c in group)
         spans, clean = split_touching(selected[top:bottom, left:right], height)

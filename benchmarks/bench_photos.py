@@ -1,0 +1,571 @@
+"""How well does barenet read photos and scans of handwritten digits?
+
+MNIST test digits are redrawn as pen strokes and photographed, in software,
+under one condition at a time (``benchmarks/scenes.py``: uneven light,
+shadows, ruled paper, pencil, JPEG, a finger in the frame...). Each picture is
+encoded as a file in memory (PNG, or JPEG for the ``jpeg`` and ``phone_photo``
+conditions, quality 90 as a phone saves it), decoded with
+:func:`barenet.images.load_image` and read with :func:`barenet.reading.read_digit`,
+exactly as ``barenet predict`` does. Four sections are printed as markdown tables:
+
+1. **Digits**: accuracy per condition next to the model's plain accuracy on the
+   same MNIST test digits, the fraction answered "not sure", and the time per picture;
+2. **Numbers**: rows of 2 to 12 digits (:func:`barenet.reading.read_number`), digit
+   by digit and whole;
+3. **Not sure**: how often pictures that are *not* digits (letters, symbols,
+   scribbles, shapes, blank paper, words) are flagged, and how often right answers
+   on plain and photo digits are;
+4. with ``--big``, the time and memory to read one 12-megapixel JPEG.
+
+A picture on which reading raises (no digit found) counts as wrong, and as flagged.
+
+Usage::
+
+    python benchmarks/bench_photos.py --model runs/mlp0/best.npz --count 50 --numbers 20
+    python benchmarks/bench_photos.py --save-examples /tmp/photos --big
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import io
+import json
+import os
+import resource
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import scenes  # noqa: E402  (benchmarks/scenes.py, next to this file)
+
+from barenet.calibration import is_unsure  # noqa: E402
+from barenet.data import load_dataset  # noqa: E402
+from barenet.errors import BarenetError  # noqa: E402
+from barenet.images import load_image  # noqa: E402
+from barenet.reading import read_digit, read_number  # noqa: E402
+from barenet.serialization import load  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+#: Conditions whose pictures are stored as JPEG (the others as PNG).
+JPEG_CONDITIONS = {"jpeg", "phone_photo"}
+#: Quality of that JPEG (a phone camera's usual setting).
+JPEG_QUALITY = 90
+#: Pictures per condition (and numbers, non-digits per kind) written by --save-examples.
+EXAMPLES = 3
+
+
+# --------------------------------------------------------------------------- helpers
+
+def cpu_name() -> str:
+    """The CPU's model name from /proc/cpuinfo, and the number of CPUs."""
+    name = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                name = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{name} ({os.cpu_count()} CPUs)"
+
+
+def default_models() -> list[Path]:
+    """``runs/*/best.npz`` of the runs trained with the ``mlp`` and ``cnn`` configs."""
+    found: dict[str, list[Path]] = {"mlp": [], "cnn": []}
+    for config in sorted((REPO / "runs").glob("*/config.toml")):
+        best = config.parent / "best.npz"
+        if not best.exists():
+            continue
+        for line in config.read_text().splitlines():
+            if line.strip().startswith("name"):
+                name = line.split("=", 1)[1].strip().strip("\"'")
+                if name in found:
+                    found[name].append(best)
+                break
+    return found["mlp"] + found["cnn"]
+
+
+def encode(image: np.ndarray, jpeg: bool, compress: int = 0) -> bytes:
+    """``image`` as the bytes of a PNG (lossless, ``compress`` 0-9) or JPEG file."""
+    buffer = io.BytesIO()
+    if jpeg:
+        Image.fromarray(image).save(buffer, "JPEG", quality=JPEG_QUALITY)
+    else:
+        Image.fromarray(image).save(buffer, "PNG", compress_level=compress)
+    return buffer.getvalue()
+
+
+def decode(data: bytes) -> tuple[np.ndarray, float]:
+    """The picture as ``barenet predict`` decodes it, and the seconds it took."""
+    start = time.perf_counter()
+    image = load_image(io.BytesIO(data))
+    return image, time.perf_counter() - start
+
+
+def save_example(folder: Path, name: str, data: bytes, jpeg: bool,
+                 seen: np.ndarray | None = None) -> list[Path]:
+    """Write a picture as read (PNGs recompressed: the same pixels) and what the net saw."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.{'jpg' if jpeg else 'png'}"
+    if jpeg:
+        path.write_bytes(data)
+    else:
+        with Image.open(io.BytesIO(data)) as image:
+            image.save(path, "PNG", compress_level=6)
+    written = [path]
+    if seen is not None:
+        big = Image.fromarray(np.round(np.clip(seen, 0, 1) * 255).astype(np.uint8))
+        seen_path = folder / f"{name}_seen.png"
+        big.resize((112, 112), Image.Resampling.NEAREST).save(seen_path)
+        written.append(seen_path)
+    return written
+
+
+def pct(x: float) -> str:
+    return f"{100 * x:.1f}%"
+
+
+def table(header: list[str], rows: list[list[str]]) -> str:
+    """A markdown table."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------- results
+
+@dataclass
+class Tally:
+    """Answers of one model on a group of pictures."""
+
+    n: int = 0
+    right: int = 0
+    unsure: int = 0
+    errors: int = 0
+    sure_wrong: int = 0
+    seconds: float = 0.0
+    right_unsure: int = 0
+    wrong_unsure: int = 0
+    answers: collections.Counter = field(default_factory=collections.Counter)
+
+    def add(self, right: bool, unsure: bool, error: bool, seconds: float,
+            answer: str = "") -> None:
+        self.n += 1
+        self.right += right
+        self.unsure += unsure or error
+        self.errors += error
+        self.sure_wrong += not right and not unsure and not error
+        self.right_unsure += right and unsure
+        self.wrong_unsure += not right and (unsure or error)
+        self.seconds += seconds
+        if answer:
+            self.answers[answer] += 1
+
+    def accuracy(self) -> float:
+        return self.right / max(self.n, 1)
+
+
+def describe(exc: Exception) -> str:
+    """An exception raised by reading, as one line; ``CRASH`` unless it is a BarenetError."""
+    kind = "" if isinstance(exc, BarenetError) else "CRASH "
+    return f"{kind}{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+
+
+@dataclass
+class Answer:
+    """What reading one picture gave."""
+
+    label: str = ""
+    unsure: bool = True
+    error: str | None = None
+    seconds: float = 0.0
+    seen: np.ndarray | None = None
+    warned: list[str] = field(default_factory=list)
+
+
+def attempt(read, model, image: np.ndarray) -> tuple[object | None, Answer]:
+    """Call ``read(model, image)``, catching every exception and warning it raises.
+
+    An EmptyDrawingError means "no digit found"; an exception that is not a
+    BarenetError is a crash of the reading code (:func:`describe`).
+    """
+    answer = Answer()
+    start = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            result = read(model, image)
+        except Exception as exc:  # noqa: BLE001 - every failure is a result to report
+            result, answer.error = None, describe(exc)
+    answer.seconds = time.perf_counter() - start
+    answer.warned = sorted({f"WARNING {w.category.__name__}: {w.message}" for w in caught})
+    return result, answer
+
+
+def read_one(model, image: np.ndarray) -> Answer:
+    """:func:`barenet.reading.read_digit` on one picture."""
+    r, answer = attempt(read_digit, model, image)
+    if r is not None:
+        answer.label, answer.unsure, answer.seen = r.label, bool(r.unsure), r.seen
+    return answer
+
+
+# --------------------------------------------------------------------------- sections
+
+def bench_digits(models: dict[str, object], images: np.ndarray, labels: np.ndarray,
+                 conditions: list[str], args: argparse.Namespace,
+                 problems: list[tuple[str, str, str, str]]) -> dict[str, dict[str, Tally]]:
+    """Every condition on the same MNIST test digits; returns tallies[model][condition]."""
+    tallies: dict[str, dict[str, Tally]] = {m: {} for m in models}
+    order = list(scenes.CONDITIONS)
+    for condition in conditions:
+        jpeg = condition in JPEG_CONDITIONS
+        start = time.perf_counter()
+        render_s = 0.0
+        for m in models:
+            tallies[m][condition] = Tally()
+        for i, (digit, label) in enumerate(zip(images, labels, strict=True)):
+            rng = np.random.default_rng([args.seed, 1, order.index(condition), i])
+            t0 = time.perf_counter()
+            picture, _ = scenes.render_digit(digit, rng, condition)
+            data = encode(picture, jpeg)
+            render_s += time.perf_counter() - t0
+            image, decode_s = decode(data)
+            for k, (m, model) in enumerate(models.items()):
+                a = read_one(model, image)
+                right = a.label == str(label)
+                tallies[m][condition].add(right, a.unsure, a.error is not None,
+                                          decode_s + a.seconds, a.label)
+                name = f"{condition}_{i:03d}_true{label}_read{a.label or 'none'}"
+                for trouble in ([a.error] if a.error else []) + a.warned:
+                    if k == 0 or not trouble.startswith("EmptyDrawingError"):
+                        problems.append((condition, trouble, m, f"digit #{i} (true {label})"))
+                if args.save_examples and k == 0 and i < EXAMPLES:
+                    save_example(args.save_examples / "digits", name, data, jpeg, a.seen)
+        progress(f"  digits {condition}: {len(images)} pictures in "
+                 f"{time.perf_counter() - start:.1f} s (rendering {render_s:.1f} s)")
+    return tallies
+
+
+@dataclass
+class NumberTally:
+    """Answers of one model on pictures of numbers."""
+
+    n: int = 0
+    whole: int = 0
+    digits: int = 0
+    digits_right: int = 0
+    wrong_count: int = 0
+    unsure: int = 0
+    errors: int = 0
+    seconds: float = 0.0
+
+
+def bench_numbers(models: dict[str, object], images: np.ndarray, labels: np.ndarray,
+                  args: argparse.Namespace, problems: list[tuple[str, str, str, str]]
+                  ) -> dict[str, dict[str, NumberTally]]:
+    """Rows of 2-12 MNIST test digits under random conditions; tallies[model][length group]."""
+    groups = {"2-4 digits": range(2, 5), "5-8 digits": range(5, 9), "9-12 digits": range(9, 13)}
+    tallies = {m: {g: NumberTally() for g in [*groups, "all"]} for m in models}
+    names = list(scenes.CONDITIONS)
+    start = time.perf_counter()
+    for i in range(args.numbers):
+        rng = np.random.default_rng([args.seed, 2, i])
+        length = int(rng.integers(2, 13))
+        picks = rng.choice(len(images), length, replace=False)
+        condition = names[int(rng.integers(len(names)))]
+        truth = "".join(str(labels[p]) for p in picks)
+        picture, _ = scenes.render_number([images[p] for p in picks], rng, condition)
+        jpeg = condition in JPEG_CONDITIONS
+        data = encode(picture, jpeg)
+        image, decode_s = decode(data)
+        group = next(g for g, r in groups.items() if length in r)
+        for k, (m, model) in enumerate(models.items()):
+            n, a = attempt(read_number, model, image)
+            found, unsure, error = (n.number, bool(n.unsure), None) if n is not None else \
+                ("", True, a.error)
+            seconds = decode_s + a.seconds
+            right_digits = sum(a == b for a, b in zip(found, truth, strict=True)) \
+                if len(found) == len(truth) else 0
+            for g in (group, "all"):
+                t = tallies[m][g]
+                t.n += 1
+                t.whole += found == truth
+                t.digits += length
+                t.digits_right += right_digits
+                t.wrong_count += len(found) != len(truth)
+                t.unsure += unsure
+                t.errors += error is not None
+                t.seconds += seconds
+            for trouble in ([error] if error else []) + a.warned:
+                if k == 0 or not trouble.startswith("EmptyDrawingError"):
+                    problems.append((f"numbers/{condition}", trouble, m, f"number #{i} {truth}"))
+            if args.save_examples and k == 0 and i < 2 * EXAMPLES:
+                save_example(args.save_examples / "numbers",
+                             f"number_{i:03d}_{condition}_true{truth}_read{found or 'none'}",
+                             data, jpeg)
+    progress(f"  numbers: {args.numbers} pictures in {time.perf_counter() - start:.1f} s")
+    return tallies
+
+
+def bench_non_digits(models: dict[str, object], args: argparse.Namespace,
+                     problems: list[tuple[str, str, str, str]]) -> dict[str, dict[str, Tally]]:
+    """Pictures that are not digits; a flag (unsure or no digit found) is the right answer."""
+    tallies: dict[str, dict[str, Tally]] = {m: {} for m in models}
+    start = time.perf_counter()
+    for kind_index, (kind, make) in enumerate(scenes.NON_DIGITS.items()):
+        for m in models:
+            tallies[m][kind] = Tally()
+        for i in range(args.non_digits):
+            rng = np.random.default_rng([args.seed, 3, kind_index, i])
+            picture = make(rng)
+            jpeg = bool(rng.random() < 0.3)
+            data = encode(picture, jpeg)
+            image, decode_s = decode(data)
+            for k, (m, model) in enumerate(models.items()):
+                a = read_one(model, image)
+                tallies[m][kind].add(False, a.unsure, a.error is not None, decode_s + a.seconds,
+                                     "" if a.unsure else a.label)
+                for trouble in ([a.error] if a.error else []) + a.warned:
+                    if not trouble.startswith("EmptyDrawingError"):
+                        problems.append((f"non-digit/{kind}", trouble, m, f"picture #{i}"))
+                if args.save_examples and k == 0 and i < EXAMPLES:
+                    flag = "none" if a.error else ("unsure" + a.label if a.unsure else a.label)
+                    save_example(args.save_examples / "non_digits",
+                                 f"{kind}_{i:03d}_read{flag}", data, jpeg, a.seen)
+    progress(f"  non-digits: {args.non_digits * len(scenes.NON_DIGITS)} pictures in "
+             f"{time.perf_counter() - start:.1f} s")
+    return tallies
+
+
+def big_child(path: str, model_path: str) -> int:
+    """(Child process of --big.) Read one file and print time and memory as JSON."""
+    model = load(model_path)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    start = time.perf_counter()
+    image = load_image(path)
+    decoded = time.perf_counter()
+    try:
+        answer = read_digit(model, image).label
+    except Exception as exc:  # noqa: BLE001 - reported, not raised
+        answer = describe(exc)
+    done = time.perf_counter()
+    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    tracemalloc.start()  # a second run, traced: the peak of numpy and Python allocations
+    try:
+        read_digit(model, load_image(path))
+    except Exception:  # noqa: BLE001, S110 - already reported above
+        pass
+    traced = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    print(json.dumps({"decode_s": decoded - start, "total_s": done - start,
+                      "rss_delta_mb": (after - before) / 1024, "traced_peak_mb": traced / 2**20,
+                      "shape": list(image.shape), "answer": answer}))
+    return 0
+
+
+def bench_big(model_paths: list[str], images: np.ndarray, labels: np.ndarray,
+              args: argparse.Namespace) -> list[list[str]]:
+    """One 4000x3000 JPEG phone photo, read by a fresh process per model."""
+    rng = np.random.default_rng([args.seed, 4])
+    index = int(rng.integers(len(images)))
+    start = time.perf_counter()
+    picture, _ = scenes.render_digit(images[index], rng, "phone_photo", frame=(3000, 4000))
+    data = encode(picture, jpeg=True)
+    progress(f"  big: rendered a {picture.shape[1]}x{picture.shape[0]} photo "
+             f"({len(data) / 1e6:.1f} MB JPEG) in {time.perf_counter() - start:.1f} s")
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "big.jpg"
+        path.write_bytes(data)
+        if args.save_examples:
+            args.save_examples.mkdir(parents=True, exist_ok=True)
+            (args.save_examples / f"big_true{labels[index]}.jpg").write_bytes(data)
+        for model_path in model_paths:
+            out = subprocess.run([sys.executable, __file__, "--big-child", str(path),
+                                  "--model", model_path], capture_output=True, text=True,
+                                 check=False)
+            if out.returncode != 0:
+                rows.append([model_path, "failed", "", "", "", out.stderr.strip()[-200:]])
+                continue
+            r = json.loads(out.stdout.strip().splitlines()[-1])
+            rows.append([model_path, f"{r['total_s']:.2f}", f"{r['decode_s']:.2f}",
+                         f"{r['rss_delta_mb']:.0f}", f"{r['traced_peak_mb']:.0f}",
+                         f"{r['answer']} (true {labels[index]}; decoded "
+                         f"{r['shape'][1]}x{r['shape'][0]})"])
+    return rows
+
+
+# --------------------------------------------------------------------------- main
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", action="append", default=None,
+                        help="a trained MNIST model (.npz); repeat for several (default: "
+                             "runs/*/best.npz of the mlp and cnn configs)")
+    parser.add_argument("--data-dir", type=Path, default=REPO.parent / "shared" / "data" / "mnist",
+                        help="folder with the MNIST files")
+    parser.add_argument("--count", type=int, default=300, help="digits per condition")
+    parser.add_argument("--numbers", type=int, default=100, help="pictures of numbers")
+    parser.add_argument("--non-digits", type=int, default=100,
+                        help="pictures per kind of non-digit")
+    parser.add_argument("--seed", type=int, default=0, help="random seed of everything")
+    parser.add_argument("--conditions", help="comma-separated conditions (default: all): "
+                        + ", ".join(scenes.CONDITIONS))
+    parser.add_argument("--save-examples", type=Path, metavar="DIR",
+                        help=f"write the first {EXAMPLES} pictures of each condition and kind")
+    parser.add_argument("--big", action="store_true",
+                        help="also time reading one 12-megapixel JPEG, and its peak memory")
+    parser.add_argument("--big-child", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.big_child:
+        return big_child(args.big_child, args.model[0])
+
+    model_paths = args.model or [str(p) for p in default_models()]
+    if not model_paths:
+        parser.error("no model: give --model PATH (no runs/*/best.npz of mlp or cnn found)")
+    conditions = list(scenes.CONDITIONS) if not args.conditions else \
+        [c.strip() for c in args.conditions.split(",") if c.strip()]
+    unknown = [c for c in conditions if c not in scenes.CONDITIONS]
+    if unknown:
+        parser.error(f"unknown conditions {unknown}; known: {', '.join(scenes.CONDITIONS)}")
+
+    ds = load_dataset("mnist", str(args.data_dir))
+    test_images, test_labels = ds.test_images, np.asarray(ds.test_labels)
+    pick = np.random.default_rng([args.seed, 0]).choice(len(test_images), args.count,
+                                                        replace=False)
+    images, labels = test_images[pick], test_labels[pick]
+    models = {p: load(p) for p in model_paths}
+    problems: list[tuple[str, str, str, str]] = []  # (condition, error, model, which)
+
+    command = " ".join(shlex.quote(a) for a in ["python", *sys.argv])
+    print("# barenet: reading photos of handwritten digits\n")
+    print(f"- command: `{command}`")
+    print(f"- CPU: {cpu_name()}")
+    print(f"- models: {', '.join(model_paths)}")
+    print(f"- {args.count} MNIST test digits per condition (the same ones in every condition), "
+          f"{args.numbers} numbers, {args.non_digits} pictures per non-digit kind, "
+          f"seed {args.seed}\n")
+
+    t0 = time.perf_counter()
+    progress("rendering and reading:")
+    digits = bench_digits(models, images, labels, conditions, args, problems)
+    numbers = bench_numbers(models, test_images, test_labels, args, problems) \
+        if args.numbers else None
+    non_digits = bench_non_digits(models, args, problems) if args.non_digits else None
+    big = bench_big(model_paths, test_images, test_labels, args) if args.big else None
+
+    for m, model in models.items():
+        plain_probs = model.predict_proba(test_images)
+        plain_right = plain_probs.argmax(axis=1) == test_labels
+        plain_unsure = is_unsure(plain_probs)
+        subset = plain_right[pick].mean()
+        print(f"## {m}\n")
+        print(f"### Digits: one digit per picture ({args.count} per condition)\n")
+        rows = []
+        for c, t in digits[m].items():
+            acc = t.accuracy()
+            rows.append([c, str(t.n), pct(acc), pct(subset), f"{100 * (acc - subset):+.1f}",
+                         pct(t.unsure / max(t.n, 1)), pct(t.errors / max(t.n, 1)),
+                         pct(t.sure_wrong / max(t.n, 1)), f"{t.seconds / max(t.n, 1):.3f}"])
+        every = Tally()
+        for t in digits[m].values():
+            for name in ("n", "right", "unsure", "errors", "sure_wrong", "right_unsure",
+                         "wrong_unsure"):
+                setattr(every, name, getattr(every, name) + getattr(t, name))
+            every.seconds += t.seconds
+        acc = every.accuracy()
+        rows.append(["**all**", str(every.n), pct(acc), pct(subset),
+                     f"{100 * (acc - subset):+.1f}", pct(every.unsure / max(every.n, 1)),
+                     pct(every.errors / max(every.n, 1)), pct(every.sure_wrong / max(every.n, 1)),
+                     f"{every.seconds / max(every.n, 1):.3f}"])
+        print(table(["condition", "pictures", "photo accuracy", "plain accuracy (same digits)",
+                     "difference (points)", "not sure (incl. no digit)", "no digit found",
+                     "sure and wrong", "s/picture"], rows))
+        print("\nplain accuracy: `model.predict_proba` on the untouched 28x28 test images; "
+              "s/picture: load_image + read_digit.\n")
+
+        if numbers:
+            single = digits[m].get("phone_photo") or next(iter(digits[m].values()))
+            print(f"### Numbers: rows of 2-12 digits under random conditions "
+                  f"({args.numbers} pictures)\n")
+            rows = []
+            for g, t in numbers[m].items():
+                if not t.n:
+                    continue
+                rows.append([g, str(t.n), pct(t.digits_right / max(t.digits, 1)),
+                             pct(t.whole / t.n), pct(t.wrong_count / t.n), pct(t.unsure / t.n),
+                             pct(t.errors / t.n), f"{t.seconds / t.n:.3f}"])
+            print(table(["numbers", "pictures", "per-digit accuracy", "whole-number accuracy",
+                         "wrong count of digits", "not sure", "no digit found", "s/picture"],
+                        rows))
+            print(f"\nper-digit: position by position when the count of digits found is "
+                  f"right, all wrong otherwise. Single-digit photo accuracy for comparison: "
+                  f"{pct(every.accuracy())} over all conditions, {pct(single.accuracy())} "
+                  f"on phone_photo.\n")
+
+        print("### Not sure: what gets flagged\n")
+        rows = []
+        if non_digits:
+            for kind, t in non_digits[m].items():
+                common = ", ".join(f"{a} ({n})" for a, n in t.answers.most_common(3))
+                rows.append([f"not a digit: {kind}", str(t.n), pct(t.unsure / max(t.n, 1)),
+                             pct(t.errors / max(t.n, 1)), common or "-"])
+        right, wrong = plain_right, ~plain_right
+        rows.append(["plain MNIST test, classified right", str(int(right.sum())),
+                     pct(plain_unsure[right].mean()), "-", "-"])
+        rows.append(["plain MNIST test, classified wrong", str(int(wrong.sum())),
+                     pct(plain_unsure[wrong].mean()) if wrong.any() else "-", "-", "-"])
+        rows.append(["photo digits, read right", str(every.right),
+                     pct(every.right_unsure / max(every.right, 1)), "-", "-"])
+        rows.append(["photo digits, read wrong", str(every.n - every.right),
+                     pct(every.wrong_unsure / max(every.n - every.right, 1)),
+                     pct(every.errors / max(every.n - every.right, 1)), "-"])
+        print(table(["pictures", "n", "flagged (not sure or no digit)", "no digit found",
+                     "answers when not flagged"], rows))
+        print(f"\nplain MNIST: all {len(test_images)} test images through "
+              f"`predict_proba` and `is_unsure`; plain accuracy {pct(plain_right.mean())}.\n")
+
+    if big:
+        print("## 12-megapixel phone photo (4000x3000 JPEG, one digit)\n")
+        print(table(["model", "load_image + read_digit (s)", "of which load_image (s)",
+                     "peak RSS increase (MB)", "tracemalloc peak (MB)", "answer"], big))
+        print("\nmeasured in a fresh process after loading the model; RSS from "
+              "getrusage(ru_maxrss), tracemalloc in a second, traced run.\n")
+    if problems:
+        print("## Exceptions and warnings raised by reading\n")
+        shown = collections.Counter((c, e if e.startswith(("CRASH", "WARNING")) else
+                                     e.split(": ")[0], m) for c, e, m, _ in problems)
+        rows = [[*key, str(n)] for key, n in sorted(shown.items())]
+        print(table(["condition", "exception or warning", "model", "pictures"], rows))
+        print("\nEmptyDrawingError (no digit found) is listed for the first model only; a CRASH "
+              "is an exception that is not a BarenetError.")
+        firsts = {}
+        for condition, error, m, what in problems:
+            if not error.startswith("EmptyDrawingError"):
+                firsts.setdefault((condition, error, m), what)
+        for (condition, error, m), what in sorted(firsts.items()):
+            print(f"- first: {condition} {what}, {m}: {error}")
+        print()
+    print(f"total time {time.perf_counter() - t0:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

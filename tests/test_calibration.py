@@ -1,0 +1,123 @@
+"""Temperature scaling, the calibration error, the stored temperature, and "not sure"."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+
+import numpy as np
+import pytest
+
+from barenet import BarenetError, Sequential, load
+from barenet.calibration import (
+    TEMPERATURE_RANGE,
+    expected_calibration_error,
+    fit_temperature,
+    is_unsure,
+    nll,
+    reliability,
+    temperature,
+)
+from barenet.layers import Linear, Softmax
+from barenet.layers.activations import softmax
+
+
+def overconfident(rng: np.random.Generator, n: int = 4000, true_t: float = 2.5):
+    """Logits whose labels were drawn from softmax(z / true_t): the best T is true_t."""
+    z = rng.normal(0, 3, (n, 10))
+    p = softmax(z / true_t)
+    labels = np.array([rng.choice(10, p=row) for row in p])
+    return z, labels
+
+
+def test_fitted_temperature_recovers_the_one_the_labels_came_from(rng):
+    z, labels = overconfident(rng)
+    t = fit_temperature(z, labels)
+    assert t == pytest.approx(2.5, rel=0.08)
+    grid = np.exp(np.linspace(np.log(0.5), np.log(10), 400))  # a plain grid search agrees
+    best = grid[np.argmin([nll(z, labels, g) for g in grid])]
+    assert t == pytest.approx(best, rel=0.01)
+    assert nll(z, labels, t) <= min(nll(z, labels, g) for g in grid) + 1e-9
+
+
+def test_temperature_scaling_never_changes_the_answer(rng):
+    z, labels = overconfident(rng)
+    t = fit_temperature(z, labels)
+    assert (softmax(z / t).argmax(1) == z.argmax(1)).all()
+    assert expected_calibration_error(softmax(z / t), labels) < \
+        expected_calibration_error(softmax(z), labels) / 3
+
+
+def test_no_data_is_no_change():
+    assert fit_temperature(np.zeros((0, 10)), np.zeros(0, int)) == 1.0
+
+
+def test_calibration_error_of_known_cases():
+    p = np.array([[0.9, 0.1], [0.9, 0.1], [0.6, 0.4], [0.6, 0.4]])
+    labels = np.array([0, 0, 0, 1])
+    # bin of 0.9: accuracy 1, gap 0.1; bin of 0.6: accuracy 0.5, gap 0.1
+    assert expected_calibration_error(p, labels, bins=10) == pytest.approx(0.1)
+    confidence, accuracy, counts = reliability(p, labels, bins=10)
+    assert counts.sum() == 4 and counts[8] == 2 and counts[5] == 2
+    assert accuracy[8] == 1.0 and confidence[5] == pytest.approx(0.6)
+    assert np.isnan(accuracy[0])
+    perfect = np.eye(3)[[0, 1, 2]]
+    assert expected_calibration_error(perfect, np.array([0, 1, 2])) == 0.0
+
+
+def test_unsure_is_a_low_calibrated_top_probability():
+    p = np.array([[0.41, 0.38, 0.21], [0.9, 0.05, 0.05]])
+    assert is_unsure(p).tolist() == [True, False]
+
+
+def _linear_model(**metadata) -> Sequential:
+    return Sequential([Linear(4, 3, rng=0)], metadata=metadata)
+
+
+def test_predict_proba_applies_the_stored_temperature(rng):
+    x = rng.random((5, 4)).astype(np.float32)
+    plain = _linear_model()
+    hot = _linear_model(calibration={"temperature": 2.0})
+    logits = plain.predict_logits(x)
+    np.testing.assert_allclose(plain.predict_proba(x), softmax(logits), rtol=1e-6)
+    np.testing.assert_allclose(hot.predict_proba(x), softmax(logits / 2), rtol=1e-6)
+    np.testing.assert_allclose(hot.probabilities(logits, calibrated=False), softmax(logits),
+                               rtol=1e-6)
+    ends_in_softmax = Sequential([Linear(4, 3, rng=0), Softmax()],
+                                 metadata={"calibration": {"temperature": 2.0}})
+    np.testing.assert_allclose(ends_in_softmax.predict_proba(x), softmax(logits), rtol=1e-6)
+
+
+def test_temperature_round_trips_and_old_files_still_load(tmp_path):
+    path = tmp_path / "m.npz"
+    _linear_model(calibration={"temperature": 0.5}).save(path)
+    assert load(path).temperature == 0.5
+    _linear_model().save(path)
+    assert load(path).temperature == 1.0 and "calibration" not in load(path).metadata
+
+
+@pytest.mark.parametrize("record", [{"temperature": 0}, {"temperature": -1},
+                                    {"temperature": 1e9}, {"temperature": "1"},
+                                    {"temperature": True}, {"t": 1.0}, [1.0], 2.0,
+                                    {"temperature": TEMPERATURE_RANGE[1] * 1.01}])
+def test_a_bad_stored_temperature_is_refused_at_load(tmp_path, record):
+    path = tmp_path / "m.npz"
+    _linear_model().save(path)
+    with zipfile.ZipFile(path) as archive:
+        members = {n: archive.read(n) for n in archive.namelist()}
+    header = np.lib.format.read_array(io.BytesIO(members["__barenet__.npy"]))
+    data = json.loads(header.tobytes())
+    data["metadata"]["calibration"] = record
+    raw = np.frombuffer(json.dumps(data).encode(), np.uint8)
+    buffer = io.BytesIO()
+    np.lib.format.write_array(buffer, raw)
+    members["__barenet__.npy"] = buffer.getvalue()
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, blob in members.items():
+            archive.writestr(name, blob)
+    with pytest.raises(BarenetError, match="calibration") as err:
+        load(path)
+    assert "\n" not in str(err.value)
+    with pytest.raises(BarenetError):
+        temperature({"calibration": record})
