@@ -779,9 +779,9 @@ def _page(albedo: np.ndarray, rng: np.random.Generator, ink_box: Box, scale: flo
     y, x = _grid(shape)
     inside = None
     for side in sides:
-        room = gaps[side] - margin
-        depth = rng.uniform(0.25, 0.85) * room if room > 4 else rng.uniform(1, 3)
         length = fw if side < 2 else fh
+        room = min(gaps[side] - margin, 0.35 * (fh if side < 2 else fw))  # mostly page
+        depth = rng.uniform(0.25, 0.9) * room if room > 4 else rng.uniform(1, 3)
         point, normal = _inward(side, shape, depth, rng.uniform(0.2, 0.8) * length)
         tilt = math.radians(rng.uniform(-20, 20))
         for _ in range(5):

@@ -1,13 +1,14 @@
 """Nothing lost, nothing crashes: property-based fuzzing of everything that reads untrusted input.
 
-Four targets, each fed thousands of generated and mutated inputs per run:
+Five targets, each fed hundreds to thousands of generated and mutated inputs per run:
 
 - the IDX reader (:func:`barenet.data.read_idx`), raw and gzip;
 - the model loader (:func:`barenet.load`);
 - the config parser (:func:`barenet.training.config.load` and ``validate``), and the
   builder on whatever it accepts;
 - the image decoder (:func:`barenet.images.load_image`) and preprocessor
-  (:func:`barenet.preprocess.preprocess`).
+  (:func:`barenet.preprocess.preprocess`), up to a 12-megapixel photo;
+- the number reader (:func:`barenet.reading.read_number`, ``predict --number``).
 
 The one property: only :class:`BarenetError` escapes, with a one-line message, within a
 time and memory budget, and no warning printed; whatever is returned is sane. Runs of the
@@ -67,7 +68,8 @@ from barenet.layers import (
     Tanh,
 )
 from barenet.optim import OPTIMIZERS, SCHEDULES, make_schedule
-from barenet.preprocess import preprocess
+from barenet.preprocess import extract, preprocess
+from barenet.reading import read_number
 from barenet.training import config as cfg
 from barenet.training.builder import build_model
 
@@ -1015,6 +1017,48 @@ def test_preprocess_any_array(fuzz, image, invert):
     out = attempt(fuzz, PREPROCESS, preprocess, image, invert, seconds=10, memory=256 * MB)
     if out is not None:
         check_preprocessed(out)
+
+
+NUMBER = "number reader"
+
+
+def _read_number(image: np.ndarray, model: bn.Sequential) -> list:
+    found = extract(image)
+    number = read_number(model, image, found)
+    assert 1 <= len(number.digits) and all(d.seen.shape == (28, 28) for d in number.digits)
+    for d in number.digits:
+        top, bottom, left, right = d.box
+        assert 0 <= top < bottom <= found.shape[0] and 0 <= left < right <= found.shape[1]
+        assert all(np.isfinite(p) and 0 <= p <= 1 for _, p in d.top)
+    return number.digits
+
+
+@fuzz_settings(600)
+@given(image=pictures())
+@example(image=np.eye(3000, 2, dtype=np.uint8) * 255)
+@example(image=np.tile(np.eye(8, dtype=np.uint8) * 255, (5, 500)))
+def test_number_reader_any_array(fuzz, image):
+    """``predict --number``'s path: the same arrays as the preprocessor, cut into digits."""
+    attempt(fuzz, NUMBER, _read_number, image, NUMBER_MODEL, seconds=10, memory=256 * MB)
+
+
+NUMBER_MODEL = bn.Sequential([Linear(784, 10, rng=0)])
+
+
+def test_a_twelve_megapixel_photo_is_read_in_bounded_time_and_memory(fuzz, scratch):
+    """A 4000x3000 JPEG phone photo of a digit: decoded, its ink found and read."""
+    rng = np.random.default_rng(0)
+    light = np.linspace(0.6, 1.0, 4000, dtype=np.float32)[None, :] * np.ones((3000, 1), np.float32)
+    grey = light * 0.9
+    grey[900:2100, 1700:1790] *= 0.2  # a "1", 1200 pixels tall
+    grey += rng.normal(0, 0.02, grey.shape).astype(np.float32)
+    path = scratch / "photo.jpg"
+    Image.fromarray((np.clip(grey, 0, 1) * 255).astype(np.uint8)).save(path, quality=85)
+    image = attempt(fuzz, DECODER, load_image, path, seconds=10, memory=400 * MB, trace=True)
+    found = attempt(fuzz, PREPROCESS, extract, image, seconds=10, memory=400 * MB, trace=True)
+    assert image.shape == (1500, 2000)  # decoded at half size (MAX_SIDE), boxes in its pixels
+    top, bottom, left, right = found.box
+    assert abs(top - 450) < 10 and abs(bottom - 1050) < 10 and abs(left - 850) < 10
 
 
 def _image_files() -> list[bytes]:
