@@ -49,10 +49,24 @@ def test_resolution_order(env, monkeypatch):
     assert _marker() == 2  # $BARENET_DATA before the cache
     _write_set(env / "arg", 3)
     assert _marker(data_dir=env / "arg") == 3  # the argument before $BARENET_DATA
-    # A folder without all four files is passed over; the argument replaces
-    # $BARENET_DATA rather than adding to it, so the cache comes next.
+    # A folder the user names that lacks a file is the error: nothing else is searched
     (env / "arg" / FILES[3]).unlink()
-    assert _marker(data_dir=env / "arg") == 1
+    with pytest.raises(BarenetError, match=f"{env / 'arg'} holds no mnist files "
+                                           rf"\(expected {FILES[0]}"):
+        _marker(data_dir=env / "arg")
+
+
+@pytest.mark.parametrize("make, words", [(lambda p: None, "does not exist"),
+                                         (lambda p: p.mkdir(), "holds no mnist files"),
+                                         (lambda p: p.write_text("x"), "is not a folder")])
+def test_a_wrong_data_dir_is_named_first(env, make, words):
+    folder = env / "wrong"
+    make(folder)
+    with pytest.raises(BarenetError) as err:
+        load_dataset("mnist", folder)
+    message = str(err.value)
+    assert message.startswith(f"{folder} {words}") and FILES[0] in message
+    assert "download" not in message and "\n" not in message
 
 
 def test_dataset_subfolder_and_raw_files(env, monkeypatch):

@@ -1,5 +1,6 @@
 """``barenet evaluate`` and ``barenet report`` end to end, on a tiny IDX dataset and run folder."""
 
+import dataclasses
 import json
 
 import numpy as np
@@ -157,3 +158,51 @@ def test_report_without_the_requested_model(run_dir, capsys):
     assert main(["report", str(run_dir), "--model", "final"]) == 2
     assert_one_line_error(capsys, "no model.npz in this run folder")
     assert not (run_dir / "plots").exists()
+
+
+@pytest.fixture
+def nowhere_else(monkeypatch, tmp_path):
+    """No $BARENET_DATA, an empty cache, no system folders, no mirrors: only data.json helps."""
+    from barenet.data import datasets
+
+    monkeypatch.delenv("BARENET_DATA", raising=False)
+    monkeypatch.setenv("BARENET_CACHE", str(tmp_path / "empty-cache"))
+    for name in list(DATASETS):
+        monkeypatch.setitem(DATASETS, name, dataclasses.replace(DATASETS[name], system_dirs=()))
+        monkeypatch.setitem(datasets.MIRRORS, name, [])
+
+
+def record_data(run_dir, data_dir):
+    from barenet.data import load_dataset
+    from barenet.training.runs import RunFolder
+
+    RunFolder(run_dir).write_data_source(load_dataset("mnist", data_dir / "mnist"))
+
+
+def test_evaluate_and_report_find_the_data_the_run_was_trained_on(run_dir, data_dir, capsys,
+                                                                   nowhere_else):
+    record_data(run_dir, data_dir)
+    assert main(["evaluate", str(run_dir)]) == 0
+    out = capsys.readouterr().out
+    assert expected_accuracy_line(data_dir) in out and str(data_dir / "mnist") in out
+    assert main(["report", str(run_dir)]) == 0
+    assert (run_dir / "plots" / "confusion.png").is_file()
+
+
+def test_a_changed_data_file_is_warned_about(run_dir, data_dir, capsys, nowhere_else):
+    record_data(run_dir, data_dir)
+    labels = data_dir / "mnist" / FILES[3]
+    write_idx(labels, ((np.arange(50) + 1) % 10).astype(np.uint8))
+    assert main(["evaluate", str(run_dir)]) == 0
+    assert f"{FILES[3]} in {data_dir / 'mnist'} changed since" in capsys.readouterr().err
+
+
+def test_report_draws_the_curves_without_any_data(run_dir, capsys, nowhere_else):
+    assert main(["report", str(run_dir)]) == 2
+    captured = capsys.readouterr()
+    assert (run_dir / "plots" / "loss.png").is_file() and (run_dir / "plots" / "accuracy.png")
+    assert not (run_dir / "plots" / "confusion.png").exists()
+    assert str(run_dir / "plots" / "loss.png") in captured.out
+    err = captured.err
+    assert err.startswith("barenet: error: ") and err.count("\n") == 1, err
+    assert "the curves need no data and were written" in err

@@ -163,9 +163,13 @@ def test_train_writes_a_complete_run_folder(tiny_data, tiny_config, tmp_path, ca
     assert main(["train", "--config", str(tiny_config), "--data-dir", str(tiny_data),
                  "--out", str(out), "--seed", "3"]) == 0
     printed = capsys.readouterr()
-    for name in ("config.toml", "history.json", "history.csv", "best.npz", "model.npz",
-                 "checkpoint.npz", "plots/loss.png", "plots/confusion.png"):
+    for name in ("config.toml", "data.json", "history.json", "history.csv", "best.npz",
+                 "model.npz", "checkpoint.npz", "plots/loss.png", "plots/confusion.png"):
         assert (out / name).is_file(), name
+    source = json.loads((out / "data.json").read_text())
+    assert source["dataset"] == "mnist" and Path(source["data_dir"]) == tiny_data.resolve()
+    assert sorted(source["sha256"]) == sorted(FILES) and all(
+        len(digest) == 64 for digest in source["sha256"].values())
     history = json.loads((out / "history.json").read_text())
     assert [row["epoch"] for row in history["epochs"]] == [1, 2, 3]
     assert history["test"]["accuracy"] > 0.9  # the classes are separable

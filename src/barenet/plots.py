@@ -517,16 +517,30 @@ def history_epochs(history: Mapping[str, Any] | Sequence[Mapping[str, Any]] | No
     return epochs
 
 
+def write_curves(run_dir: str | os.PathLike,
+                 history: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None) -> list[Path]:
+    """``loss.png`` and ``accuracy.png`` into ``run_dir/plots`` (none without epochs).
+
+    They need only the run's history, no data.
+    """
+    folder = Path(run_dir) / PLOTS_DIR
+    epochs = history_epochs(history)
+    if not epochs:
+        return []
+    return [plot_loss(epochs, folder / "loss.png"), plot_accuracy(epochs, folder / "accuracy.png")]
+
+
 def write_report(run_dir: str | os.PathLike, model: Sequential, test_images: np.ndarray,
                  test_labels: np.ndarray, class_names: Sequence[str],
                  history: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None
                  ) -> list[Path]:
     """Write every plot that applies to ``model`` into ``run_dir/plots``.
 
-    ``loss.png`` and ``accuracy.png`` (when ``history`` has epochs),
-    ``confusion.png``, ``misclassified.png``, ``reliability.png``, ``weights.png`` (when the first
-    weighted layer can be shown as images) and ``feature_maps.png`` (for a
-    model with a convolution, on the first test image).
+    ``loss.png`` and ``accuracy.png`` (when ``history`` has epochs, see
+    :func:`write_curves`), ``confusion.png``, ``misclassified.png``,
+    ``reliability.png``, ``weights.png`` (when the first weighted layer can be
+    shown as images) and ``feature_maps.png`` (for a model with a convolution, on
+    the first test image).
 
     Parameters
     ----------
@@ -549,11 +563,7 @@ def write_report(run_dir: str | os.PathLike, model: Sequential, test_images: np.
     if len(labels) == 0 or len(labels) != len(test_images):
         raise BarenetError(f"need a non-empty test set with one label per image, got "
                            f"{len(test_images)} images and {len(labels)} labels")
-    epochs = history_epochs(history)
-    written = []
-    if epochs:
-        written.append(plot_loss(epochs, folder / "loss.png"))
-        written.append(plot_accuracy(epochs, folder / "accuracy.png"))
+    written = write_curves(run_dir, history)
     logits = model.predict_logits(test_images)
     probabilities = model.probabilities(logits)
     if probabilities.shape[1] != len(class_names):

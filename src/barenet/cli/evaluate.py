@@ -39,8 +39,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dataset", help="dataset to test on (default: the one the model "
                                           f"was trained on, else {DEFAULT_DATASET})")
     parser.add_argument("--data-dir", type=Path, metavar="DIR",
-                        help=f"folder holding the dataset's IDX files (default: ${paths.DATA_ENV}, "
-                             "the cache, or a download)")
+                        help="folder holding the dataset's IDX files (default: the folder the "
+                             f"run was trained on, else ${paths.DATA_ENV}, the cache, or a "
+                             "download)")
     parser.add_argument("--batch-size", type=positive_int, default=INFERENCE_BATCH,
                         help=f"images per forward pass (default {INFERENCE_BATCH})")
 
@@ -71,7 +72,8 @@ def model_in_run(run_dir: Path, which: str | None = None) -> Path:
 
 
 def load_test_split(model: Sequential, dataset: str | None = None,
-                    data_dir: str | os.PathLike | None = None) -> Dataset:
+                    data_dir: str | os.PathLike | None = None,
+                    model_path: Path | None = None) -> Dataset:
     """The test split of ``dataset`` (default: the model's), checked to fit the model.
 
     Prints a warning line on stderr when ``dataset`` differs from the one
@@ -83,7 +85,11 @@ def load_test_split(model: Sequential, dataset: str | None = None,
     dataset : str or None
         Dataset name; None takes ``model.metadata["dataset"]``, else ``"mnist"``.
     data_dir : path-like or None
-        Folder with the IDX files; None lets :mod:`barenet.data` find them.
+        Folder with the IDX files; None takes the folder the model's run was
+        trained from (its ``data.json``) if it is still there, else lets
+        :mod:`barenet.data` find them.
+    model_path : Path or None
+        The model file, to find its run folder.
 
     Returns
     -------
@@ -100,6 +106,10 @@ def load_test_split(model: Sequential, dataset: str | None = None,
 
     recorded = model.metadata.get("dataset")
     name = dataset or recorded or DEFAULT_DATASET
+    if data_dir is None and model_path is not None:
+        from ..training.runs import RunFolder
+
+        data_dir = RunFolder(model_path.parent).data_dir(name)
     data = load_dataset(name, data_dir)
     if recorded and recorded != name:
         print(f"barenet: warning: the model was trained on {recorded}; evaluating it on "
@@ -149,7 +159,7 @@ def run(args: argparse.Namespace) -> int:
     )
 
     model, path = load_model(args.model)
-    data = load_test_split(model, args.dataset, args.data_dir)
+    data = load_test_split(model, args.dataset, args.data_dir, path)
     labels = data.test_labels
     logits = model.predict_logits(data.test_images, batch_size=args.batch_size)
     predicted = logits.argmax(axis=1)

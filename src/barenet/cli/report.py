@@ -12,15 +12,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run_dir", type=Path, metavar="RUN_DIR",
                         help="a run folder written by `barenet train`")
     parser.add_argument("--data-dir", type=Path, metavar="DIR",
-                        help="folder holding the dataset's IDX files (default: found by "
-                             "barenet.data: $BARENET_DATA, the cache, or a download)")
+                        help="folder holding the dataset's IDX files (default: the folder the "
+                             "run was trained on, else $BARENET_DATA, the cache, or a download)")
     parser.add_argument("--model", choices=sorted(RUN_MODELS), default=None,
                         help="which model of the run to plot: best.npz or model.npz "
                              "(default: best, else final)")
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..plots import history_epochs, write_report
+    """Write the curves (they need no data), then the plots that need the test split."""
+    from ..errors import BarenetError
+    from ..plots import history_epochs, write_curves, write_report
     from ..serialization import load
     from ..training.runs import RunFolder
 
@@ -28,7 +30,15 @@ def run(args: argparse.Namespace) -> int:
     run_folder = RunFolder(args.run_dir)
     epochs = history_epochs(run_folder.read_history())  # checked before the data loads
     model = load(model_path)
-    data = load_test_split(model, None, args.data_dir)
+    try:
+        data = load_test_split(model, None, args.data_dir, model_path)
+    except BarenetError as exc:
+        written = write_curves(run_folder.path, epochs)
+        for path in written:
+            print(path)
+        raise BarenetError(f"{exc} (the curves need no data and were written"
+                           f"{'' if written else ': none, the run has no epochs'}; the other "
+                           "plots need the test split)") from None
     written = write_report(run_folder.path, model, data.test_images, data.test_labels,
                            data.class_names, epochs)
     print(f"plots of {model_path} on the {data.name} test split:")

@@ -16,6 +16,7 @@ A folder counts only when it holds all four files; each may be gzipped
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -120,6 +121,8 @@ class Dataset:
         Label ``k`` means ``class_names[k]``.
     source : pathlib.Path
         The folder the files were read from.
+    files : tuple of pathlib.Path
+        The four files, in the order of :data:`FILES`.
     """
 
     name: str
@@ -129,6 +132,11 @@ class Dataset:
     test_labels: np.ndarray
     class_names: tuple[str, ...]
     source: Path
+    files: tuple[Path, ...] = ()
+
+    def checksums(self) -> dict[str, str]:
+        """File name -> SHA-256 of each of the four files as read (a run folder records them)."""
+        return {path.name: file_sha256(path) for path in self.files}
 
     @property
     def num_classes(self) -> int:
@@ -141,6 +149,15 @@ def get_spec(name: str) -> DatasetSpec:
     if name not in DATASETS:
         raise BarenetError(f"unknown dataset {name!r}; valid: {', '.join(sorted(DATASETS))}")
     return DATASETS[name]
+
+
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file, read in 1 MB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _files_in(folder: Path) -> list[Path] | None:
@@ -218,8 +235,9 @@ def load_dataset(name: str, data_dir: str | os.PathLike | None = None, *,
     name : str
         ``"mnist"`` or ``"fashion-mnist"``.
     data_dir : str or os.PathLike or None
-        Folder holding the four files (or a sub-folder named ``name``); ``None``
-        uses ``$BARENET_DATA`` if set. Searched first.
+        Folder holding the four files (or a sub-folder named ``name``); if it
+        holds neither, that is the error (nothing else is searched or
+        downloaded). ``None`` uses ``$BARENET_DATA`` if set, searched first.
     cache_dir : str or os.PathLike or None
         Cache folder for this dataset; ``None`` uses ``paths.dataset_cache_dir(name)``.
         Downloads land here.
@@ -243,11 +261,18 @@ def load_dataset(name: str, data_dir: str | os.PathLike | None = None, *,
         (the message says where to put the four files); a corrupt file.
     """
     spec = get_spec(name)
+    folder = Path(data_dir).expanduser() if data_dir is not None else None
+    if folder is not None and _files_in(folder) is None and _files_in(folder / name) is None:
+        # the folder the user named comes first: no silent download elsewhere
+        state = "does not exist" if not folder.exists() else (
+            "is not a folder" if not folder.is_dir() else f"holds no {name} files")
+        raise BarenetError(f"{folder} {state} (expected {', '.join(FILES)}, gzipped or not, in "
+                           f"it or in {folder / name}); pass the folder that holds them")
     files = find_dataset_files(name, data_dir, cache_dir)
     if files is None:
         cache = Path(cache_dir) if cache_dir is not None else paths.dataset_cache_dir(name)
         where = (f"put {', '.join(FILES)} in {cache} or in a folder named by "
-                 f"${paths.DATA_ENV} (or pass data_dir)")
+                 f"${paths.DATA_ENV}, or pass --data-dir DIR")
         if not download:
             raise BarenetError(f"no local copy of {name} found and downloading is off; {where}")
         base_urls = MIRRORS.get(name, []) if mirrors is None else mirrors
@@ -258,4 +283,5 @@ def load_dataset(name: str, data_dir: str | os.PathLike | None = None, *,
     arrays = [read_idx(path) for path in files]
     _check(spec, arrays[0], arrays[1], files[0], files[1])
     _check(spec, arrays[2], arrays[3], files[2], files[3])
-    return Dataset(name, *arrays, class_names=spec.class_names, source=files[0].parent)
+    return Dataset(name, *arrays, class_names=spec.class_names, source=files[0].parent,
+                   files=tuple(files))

@@ -4,6 +4,7 @@
 
     runs/mlp-20261122-010203/
         config.toml      the config used, every default filled in
+        data.json        the dataset's folder and the SHA-256 of its four files
         history.json     per-epoch metrics and the final test result
         history.csv      the same epochs as a table
         best.npz         the model with the best validation accuracy
@@ -18,10 +19,12 @@ import csv
 import io
 import json
 import shutil
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
+from ..data.datasets import Dataset, file_sha256
 from ..errors import BarenetError
 from ..fileio import ensure_writable_dir, write_text
 from ..paths import BEST_MODEL, FINAL_MODEL, RUNS_DIR
@@ -39,6 +42,7 @@ class RunFolder:
         self.final_model = self.path / FINAL_MODEL
         self.checkpoint = self.path / CHECKPOINT
         self.config = self.path / "config.toml"
+        self.data = self.path / "data.json"
         self.history_json = self.path / "history.json"
         self.history_csv = self.path / "history.csv"
         self.plots = self.path / "plots"
@@ -74,6 +78,32 @@ class RunFolder:
         writer.writeheader()
         writer.writerows(epochs)
         write_text(self.history_csv, table.getvalue())
+
+    def write_data_source(self, dataset: Dataset) -> None:
+        """Record where the run's data came from: name, folder (absolute), file checksums."""
+        record = {"dataset": dataset.name, "data_dir": str(Path(dataset.source).resolve()),
+                  "sha256": dataset.checksums()}
+        write_text(self.data, json.dumps(record, indent=1))
+
+    def data_dir(self, dataset: str) -> Path | None:
+        """The folder this run's ``dataset`` was read from, if it still holds the same files.
+
+        None when the run has no record of it (older runs), it was another dataset, or
+        the folder is gone; a line on stderr says when the files there have changed.
+        """
+        try:
+            record = json.loads(self.data.read_text(encoding="utf-8"))
+            folder, sums = Path(record["data_dir"]), dict(record["sha256"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        if record.get("dataset") != dataset or not folder.is_dir():
+            return None
+        changed = [name for name, digest in sums.items()
+                   if not (folder / name).is_file() or file_sha256(folder / name) != digest]
+        if changed:
+            print(f"barenet: warning: {', '.join(changed)} in {folder} changed since "
+                  f"{self.path} was trained", file=sys.stderr)
+        return folder
 
     def read_history(self) -> dict[str, Any]:
         try:

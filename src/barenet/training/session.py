@@ -76,6 +76,7 @@ def train_from_config(config: dict[str, Any], data_dir: Path | None = None,
         from ..fileio import write_text
 
         write_text(run.config, dumps(config))
+        run.write_data_source(dataset)
         log(trainer.model.summary())
         log(f"training on {dataset.name}: {len(data.y_train)} images, validating on "
             f"{len(data.y_val)}; run folder {run.path}")
