@@ -175,7 +175,8 @@ def test_train_writes_a_complete_run_folder(tiny_data, tiny_config, tmp_path, ca
     assert history["test"]["accuracy"] > 0.9  # the classes are separable
     assert f"test accuracy: {history['test']['accuracy']:.2%}" in printed.out
     assert "epoch 3/3" in printed.err
-    assert (out / "history.csv").read_text().splitlines()[0].startswith("epoch,train_loss")
+    header = (out / "history.csv").read_text().splitlines()[0]
+    assert header.startswith("epoch,train_loss") and header.endswith(",label_smoothing")
     best = barenet.load(out / "best.npz")
     assert best.metadata["dataset"] == "mnist" and best.metadata["config"] == "tiny"
     assert best.metadata["metrics"]["test_accuracy"] == history["test"]["accuracy"]
@@ -209,9 +210,18 @@ def test_divergence_stops_with_advice_and_no_broken_model(tiny_data, tiny_config
                  "--out", str(out), "--optimizer", "sgd", "--lr", "1e30", "--no-plots"])
     err = capsys.readouterr().err
     assert code == 2
-    assert "lower learning rate" in err and "epoch 1, batch" in err
+    assert "lower learning rate (e.g. --lr 1e+29)" in err and "epoch 1, batch" in err
+    assert "no model or checkpoint had been saved yet" in err and "intact" not in err
     assert err.count("\n") == 1 and "Traceback" not in err
     assert not (out / "model.npz").exists() and not (out / "best.npz").exists()
+
+
+@pytest.mark.parametrize("lr, lower", [(1e6, 1e5), (2e-3, 2e-4), (0.7, 0.07), (3.3e-2, 3e-3),
+                                       (9.6, 1.0)])
+def test_the_suggested_learning_rate_is_a_round_tenth(lr, lower):
+    from barenet.training.trainer import lower_rate
+
+    assert lower_rate(lr) == pytest.approx(lower)
 
 
 def test_unwritable_output_is_reported_before_training(tiny_data, tiny_config, tmp_path,

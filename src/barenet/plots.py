@@ -93,7 +93,9 @@ def _plot_curves(history: Sequence[Mapping[str, Any]], key: str, quantity: str,
         raise BarenetError("the training history has no epochs to plot")
     fig = Figure(figsize=(6.4, 4.2), layout="constrained")
     ax = fig.add_subplot()
-    for split, label in (("train", "train"), ("val", "validation")):
+    smoothing = _number(history[-1].get("label_smoothing")) if key == "loss" else None
+    train_label = "train" if not smoothing else f"train (with label smoothing {smoothing:g})"
+    for split, label in (("train", train_label), ("val", "validation")):
         points = [(_number(row.get("epoch", i + 1)), _number(row.get(f"{split}_{key}")))
                   for i, row in enumerate(history)]
         points = [(e, v) for e, v in points if e is not None and v is not None]
@@ -109,6 +111,10 @@ def _plot_curves(history: Sequence[Mapping[str, Any]], key: str, quantity: str,
         ax.yaxis.set_major_formatter(PercentFormatter(xmax=1, decimals=None))
     ax.grid(alpha=0.3)
     ax.legend()
+    if smoothing:
+        ax.set_title("The training loss includes label smoothing (its floor is above zero); the "
+                     "validation loss is plain cross-entropy", fontsize=7, loc="left",
+                     color="0.35", y=-0.22)
     return _save(fig, path)
 
 
@@ -120,7 +126,8 @@ def plot_loss(history: Sequence[Mapping[str, Any]], path: str | os.PathLike) -> 
     history : sequence of dict
         One dict per epoch with keys ``epoch``, ``train_loss``, ``val_loss``
         (the ``"epochs"`` list of a run's ``history.json``); missing or
-        ``None`` values are left out.
+        ``None`` values are left out. A ``label_smoothing`` above 0 is said on
+        the plot: the training loss includes it, the validation loss does not.
     path : path-like
         The PNG file to write.
 

@@ -30,7 +30,8 @@ from ..fileio import ensure_writable_dir, write_text
 from ..paths import BEST_MODEL, FINAL_MODEL, RUNS_DIR
 
 CHECKPOINT = "checkpoint.npz"
-HISTORY_COLUMNS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds")
+HISTORY_COLUMNS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds",
+                   "label_smoothing")
 
 
 class RunFolder:

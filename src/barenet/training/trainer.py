@@ -8,6 +8,7 @@ that a run can be watched, stopped, resumed and reported on.
 from __future__ import annotations
 
 import itertools
+import math
 import signal
 import time
 from typing import Any
@@ -62,6 +63,15 @@ def logits_of(model: Sequential, x: np.ndarray,
     finally:
         model.train(was_training)
     return np.concatenate(out) if out else np.zeros((0, model.output_shape(model.input_shape)[-1]))
+
+
+def lower_rate(lr: float) -> float:
+    """A round learning rate about a tenth of ``lr``: 1e6 -> 1e5, 2e-3 -> 2e-4, 0.7 -> 0.07."""
+    tenth = lr / 10
+    if not (math.isfinite(tenth) and tenth > 0):
+        return 1e-3
+    exponent = math.floor(math.log10(tenth))
+    return round(tenth / 10**exponent) * 10**exponent
 
 
 class Trainer:
@@ -169,8 +179,8 @@ class Trainer:
             if not np.isfinite(loss):
                 raise BarenetError(
                     f"loss became {loss} at epoch {epoch + 1}, batch {b + 1}: training "
-                    f"diverged; try a lower learning rate (e.g. --lr {self.optimizer.lr / 10:g}); "
-                    f"the last good checkpoint and models in {self.run.path} are intact")
+                    f"diverged; try a lower learning rate (e.g. --lr "
+                    f"{lower_rate(cfg['optimizer']['lr']):g}){self._saved_so_far()}")
             partial["loss"] += loss * len(y)
             partial["correct"] += correct
             partial["seen"] += len(y)
@@ -192,13 +202,16 @@ class Trainer:
         bar.close(batches, loss=train_loss, acc=train_acc)
         row = {"epoch": epoch + 1, "train_loss": train_loss, "train_acc": train_acc,
                "val_loss": val_loss, "val_acc": val_acc, "lr": self.optimizer.lr,
-               "seconds": seconds}
+               "seconds": seconds,
+               # train_loss includes it, val_loss (plain cross-entropy) does not
+               "label_smoothing": cfg["label_smoothing"]}
         log(f"epoch {epoch + 1}: train loss {train_loss:.4f} acc {train_acc:.2%} | "
             f"val loss {val_loss:.4f} acc {val_acc:.2%} | lr {self.optimizer.lr:.3g} | "
             f"{seconds:.1f}s")
         if not all(np.all(np.isfinite(p.data)) for p in model.parameters()):
             raise BarenetError(f"weights became NaN or infinite in epoch {epoch + 1}; try a "
-                               f"lower learning rate; the last good checkpoint is intact")
+                               f"lower learning rate (e.g. --lr "
+                               f"{lower_rate(cfg['optimizer']['lr']):g}){self._saved_so_far()}")
         self.state["history"].append(row)
         if not has_val or val_acc > self.state["best_val_acc"]:
             self.state["best_val_acc"] = val_acc if has_val else 0.0
@@ -210,6 +223,15 @@ class Trainer:
         self.state.update(epoch=epoch + 1, batch=0, partial=None)
         self.run.write_history(self.state["history"])
         self._checkpoint(self.shuffle_rng.bit_generator.state, None)
+
+    def _saved_so_far(self) -> str:
+        """``; <files> in <run> are intact`` naming only files that exist."""
+        names = [p.name for p in (self.run.checkpoint, self.run.best_model, self.run.final_model)
+                 if p.is_file()]
+        if not names:
+            return "; no model or checkpoint had been saved yet"
+        verb = "is" if len(names) == 1 else "are"
+        return f"; {', '.join(names)} in {self.run.path} {verb} intact"
 
     def _early_stop(self, log) -> bool:
         patience = self.config["early_stopping"]
