@@ -34,12 +34,13 @@ def both_passes(layer, reference, x, upstream):
 
 def torch_conv(layer: Conv2d) -> "torch.nn.Conv2d":
     ref = torch.nn.Conv2d(layer.in_channels, layer.out_channels, layer.kernel,
-                          stride=layer.stride, padding=layer.padding, bias=layer.bias,
+                          stride=layer.stride, padding=layer.padding,
+                          bias=layer.bias is not None,
                           dtype=torch.float64)
     with torch.no_grad():
-        ref.weight.copy_(torch.tensor(layer.params["weight"].data))
-        if layer.bias:
-            ref.bias.copy_(torch.tensor(layer.params["bias"].data))
+        ref.weight.copy_(torch.tensor(layer.weight.data))
+        if layer.bias is not None:
+            ref.bias.copy_(torch.tensor(layer.bias.data))
     return ref
 
 

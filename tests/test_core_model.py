@@ -273,3 +273,21 @@ def test_batchnorm_single_sample_batch_leaves_running_stats(rng):
     assert np.array_equal(layer.buffers["running_var"], var)
     assert np.array_equal(y, np.broadcast_to(layer.params["beta"].data, (1, 3)))
     assert not np.any(layer.backward(np.ones((1, 3))))
+
+
+def test_parameters_are_attributes_as_in_pytorch():
+    from barenet.layers import BatchNorm1d, Conv2d
+
+    linear = Linear(3, 2, rng=0)
+    assert linear.weight is linear.params["weight"] and linear.bias is linear.params["bias"]
+    assert linear.weight.data.shape == (3, 2) and linear.bias.data.shape == (2,)
+    no_bias = Conv2d(1, 4, 3, bias=False, rng=0)
+    assert no_bias.bias is None and no_bias.config()["bias"] is False
+    assert no_bias.weight.data.shape == (4, 1, 3, 3)
+    norm = BatchNorm1d(5)
+    assert norm.gamma is norm.params["gamma"]
+    with pytest.raises(AttributeError, match="no attribute 'wieght'"):
+        linear.wieght  # noqa: B018
+    with pytest.raises(AttributeError):
+        ReLU().gamma  # noqa: B018
+    assert ReLU().weight is None

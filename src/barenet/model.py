@@ -45,6 +45,13 @@ class Sequential(Module):
 
     # -- the two passes ---------------------------------------------------
     def forward(self, x: np.ndarray) -> np.ndarray:
+        """Apply the layers in order: (N, *input_shape) -> (N, *output_shape).
+
+        The first batch also tells a model built without ``input_shape`` what one
+        sample's shape is (for :meth:`summary`).
+        """
+        if self.input_shape is None and getattr(x, "ndim", 0) >= 2:
+            self.input_shape = tuple(int(d) for d in x.shape[1:])
         for layer in self.layers:
             x = layer.forward(x)
         return x
@@ -193,10 +200,15 @@ class Sequential(Module):
             input_shape = layer.output_shape(input_shape)
         return input_shape
 
-    def summary(self) -> str:
-        """A table of layers, their output shapes and parameter counts."""
+    def summary(self, input_shape: tuple[int, ...] | None = None) -> str:
+        """A table of layers, their output shapes and parameter counts.
+
+        Shapes are known when the model knows its input shape (given when built,
+        read from a model file, inferred from a first ``Linear`` or from the first
+        batch through :meth:`forward`), or from ``input_shape`` here; else "?".
+        """
         rows = [("layer", "output shape", "parameters")]
-        shape = self.input_shape
+        shape = tuple(input_shape) if input_shape is not None else self.input_shape
         total = 0
         for layer in self.layers:
             shape = layer.output_shape(shape) if shape is not None else None

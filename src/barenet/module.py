@@ -35,7 +35,9 @@ class Parameter:
 class Module:
     """Base class of layers: ``forward``, ``backward``, parameters, train/eval mode.
 
-    Subclasses set ``self.params`` (name -> :class:`Parameter`) and, for layers
+    Subclasses set ``self.params`` (name -> :class:`Parameter`), each also an
+    attribute as in PyTorch: ``layer.weight``, ``layer.bias`` (``None`` for a
+    layer built with ``bias=False``), ``batchnorm.gamma``. For layers
     with non-trainable state such as running statistics, ``self.buffers``
     (name -> array). ``config()`` returns the constructor arguments, so a model
     file can rebuild the layer with ``type(layer)(**config)``.
@@ -52,6 +54,19 @@ class Module:
         self.training = True
         self.params: dict[str, Parameter] = {}
         self.buffers: dict[str, np.ndarray] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        """``layer.weight``, ``layer.bias``...: the :class:`Parameter` of that name.
+
+        Called only when ``name`` is not an ordinary attribute. ``weight`` and
+        ``bias`` are ``None`` on layers that have no such parameter.
+        """
+        params = self.__dict__.get("params")
+        if params is not None and name in params:
+            return params[name]
+        if name in ("weight", "bias"):
+            return None
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     # -- the two passes -------------------------------------------------
     def forward(self, x: np.ndarray) -> np.ndarray:

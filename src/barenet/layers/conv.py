@@ -65,13 +65,13 @@ class Conv2d(Module):
         self.kernel = as_pair(kernel_size, "kernel_size", 1)
         self.stride = as_pair(stride, "stride", 1)
         self.padding = as_pair(padding, "padding", 0)
-        self.init, self.bias = init, bool(bias)
+        self.init = init
         taps = self.kernel[0] * self.kernel[1]
         w = INITIALIZERS[init]((self.out_channels, self.in_channels, *self.kernel),
                                self.in_channels * taps, self.out_channels * taps,
                                as_generator(rng), dtype)
         self.params["weight"] = Parameter(w, "weight")
-        if self.bias:
+        if bias:
             self.params["bias"] = Parameter(np.zeros(self.out_channels, dtype), "bias")
         self.cols: np.ndarray | None = None  # im2col of the last input; a reused buffer
 
@@ -82,7 +82,7 @@ class Conv2d(Module):
         self.cols = im2col(x, self.kernel, self.stride, self.padding, out=self.cols)
         w = self.params["weight"].data.reshape(self.out_channels, -1)
         y = w @ self.cols  # (OC, N*OH*OW)
-        if self.bias:
+        if self.bias is not None:
             y += self.params["bias"].data[:, None]
         return y.reshape(self.out_channels, x.shape[0], oh, ow).transpose(1, 0, 2, 3)
 
@@ -102,7 +102,7 @@ class Conv2d(Module):
             weight.grad.reshape(oc, -1).T[...] = per_image.sum(axis=0)
         else:
             weight.grad.reshape(oc, -1).T[...] = self.cols @ g.T
-        if self.bias:  # row sums as a matrix-vector product: 3x faster than g.sum(axis=1)
+        if self.bias is not None:  # row sums as a matrix-vector product: 3x faster than g.sum(axis=1)
             np.matmul(g, np.ones(g.shape[1], g.dtype), out=self.params["bias"].grad)
         if not self.needs_input_grad:  # the network's input: see Sequential.backward
             return None
@@ -113,7 +113,7 @@ class Conv2d(Module):
     def config(self) -> dict:
         return {"in_channels": self.in_channels, "out_channels": self.out_channels,
                 "kernel_size": pair_config(self.kernel), "stride": pair_config(self.stride),
-                "padding": pair_config(self.padding), "init": self.init, "bias": self.bias}
+                "padding": pair_config(self.padding), "init": self.init, "bias": self.bias is not None}
 
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         return (self.out_channels,

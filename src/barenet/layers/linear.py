@@ -37,11 +37,11 @@ class Linear(Module):
                  dtype: DTypeLike = np.float32) -> None:
         super().__init__()
         self.in_features, self.out_features = int(in_features), int(out_features)
-        self.init, self.bias = init, bool(bias)
+        self.init = init
         w = INITIALIZERS[init]((self.in_features, self.out_features), self.in_features,
                                self.out_features, as_generator(rng), dtype)
         self.params["weight"] = Parameter(w, "weight")
-        if self.bias:
+        if bias:
             self.params["bias"] = Parameter(np.zeros(self.out_features, dtype), "bias")
 
     def forward(self, x: np.ndarray) -> np.ndarray:
@@ -51,7 +51,7 @@ class Linear(Module):
                                "put a Flatten layer before it for image input")
         self.x = x
         y = x @ self.params["weight"].data
-        if self.bias:
+        if self.bias is not None:
             y += self.params["bias"].data
         return y
 
@@ -59,7 +59,7 @@ class Linear(Module):
         # dL/dW = x^T delta,  dL/db = sum_n delta_n,  dL/dx = delta W^T
         w = self.params["weight"]
         np.matmul(self.x.T, grad_out, out=w.grad)
-        if self.bias:
+        if self.bias is not None:
             np.sum(grad_out, axis=0, out=self.params["bias"].grad)
         if not self.needs_input_grad:  # the network's input: see Sequential.backward
             return None
@@ -67,7 +67,7 @@ class Linear(Module):
 
     def config(self) -> dict:
         return {"in_features": self.in_features, "out_features": self.out_features,
-                "init": self.init, "bias": self.bias}
+                "init": self.init, "bias": self.bias is not None}
 
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         return (self.out_features,)
