@@ -365,6 +365,36 @@ def test_convolutional_model_shows_feature_maps(window, conv_file):
     assert len(colours) == 4 and len(set(colours)) > 1  # channels lit differently
 
 
+def test_titles_of_a_deep_cnn_are_readable(window, tmp_path):
+    """The layout of configs/cnn.toml (four stages of four or five layers): no title
+    overlaps another or leaves the canvas, and the nodes start below them."""
+    from barenet.layers import BatchNorm1d, BatchNorm2d
+
+    layers = []
+    channels = 1
+    for out in (4, 8, 16):
+        layers += [Conv2d(channels, out, 3, padding=1, rng=0), BatchNorm2d(out), MaxPool2d(2),
+                   ReLU()]
+        channels = out
+    layers += [Flatten(), Linear(16 * 3 * 3, 12, rng=0), BatchNorm1d(12), ReLU(), Dropout(0.3),
+               Linear(12, 10, rng=0)]
+    path = tmp_path / "deep.npz"
+    Sequential(layers, (1, 28, 28), METADATA).save(path)
+    w = window(path)
+    canvas = w.app.network.canvas
+    boxes = sorted(canvas.bbox(item) for item in canvas.find_withtag("title"))
+    assert len(boxes) == 4
+    width, height = int(canvas.cget("width")), int(canvas.cget("height"))
+    for (l0, t0, r0, b0), (l1, _, _, _) in zip(boxes, boxes[1:], strict=False):
+        assert r0 <= l1, "two titles overlap"
+    assert all(t >= 0 and r <= width and b < height for _, t, r, b in boxes)
+    lowest = max(b for *_, b in boxes)
+    assert all(canvas.coords(node)[1] > lowest for column in w.app.network.nodes
+               for node in column)
+    texts = [canvas.itemcget(item, "text") for item in canvas.find_withtag("title")]
+    assert any(t.startswith("conv\n4 ch\n+norm") for t in texts)
+
+
 def test_draw_without_a_display_is_a_one_line_error(capsys, monkeypatch, model_file):
     tk = pytest.importorskip("tkinter", reason=NO_TK)
     monkeypatch.setenv("DISPLAY", "")  # set, then delete: unsets it below os.environ too

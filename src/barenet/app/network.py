@@ -39,6 +39,23 @@ class Stage:
         """E.g. ``"Linear + ReLU"``."""
         return " + ".join(self.names)
 
+    @property
+    def short_title(self) -> str:
+        """A title for a narrow column: the main layer, then the others two to a line.
+
+        E.g. ``"conv\n+norm +pool\n+ReLU"`` for Conv2d, BatchNorm2d, MaxPool2d, ReLU.
+        """
+        short = [SHORT_NAMES.get(name, name) for name in self.names]
+        extras = [" ".join(f"+{n}" for n in short[i:i + 2]) for i in range(1, len(short), 2)]
+        return "\n".join([short[0], *extras])
+
+
+#: Short stage names for the app's narrow columns.
+SHORT_NAMES = {"Linear": "linear", "Conv2d": "conv", "BatchNorm1d": "norm",
+               "BatchNorm2d": "norm", "MaxPool2d": "pool", "AvgPool2d": "avgpool",
+               "GlobalAvgPool2d": "gap", "Dropout": "drop", "Flatten": "flat",
+               "LeakyReLU": "lrelu", "Sigmoid": "sigm", "Softmax": "softmax"}
+
 
 @dataclass(frozen=True)
 class Activations:

@@ -25,12 +25,13 @@ from .state import AppState
 PANEL = 280
 #: While the button is held, recompute at most this often (milliseconds).
 UPDATE_MS = 80
-NETWORK_WIDTH, NETWORK_HEIGHT = 600, PANEL
+NETWORK_WIDTH, NETWORK_HEIGHT = 600, PANEL + 70  # taller than the board: room for titles
 BACKGROUND = "#16181d"
 DIM = "#2a2d35"
 LINE = "#353a46"
 TEXT = "#c9ccd3"
 WINNER, OTHER = "#ffb000", "#5b7fa8"
+TITLE_FONT = ("TkDefaultFont", 8)
 MAX_NODES = 24  # wider stages are drawn as a grid of small squares (a heat strip)
 GRID_ROWS = 32
 SHOWN_MAPS = 8
@@ -87,14 +88,15 @@ class NetworkView:
     def _layout(self, stages: list[Stage], names: list[str]) -> None:
         c = self.canvas
         conv = any(s.conv for s in stages)
-        top, bottom = 34, NETWORK_HEIGHT - (86 if conv else 10)
         hidden = stages[:-1]
+        bottom = NETWORK_HEIGHT - (86 if conv else 10)
         label_w = min(90, 8 + 7 * max(len(n) for n in names))
         self.bar_max = 88
         bars_w = label_w + self.bar_max + 62
         input_x = 48
         xs = [input_x + 42 + 30 + (i + 0.5) * (NETWORK_WIDTH - bars_w - input_x - 72 - 30)
               / max(1, len(hidden)) for i in range(len(hidden))]
+        top = max(34, self._titles(xs, hidden) + 6)
         self.input_photo = ImageTk.PhotoImage(Image.new("L", (84, 84), 0))
         mid = (top + bottom) / 2
         c.create_image(input_x, mid, image=self.input_photo)
@@ -129,13 +131,27 @@ class NetworkView:
                           text="first convolutional stage: feature maps")
             self.maps_item = c.create_image(10, NETWORK_HEIGHT - 66, anchor="nw")
 
+    def _titles(self, xs: list[float], stages: list[Stage]) -> float:
+        """Write each stage's title above its column, wrapped to the column's width.
+
+        Returns the height the titles take, so the columns start below them:
+        any depth of model, any font, and neighbours never overlap.
+        """
+        c = self.canvas
+        width = max(40.0, (xs[1] - xs[0] if len(xs) > 1 else NETWORK_WIDTH / 3) - 6)
+        items = []
+        for x, stage in zip(xs, stages, strict=True):
+            main, _, extras = stage.short_title.partition("\n")
+            kind = "ch" if stage.conv else "units"
+            text = f"{main}\n{stage.units} {kind}\n{extras}".strip()
+            items.append(c.create_text(x, 4, text=text, fill=TEXT, justify="center", anchor="n",
+                                       width=width, font=TITLE_FONT, tags="title"))
+        return max((c.bbox(item)[3] for item in items), default=0)
+
     def _stage_column(self, x: float, top: float, bottom: float,
                       stage: Stage) -> tuple[float, list[float], float]:
         """Draw one stage's nodes; return where wires attach: left x, heights, right x."""
         c = self.canvas
-        kind = "channels" if stage.conv else "units"
-        c.create_text(x, top - 18, text=f"{' + '.join(stage.names[:2])}\n{stage.units} {kind}",
-                      fill=TEXT, justify="center")
         items = []
         if stage.units <= MAX_NODES:
             ys = np.linspace(top + 8, bottom - 8, stage.units) if stage.units > 1 else [
