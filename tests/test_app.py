@@ -385,8 +385,8 @@ def test_titles_of_a_deep_cnn_are_readable(window, tmp_path):
     boxes = sorted(canvas.bbox(item) for item in canvas.find_withtag("title"))
     assert len(boxes) == 4
     width, height = int(canvas.cget("width")), int(canvas.cget("height"))
-    for (l0, t0, r0, b0), (l1, _, _, _) in zip(boxes, boxes[1:], strict=False):
-        assert r0 <= l1, "two titles overlap"
+    for left_box, right_box in zip(boxes, boxes[1:], strict=False):
+        assert left_box[2] <= right_box[0], "two titles overlap"
     assert all(t >= 0 and r <= width and b < height for _, t, r, b in boxes)
     lowest = max(b for *_, b in boxes)
     assert all(canvas.coords(node)[1] > lowest for column in w.app.network.nodes
