@@ -338,6 +338,56 @@ def plot_reading(picture: np.ndarray, found: Any, readings: Sequence[Any],
     return _save(fig, path)
 
 
+def plot_stages(picture: np.ndarray, path: str | os.PathLike) -> Path:
+    """Every stage of :func:`barenet.preprocess.extract` on one picture, one panel each.
+
+    The picture; its grey working copy; the paper background estimated under
+    it; the ink's strength; the ink kept (paper lines found drawn in red, the
+    digit's pieces in colour, specks and other marks grey); and the 28x28.
+    """
+    from .preprocess import (
+        BACKGROUND_FRACTION,
+        extract,
+        ink_strength,
+        odd_window,
+        paper_background,
+    )
+
+    found = extract(picture)
+    paper = found.gray if found.dark_ink else 1 - found.gray
+    background = paper_background(paper, odd_window(BACKGROUND_FRACTION * min(paper.shape)))
+    ink, _ = ink_strength(paper, background)
+    kept = np.zeros(found.mask.shape + (3,), np.float32)
+    kept[found.mask] = 0.45
+    palette = matplotlib.colormaps["tab10"]
+    for i, piece in enumerate(found.digit):
+        kept[found.labels == piece.label] = palette(i % 10)[:3]
+    panels = [("1. picture", picture, None), ("2. grey, working size", found.gray, "gray"),
+              ("3. paper under the ink", background, "gray"), ("4. ink strength", ink, "gray"),
+              ("5. ink kept, lines removed", kept, None), ("6. what the network sees",
+                                                           found.glyph, "gray")]
+    fig = Figure(figsize=(2.3 * len(panels), 2.7), dpi=DPI)
+    axes = fig.subplots(1, len(panels))
+    for ax, (title, image, cmap) in zip(axes, panels, strict=True):
+        shown = image[..., :3] if image.ndim == 3 and image.shape[2] == 4 else image
+        ax.imshow(shown, cmap=cmap, vmin=0 if cmap else None, vmax=1 if cmap else None)
+        ax.set_title(title, fontsize=8)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    h, w = found.mask.shape
+    ys, xs = np.array([0, h - 1], float), np.array([0, w - 1], float)
+    for line in found.lines:
+        c, s_ = math.cos(line.theta), math.sin(line.theta)
+        if abs(s_) > 0.5:  # near horizontal: y from x
+            axes[4].plot(xs, (line.rho - xs * c) / s_, color="red", linewidth=0.6)
+        else:
+            axes[4].plot((line.rho - ys * s_) / c, ys, color="red", linewidth=0.6)
+    axes[4].set_xlim(-0.5, w - 0.5)
+    axes[4].set_ylim(h - 0.5, -0.5)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
 def first_weight_layer(model: Sequential) -> Module | None:
     """The first layer of ``model`` with a 2-D (Linear) or 4-D (Conv2d) ``weight``, or None."""
     for layer in model.layers:

@@ -13,10 +13,35 @@ class ReLU(Module):
     """``y = max(x, 0)``; ``dx = dy * [x > 0]``."""
 
     def forward(self, x: np.ndarray) -> np.ndarray:
+        """``y = max(x, 0)``; keeps the mask ``[x > 0]`` for the backward pass.
+
+        See docs/math.md, "Activations".
+
+        Parameters
+        ----------
+        x : ndarray, any shape
+
+        Returns
+        -------
+        y : ndarray, same shape as x
+        """
         self.mask = x > 0
         return x * self.mask
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        """``dL/dx = delta * [x > 0]`` (element-wise; 0 at the kink ``x = 0``).
+
+        See docs/math.md, "Activations".
+
+        Parameters
+        ----------
+        grad_out : ndarray, same shape as x
+            delta = dL/dy.
+
+        Returns
+        -------
+        dx : ndarray, same shape as x
+        """
         return grad_out * self.mask
 
 
@@ -35,11 +60,36 @@ class LeakyReLU(Module):
         self.alpha = float(alpha)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
+        """``y = x`` where ``x > 0``, else ``alpha x``; keeps ``slope`` (1 or alpha).
+
+        See docs/math.md, "Activations".
+
+        Parameters
+        ----------
+        x : ndarray, any shape
+
+        Returns
+        -------
+        y : ndarray, same shape as x
+        """
         one, alpha = x.dtype.type(1), x.dtype.type(self.alpha)  # no float64 detour
         self.slope = np.where(x > 0, one, alpha)
         return x * self.slope
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        """``dL/dx = delta * slope``: ``delta`` where ``x > 0``, else ``alpha delta``.
+
+        See docs/math.md, "Activations".
+
+        Parameters
+        ----------
+        grad_out : ndarray, same shape as x
+            delta = dL/dy.
+
+        Returns
+        -------
+        dx : ndarray, same shape as x
+        """
         return grad_out * self.slope
 
     def config(self) -> dict:
@@ -62,11 +112,36 @@ class Sigmoid(Module):
     """
 
     def forward(self, x: np.ndarray) -> np.ndarray:
+        """``y = sigma(x) = 1 / (1 + exp(-x))``, computed without overflow from ``e = exp(-|x|)``.
+
+        Keeps ``slope = sigma'(x) = e / (1 + e)^2``. See docs/math.md, "Activations".
+
+        Parameters
+        ----------
+        x : ndarray, any shape
+
+        Returns
+        -------
+        y : ndarray, same shape as x
+        """
         e = np.exp(-np.abs(x))
         self.slope = (e / ((1 + e) * (1 + e))).astype(x.dtype, copy=False)
         return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        """``dL/dx = delta * slope``, with ``slope = y (1 - y)`` computed as ``e / (1 + e)^2``.
+
+        See docs/math.md, "Activations".
+
+        Parameters
+        ----------
+        grad_out : ndarray, same shape as x
+            delta = dL/dy.
+
+        Returns
+        -------
+        dx : ndarray, same shape as x
+        """
         return grad_out * self.slope
 
 
@@ -75,10 +150,35 @@ class Tanh(Module):
     """``y = tanh(x)``; ``dx = dy * (1 - y^2)``."""
 
     def forward(self, x: np.ndarray) -> np.ndarray:
+        """``y = tanh(x)``; keeps ``y`` for the backward pass.
+
+        See docs/math.md, "Activations".
+
+        Parameters
+        ----------
+        x : ndarray, any shape
+
+        Returns
+        -------
+        y : ndarray, same shape as x
+        """
         self.y = np.tanh(x)
         return self.y
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        """``dL/dx = delta * (1 - y^2)``.
+
+        See docs/math.md, "Activations".
+
+        Parameters
+        ----------
+        grad_out : ndarray, same shape as x
+            delta = dL/dy.
+
+        Returns
+        -------
+        dx : ndarray, same shape as x
+        """
         return grad_out * (1 - self.y * self.y)
 
 
@@ -97,9 +197,35 @@ class Softmax(Module):
     """
 
     def forward(self, x: np.ndarray) -> np.ndarray:
+        """``y_k = exp(x_k) / sum_j exp(x_j)`` over the last axis, shifted by its max (no overflow).
+
+        Keeps ``y``. See docs/math.md, "Softmax" (there ``z`` = x, ``s`` = y).
+
+        Parameters
+        ----------
+        x : ndarray, shape (..., K)
+            K classes on the last axis.
+
+        Returns
+        -------
+        y : ndarray, same shape as x
+        """
         self.y = softmax(x)
         return self.y
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        """``dL/dx = y * (delta - sum_k delta_k y_k)``, the sum over the last axis, per row.
+
+        The Jacobian-vector product, O(K) per row. See docs/math.md, "Softmax".
+
+        Parameters
+        ----------
+        grad_out : ndarray, same shape as x
+            delta = dL/dy.
+
+        Returns
+        -------
+        dx : ndarray, same shape as x
+        """
         y = self.y
         return y * (grad_out - np.sum(grad_out * y, axis=-1, keepdims=True))

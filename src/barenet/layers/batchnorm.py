@@ -71,6 +71,20 @@ class _BatchNorm(Module):
         return np.moveaxis(rows.reshape(c, n, *pixels), 0, 1)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
+        """Per channel: ``y = gamma (x - mu) r + beta`` with ``r = 1 / sqrt(sigma^2 + eps)``.
+
+        Training: mu, sigma^2 of this batch (m = N, or N H W values per channel); the running
+        estimates move toward them if m > 1. Eval: ``running_mean``, ``running_var``. Keeps
+        ``x_hat`` and ``inv_std`` (r). See docs/math.md, "Batch normalisation".
+
+        Parameters
+        ----------
+        x : ndarray, shape (N, C) for BatchNorm1d, (N, C, H, W) for BatchNorm2d
+
+        Returns
+        -------
+        y : ndarray, same shape as x
+        """
         rows = self._rows(x)
         gamma, beta = self.params["gamma"].data, self.params["beta"].data
         m = rows.shape[1]  # values per channel
@@ -99,6 +113,21 @@ class _BatchNorm(Module):
         return self._unrows(y)
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        """``dL/dbeta = sum_i delta_i``, ``dL/dgamma = sum_i delta_i x_hat_i``, per channel.
+
+        Writes them into ``gamma.grad``, ``beta.grad``. With ``g = gamma delta``, means over the m
+        values of a channel, ``dL/dx = r (g - mean(g) - x_hat mean(g x_hat))`` in training mode,
+        ``r g`` in eval mode (as ``self.training`` is now). See docs/math.md, "Batch normalisation".
+
+        Parameters
+        ----------
+        grad_out : ndarray, same shape as x
+            delta = dL/dy.
+
+        Returns
+        -------
+        dx : ndarray, same shape as x
+        """
         dy = self._rows(grad_out)
         gamma, beta = self.params["gamma"], self.params["beta"]
         beta.grad[...] = dy @ self.ones

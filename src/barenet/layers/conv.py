@@ -76,6 +76,20 @@ class Conv2d(Module):
         self.cols: np.ndarray | None = None  # im2col of the last input; a reused buffer
 
     def forward(self, x: np.ndarray) -> np.ndarray:
+        """``y[n, o, oh, ow] = b_o + sum_{c,i,j} W[o, c, i, j] x_pad[n, c, s oh + i, s ow + j]``.
+
+        Computed as ``Y = W_mat X + b``, with X = im2col(x) of shape (C KH KW, N OH OW) kept in
+        ``self.cols``. See docs/math.md, "Convolution".
+
+        Parameters
+        ----------
+        x : ndarray, shape (N, C, H, W)
+
+        Returns
+        -------
+        y : ndarray, shape (N, OC, OH, OW)
+            ``OH = (H + 2p - KH) // s + 1``, likewise OW.
+        """
         check_image_batch(x, self.in_channels, self.kernel, self.padding, "Conv2d")
         self.input_shape = x.shape
         oh, ow = output_size(x.shape[2:], self.kernel, self.stride, self.padding)
@@ -87,6 +101,22 @@ class Conv2d(Module):
         return y.reshape(self.out_channels, x.shape[0], oh, ow).transpose(1, 0, 2, 3)
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray | None:
+        """``dL/dW_mat = delta_Y X^T``, ``dL/dX = W_mat^T delta_Y``, dL/db = row sums of delta_Y.
+
+        delta_Y is delta as (OC, N OH OW); col2im adds dL/dX back onto the pixels: dL/dx. Stores
+        dL/dW in ``weight.grad``, dL/db in ``bias.grad``; dL/dX reuses the ``self.cols``
+        buffer, so one backward per forward. See docs/math.md, "Convolution".
+
+        Parameters
+        ----------
+        grad_out : ndarray, shape (N, OC, OH, OW)
+            delta = dL/dy.
+
+        Returns
+        -------
+        dx : ndarray, shape (N, C, H, W), or None
+            dL/dx; None when ``needs_input_grad`` is False.
+        """
         n, oc, oh, ow = grad_out.shape
         # dY: (N, OC, OH, OW) -> (OC, N*OH*OW), a copy only if grad_out is in NCHW memory order
         g = grad_out.transpose(1, 0, 2, 3).reshape(oc, n * oh * ow)

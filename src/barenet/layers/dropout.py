@@ -33,6 +33,19 @@ class Dropout(Module):
         self.rng = as_generator(rng)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
+        """Training: ``y = x * m / (1 - p)``, m ~ Bernoulli(1 - p); eval or ``p = 0``: ``y = x``.
+
+        Keeps ``mask = m / (1 - p)`` (None when the identity). See docs/math.md, "Dropout".
+
+        Parameters
+        ----------
+        x : ndarray, any shape, e.g. (N, D) or (N, C, H, W)
+
+        Returns
+        -------
+        y : ndarray, same shape as x
+            ``x`` itself, not a copy, when the layer is the identity.
+        """
         if not self.training or self.p == 0.0:
             self.mask = None
             return x
@@ -41,6 +54,19 @@ class Dropout(Module):
         return x * self.mask
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        """``dL/dx = delta * m / (1 - p)``, with the mask of the last ``forward``.
+
+        ``grad_out`` itself if that ``forward`` was the identity. See docs/math.md, "Dropout".
+
+        Parameters
+        ----------
+        grad_out : ndarray, same shape as x
+            delta = dL/dy.
+
+        Returns
+        -------
+        dx : ndarray, same shape as x
+        """
         return grad_out if self.mask is None else grad_out * self.mask
 
     def config(self) -> dict:

@@ -45,6 +45,18 @@ class Linear(Module):
             self.params["bias"] = Parameter(np.zeros(self.out_features, dtype), "bias")
 
     def forward(self, x: np.ndarray) -> np.ndarray:
+        """Compute ``y = x W + b`` and keep ``x`` for the backward pass.
+
+        See docs/math.md, "Linear".
+
+        Parameters
+        ----------
+        x : ndarray, shape (N, in_features)
+
+        Returns
+        -------
+        y : ndarray, shape (N, out_features)
+        """
         if x.ndim != 2 or x.shape[1] != self.in_features:
             raise BarenetError(f"Linear({self.in_features}, {self.out_features}) expects input "
                                f"of shape (N, {self.in_features}), got {x.shape}; "
@@ -56,7 +68,20 @@ class Linear(Module):
         return y
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        # dL/dW = x^T delta,  dL/db = sum_n delta_n,  dL/dx = delta W^T
+        """``dL/dW = x^T delta``, ``dL/db = sum_n delta_n``, ``dL/dx = delta W^T``.
+
+        Stores dL/dW in ``weight.grad``, dL/db in ``bias.grad``. See docs/math.md, "Linear".
+
+        Parameters
+        ----------
+        grad_out : ndarray, shape (N, out_features)
+            delta = dL/dy.
+
+        Returns
+        -------
+        dx : ndarray, shape (N, in_features), or None
+            dL/dx; None when ``needs_input_grad`` is False.
+        """
         w = self.params["weight"]
         np.matmul(self.x.T, grad_out, out=w.grad)
         if self.bias is not None:

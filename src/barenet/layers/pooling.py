@@ -81,6 +81,20 @@ class MaxPool2d(_Pool2d):
     """
 
     def forward(self, x: np.ndarray) -> np.ndarray:
+        """``y[n, c, oh, ow] = max_{i,j} x_pad[n, c, s oh + i, s ow + j]``, padding with -inf.
+
+        Keeps ``argmax``, each window's winning tap ``i KW + j`` (the first on ties).
+        See docs/math.md, "Pooling".
+
+        Parameters
+        ----------
+        x : ndarray, shape (N, C, H, W)
+
+        Returns
+        -------
+        y : ndarray, shape (N, C, OH, OW)
+            ``OH = (H + 2p - KH) // s + 1``, likewise OW.
+        """
         self.check(x)
         kh, kw = self.kernel
         # Work channel-major, (C, N, ...): the memory order convolution and batch-norm
@@ -103,6 +117,19 @@ class MaxPool2d(_Pool2d):
         return y.transpose(1, 0, 2, 3)
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        """``dL/dx``: each ``delta[n, c, oh, ow]`` goes to its window's argmax pixel.
+
+        Overlapping windows add up; pixels that win no window get 0. See docs/math.md, "Pooling".
+
+        Parameters
+        ----------
+        grad_out : ndarray, shape (N, C, OH, OW)
+            delta = dL/dy.
+
+        Returns
+        -------
+        dx : ndarray, shape (N, C, H, W)
+        """
         kh, kw = self.kernel
         dy = grad_out.transpose(1, 0, 2, 3)  # (C, N, OH, OW), like argmax
         if self.stride != self.kernel or self.padding != (0, 0):
@@ -142,10 +169,37 @@ class AvgPool2d(_Pool2d):
     """
 
     def forward(self, x: np.ndarray) -> np.ndarray:
+        """``y[n, c, oh, ow] = (1 / (KH KW)) sum_{i,j} x_pad[n, c, s oh + i, s ow + j]``.
+
+        Zero padding, counted in the average. See docs/math.md, "Pooling".
+
+        Parameters
+        ----------
+        x : ndarray, shape (N, C, H, W)
+
+        Returns
+        -------
+        y : ndarray, shape (N, C, OH, OW)
+            ``OH = (H + 2p - KH) // s + 1``, likewise OW.
+        """
         self.check(x)
         return sliding_windows(x, self.kernel, self.stride, self.padding).mean(axis=(2, 3))
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        """``dL/dx``: every tap of window (oh, ow) gets ``delta[n, c, oh, ow] / (KH KW)``.
+
+        Summed over the windows that hold a pixel; shares on the padding are dropped.
+        See docs/math.md, "Pooling".
+
+        Parameters
+        ----------
+        grad_out : ndarray, shape (N, C, OH, OW)
+            delta = dL/dy.
+
+        Returns
+        -------
+        dx : ndarray, shape (N, C, H, W)
+        """
         n, c, oh, ow = grad_out.shape
         kh, kw = self.kernel
         share = grad_out[:, :, None, None] / grad_out.dtype.type(kh * kw)
@@ -162,11 +216,36 @@ class GlobalAvgPool2d(Module):
     """
 
     def forward(self, x: np.ndarray) -> np.ndarray:
+        """``y[n, c] = (1 / (H W)) sum_{h,w} x[n, c, h, w]``.
+
+        See docs/math.md, "Pooling".
+
+        Parameters
+        ----------
+        x : ndarray, shape (N, C, H, W)
+
+        Returns
+        -------
+        y : ndarray, shape (N, C)
+        """
         check_image_batch(x, None, (1, 1), (0, 0), "GlobalAvgPool2d")
         self.input_shape = x.shape
         return x.mean(axis=(2, 3))
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        """``dL/dx[n, c, h, w] = delta[n, c] / (H W)`` at every pixel of the channel.
+
+        See docs/math.md, "Pooling".
+
+        Parameters
+        ----------
+        grad_out : ndarray, shape (N, C)
+            delta = dL/dy.
+
+        Returns
+        -------
+        dx : ndarray, shape (N, C, H, W)
+        """
         h, w = self.input_shape[2:]
         share = grad_out[:, :, None, None] / grad_out.dtype.type(h * w)
         return np.broadcast_to(share, self.input_shape).copy()

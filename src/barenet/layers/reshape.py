@@ -15,11 +15,36 @@ class Flatten(Module):
     """Keep the batch axis, join all others; the backward pass restores the shape."""
 
     def forward(self, x: np.ndarray) -> np.ndarray:
+        """Reshape (N, C, H, W) to (N, C*H*W), or any (N, ...) to (N, prod(...)); keeps the shape.
+
+        No copy where NumPy can give a view. See docs/math.md, "Flatten".
+
+        Parameters
+        ----------
+        x : ndarray, shape (N, ...)
+
+        Returns
+        -------
+        y : ndarray, shape (N, prod of x.shape[1:])
+        """
         self.shape = x.shape
         # math.prod, not -1: reshape(0, -1) is ambiguous and raises on an empty batch
         return x.reshape(x.shape[0], math.prod(x.shape[1:]))
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        """``dL/dx = delta`` reshaped to the input's shape (the Jacobian is the identity).
+
+        See docs/math.md, "Flatten".
+
+        Parameters
+        ----------
+        grad_out : ndarray, shape (N, prod of x.shape[1:])
+            delta = dL/dy.
+
+        Returns
+        -------
+        dx : ndarray, same shape as x
+        """
         return grad_out.reshape(self.shape)
 
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:

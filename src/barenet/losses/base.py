@@ -17,9 +17,31 @@ class Loss:
     """
 
     def forward(self, outputs: np.ndarray, targets: np.ndarray) -> float:
+        """Return the loss L, a mean over the batch, and keep what ``backward`` needs.
+
+        See docs/math.md, "Notation" (the backward contract).
+
+        Parameters
+        ----------
+        outputs : ndarray, shape (N, ...)
+            The network's output y.
+        targets : ndarray, shape depending on the loss
+
+        Returns
+        -------
+        float
+        """
         raise NotImplementedError
 
     def backward(self) -> np.ndarray:
+        """Return ``dL/d(outputs)`` for the last ``forward``: the first delta of the backward pass.
+
+        See docs/math.md, "Notation" (the backward contract).
+
+        Returns
+        -------
+        ndarray, same shape as the outputs
+        """
         raise NotImplementedError
 
     def __call__(self, outputs: np.ndarray, targets: np.ndarray) -> float:

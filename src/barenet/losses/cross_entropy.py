@@ -53,6 +53,20 @@ class SoftmaxCrossEntropy(Loss):
         self.label_smoothing = float(label_smoothing)
 
     def forward(self, outputs: np.ndarray, targets: np.ndarray) -> float:
+        """``L = -(1/N) sum_n sum_k q_nk log p_nk`` with ``p = softmax(z)``, via ``log_softmax``.
+
+        Keeps ``p`` and the target rows ``q``. See docs/math.md, "Softmax cross-entropy".
+
+        Parameters
+        ----------
+        outputs : ndarray, shape (N, K)
+            Logits z for K classes.
+        targets : ndarray, shape (N,) of integer labels, or (N, K) rows of distributions
+
+        Returns
+        -------
+        float
+        """
         if outputs.ndim != 2:
             raise BarenetError(f"cross-entropy expects logits of shape (N, K), got {outputs.shape}")
         n, k = outputs.shape
@@ -66,6 +80,15 @@ class SoftmaxCrossEntropy(Loss):
         return float(-(q * log_p).sum() / n)
 
     def backward(self) -> np.ndarray:
+        """``dL/dz = (p - q) / N``; ``(sum_k q_k p - q) / N`` for target rows that don't sum to 1.
+
+        See docs/math.md, "Softmax cross-entropy".
+
+        Returns
+        -------
+        dz : ndarray, shape (N, K)
+            dL/dz for the logits of the last ``forward``.
+        """
         p = self.p if self.q_mass is None else self.p * self.q_mass
         return (p - self.q) / self.p.shape[0]
 
