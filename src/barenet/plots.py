@@ -297,7 +297,7 @@ def plot_reliability(raw: np.ndarray, calibrated: np.ndarray, labels: np.ndarray
 
 
 def plot_reading(picture: np.ndarray, found: Any, readings: Sequence[Any],
-                 path: str | os.PathLike) -> Path:
+                 path: str | os.PathLike, model: Sequential | None = None) -> Path:
     """What the network saw: the picture, the ink found with its boxes, each 28x28 and answer.
 
     Parameters
@@ -308,8 +308,13 @@ def plot_reading(picture: np.ndarray, found: Any, readings: Sequence[Any],
         The stages' results for it.
     readings : sequence of barenet.reading.Reading
         One per digit read (one for a single digit), with ``seen`` and ``box``.
+    model : Sequential, optional
+        With it, each 28x28 also shows why: the pixels that pushed the answer
+        towards its class (orange) and away (blue), :func:`barenet.reading.why_overlay`.
     """
-    columns = 2 + len(readings)
+    from .reading import integrated_gradients, why_overlay
+
+    columns = 2 + len(readings) * (2 if model is not None else 1)
     fig = Figure(figsize=(2.4 * columns, 2.9), dpi=DPI)
     axes = fig.subplots(1, columns, squeeze=False)[0]
     shown = picture if picture.ndim == 2 or picture.shape[2] in (3, 4) else picture[..., 0]
@@ -327,10 +332,16 @@ def plot_reading(picture: np.ndarray, found: Any, readings: Sequence[Any],
             ax.add_patch(matplotlib.patches.Rectangle(
                 (left / fx - 0.5, top / fy - 0.5), (right - left) / fx, (bottom - top) / fy,
                 fill=False, edgecolor="tab:red" if reading.unsure else "tab:green", linewidth=1.2))
-    for ax, reading in zip(axes[2:], readings, strict=True):
+    step = 2 if model is not None else 1
+    for i, reading in enumerate(readings):
+        ax = axes[2 + step * i]
         ax.imshow(reading.seen, cmap="gray", vmin=0, vmax=1)
         answer = "? not sure" if reading.unsure else reading.label
         ax.set_title(f"sees: {answer} ({reading.probability:.0%})", fontsize=9)
+        if model is not None:
+            gradient = integrated_gradients(model, reading.seen)
+            axes[3 + step * i].imshow(why_overlay(reading.seen, gradient))
+            axes[3 + step * i].set_title(f"why {reading.label}: for / against", fontsize=9)
     for ax in axes:
         ax.set_xticks([])
         ax.set_yticks([])

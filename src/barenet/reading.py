@@ -72,6 +72,87 @@ def _readings(model: Sequential, glyphs: list[np.ndarray],
     return readings
 
 
+def input_gradient(model: Sequential, seen: np.ndarray, label: int | None = None) -> np.ndarray:
+    """``d z_k / d x``: the gradient of class ``k``'s logit at each input pixel.
+
+    Back-propagation as in training, one step further: the gradient of the logit
+    ``z_k`` (default: the top class) is sent back through every layer, in eval
+    mode, to the picture itself (docs/math.md, "Why did it say that?"). Positive:
+    more ink there would raise ``z_k``; negative: it would lower it.
+
+    Parameters
+    ----------
+    model : Sequential
+    seen : ndarray, shape (28, 28), or (B, 28, 28) for several at once
+        What the network received, in [0, 1] (:func:`barenet.preprocess.preprocess`).
+    label : int, optional
+        The class to explain; default the most likely one (of the first image).
+
+    Returns
+    -------
+    ndarray float64, the shape of ``seen``
+    """
+    seen = np.asarray(seen)
+    batch = seen if seen.ndim == 3 else seen[None]
+    x = model.prepare_input(batch)
+    was_training = model.training
+    model.eval()
+    try:
+        logits = model.forward(x)
+        k = int(np.argmax(logits[0])) if label is None else int(label)
+        delta = np.zeros_like(logits)
+        delta[:, k] = 1  # d z_k / d z, for every image of the batch
+        grad = model.backward(delta, input_grad=True)
+    finally:
+        model.train(was_training)
+    norm = model.metadata.get("normalization")
+    scale = 1.0 / float(np.mean(norm["std"])) if norm else 1.0  # x_norm = (x - mean) / std
+    return np.asarray(grad, np.float64).reshape(seen.shape) * scale
+
+
+def integrated_gradients(model: Sequential, seen: np.ndarray, label: int | None = None,
+                         steps: int = 16) -> np.ndarray:
+    """How much each pixel's ink added to class ``k``'s logit: ``x * mean_t dz_k/dx (t x)``.
+
+    The plain gradient says what a small change would do, and in a CNN it is
+    noisy. Integrated gradients (Sundararajan et al., 2017) average it along
+    the way from a blank picture to this one, ``t = 1/2S, 3/2S, ... (2S-1)/2S``,
+    and multiply by the ink: the attributions add up to about
+    ``z_k(x) - z_k(blank)``. Positive pixels push towards class ``k``, negative away.
+
+    Returns
+    -------
+    ndarray float64, shape (28, 28)
+    """
+    seen = np.asarray(seen, np.float64)
+    if label is None:
+        label = int(np.argmax(model.predict_logits(seen[None])[0]))
+    t = (np.arange(steps) + 0.5) / steps
+    path = (t[:, None, None] * seen[None]).astype(model.dtype)
+    return seen * input_gradient(model, path, label).mean(axis=0)
+
+
+def why_overlay(seen: np.ndarray, gradient: np.ndarray) -> np.ndarray:
+    """What the network saw with its reasons painted on: an RGB image (28, 28, 3) uint8.
+
+    The 28x28 in grey, dimmed; pixels whose attribution (:func:`integrated_gradients`,
+    or :func:`input_gradient`) is positive, pushing towards the answer, in orange,
+    negative, pushing away, in blue, brighter the stronger, relative to the
+    strongest. The app's "network sees" and ``predict --show`` draw this.
+    """
+    grey = 0.55 * np.clip(np.asarray(seen, np.float64), 0, 1)[..., None] * np.ones(3)
+    peak = float(np.abs(gradient).max())
+    strength = np.clip(np.abs(gradient) / peak, 0, 1)[..., None] if peak > 0 else 0.0
+    colour = np.where(np.asarray(gradient)[..., None] > 0, TOWARDS, AGAINST)
+    rgb = grey * (1 - strength) + colour * strength
+    return np.round(np.clip(rgb, 0, 1) * 255).astype(np.uint8)
+
+
+#: Colours of :func:`why_overlay`: pixels pushing towards the answer, and against it.
+TOWARDS = np.array([1.0, 0.55, 0.1])
+AGAINST = np.array([0.25, 0.55, 1.0])
+
+
 def read_digit(model: Sequential, image: np.ndarray,
                extraction: Extraction | None = None) -> Reading:
     """Read the one digit in ``image`` (any array :func:`barenet.preprocess.preprocess` takes).

@@ -36,7 +36,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "postcode): read them all, left to right")
     parser.add_argument("--show", type=Path, metavar="DIR",
                         help="write DIR/<image>.png for each picture: the original, the ink "
-                             "found with the crop box, and the 28x28 the network received")
+                             "found with the crop box, the 28x28 the network received, and "
+                             "which of its pixels pushed the answer towards its class or away")
     parser.add_argument("--json", action="store_true",
                         help="print one JSON list with a result or an error per file")
 
@@ -110,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
                 from ..plots import plot_reading
 
                 result["show"] = str(plot_reading(picture, found, readings,
-                                                  _show_path(args.show, image, shown)))
+                                                  _show_path(args.show, image, shown), model))
         except BarenetError as exc:
             failed += 1
             message = str(exc) if str(exc).startswith(str(image)) else f"{image}: {exc}"
