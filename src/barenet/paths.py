@@ -31,6 +31,28 @@ def cache_dir() -> Path:
     return base / "barenet"
 
 
+#: Environment variable overriding the folder of the user's own data (samples).
+HOME_ENV = "BARENET_HOME"
+
+
+def user_data_dir() -> Path:
+    """The user's barenet data folder (``~/.local/share/barenet`` on Linux)."""
+    if os.environ.get(HOME_ENV):
+        return Path(os.environ[HOME_ENV]).expanduser()
+    if sys.platform == "win32":
+        base = Path(os.environ.get("APPDATA", Path.home() / "AppData" / "Roaming"))
+    elif sys.platform == "darwin":
+        base = Path.home() / "Library" / "Application Support"
+    else:
+        base = Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share"))
+    return base / "barenet"
+
+
+def samples_dir() -> Path:
+    """Where the app saves the user's labelled drawings: ``<user data>/samples/<label>/``."""
+    return user_data_dir() / "samples"
+
+
 def dataset_cache_dir(dataset: str) -> Path:
     """The cache folder for one dataset's files."""
     return cache_dir() / dataset

@@ -358,6 +358,7 @@ def plot_stages(picture: np.ndarray, path: str | os.PathLike) -> Path:
     """
     from .preprocess import (
         BACKGROUND_FRACTION,
+        MIN_BACKGROUND_WINDOW,
         extract,
         ink_strength,
         odd_window,
@@ -366,7 +367,8 @@ def plot_stages(picture: np.ndarray, path: str | os.PathLike) -> Path:
 
     found = extract(picture)
     paper = found.gray if found.dark_ink else 1 - found.gray
-    background = paper_background(paper, odd_window(BACKGROUND_FRACTION * min(paper.shape)))
+    window = max(BACKGROUND_FRACTION * min(paper.shape), MIN_BACKGROUND_WINDOW)
+    background = paper_background(paper, odd_window(window))
     ink, _ = ink_strength(paper, background)
     kept = np.zeros(found.mask.shape + (3,), np.float32)
     kept[found.mask] = 0.45

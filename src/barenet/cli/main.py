@@ -17,6 +17,7 @@ from ..version import __version__
 #: subcommand -> (module under barenet.cli, one-line help)
 COMMANDS = {
     "train": ("train", "train a model from a TOML config (default: configs/mlp.toml on MNIST)"),
+    "finetune": ("finetune", "teach a trained model your handwriting from a folder of samples"),
     "evaluate": ("evaluate", "test accuracy, per-class precision/recall/F1, confusion matrix"),
     "report": ("report", "write the plots of a run folder as PNG files"),
     "predict": ("predict", "classify image files (PNG, JPEG, BMP, GIF)"),

@@ -45,6 +45,7 @@ from .gray import to_grayscale
 from .ink import (
     BACKGROUND_FRACTION,
     BACKGROUND_STROKES,
+    MIN_BACKGROUND_WINDOW,
     MIN_CONTRAST,
     Component,
     EmptyDrawingError,
@@ -180,16 +181,19 @@ def extract(image: np.ndarray, invert: bool | None = None) -> Extraction:
     dark = ink_is_dark(work) if invert is None else bool(invert)
     paper = work if dark else 1 - work
     side = min(work.shape)
-    window = odd_window(BACKGROUND_FRACTION * side)
+    window = odd_window(max(BACKGROUND_FRACTION * side, MIN_BACKGROUND_WINDOW))
     ink, noise = ink_strength(paper, paper_background(paper, window))
     low, high = ink_levels(ink, noise)
     mask = ink_mask(ink, low, high)
-    wider = odd_window(min(BACKGROUND_STROKES * stroke_width(mask), 2 * side))
+    width = stroke_width(mask)
+    wider = odd_window(min(BACKGROUND_STROKES * width, 2 * side))
     if wider > window:  # thick strokes: a wider window keeps them out of the paper
         ink, noise = ink_strength(paper, paper_background(paper, wider))
         low, high = ink_levels(ink, noise)
         mask = ink_mask(ink, low, high)
-    lines = ruled_lines(ink > low, mask)  # faint lines too, whole, not only where they touch ink
+        width = stroke_width(mask)
+    # faint lines too, whole, not only where they touch the ink
+    lines = ruled_lines(ink > low, mask, width)
     mask = remove_lines(mask, lines)
     labels, pieces = components(mask, ink)
     digit = digit_components(pieces, mask.shape)

@@ -42,6 +42,9 @@ from ..errors import BarenetError
 WORK_SIDE = 1024
 #: The paper-background window is at least this fraction of the shorter side...
 BACKGROUND_FRACTION = 0.2
+#: ...and at least this many pixels (a small picture's strokes are few pixels, not few
+#: percent, wide)...
+MIN_BACKGROUND_WINDOW = 15
 #: ...and at least this many stroke widths.
 BACKGROUND_STROKES = 4
 #: The darkest ink must be at least this much darker than its paper (relative).
@@ -115,11 +118,26 @@ def local_median(gray: np.ndarray, window: int) -> np.ndarray:
     padded = np.pad(gray, ((0, gh * cell - h), (0, gw * cell - w)), mode="edge")
     cells = np.median(padded.reshape(gh, cell, gw, cell), axis=(1, 3))
     cells = ndimage.median_filter(cells, size=odd_window(window / cell), mode="nearest")
-    zoom = (h / gh, w / gw)
-    rows = np.clip((np.arange(h) + 0.5) / zoom[0] - 0.5, 0, gh - 1)
-    cols = np.clip((np.arange(w) + 0.5) / zoom[1] - 0.5, 0, gw - 1)
-    return ndimage.map_coordinates(cells, np.meshgrid(rows, cols, indexing="ij"), order=1,
-                                   mode="nearest").astype(np.float32)
+    smooth = Image.fromarray(cells.astype(np.float32)).resize(
+        (gw * cell, gh * cell), Image.Resampling.BILINEAR)
+    return np.asarray(smooth, dtype=np.float32)[:h, :w]
+
+
+def robust_spread(values: np.ndarray) -> tuple[float, float]:
+    """Median and robust standard deviation (1.4826 MAD) of ``values``.
+
+    Taken on at most :data:`STATS_SAMPLE` pixels spread evenly over the picture:
+    as precise for these statistics, and a large photo costs no more.
+    """
+    flat = values.ravel()
+    step = max(1, flat.size // STATS_SAMPLE)
+    sample = flat[::step]
+    centre = float(np.median(sample))
+    return centre, 1.4826 * float(np.median(np.abs(sample - centre)))
+
+
+#: Robust statistics of a picture are taken on about this many of its pixels.
+STATS_SAMPLE = 1 << 16
 
 
 def ink_is_dark(gray: np.ndarray) -> bool:
@@ -132,7 +150,7 @@ def ink_is_dark(gray: np.ndarray) -> bool:
     mostly shows the background.
     """
     residual = gray - local_median(gray, max(3, min(gray.shape) // 3))
-    spread = 1.4826 * float(np.median(np.abs(residual - np.median(residual))))
+    _, spread = robust_spread(residual)
     level = max(NOISE_SIGMAS * spread, MIN_INK)
     darker = float(np.clip(-residual - level, 0, None).sum())
     lighter = float(np.clip(residual - level, 0, None).sum())
@@ -148,10 +166,12 @@ def paper_background(paper: np.ndarray, window: int) -> np.ndarray:
 
     Closing (a maximum filter, then a minimum filter, of the same square) removes
     every dark feature narrower than the window, so pen strokes vanish, while the
-    paper's slow light changes and the straight edge of a shadow are kept. A
-    3x3 median first keeps single noisy pixels out of the maximum.
+    paper's slow light changes and the straight edge of a shadow are kept.
+    First each pixel becomes the lower of itself and its 3x3 mean: a bright
+    noisy pixel cannot set the maximum, and an edge stays where it is (as a
+    3x3 median would do, at a tenth of its cost).
     """
-    smooth = ndimage.median_filter(paper, size=3, mode="nearest")
+    smooth = np.minimum(paper, ndimage.uniform_filter(paper, size=3, mode="nearest"))
     reach = min(window, *paper.shape) - 1
     if reach < 1:
         return ndimage.grey_closing(smooth, size=(window, window), mode="nearest")
@@ -182,8 +202,7 @@ def ink_strength(paper: np.ndarray, background: np.ndarray) -> tuple[np.ndarray,
         The robust standard deviation (1.4826 MAD) of the paper's darkness.
     """
     darkness = (background - paper) / np.maximum(background, np.float32(0.05))
-    centre = float(np.median(darkness))
-    noise = 1.4826 * float(np.median(np.abs(darkness - centre)))
+    centre, noise = robust_spread(darkness)
     ink = np.clip(darkness - np.float32(centre), 0, 1)
     return ink.astype(np.float32, copy=False), noise
 
@@ -203,7 +222,9 @@ def ink_levels(ink: np.ndarray, noise: float,
         Nothing is ``min_contrast`` darker than its paper, or too few pixels are ink.
     """
     # the second brightest pixel: one hot pixel of sensor noise is no ink
-    peak = float(np.partition(ink.ravel(), -2)[-2]) if ink.size > 1 else 0.0
+    top = ink.ravel()
+    top = top[top >= MIN_INK] if top.size > 1 else top
+    peak = float(np.partition(top, -2)[-2]) if top.size > 1 else 0.0
     if peak < min_contrast:
         raise EmptyDrawingError("the picture is blank: nothing stands out from the background")
     low = max(NOISE_SIGMAS * noise, MIN_INK)
@@ -271,7 +292,7 @@ def _refine(line: Line, ys: np.ndarray, xs: np.ndarray) -> Line:
     return line
 
 
-def ruled_lines(faint: np.ndarray, mask: np.ndarray) -> list[Line]:
+def ruled_lines(faint: np.ndarray, mask: np.ndarray, width: float | None = None) -> list[Line]:
     """Straight lines across the picture (ruled or squared paper, a page edge).
 
     A Hough transform over angles within :data:`LINE_TILT` degrees of horizontal
@@ -288,6 +309,8 @@ def ruled_lines(faint: np.ndarray, mask: np.ndarray) -> list[Line]:
         than the pen, and are found whole here.
     mask : ndarray of bool (H, W)
         The ink (:func:`ink_mask`): what the lines are compared with.
+    width : float, optional
+        The strokes' width (:func:`stroke_width` of ``mask``), if already measured.
     """
     h, w = mask.shape
     if min(h, w) < MIN_LINES_SIDE or not mask.any():
@@ -300,7 +323,8 @@ def ruled_lines(faint: np.ndarray, mask: np.ndarray) -> list[Line]:
                                       np.linspace(math.pi / 2 - tilt, math.pi / 2, steps // 2,
                                                   endpoint=False)])
     ys, xs = np.nonzero(faint)
-    thickest = max(4.0, 2 * stroke_width(mask))  # paper lines are no wider than pen strokes
+    width = stroke_width(mask) if width is None else width
+    thickest = max(4.0, 2 * width)  # paper lines are no wider than pen strokes
     found: list[tuple[Line, float]] = []
     for thetas, length in ((near_horizontal, w), (near_vertical, h)):
         space, angles, dists = hough_line(faint, theta=thetas)
@@ -348,21 +372,20 @@ def remove_lines(mask: np.ndarray, lines: list[Line]) -> np.ndarray:
     """
     if not lines:
         return mask
-    ys, xs = np.indices(mask.shape)
-    out = mask.copy()
+    ys, xs = np.nonzero(mask)
+    drop = np.zeros(len(ys), bool)
+    h, w = mask.shape
     for line in lines:
-        on = mask & (_line_distance(line, ys, xs) <= line.half_width)
+        on = _line_distance(line, ys, xs) <= line.half_width
         reach = int(math.ceil(line.half_width)) + 1
-        axis = 0 if abs(math.sin(line.theta)) > 0.5 else 1
-        before = np.zeros_like(mask)
-        after = np.zeros_like(mask)
-        if axis == 0:
-            before[reach:] = mask[:-reach]
-            after[:-reach] = mask[reach:]
-        else:
-            before[:, reach:] = mask[:, :-reach]
-            after[:, :-reach] = mask[:, reach:]
-        out &= ~(on & ~(before & after))
+        dy, dx = (reach, 0) if abs(math.sin(line.theta)) > 0.5 else (0, reach)
+        y0, x0, y1, x1 = ys[on] - dy, xs[on] - dx, ys[on] + dy, xs[on] + dx
+        inside = (y0 >= 0) & (x0 >= 0) & (y1 < h) & (x1 < w)
+        crossing = np.zeros(on.sum(), bool)
+        crossing[inside] = mask[y0[inside], x0[inside]] & mask[y1[inside], x1[inside]]
+        drop[np.flatnonzero(on)[~crossing]] = True
+    out = mask.copy()
+    out[ys[drop], xs[drop]] = False
     return out
 
 

@@ -60,7 +60,12 @@ SCHEMA: dict[str, tuple[Any, Any, str, Any]] = {
     "schedule": (dict, lambda v: True, "a table", {"name": "constant"}),
     "augment": (dict, lambda v: True, "a table", {}),
     "model": (dict, lambda v: True, "a table with input_shape and layers", None),
+    "finetune": (dict, lambda v: True, "a table (written by barenet finetune)", {}),
 }
+
+#: The keys of a ``[finetune]`` table and their types (``barenet finetune`` writes it).
+FINETUNE_KEYS = {"parent": str, "parent_sha256": str, "samples": str, "samples_sha256": str,
+                 "held_out": (int, float), "replay": int}
 
 
 def _options(cls: Any, skip: tuple[str, ...]) -> dict[str, inspect.Parameter]:
@@ -217,6 +222,11 @@ def validate(config: dict[str, Any]) -> dict[str, Any]:
         _check_table("[augment]", full["augment"], Augment, ("rng", "fill"))
     _check_model(full["model"])
     _check_training_parts(full)
+    _check_keys("[finetune]", full["finetune"], FINETUNE_KEYS)
+    for key, value in full["finetune"].items():
+        if isinstance(value, bool) or not isinstance(value, FINETUNE_KEYS[key]):
+            raise BarenetError(f"[finetune]: {key} = {reprlib.repr(value)} has the wrong type")
+        _check_number("[finetune]", key, value)
     return full
 
 

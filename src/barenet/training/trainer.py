@@ -88,14 +88,20 @@ class Trainer:
         Recorded in every saved model: dataset, class names, normalisation.
     run : RunFolder
         Where models, checkpoints, history and plots go.
+    start : Sequential, optional
+        Weights to start from (fine-tuning), of the config's architecture; by
+        default fresh ones drawn from the config's seed.
     """
 
     def __init__(self, config: dict[str, Any], data: PreparedData,
-                 metadata: dict[str, Any], run: RunFolder) -> None:
+                 metadata: dict[str, Any], run: RunFolder, start: Sequential | None = None) -> None:
         self.config, self.data, self.run = config, data, run
         init_seed, shuffle_seed, augment_seed = np.random.SeedSequence(config["seed"]).spawn(3)
         self.model = build_model(config["model"], np.random.default_rng(init_seed),
                                  np.dtype(config["dtype"]))
+        if start is not None:
+            for name, array in start.state().items():
+                self.model.set_state(name, array)
         self.model.metadata.update(metadata)
         self.shuffle_rng = np.random.default_rng(shuffle_seed)
         self.augment = Augment(**config["augment"], fill=data.background,
@@ -197,17 +203,17 @@ class Trainer:
         train_loss = partial["loss"] / partial["seen"]
         train_acc = partial["correct"] / partial["seen"]
         has_val = len(data.y_val) > 0
-        val_loss, val_acc = evaluate(model, data.x_val, data.y_val) if has_val \
-            else (float("nan"), float("nan"))
+        # without a validation split there is nothing to report: None, not NaN (not JSON)
+        val_loss, val_acc = evaluate(model, data.x_val, data.y_val) if has_val else (None, None)
         bar.close(batches, loss=train_loss, acc=train_acc)
         row = {"epoch": epoch + 1, "train_loss": train_loss, "train_acc": train_acc,
                "val_loss": val_loss, "val_acc": val_acc, "lr": self.optimizer.lr,
                "seconds": seconds,
                # train_loss includes it, val_loss (plain cross-entropy) does not
                "label_smoothing": cfg["label_smoothing"]}
-        log(f"epoch {epoch + 1}: train loss {train_loss:.4f} acc {train_acc:.2%} | "
-            f"val loss {val_loss:.4f} acc {val_acc:.2%} | lr {self.optimizer.lr:.3g} | "
-            f"{seconds:.1f}s")
+        val = f"val loss {val_loss:.4f} acc {val_acc:.2%}" if has_val else "no validation split"
+        log(f"epoch {epoch + 1}: train loss {train_loss:.4f} acc {train_acc:.2%} | {val} | "
+            f"lr {self.optimizer.lr:.3g} | {seconds:.1f}s")
         if not all(np.all(np.isfinite(p.data)) for p in model.parameters()):
             raise BarenetError(f"weights became NaN or infinite in epoch {epoch + 1}; try a "
                                f"lower learning rate (e.g. --lr "
