@@ -6,9 +6,12 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import paths
 from ..calibration import is_unsure
+from ..data.folder import add_sample, count_samples, remove_last_sample
 from ..errors import BarenetError
 from ..preprocess import EmptyDrawingError, preprocess
+from ..reading import integrated_gradients, why_overlay
 from .board import DrawingBoard
 from .network import Activations, Stage, activations, describe, load_model
 
@@ -37,9 +40,12 @@ class AppState:
         One line describing the current state for the user.
     """
 
-    def __init__(self, model_path: Path | None = None, board: DrawingBoard | None = None) -> None:
+    def __init__(self, model_path: Path | None = None, board: DrawingBoard | None = None,
+                 samples: Path | None = None) -> None:
         self.board = board or DrawingBoard()
+        self.samples = Path(samples) if samples is not None else paths.samples_dir()
         self.model, self.model_path, self.model_message = load_model(model_path)
+        self.original = (self.model, self.model_path)
         self.stages: list[Stage] = []
         self.class_names: list[str] = []
         if self.model is not None:
@@ -52,6 +58,7 @@ class AppState:
                 self.class_names = self.model.class_names
         self.seen: np.ndarray | None = None
         self.result: Activations | None = None
+        self.why: np.ndarray | None = None  # (28, 28, 3) overlay: pixels for and against
         self.status = DRAW_PROMPT
         self.updates = 0
 
@@ -61,14 +68,15 @@ class AppState:
         try:
             self.seen = preprocess(self.board.to_array(), invert=False)
         except EmptyDrawingError as exc:
-            self.seen, self.result = None, None
+            self.seen, self.result, self.why = None, None, None
             self.status = DRAW_PROMPT if self.board.empty else f"Not a digit yet: {exc}."
             return
         if self.model is None:
-            self.result = None
+            self.result, self.why = None, None
             self.status = "No model to ask (see the Network panel)."
             return
         self.result = activations(self.model, self.stages, self.seen)
+        self.why = why_overlay(self.seen, integrated_gradients(self.model, self.seen))
         p = self.result.probabilities
         order = np.argsort(-p, kind="stable")
         if is_unsure(p[None])[0]:
@@ -77,3 +85,35 @@ class AppState:
         else:
             self.status = (f"The network says {self.class_names[order[0]]} "
                            f"({100 * p[order[0]]:.1f}%).")
+
+    # -- the user's samples ---------------------------------------------------------
+    def save_sample(self, label: str) -> str:
+        """Save the drawing as a sample of ``label`` ("It's a 7"); returns a status line."""
+        if self.board.empty:
+            return "Draw a digit first, then say which it is."
+        try:
+            path = add_sample(self.samples, label, self.board.to_array())
+        except BarenetError as exc:
+            return f"Could not save the sample: {exc}"
+        return f"Saved as a {label}: {path}. Draw the next one."
+
+    def undo_sample(self) -> str:
+        """Delete the last sample saved; returns a status line."""
+        removed = remove_last_sample(self.samples)
+        return f"Deleted {removed}." if removed else "There is no sample to delete."
+
+    def sample_counts(self) -> dict[str, int]:
+        """Samples saved so far per class (the app shows them)."""
+        return count_samples(self.samples, self.class_names or [str(d) for d in range(10)])
+
+    def use_model(self, path: Path | None) -> str:
+        """Swap in the model at ``path`` (a taught one), or the original with ``None``."""
+        if path is None:
+            self.model, self.model_path = self.original
+        else:
+            model, _, message = load_model(path)
+            if model is None:
+                return f"Could not load the taught model: {message}"
+            self.model, self.model_path = model, path
+        self.update()
+        return f"Using {self.model_path}."

@@ -12,6 +12,7 @@ import math
 import tkinter as tk
 import tkinter.font as tkfont
 from pathlib import Path
+from tkinter import ttk
 
 import numpy as np
 from PIL import Image, ImageTk
@@ -20,11 +21,13 @@ from ..errors import BarenetError
 from .board import MAX_BRUSH, MIN_BRUSH
 from .network import Activations, Stage
 from .state import AppState
+from .teach import Teacher
 
 #: Side of the drawing and of the enlarged preview, in pixels.
 PANEL = 280
 #: While the button is held, recompute at most this often (milliseconds).
 UPDATE_MS = 80
+TEACH_POLL_MS = 150
 NETWORK_WIDTH, NETWORK_HEIGHT = 600, PANEL + 70  # taller than the board: room for titles
 BACKGROUND = "#16181d"
 DIM = "#2a2d35"
@@ -259,12 +262,15 @@ class DrawApp:
 
         sees = tk.LabelFrame(panels, text="Network sees", padx=6, pady=6)
         sees.grid(row=0, column=1, sticky="n", padx=8)
-        self.preview = ImageTk.PhotoImage(Image.new("L", (PANEL, PANEL), 0))
+        self.preview = ImageTk.PhotoImage(Image.new("RGB", (PANEL, PANEL), 0))
         preview = tk.Canvas(sees, width=PANEL, height=PANEL, bg="black", highlightthickness=0)
         preview.create_image(0, 0, image=self.preview, anchor="nw")
         preview.pack()
         tk.Label(sees, text="28x28: ink cropped, scaled to 20 pixels\nand centred by its mass, "
                  "as in MNIST", justify="center").pack(pady=(6, 0))
+        self.show_why = tk.BooleanVar(value=True)
+        tk.Checkbutton(sees, text="why: orange for the answer, blue against",
+                       variable=self.show_why, command=self.refresh).pack()
 
         net = tk.LabelFrame(panels, text="Network", padx=6, pady=6)
         net.grid(row=0, column=2, sticky="n")
@@ -279,14 +285,104 @@ class DrawApp:
         large.configure(size=12)
         self.status = tk.Label(panels, text=state.status, anchor="w", font=large)
         self.status.grid(row=1, column=0, columnspan=3, sticky="we", pady=(8, 0))
+        self._teach_row(panels)
 
         self.canvas.bind("<ButtonPress-1>", self._press)
         self.canvas.bind("<B1-Motion>", self._motion)
         self.canvas.bind("<ButtonRelease-1>", self._release)
         for key in ("<KeyPress-c>", "<KeyPress-C>", "<Escape>", "<Delete>", "<BackSpace>"):
             root.bind(key, lambda _event: self.clear())
+        for k, name in enumerate(self._labels()):
+            if k < 10:  # key k: "it's a <class k>"
+                root.bind(f"<KeyPress-{k}>", lambda _event, name=name: self.label_as(name))
         root.protocol("WM_DELETE_WINDOW", root.destroy)
         self.refresh()
+
+    def _labels(self) -> list[str]:
+        return self.state.class_names or [str(d) for d in range(10)]
+
+    def _teach_row(self, panels: tk.Frame) -> None:
+        """Say which digit it was (buttons or keys 0-9), see the samples, teach the model."""
+        row = tk.LabelFrame(panels, text=f"Teach it your handwriting (samples in "
+                                         f"{self.state.samples})", padx=6, pady=6)
+        row.grid(row=2, column=0, columnspan=3, sticky="we", pady=(8, 0))
+        tk.Label(row, text="It's a:").grid(row=0, column=0, sticky="w")
+        buttons = tk.Frame(row)
+        buttons.grid(row=0, column=1, sticky="w")
+        self.label_buttons = []
+        for name in self._labels():
+            button = tk.Button(buttons, text=name, width=1 if len(name) <= 2 else len(name),
+                               padx=6, command=lambda name=name: self.label_as(name))
+            button.pack(side="left", padx=1)
+            self.label_buttons.append(button)
+        tk.Button(row, text="Delete last sample", command=self.undo_sample).grid(
+            row=0, column=2, padx=(8, 0))
+        self.counts = tk.Label(row, text="", anchor="w", justify="left")
+        self.counts.grid(row=1, column=0, columnspan=2, sticky="w", pady=(4, 0))
+        controls = tk.Frame(row)
+        controls.grid(row=1, column=2, sticky="e", pady=(4, 0))
+        self.teach_button = tk.Button(controls, text="Teach", command=self.teach,
+                                      state="normal" if self.state.model else "disabled")
+        self.teach_button.pack(side="left")
+        self.original_button = tk.Button(controls, text="Original model",
+                                         command=self.use_original, state="disabled")
+        self.original_button.pack(side="left", padx=4)
+        self.teach_progress = ttk.Progressbar(controls, length=120, maximum=1.0)
+        self.teach_progress.pack(side="left", padx=4)
+        self.teacher = Teacher()
+        self._show_counts()
+
+    def _show_counts(self) -> None:
+        counts = self.state.sample_counts()
+        self.counts.configure(text="samples: " + "  ".join(f"{k}: {v}" for k, v in
+                                                           counts.items()))
+
+    def label_as(self, name: str) -> None:
+        """"It's a <name>": save the drawing as a sample, then clear the board."""
+        message = self.state.save_sample(name)
+        saved = message.startswith("Saved")
+        if saved:
+            self.clear()
+        self.status.configure(text=message)
+        self._show_counts()
+
+    def undo_sample(self) -> None:
+        self.status.configure(text=self.state.undo_sample())
+        self._show_counts()
+
+    def teach(self) -> None:
+        """Fine-tune the current model on the samples, in the background."""
+        if self.state.model_path is None or self.teacher.busy:
+            return
+        try:
+            self.teacher.start(self.state.original[1], self.state.samples)
+        except BarenetError as exc:
+            self.status.configure(text=str(exc))
+            return
+        self.teach_button.configure(state="disabled")
+        self.status.configure(text="Teaching... (the window stays usable)")
+        self.root.after(TEACH_POLL_MS, self._watch_lesson)
+
+    def _watch_lesson(self) -> None:
+        lesson = self.teacher.poll()
+        if lesson is None:
+            return
+        self.teach_progress.configure(value=lesson.fraction)
+        if not lesson.done:
+            self.status.configure(text=f"Teaching... {lesson.fraction:.0%}")
+            self.root.after(TEACH_POLL_MS, self._watch_lesson)
+            return
+        self.teach_button.configure(state="normal")
+        if lesson.model is not None:
+            self.state.use_model(lesson.model)
+            self.original_button.configure(state="normal")
+            self._redraw()
+        self.status.configure(text=lesson.message)
+
+    def use_original(self) -> None:
+        self.status.configure(text=self.state.use_model(None))
+        self.original_button.configure(state="disabled")
+        self._redraw()
 
     # -- pointer -------------------------------------------------------------------
     def _press(self, event: tk.Event) -> None:
@@ -323,10 +419,17 @@ class DrawApp:
             self.root.after_cancel(self._pending)
             self._pending = None
         self.state.update()
+        self._redraw()
+
+    def _redraw(self) -> None:
+        """Show the state: the preview (with the why overlay if asked), the network, the status."""
         seen = self.state.seen
-        image = np.zeros((28, 28), np.uint8) if seen is None else np.round(seen * 255)
-        self.preview.paste(Image.fromarray(image.astype(np.uint8)).resize(
-            (PANEL, PANEL), Image.Resampling.NEAREST))
+        if seen is not None and self.state.why is not None and self.show_why.get():
+            picture = Image.fromarray(self.state.why, "RGB")
+        else:
+            image = np.zeros((28, 28), np.uint8) if seen is None else np.round(seen * 255)
+            picture = Image.fromarray(image.astype(np.uint8)).convert("RGB")
+        self.preview.paste(picture.resize((PANEL, PANEL), Image.Resampling.NEAREST))
         self.network.show(seen, self.state.result)
         self.status.configure(text=self.state.status)
 

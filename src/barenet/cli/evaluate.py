@@ -42,6 +42,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="folder holding the dataset's IDX files (default: the folder the "
                              f"run was trained on, else ${paths.DATA_ENV}, the cache, or a "
                              "download)")
+    parser.add_argument("--images", type=Path, metavar="DIR",
+                        help="evaluate on a folder of pictures instead of a dataset, laid out "
+                             "as <label>/<name>.png (photos, scans, the app's samples)")
     parser.add_argument("--batch-size", type=positive_int, default=INFERENCE_BATCH,
                         help=f"images per forward pass (default {INFERENCE_BATCH})")
 
@@ -159,14 +162,27 @@ def run(args: argparse.Namespace) -> int:
     )
 
     model, path = load_model(args.model)
-    data = load_test_split(model, args.dataset, args.data_dir, path)
-    labels = data.test_labels
-    logits = model.predict_logits(data.test_images, batch_size=args.batch_size)
+    if args.images is not None:
+        if args.dataset or args.data_dir:
+            raise BarenetError("--images evaluates on a folder of pictures; drop --dataset "
+                               "and --data-dir")
+        from ..data.folder import read_folder
+
+        pictures = read_folder(args.images, model.class_names, skip=True)
+        for _, message in pictures.skipped:
+            print(f"barenet: warning: left out {message}", file=sys.stderr)
+        images, labels, names = pictures.images, pictures.labels, pictures.class_names
+        source = f"{len(labels)} pictures in {args.images}, read as `barenet predict` reads them"
+    else:
+        data = load_test_split(model, args.dataset, args.data_dir, path)
+        images, labels, names = data.test_images, data.test_labels, list(data.class_names)
+        source = f"{data.name} test split, {len(labels)} images from {data.source}"
+    logits = model.predict_logits(images, batch_size=args.batch_size)
     predicted = logits.argmax(axis=1)
-    matrix = confusion_matrix(labels, predicted, data.num_classes)
+    matrix = confusion_matrix(labels, predicted, len(names))
     correct = int(matrix.trace())
     print(f"model: {path}")
-    print(f"data: {data.name} test split, {len(labels)} images from {data.source}")
+    print(f"data: {source}")
     print(f"test accuracy: {accuracy(labels, predicted):.2%} ({correct}/{len(labels)})")
     raw = expected_calibration_error(model.probabilities(logits, calibrated=False), labels)
     calibrated = model.probabilities(logits)
@@ -179,12 +195,12 @@ def run(args: argparse.Namespace) -> int:
               "models trained by this barenet have one)")
     unsure = is_unsure(calibrated)
     right = predicted == labels
-    print(f"not sure: {unsure.mean():.2%} of the test images ({(unsure & right).sum()} of the "
+    print(f"not sure: {unsure.mean():.2%} of the images ({(unsure & right).sum()} of the "
           f"{right.sum()} right answers, {(unsure & ~right).sum()} of the "
           f"{(~right).sum()} wrong ones)")
     print()
-    print(format_classification_report(matrix, data.class_names))
+    print(format_classification_report(matrix, names))
     print()
     print("confusion matrix (rows: true class, columns: predicted class)")
-    print(format_confusion_matrix(matrix, data.class_names))
+    print(format_confusion_matrix(matrix, names))
     return 0

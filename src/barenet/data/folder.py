@@ -14,7 +14,7 @@ import io
 import os
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -40,12 +40,15 @@ class LabelledPictures:
         Indices into ``class_names``.
     files : list of Path
     class_names : list of str
+    skipped : list of (Path, str)
+        Pictures left out (``skip=True``) and why.
     """
 
     images: np.ndarray
     labels: np.ndarray
     files: list[Path]
     class_names: list[str]
+    skipped: list[tuple[Path, str]] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         """Pictures per class name."""
@@ -91,15 +94,19 @@ def picture_files(root: Path) -> list[tuple[str, Path]]:
     return found
 
 
-def read_folder(root: str | os.PathLike, class_names: Sequence[str]) -> LabelledPictures:
+def read_folder(root: str | os.PathLike, class_names: Sequence[str],
+                skip: bool = False) -> LabelledPictures:
     """Read and preprocess every picture of an ImageFolder whose labels are ``class_names``.
+
+    ``skip=True`` leaves out pictures that cannot be read or hold no digit (listed
+    in ``skipped``) instead of refusing the folder.
 
     Raises
     ------
     BarenetError
         A layout problem (:func:`picture_files`), a label folder that is not one
-        of ``class_names``, or a picture that cannot be read or holds no digit
-        (the message names the file).
+        of ``class_names``, or (without ``skip``) a picture that cannot be read or
+        holds no digit (the message names the file); no picture left.
     """
     from ..images import load_image
     from ..preprocess import preprocess
@@ -110,15 +117,20 @@ def read_folder(root: str | os.PathLike, class_names: Sequence[str]) -> Labelled
     if unknown:
         raise BarenetError(f"{root}: folder {unknown[0]!r} is not one of the model's classes "
                            f"({', '.join(names)}); rename or remove it")
-    images = np.empty((len(files), 28, 28), np.float32)
-    for i, (_, path) in enumerate(files):
+    images, kept, skipped = [], [], []
+    for label, path in files:
         try:
-            images[i] = preprocess(load_image(path))
+            images.append(preprocess(load_image(path)))
+            kept.append((label, path))
         except BarenetError as exc:
             message = str(exc) if str(exc).startswith(str(path)) else f"{path}: {exc}"
-            raise BarenetError(f"{message}; remove or replace it") from None
-    labels = np.array([names.index(label) for label, _ in files], np.int64)
-    return LabelledPictures(images, labels, [p for _, p in files], names)
+            if not skip:
+                raise BarenetError(f"{message}; remove or replace it") from None
+            skipped.append((path, message))
+    if not kept:
+        raise BarenetError(f"{root}: none of its {len(files)} pictures holds a readable digit")
+    labels = np.array([names.index(label) for label, _ in kept], np.int64)
+    return LabelledPictures(np.stack(images), labels, [p for _, p in kept], names, skipped)
 
 
 def add_sample(root: str | os.PathLike, label: str, picture: np.ndarray) -> Path:

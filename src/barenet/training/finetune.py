@@ -37,6 +37,8 @@ from .trainer import Trainer, evaluate
 HELD_OUT = 0.3
 #: Replayed original training images: at least this many, and this many per user sample.
 MIN_REPLAY, REPLAY_PER_SAMPLE = 2000, 30
+#: The user's samples are repeated to this fraction of the replayed images.
+USER_SHARE = 0.5
 #: Fewer samples per class than this make the held-out figure noisy (and it is said).
 FEW_SAMPLES = 5
 #: How the user's samples are varied while learning.
@@ -110,10 +112,11 @@ def _standardize(x: np.ndarray, norm: dict | None, dtype: np.dtype) -> np.ndarra
 
 def finetune(model_path: Path, samples_dir: Path, out: Path | None = None, epochs: int = 3,
              seed: int = 0, data_dir: Path | None = None, resume: bool = False,
-             log=print) -> FinetuneResult:
+             log=print, progress=None) -> FinetuneResult:
     """Fine-tune the model at ``model_path`` on the ImageFolder ``samples_dir``.
 
-    With ``resume``, ``out`` is an interrupted fine-tuning run to continue.
+    With ``resume``, ``out`` is an interrupted fine-tuning run to continue;
+    ``progress(fraction)`` is called as training goes (see :meth:`Trainer.fit`).
 
     Raises
     ------
@@ -169,7 +172,7 @@ def finetune(model_path: Path, samples_dir: Path, out: Path | None = None, epoch
     norm = parent.metadata.get("normalization")
     replay_count = max(MIN_REPLAY, REPLAY_PER_SAMPLE * len(learn))
     replay = rng.choice(len(mnist.y_train), min(replay_count, len(mnist.y_train)), replace=False)
-    repeat = max(1, round(len(replay) / len(learn)))
+    repeat = max(1, round(USER_SHARE * len(replay) / len(learn)))
     x_user = np.repeat(samples.images[learn], repeat, axis=0)
     y_user = np.repeat(samples.labels[learn], repeat)
     x_train = np.concatenate([_standardize(mnist.x_train[replay], norm, dtype),
@@ -200,7 +203,7 @@ def finetune(model_path: Path, samples_dir: Path, out: Path | None = None, epoch
         log(f"fine-tuning {model_path} on {len(learn)} of {len(samples.labels)} samples "
             f"(x{repeat}, augmented) and {len(replay)} replayed {dataset.name} images; "
             f"{len(held)} held out; run folder {run.path}")
-    model = trainer.fit(log)
+    model = trainer.fit(log, progress)
 
     from .session import calibrate
 

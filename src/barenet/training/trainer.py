@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import math
 import signal
+import threading
 import time
 from typing import Any
 
@@ -114,6 +115,7 @@ class Trainer:
                                       "best_val_acc": -1.0, "stale_epochs": 0, "partial": None}
         self.stop_signal: int | None = None
         self.resume_rng: dict | None = None
+        self.progress = None
 
     # -- one step -----------------------------------------------------------
     def train_batch(self, x: np.ndarray, y: np.ndarray) -> tuple[float, int]:
@@ -147,10 +149,18 @@ class Trainer:
         self.state = state
 
     # -- the loop -------------------------------------------------------------
-    def fit(self, log=print) -> Sequential:
-        """Train for the configured epochs; returns the best model by validation accuracy."""
+    def fit(self, log=print, progress=None) -> Sequential:
+        """Train for the configured epochs; returns the best model by validation accuracy.
+
+        ``progress``, if given, is called after every batch with the fraction of
+        the whole run done (0..1): the app's progress bar.
+        """
+        self.progress = progress
+        # Ctrl-C and SIGTERM checkpoint and stop; only the main thread can take signals
+        # (the app trains in a background thread)
         stops = (signal.SIGINT, signal.SIGTERM)
-        previous = {s: signal.signal(s, self._request_stop) for s in stops}
+        main = threading.current_thread() is threading.main_thread()
+        previous = {s: signal.signal(s, self._request_stop) for s in stops} if main else {}
         try:
             # Overflow is not an error here: a non-finite loss is, and is reported as one.
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
@@ -192,6 +202,8 @@ class Trainer:
             partial["seen"] += len(y)
             bar.update(b + 1, loss=partial["loss"] / partial["seen"],
                        acc=partial["correct"] / partial["seen"])
+            if self.progress is not None:
+                self.progress((epoch + (b + 1) / batches) / cfg["epochs"])
             if self.stop_signal is not None:
                 partial["seconds"] = time.perf_counter() - started
                 self.state["batch"] = b + 1
