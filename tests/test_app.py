@@ -365,6 +365,56 @@ def test_convolutional_model_shows_feature_maps(window, conv_file):
     assert len(colours) == 4 and len(set(colours)) > 1  # channels lit differently
 
 
+def test_saying_which_digit_it_was_saves_a_sample(window, model_file, tmp_path, monkeypatch):
+    monkeypatch.setenv("BARENET_HOME", str(tmp_path / "home"))
+    w = window(model_file)
+    app = w.app
+    assert app.state.samples == tmp_path / "home" / "samples"
+    assert app.counts.cget("text").startswith("samples: zero: 0")
+    w.draw(RING)
+    assert app.state.why is not None and app.state.why.shape == (28, 28, 3)
+    w.xdotool("key", "0")  # "it's a zero"
+    saved = list((tmp_path / "home" / "samples" / "zero").glob("*.png"))
+    assert len(saved) == 1 and app.state.board.empty
+    assert "zero: 1" in app.counts.cget("text")
+    assert app.status.cget("text").startswith("Saved as a zero")
+    with Image.open(saved[0]) as picture:
+        assert picture.size == (280, 280)
+    app.undo_sample()
+    assert not saved[0].exists() and "zero: 0" in app.counts.cget("text")
+
+
+def test_teach_swaps_in_the_taught_model_and_back(window, model_file, tmp_path, monkeypatch):
+    from barenet.app.teach import Teacher
+
+    monkeypatch.setenv("BARENET_HOME", str(tmp_path / "home"))
+    taught = tmp_path / "taught"
+    taught.mkdir()
+    (taught / "best.npz").write_bytes(model_file.read_bytes())
+
+    class Result:
+        run_dir, held_out_before, held_out_after, test_before, test_after = \
+            taught, 0.5, 1.0, 0.9, 0.9
+
+    def fake(model, samples, log, progress):
+        for k in range(10):
+            progress(k / 10)
+            time.sleep(0.02)
+        return Result()
+
+    w = window(model_file)
+    w.app.teacher = Teacher(fake)
+    w.app.teach()
+    deadline = time.monotonic() + 10
+    while w.app.state.model_path != taught / "best.npz" and time.monotonic() < deadline:
+        w.pump(0.05)
+    assert w.app.state.model_path == taught / "best.npz"
+    assert w.app.status.cget("text").startswith("Taught: your held-out samples 50% -> 100%")
+    assert w.app.original_button.cget("state") == "normal"
+    w.app.use_original()
+    assert w.app.state.model_path == model_file
+
+
 def test_titles_of_a_deep_cnn_are_readable(window, tmp_path):
     """The layout of configs/cnn.toml (four stages of four or five layers): no title
     overlaps another or leaves the canvas, and the nodes start below them."""

@@ -91,7 +91,8 @@ def finetune_config(parent: Sequential, parent_path: Path, samples: LabelledPict
     augmentation for the few samples, and a ``[finetune]`` table saying what it came from."""
     config = {
         "name": "finetune", "dataset": parent.metadata.get("dataset", "mnist"), "seed": seed,
-        "epochs": epochs, "batch_size": 64, "validation_size": 5000,
+        "epochs": epochs, "batch_size": 64,
+        "validation_size": (base or {}).get("validation_size", 5000),
         "label_smoothing": (base or {}).get("label_smoothing", 0.0), "dtype": str(parent.dtype),
         "optimizer": {"name": "adam", "lr": 3e-4}, "schedule": {"name": "cosine"},
         "augment": dict(AUGMENT), "model": layer_specs(parent),
