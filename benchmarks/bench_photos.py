@@ -6,7 +6,11 @@ shadows, ruled paper, pencil, JPEG, a finger in the frame...). Each picture is
 encoded as a file in memory (PNG, or JPEG for the ``jpeg`` and ``phone_photo``
 conditions, quality 90 as a phone saves it), decoded with
 :func:`barenet.images.load_image` and read with :func:`barenet.reading.read_digit`,
-exactly as ``barenet predict`` does. Four sections are printed as markdown tables:
+exactly as ``barenet predict`` does (the ``jpeg`` and ``phone_photo`` pictures
+were already JPEG-compressed once by the scene, at the condition's quality: saved
+twice, as a forwarded photo is). The same random subset of test digits is
+used in every condition, and every picture is determined by ``--seed``, the
+condition and its index. Four sections are printed as markdown tables, per model:
 
 1. **Digits**: accuracy per condition next to the model's plain accuracy on the
    same MNIST test digits, the fraction answered "not sure", and the time per picture;
@@ -256,6 +260,7 @@ def bench_digits(models: dict[str, object], images: np.ndarray, labels: np.ndarr
     """Every condition on the same MNIST test digits; returns tallies[model][condition]."""
     tallies: dict[str, dict[str, Tally]] = {m: {} for m in models}
     order = list(scenes.CONDITIONS)
+    failures: dict[str, int] = {}  # examples of wrong or unsure answers saved, per condition
     for condition in conditions:
         jpeg = condition in JPEG_CONDITIONS
         start = time.perf_counter()
@@ -278,8 +283,13 @@ def bench_digits(models: dict[str, object], images: np.ndarray, labels: np.ndarr
                 for trouble in ([a.error] if a.error else []) + a.warned:
                     if k == 0 or not trouble.startswith("EmptyDrawingError"):
                         problems.append((condition, trouble, m, f"digit #{i} (true {label})"))
-                if args.save_examples and k == 0 and i < EXAMPLES:
-                    save_example(args.save_examples / "digits", name, data, jpeg, a.seen)
+                if args.save_examples and k == 0:
+                    if i < EXAMPLES:
+                        save_example(args.save_examples / "digits", name, data, jpeg, a.seen)
+                    elif (not right or a.unsure) and failures.get(condition, 0) < EXAMPLES:
+                        failures[condition] = failures.get(condition, 0) + 1
+                        save_example(args.save_examples / "digits_wrong_or_unsure", name, data,
+                                     jpeg, a.seen)
         progress(f"  digits {condition}: {len(images)} pictures in "
                  f"{time.perf_counter() - start:.1f} s (rendering {render_s:.1f} s)")
     return tallies
@@ -348,7 +358,10 @@ def bench_numbers(models: dict[str, object], images: np.ndarray, labels: np.ndar
 
 def bench_non_digits(models: dict[str, object], args: argparse.Namespace,
                      problems: list[tuple[str, str, str, str]]) -> dict[str, dict[str, Tally]]:
-    """Pictures that are not digits; a flag (unsure or no digit found) is the right answer."""
+    """Pictures that are not digits; a flag (unsure or no digit found) is the right answer.
+
+    Each is stored as PNG, or (three times in ten) as JPEG.
+    """
     tallies: dict[str, dict[str, Tally]] = {m: {} for m in models}
     start = time.perf_counter()
     for kind_index, (kind, make) in enumerate(scenes.NON_DIGITS.items()):
@@ -481,7 +494,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--conditions", help="comma-separated conditions (default: all): "
                         + ", ".join(scenes.CONDITIONS))
     parser.add_argument("--save-examples", type=Path, metavar="DIR",
-                        help=f"write the first {EXAMPLES} pictures of each condition and kind")
+                        help=f"write the first {EXAMPLES} pictures of each condition and kind "
+                             f"(and up to {EXAMPLES} more the first model got wrong or was "
+                             "unsure of), with what the network saw")
     parser.add_argument("--big", action="store_true",
                         help="also time reading one 12-megapixel JPEG, and its peak memory")
     parser.add_argument("--big-child", help=argparse.SUPPRESS)
@@ -489,7 +504,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.big_child:
         return big_child(args.big_child, args.model[0])
 
-    model_paths = args.model or [str(p) for p in default_models()]
+    model_paths = args.model or [os.path.relpath(p) for p in default_models()]
     if not model_paths:
         parser.error("no model: give --model PATH (no runs/*/best.npz of mlp or cnn found)")
     conditions = list(scenes.CONDITIONS) if not args.conditions else \

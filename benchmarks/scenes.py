@@ -43,6 +43,11 @@ reference) and ``"phone_photo"`` (several effects at once, chosen at random).
 longer side (4:3, 3:4 or square), the digit 30 to 70% of its height at a random
 position, unless the condition says otherwise.
 
+:data:`NON_DIGITS` makes pictures that are *not* digits under the same
+conditions: letters, short words, symbols, scribbles, shapes and blank paper.
+Letters a person could read as a digit are never drawn: O o D Q I l i j L T t
+Z z S s B b g q G J y Y U u (:data:`EXCLUDED_LETTERS`).
+
 Every function is pure: all randomness comes from the ``rng``
 (:class:`numpy.random.Generator`) it is given, so a picture is fully
 determined by the generator's state.
@@ -136,6 +141,15 @@ def _fractal(shape: tuple[int, int], rng: np.random.Generator, cell: float,
         c, amplitude = c / 2, amplitude / 2
     total /= np.float32(math.sqrt(norm))
     return _resize(total, shape, _BILINEAR) if k > 1 else total
+
+
+def _dim(drop: np.ndarray | float) -> np.ndarray:
+    """The factor on linear light that makes a pixel ``drop`` (0..1) darker in sRGB.
+
+    Brightness as one sees it (and as 8-bit pixel values go) is roughly linear
+    light to the power 1/2.2, so a 50% darker pixel takes 22% of the light.
+    """
+    return (1 - np.asarray(drop, np.float32)) ** np.float32(2.2)
 
 
 def _soft(d: np.ndarray, width: float) -> np.ndarray:
@@ -320,9 +334,49 @@ def _restroke(ink: np.ndarray, thickness: float, rng: np.random.Generator) -> np
 class Look:
     """Everything that decides how a picture looks, except where things are.
 
-    Colours are linear-light RGB in [0, 1]; ``blur`` is a Gaussian sigma in
-    pixels of a 640-pixel photo (scaled with larger frames); ``noise`` the
-    standard deviation of the sensor noise on white, in linear units.
+    Each condition of :data:`CONDITIONS` is a recipe for one of these (drawn
+    at random for every picture). Colours are linear-light RGB in [0, 1];
+    darkenings (``gradient``, ``shadow``, ``vignette``) are drops of the
+    pixels' brightness (sRGB), see :func:`_dim`.
+
+    Attributes
+    ----------
+    paper, paper_texture : tuple of float, float
+        Reflectance of the paper (or board), and the amplitude of its mottling and grain.
+    ink, ink_opacity : tuple of float, float
+        Colour of the ink and its greatest coverage.
+    ink_blotch, ink_grain : float
+        Slow variation of the ink's density; breaking up by the paper's tooth (pencil, chalk).
+    opaque_ink : bool
+        Ink covers the paper (chalk, white pen) instead of filtering it (ballpoint, pencil).
+    thickness : float
+        Pen width relative to a normal pen (see :func:`digit_ink`).
+    rotate : float
+        Rotation of the writing, degrees counter-clockwise.
+    lines, margin : str or None, bool
+        ``"ruled"`` or ``"squared"`` paper; a red margin line on ruled paper.
+    specks, page_edge, finger : bool
+        Dust and ink specks; a table beyond the page's edge; a finger in the frame.
+    chalk_dust : float
+        Haze of wiped chalk on a board.
+    gradient, shadow, vignette, glare : float
+        Darkening across the page, in a shadow, in the corners (fractions of the pixels'
+        brightness); brightness of a reflection (linear light added).
+    light, exposure : tuple of float, float
+        Colour of the light as the camera records it (white balance error); exposure.
+    blur : float
+        Defocus, a Gaussian sigma in pixels of a 640-pixel photo (scaled with larger frames).
+    noise : float
+        Standard deviation of the sensor noise on white, in linear units.
+    contrast, sharpen : float
+        The phone's extra contrast (S-curve) and sharpening (unsharp mask amount).
+    jpeg : int or None
+        JPEG quality the picture was saved with, if any.
+    placement : str
+        ``"free"``, ``"border"`` (cut by or touching an edge) or ``"small"`` (small in a
+        large photo).
+    max_cut : float
+        With ``"border"``: the largest fraction of the ink the edge may cut off.
     """
 
     paper: tuple[float, float, float] = (1.0, 1.0, 1.0)
@@ -384,7 +438,7 @@ def _fx_shadow(look: Look, rng: np.random.Generator) -> None:
 
 
 def _fx_vignette(look: Look, rng: np.random.Generator) -> None:
-    look.vignette = rng.uniform(0.3, 0.6)
+    look.vignette = rng.uniform(0.25, 0.5)
 
 
 def _fx_grain_noise(look: Look, rng: np.random.Generator) -> None:
@@ -409,7 +463,8 @@ def _fx_colour_ink(look: Look, rng: np.random.Generator) -> None:
 def _fx_pencil(look: Look, rng: np.random.Generator) -> None:
     graphite = rng.uniform(20, 60)
     look.ink = tuple(_lin((graphite, graphite, graphite + 4)))
-    look.ink_opacity = rng.uniform(0.25, 0.5) / (1 - look.ink[0])  # darkens the paper 25-50%
+    # darkens the paper's pixels by 25-50% where it marks fully (the tooth breaks it up)
+    look.ink_opacity = (1 - float(_dim(rng.uniform(0.25, 0.5)))) / (1 - look.ink[0])
     look.ink_grain = rng.uniform(0.45, 0.85)
     look.ink_blotch = rng.uniform(0.1, 0.3)
     look.thickness = rng.uniform(0.6, 1.2)
@@ -850,10 +905,10 @@ def _shadow_mask(shape: tuple[int, int], rng: np.random.Generator, ink_box: Box)
                 (y - np.float32(py)) * np.float32(math.sin(ang2))
             d = np.minimum(d, d2)
     else:  # the shadow of a hand or the phone: a large rounded blob
-        a = rng.uniform(0.25, 0.6) * max(shape)
-        bb = a * rng.uniform(0.4, 0.9)
+        a = rng.uniform(0.45, 0.9) * max(shape)
+        bb = a * rng.uniform(0.35, 0.7)
         ang = rng.uniform(0, 2 * math.pi)
-        dist = rng.uniform(0.6, 1.05) * bb
+        dist = rng.uniform(0.7, 1.0) * bb  # its edge passes near the digit
         cx = rng.uniform(l_, r) + dist * math.cos(ang)
         cy = rng.uniform(t, b) + dist * math.sin(ang)
         rot = rng.uniform(0, math.pi)
@@ -887,21 +942,21 @@ def _illumination(look: Look, rng: np.random.Generator, shape: tuple[int, int],
         u = (u - u.min()) / max(float(u.max() - u.min()), 1e-6)
         if rng.random() < 0.3:  # a lamp: light falls off faster near it
             u = u ** np.float32(rng.uniform(0.5, 2.0))
-        light = light * (1 - np.float32(look.gradient) * u)
+        light = light * _dim(np.float32(look.gradient) * u)
     if look.paper_texture > 0:  # the light is never quite even
         light = light * (1 + 0.02 * _noise(small, rng, max(small) / 2))
     if look.vignette > 0:
         cy, cx = rng.uniform(0.4, 0.6) * fh, rng.uniform(0.4, 0.6) * fw
         r2 = ((x - np.float32(cx)) / np.float32(fw / 2)) ** 2 + \
             ((y - np.float32(cy)) / np.float32(fh / 2)) ** 2
-        light = light * np.clip(1 - np.float32(look.vignette) * r2 / 2, 0.05, 1)
+        light = light * _dim(np.clip(np.float32(look.vignette) * r2 / 2, 0, 0.9))
     light = np.broadcast_to(light, small).astype(np.float32)
     if k > 1:
         light = _resize(light, shape, _BILINEAR)
     if look.shadow > 0:  # lit by the sky only: darker, and a little bluer
         mask = _shadow_mask(shape, rng, ink_box)
         tint = np.array([1.0, 0.97, 0.88], np.float32)
-        return light[..., None] * (1 - np.float32(look.shadow) * mask[..., None] * tint)
+        return light[..., None] * _dim(np.float32(look.shadow) * mask[..., None] * tint)
     return light
 
 
@@ -1268,9 +1323,23 @@ def _font(name: str, size: int) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(str(_FONT_DIR / name), size)
 
 
+@functools.lru_cache(maxsize=16)
+def _covers(name: str, text: str) -> bool:
+    """Whether font file ``name`` has a glyph for every character of ``text``."""
+    from matplotlib.ft2font import FT2Font
+
+    font = FT2Font(str(_FONT_DIR / name))
+    return all(font.get_char_index(ord(c)) != 0 for c in text)
+
+
 def _text_mask(text: str, rng: np.random.Generator, squeeze: float = 1.0) -> np.ndarray:
-    """``text`` in a random DejaVu font (Sans 3 times in 4), letters moved ``squeeze`` closer."""
-    font = _font(_FONTS[rng.integers(4) if rng.random() < 0.75 else rng.integers(4, 8)], 120)
+    """``text`` in a random DejaVu font (Sans 3 times in 4), letters moved ``squeeze`` closer.
+
+    A font without a glyph for some character (DejaVu Serif has no stars or check
+    marks) is replaced by DejaVu Sans, rather than drawing its empty-box glyph.
+    """
+    name = _FONTS[rng.integers(4) if rng.random() < 0.75 else rng.integers(4, 8)]
+    font = _font(name if _covers(name, text) else _FONTS[0], 120)
     advances = [font.getlength(c) for c in text]
     width = int(sum(advances) + 240)
     image = Image.new("L", (width, 260), 0)

@@ -1,4 +1,4 @@
-"""Teaching a model the user's handwriting: sample folders, ``barenet finetune``, the app's teacher."""
+"""Teaching a model the user's handwriting: sample folders, ``finetune``, the app's teacher."""
 
 from __future__ import annotations
 
