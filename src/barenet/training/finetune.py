@@ -36,9 +36,9 @@ from .trainer import Trainer, evaluate
 #: Fraction of each digit's samples held out to measure on (at least one, when it has two).
 HELD_OUT = 0.3
 #: Replayed original training images: at least this many, and this many per user sample.
-MIN_REPLAY, REPLAY_PER_SAMPLE = 2000, 30
+MIN_REPLAY, REPLAY_PER_SAMPLE = 6000, 30
 #: The user's samples are repeated to this fraction of the replayed images.
-USER_SHARE = 0.5
+USER_SHARE = 0.33
 #: Fewer samples per class than this make the held-out figure noisy (and it is said).
 FEW_SAMPLES = 5
 #: How the user's samples are varied while learning.
@@ -94,7 +94,7 @@ def finetune_config(parent: Sequential, parent_path: Path, samples: LabelledPict
         "epochs": epochs, "batch_size": 64,
         "validation_size": (base or {}).get("validation_size", 5000),
         "label_smoothing": (base or {}).get("label_smoothing", 0.0), "dtype": str(parent.dtype),
-        "optimizer": {"name": "adam", "lr": 3e-4}, "schedule": {"name": "cosine"},
+        "optimizer": {"name": "adam", "lr": 6e-4}, "schedule": {"name": "cosine"},
         "augment": dict(AUGMENT), "model": layer_specs(parent),
         "finetune": {"parent": str(parent_path.resolve()), "parent_sha256":
                      file_sha256(parent_path), "samples": str(samples_dir.resolve()),
