@@ -13,8 +13,10 @@ from barenet import BarenetError, Sequential, load
 from barenet.calibration import (
     TEMPERATURE_RANGE,
     expected_calibration_error,
+    fit_min_confidence,
     fit_temperature,
     is_unsure,
+    min_confidence,
     nll,
     reliability,
     temperature,
@@ -121,3 +123,27 @@ def test_a_bad_stored_temperature_is_refused_at_load(tmp_path, record):
     assert "\n" not in str(err.value)
     with pytest.raises(BarenetError):
         temperature({"calibration": record})
+
+
+def test_the_not_sure_bar_flags_one_percent_of_right_validation_answers(rng):
+    z, labels = overconfident(rng, n=5000, true_t=1.0)
+    p = softmax(z)
+    bar = fit_min_confidence(p, labels)
+    right = p.argmax(1) == labels
+    flagged = (p.max(1) < bar)[right].mean()
+    assert flagged == pytest.approx(0.01, abs=0.003)
+    assert 0.3 <= bar <= 0.99
+    assert fit_min_confidence(p, (p.argmax(1) + 1) % 10) == 0.5  # no right answer to measure
+
+
+def test_a_stored_bar_is_used_and_checked():
+    assert min_confidence({}) == 0.5
+    assert min_confidence({"calibration": {"temperature": 1.0, "min_confidence": 0.9}}) == 0.9
+    for bad in (1.5, -0.1, "0.9", True):
+        with pytest.raises(BarenetError, match="min_confidence"):
+            min_confidence({"calibration": {"temperature": 1.0, "min_confidence": bad}})
+
+
+def test_several_characters_side_by_side_are_not_sure():
+    p = np.array([[0.99] + [0.001] * 9] * 3)
+    assert is_unsure(p, 0.5, np.array([0.6, 1.8, 3.0])).tolist() == [False, False, True]

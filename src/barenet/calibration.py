@@ -13,8 +13,9 @@ class is largest, so accuracy is untouched; only the confidence moves.
 - :func:`temperature`: that stored value, checked (1 when there is none);
 - :func:`expected_calibration_error` and :func:`reliability`: how far the
   confidence is from the accuracy, over bins of confidence;
-- :func:`is_unsure`: the rule that makes ``predict`` and the app answer
-  "not sure" (docs/pictures.md explains how it was chosen).
+- :func:`fit_min_confidence`, :func:`min_confidence` and :func:`is_unsure`: the
+  rule that makes ``predict`` and the app answer "not sure", with the model's
+  own bar fitted on the validation split (the README gives the measurements).
 """
 
 from __future__ import annotations
@@ -30,9 +31,15 @@ from .errors import BarenetError
 TEMPERATURE_RANGE = (0.05, 20.0)
 #: Bins of confidence for the expected calibration error and the reliability diagram.
 CALIBRATION_BINS = 15
-#: "Not sure" when the calibrated probability of the top class is below this...
+#: "Not sure" when the calibrated probability of the top class is below the model's own
+#: bar (:func:`fit_min_confidence`), or below this for a model file without one...
 MIN_CONFIDENCE = 0.5
-#: ...or when the input is unlike any digit seen in training (see :func:`is_unsure`).
+#: ...or when the ink is this many times wider than tall: several characters, not one
+#: digit (MNIST's widest digits: 1.67 at the 99.9th percentile, 2.5 at most).
+MAX_ASPECT = 1.9
+#: The bar is set so that this fraction of the right answers on the validation split
+#: fall below it: the price, in right answers called "not sure", of flagging the rest.
+FLAGGED_RIGHT = 0.01
 
 
 def log_softmax(logits: np.ndarray) -> np.ndarray:
@@ -149,16 +156,66 @@ def expected_calibration_error(probabilities: np.ndarray, labels: np.ndarray,
     return float(np.sum(counts[used] * np.abs(accuracy[used] - confidence[used])) / counts.sum())
 
 
-def is_unsure(probabilities: np.ndarray, min_confidence: float = MIN_CONFIDENCE) -> np.ndarray:
-    """Which answers should be "not sure": the calibrated top probability is below the bar.
+def fit_min_confidence(probabilities: np.ndarray, labels: np.ndarray,
+                       flagged_right: float = FLAGGED_RIGHT) -> float:
+    """The confidence bar below which a model says "not sure", from held-out answers.
+
+    The calibrated top probability of :data:`FLAGGED_RIGHT` of the right answers
+    on the validation split: 1% of right answers on digits like the training ones
+    are called "not sure", and every answer less confident than those is. Between
+    0.3 and 0.99; :data:`MIN_CONFIDENCE` without right answers to measure.
+    """
+    probabilities = np.asarray(probabilities)
+    right = probabilities.argmax(axis=1) == np.asarray(labels)
+    if not right.any():
+        return MIN_CONFIDENCE
+    bar = float(np.quantile(probabilities.max(axis=1)[right], flagged_right))
+    return float(np.clip(bar, 0.3, 0.99))
+
+
+def min_confidence(metadata: dict[str, Any]) -> float:
+    """The model's "not sure" bar (``metadata["calibration"]["min_confidence"]``).
+
+    :data:`MIN_CONFIDENCE` for model files without one.
+
+    Raises
+    ------
+    BarenetError
+        A stored bar that is not a number in [0, 1].
+    """
+    record = metadata.get("calibration")
+    value = record.get("min_confidence") if isinstance(record, dict) else None
+    if value is None:
+        return MIN_CONFIDENCE
+    if not (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and 0 <= value <= 1):
+        raise BarenetError(f"metadata calibration min_confidence must be a number in [0, 1], "
+                           f"got {value!r}")
+    return float(value)
+
+
+def is_unsure(probabilities: np.ndarray, min_confidence: float = MIN_CONFIDENCE,
+              aspect: np.ndarray | None = None) -> np.ndarray:
+    """Which answers should be "not sure".
+
+    The rule, chosen by measuring (README, "Not sure"): the calibrated top
+    probability is below the model's bar, or the ink's box is more than
+    :data:`MAX_ASPECT` times wider than tall (a word, not a digit).
 
     Parameters
     ----------
     probabilities : ndarray, shape (N, K)
         Calibrated class probabilities (:meth:`barenet.Sequential.predict_proba`).
+    min_confidence : float
+        The model's bar (:func:`min_confidence`).
+    aspect : ndarray, shape (N,), optional
+        Width over height of each picture's ink box.
 
     Returns
     -------
     ndarray of bool, shape (N,)
     """
-    return np.asarray(probabilities).max(axis=1) < min_confidence
+    unsure = np.asarray(probabilities).max(axis=1) < min_confidence
+    if aspect is not None:
+        unsure |= np.asarray(aspect, dtype=np.float64) > MAX_ASPECT
+    return unsure

@@ -169,6 +169,13 @@ class Sequential(Module):
 
         return temperature(self.metadata)
 
+    @property
+    def min_confidence(self) -> float:
+        """Below this calibrated top probability the model is "not sure" (README)."""
+        from .calibration import min_confidence
+
+        return min_confidence(self.metadata)
+
     def probabilities(self, logits: np.ndarray, calibrated: bool = True) -> np.ndarray:
         """Class probabilities (N, K) from this model's logits (N, K).
 

@@ -62,7 +62,8 @@ class NumberReading:
 def _readings(model: Sequential, glyphs: list[np.ndarray],
               boxes: list[tuple[int, int, int, int]]) -> list[Reading]:
     probabilities = model.predict_proba(np.stack(glyphs))
-    unsure = is_unsure(probabilities)
+    aspect = [(right - left) / max(bottom - top, 1) for top, bottom, left, right in boxes]
+    unsure = is_unsure(probabilities, model.min_confidence, np.array(aspect))
     names = model.class_names
     readings = []
     for p, doubt, glyph, box in zip(probabilities, unsure, glyphs, boxes, strict=True):

@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from .calibration import temperature
+from .calibration import min_confidence, temperature
 from .errors import BarenetError
 from .fileio import atomic_write
 from .init import weight_budget
@@ -277,6 +277,7 @@ def _build(header: dict[str, Any], path: Path) -> Sequential:
             raise _fail(path, str(exc)) from None
     try:
         temperature(metadata)
+        min_confidence(metadata)
     except BarenetError as exc:
         raise _fail(path, str(exc)) from None
     dtype = header.get("dtype")

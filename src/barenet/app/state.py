@@ -79,7 +79,7 @@ class AppState:
         self.why = why_overlay(self.seen, integrated_gradients(self.model, self.seen))
         p = self.result.probabilities
         order = np.argsort(-p, kind="stable")
-        if is_unsure(p[None])[0]:
+        if is_unsure(p[None], self.model.min_confidence)[0]:
             top = ", ".join(f"{self.class_names[i]} {100 * p[i]:.0f}%" for i in order[:2])
             self.status = f"? The network is not sure ({top})."
         else:

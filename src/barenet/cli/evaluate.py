@@ -193,9 +193,10 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(f"expected calibration error: {raw:.2%} (the model file has no calibration; "
               "models trained by this barenet have one)")
-    unsure = is_unsure(calibrated)
+    unsure = is_unsure(calibrated, model.min_confidence)
     right = predicted == labels
-    print(f"not sure: {unsure.mean():.2%} of the images ({(unsure & right).sum()} of the "
+    print(f"not sure (below {model.min_confidence:.1%}): {unsure.mean():.2%} of the "
+          f"images ({(unsure & right).sum()} of the "
           f"{right.sum()} right answers, {(unsure & ~right).sum()} of the "
           f"{(~right).sum()} wrong ones)")
     print()

@@ -21,10 +21,11 @@ def calibrate(model: Sequential, x_val: np.ndarray, y_val: np.ndarray) -> dict[s
     """Fit the temperature of ``model`` on the prepared validation split.
 
     Returns the ``calibration`` metadata record (empty with no validation data
-    or for a model that ends in its own ``Softmax``): the temperature and the
-    validation split's expected calibration error before and after.
+    or for a model that ends in its own ``Softmax``): the temperature, the
+    validation split's expected calibration error before and after, and the
+    "not sure" bar (:func:`barenet.calibration.fit_min_confidence`).
     """
-    from ..calibration import expected_calibration_error, fit_temperature
+    from ..calibration import expected_calibration_error, fit_min_confidence, fit_temperature
     from ..layers.activations import Softmax, softmax
 
     if len(y_val) == 0 or (model.layers and isinstance(model.layers[-1], Softmax)):
@@ -33,7 +34,8 @@ def calibrate(model: Sequential, x_val: np.ndarray, y_val: np.ndarray) -> dict[s
     t = fit_temperature(logits, y_val)
     return {"temperature": t, "fitted_on": "validation",
             "val_ece_before": expected_calibration_error(softmax(logits), y_val),
-            "val_ece_after": expected_calibration_error(softmax(logits / t), y_val)}
+            "val_ece_after": expected_calibration_error(softmax(logits / t), y_val),
+            "min_confidence": fit_min_confidence(softmax(logits / t), y_val)}
 
 
 @dataclass
