@@ -46,6 +46,7 @@ import time
 import tracemalloc
 import warnings
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -60,6 +61,7 @@ from barenet.calibration import is_unsure  # noqa: E402
 from barenet.data import load_dataset  # noqa: E402
 from barenet.errors import BarenetError  # noqa: E402
 from barenet.images import load_image  # noqa: E402
+from barenet.model import Sequential  # noqa: E402
 from barenet.reading import read_digit, read_number  # noqa: E402
 from barenet.serialization import load  # noqa: E402
 
@@ -225,7 +227,8 @@ class Answer:
     warned: list[str] = field(default_factory=list)
 
 
-def attempt(read, model, image: np.ndarray) -> tuple[object | None, Answer]:
+def attempt(read: Callable[[Sequential, np.ndarray], object], model: Sequential,
+            image: np.ndarray) -> tuple[object | None, Answer]:
     """Call ``read(model, image)``, catching every exception and warning it raises.
 
     An EmptyDrawingError means "no digit found"; an exception that is not a
@@ -244,7 +247,7 @@ def attempt(read, model, image: np.ndarray) -> tuple[object | None, Answer]:
     return result, answer
 
 
-def read_one(model, image: np.ndarray) -> Answer:
+def read_one(model: Sequential, image: np.ndarray) -> Answer:
     """:func:`barenet.reading.read_digit` on one picture."""
     r, answer = attempt(read_digit, model, image)
     if r is not None:
@@ -254,7 +257,7 @@ def read_one(model, image: np.ndarray) -> Answer:
 
 # --------------------------------------------------------------------------- sections
 
-def bench_digits(models: dict[str, object], images: np.ndarray, labels: np.ndarray,
+def bench_digits(models: dict[str, Sequential], images: np.ndarray, labels: np.ndarray,
                  conditions: list[str], args: argparse.Namespace,
                  problems: list[tuple[str, str, str, str]]) -> dict[str, dict[str, Tally]]:
     """Every condition on the same MNIST test digits; returns tallies[model][condition]."""
@@ -309,7 +312,7 @@ class NumberTally:
     seconds: float = 0.0
 
 
-def bench_numbers(models: dict[str, object], images: np.ndarray, labels: np.ndarray,
+def bench_numbers(models: dict[str, Sequential], images: np.ndarray, labels: np.ndarray,
                   args: argparse.Namespace, problems: list[tuple[str, str, str, str]]
                   ) -> dict[str, dict[str, NumberTally]]:
     """Rows of 2-12 MNIST test digits under random conditions; tallies[model][length group]."""
@@ -356,7 +359,7 @@ def bench_numbers(models: dict[str, object], images: np.ndarray, labels: np.ndar
     return tallies
 
 
-def bench_non_digits(models: dict[str, object], args: argparse.Namespace,
+def bench_non_digits(models: dict[str, Sequential], args: argparse.Namespace,
                      problems: list[tuple[str, str, str, str]]) -> dict[str, dict[str, Tally]]:
     """Pictures that are not digits; a flag (unsure or no digit found) is the right answer.
 

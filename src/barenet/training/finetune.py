@@ -188,7 +188,9 @@ def finetune(model_path: Path, samples_dir: Path, out: Path | None = None, epoch
     x_held = _standardize(samples.images[held], norm, dtype)
     x_test = _standardize(mnist.x_test, norm, dtype)
     held_before = evaluate(parent, x_held, samples.labels[held])[1] if len(held) else math.nan
-    test_before = evaluate(parent, x_test, mnist.y_test)[1]
+    recorded = parent.metadata.get("metrics", {}).get("test_accuracy")
+    test_before = float(recorded) if isinstance(recorded, (int, float)) and not isinstance(
+        recorded, bool) else evaluate(parent, x_test, mnist.y_test)[1]  # as train measured it
 
     metadata = {k: v for k, v in parent.metadata.items() if k not in ("metrics", "calibration")}
     metadata.update(config="finetune", parent=str(Path(model_path).resolve()))
