@@ -60,10 +60,11 @@ def barenet_train(*args: str) -> subprocess.Popen:
 
 
 def time_training(proc: subprocess.Popen, stop_after: float | None = None) -> float:
-    """Seconds from the start of the training loop to the end of the output.
+    """Seconds from the start of the training loop to its last epoch's line.
 
     With ``stop_after``, return that many seconds into the loop instead (the
-    moment to send a signal at).
+    moment to send a signal at). The calibration, test and plots after the loop
+    are not counted: a signal then has no checkpoint to write.
     """
     for line in proc.stdout:  # the model summary, then "training on ...": the loop starts
         if line.startswith("training on"):
@@ -72,9 +73,11 @@ def time_training(proc: subprocess.Popen, stop_after: float | None = None) -> fl
     if stop_after is not None:
         time.sleep(stop_after)
         return stop_after
-    for _ in proc.stdout:
-        pass
-    return time.perf_counter() - start
+    last = start
+    for line in proc.stdout:
+        if line.startswith("epoch "):
+            last = time.perf_counter()
+    return last - start
 
 
 def weights(run_dir) -> dict[str, np.ndarray]:
