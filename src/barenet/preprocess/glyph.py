@@ -29,8 +29,10 @@ BOX_SIZE = 20
 #: MNIST's strokes are about this fraction of the digit's longer side wide
 #: (measured: median stroke width 2.4 pixels of the 20-pixel box)...
 STROKE_FRACTION = 0.12
-#: ...and strokes thinner than this fraction of that are thickened before shrinking.
+#: ...and strokes thinner than this fraction of that are thickened before shrinking,
 THIN_STROKE = 0.6
+#: on a copy of the digit at most this many pixels long (8 times MNIST's box).
+THICKEN_SIDE = 160
 
 
 def crop(image: np.ndarray, bbox: tuple[int, int, int, int]) -> np.ndarray:
@@ -176,6 +178,9 @@ def to_glyph(ink: np.ndarray, width: float) -> np.ndarray:
     ndarray float32 (28, 28)
         In [0, 1]: longer side 20 pixels, the brightest ink 1, centre of mass at (14, 14).
     """
+    if max(ink.shape) > THICKEN_SIDE:  # thicken at a bounded size: a huge crop stays cheap
+        width *= THICKEN_SIDE / max(ink.shape)
+        ink = resize_longer_side(ink, THICKEN_SIDE)
     glyph = resize_longer_side(thicken(ink, width), BOX_SIZE)
     peak = float(glyph.max())
     if peak <= 0:

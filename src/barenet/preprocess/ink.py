@@ -439,7 +439,8 @@ def digit_components(pieces: list[Component], shape: tuple[int, int]) -> list[Co
     The main piece has the most ink (a piece touching the picture's edge, like a
     page edge or a finger's outline, counts half); the pieces whose boxes come
     within :data:`GROUP_MARGIN` of its size (a 5's separate bar, a broken pencil
-    stroke) join it.
+    stroke) join it, except, when the main piece lies inside the picture, pieces
+    that touch the picture's edge.
 
     Raises
     ------
@@ -451,9 +452,12 @@ def digit_components(pieces: list[Component], shape: tuple[int, int]) -> list[Co
     main = max(pieces, key=lambda c: c.mass * (0.5 if _touches_border(c, shape) else 1.0))
     margin = GROUP_MARGIN * max(main.height, main.width)
     group = [main]
+    # a digit inside the picture takes no piece from its edge (the page's edge, a finger)
+    candidates = pieces if _touches_border(main, shape) else [
+        c for c in pieces if not _touches_border(c, shape)]
     while True:  # grow until no piece comes within the margin of the group
         top, bottom, left, right = union_box(group)
-        near = [c for c in pieces if c not in group and c.box[0] < bottom + margin
+        near = [c for c in candidates if c not in group and c.box[0] < bottom + margin
                 and c.box[1] > top - margin and c.box[2] < right + margin
                 and c.box[3] > left - margin]
         if not near:
