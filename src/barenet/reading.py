@@ -16,6 +16,7 @@ import numpy as np
 from .calibration import is_unsure
 from .model import Sequential
 from .preprocess import Extraction, extract, split_number
+from .preprocess.number import MAX_DIGITS, joined
 
 
 @dataclass
@@ -174,6 +175,11 @@ def read_number(model: Sequential, image: np.ndarray,
                 extraction: Extraction | None = None) -> NumberReading:
     """Read a row of handwritten digits, left to right.
 
+    The row is cut by :func:`barenet.preprocess.split_number`. Where a piece
+    the model is not sure of lies within :data:`JOIN_GAP` of the row's height
+    of its neighbour, the two are read again as one digit, and joined when the
+    model is sure of that (a 0 drawn in two strokes, a 5 with its bar apart).
+
     Raises
     ------
     barenet.preprocess.EmptyDrawingError
@@ -181,6 +187,23 @@ def read_number(model: Sequential, image: np.ndarray,
     """
     found = extraction if extraction is not None else extract(image)
     pieces = split_number(found)
-    digits = _readings(model, [p.glyph for p in pieces.digits], [p.box for p in pieces.digits])
-    unsure = any(d.unsure for d in digits) or bool(pieces.notes)
-    return NumberReading(digits, unsure, list(pieces.notes))
+    parts = list(pieces.digits)
+    digits = _readings(model, [p.glyph for p in parts], [p.box for p in parts])
+    i = 0
+    while i + 1 < len(parts):  # a doubtful piece and its close neighbour: one digit?
+        a, b = parts[i], parts[i + 1]
+        gap = b.work_box[2] - a.work_box[3]
+        if (digits[i].unsure or digits[i + 1].unsure) and gap < JOIN_GAP * pieces.height:
+            piece = joined(found, a, b)
+            both = _readings(model, [piece.glyph], [piece.box])[0]
+            if not both.unsure:
+                parts[i:i + 2], digits[i:i + 2] = [piece], [both]
+                continue
+        i += 1
+    notes = [n for n in pieces.notes if "digit-like marks" not in n or len(digits) > MAX_DIGITS]
+    unsure = any(d.unsure for d in digits) or bool(notes)
+    return NumberReading(digits, unsure, notes)
+
+
+#: Neighbours closer than this fraction of the row's height may be one digit in two pieces.
+JOIN_GAP = 0.25

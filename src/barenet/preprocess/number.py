@@ -42,18 +42,33 @@ MAX_DIGITS = 12
 
 @dataclass
 class DigitPiece:
-    """One digit of a row: what the network sees and where it was (picture pixels)."""
+    """One digit of a row: what the network sees, where it was (picture pixels), and its
+    ink (``mask``, at the working size, inside ``work_box``) to join it to a neighbour."""
 
     glyph: np.ndarray
     box: Box
+    mask: np.ndarray
+    work_box: Box
 
 
 @dataclass
 class NumberPieces:
-    """The digits of a row, left to right, and notes on what could not be done cleanly."""
+    """The digits of a row, left to right, and notes on what could not be done cleanly.
+
+    ``height`` is the row's typical digit height in working pixels.
+    """
 
     digits: list[DigitPiece]
     notes: list[str] = field(default_factory=list)
+    height: float = 0.0
+
+
+def joined(found: Extraction, a: DigitPiece, b: DigitPiece) -> DigitPiece:
+    """Two neighbouring pieces as one digit (a 0 drawn in two strokes, a 5 and its bar)."""
+    mask = a.mask | b.mask
+    box = (min(a.work_box[0], b.work_box[0]), max(a.work_box[1], b.work_box[1]),
+           min(a.work_box[2], b.work_box[2]), max(a.work_box[3], b.work_box[3]))
+    return DigitPiece(found.glyph_of(mask, box), found.to_picture(box), mask, box)
 
 
 def row_pieces(pieces: list[Component]) -> list[Component]:
@@ -140,10 +155,10 @@ def split_number(found: Extraction) -> NumberPieces:
             if rows.size == 0:
                 continue
             box = (int(rows[0]), int(rows[-1]) + 1, left + a, left + b)
-            digits.append(DigitPiece(found.glyph_of(part, box), found.to_picture(box)))
+            digits.append(DigitPiece(found.glyph_of(part, box), found.to_picture(box), part, box))
     if not digits:
         raise EmptyDrawingError("no digits found on the picture")
     if len(digits) > MAX_DIGITS:
         notes.append(f"found {len(digits)} digit-like marks, more than a number of "
                      f"{MAX_DIGITS} digits has")
-    return NumberPieces(digits, notes)
+    return NumberPieces(digits, notes, height)
