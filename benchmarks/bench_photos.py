@@ -489,9 +489,9 @@ def main(argv: list[str] | None = None) -> int:
                              "runs/*/best.npz of the mlp and cnn configs)")
     parser.add_argument("--data-dir", type=Path, default=REPO.parent / "shared" / "data" / "mnist",
                         help="folder with the MNIST files")
-    parser.add_argument("--count", type=int, default=300, help="digits per condition")
-    parser.add_argument("--numbers", type=int, default=100, help="pictures of numbers")
-    parser.add_argument("--non-digits", type=int, default=100,
+    parser.add_argument("--count", type=int, default=40, help="digits per condition")
+    parser.add_argument("--numbers", type=int, default=40, help="pictures of numbers")
+    parser.add_argument("--non-digits", type=int, default=25,
                         help="pictures per kind of non-digit")
     parser.add_argument("--seed", type=int, default=0, help="random seed of everything")
     parser.add_argument("--conditions", help="comma-separated conditions (default: all): "

@@ -31,7 +31,7 @@ EXIT_USER_ERROR = 2
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="barenet", description="Neural networks from scratch "
-                                     "in NumPy: train, evaluate, predict, draw.")
+                                     "in NumPy: train, evaluate, predict, draw, finetune.")
     parser.add_argument("--version", action="version", version=f"barenet {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module, help_text) in COMMANDS.items():
