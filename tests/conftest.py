@@ -1,6 +1,7 @@
 """Fixtures shared by the test files (keep generic: several test files use them)."""
 
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -85,3 +86,24 @@ def pytest_runtest_makereport(item, call):
         reason = report.longrepr[-1] if isinstance(report.longrepr, tuple) else report.longrepr
         report.outcome = "failed"
         report.longrepr = f"skipped in CI, where everything is installed: {reason}"
+
+
+# --- the real MNIST files, for the few tests that need them -------------------------------
+
+#: Where CI and the team keep the four MNIST files: ../shared/data/mnist beside the repo.
+REAL_MNIST = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
+
+
+def write_mnist_slice(folder: Path, train: int, test: int):
+    """Write the first ``train`` training and ``test`` test digits of the real MNIST files as a
+    dataset folder; returns the full dataset. Skips the test when the files are not there."""
+    from barenet.data import FILES, load_dataset, write_idx
+
+    if not REAL_MNIST.is_dir():
+        pytest.skip(f"the MNIST files are not in {REAL_MNIST}")
+    dataset = load_dataset("mnist", REAL_MNIST)
+    for name, array in zip(FILES, (dataset.train_images[:train], dataset.train_labels[:train],
+                                   dataset.test_images[:test], dataset.test_labels[:test]),
+                           strict=True):
+        write_idx(folder / name, array)
+    return dataset

@@ -6,13 +6,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import REAL_MNIST
 
 from barenet.data import datasets
 from barenet.data.datasets import DATASETS, FILES, candidate_dirs, load_dataset
 from barenet.data.idx import write_idx
 from barenet.errors import BarenetError
-
-REAL_MNIST = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
 
 
 def _write_set(folder: Path, marker: int, n_train: int = 6, n_test: int = 3,

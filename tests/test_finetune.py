@@ -7,13 +7,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import REAL_MNIST, write_mnist_slice
 from PIL import Image
 
 import barenet
 from barenet import BarenetError
 from barenet.app.teach import Teacher
 from barenet.cli.main import main
-from barenet.data import FILES, load_dataset, write_idx
 from barenet.data.folder import (
     add_sample,
     count_samples,
@@ -25,7 +25,6 @@ from barenet.training import config as configs
 from barenet.training import finetune as ft
 from barenet.training.finetune import split_held_out
 
-REAL_MNIST = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
 DIGITS = [str(d) for d in range(10)]
 needs_mnist = pytest.mark.skipif(not REAL_MNIST.is_dir(),
                                  reason="the MNIST files are not in ../shared/data/mnist")
@@ -101,15 +100,9 @@ def test_the_held_out_split_keeps_every_class_in_training():
 @pytest.fixture(scope="module")
 def parent_run(tmp_path_factory) -> tuple[Path, Path, Path]:
     """A small MLP trained on 3,000 real MNIST digits, and a folder of slanted samples."""
-    if not REAL_MNIST.is_dir():
-        pytest.skip("the MNIST files are not in ../shared/data/mnist")
     base = tmp_path_factory.mktemp("finetune")
-    dataset = load_dataset("mnist", REAL_MNIST)
     data = base / "mnist-slice"
-    for name, array in zip(FILES, (dataset.train_images[:3000], dataset.train_labels[:3000],
-                                   dataset.test_images[:500], dataset.test_labels[:500]),
-                           strict=True):
-        write_idx(data / name, array)
+    dataset = write_mnist_slice(data, 3000, 500)
     run = base / "parent"
     assert main(["train", "--data-dir", str(data), "--out", str(run), "--epochs", "2",
                  "--set", "validation_size=500", "--no-plots"]) == 0

@@ -6,10 +6,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import write_mnist_slice
 
 import barenet
 from barenet.cli.main import main
-from barenet.data import FILES, load_dataset, write_idx
+from barenet.data import FILES, write_idx
 from barenet.errors import BarenetError
 from barenet.layers import BatchNorm1d, Linear
 from barenet.paths import CONFIGS_DIR
@@ -251,17 +252,12 @@ def test_bad_config_file_is_one_line(tmp_path, capsys):
 
 
 # -- the real thing, small --------------------------------------------------------------
-REAL_MNIST = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
 
 
 def test_train_on_a_slice_of_real_mnist(tmp_path, capsys):
     """`barenet train` with the shipped mlp config on 3,000 real MNIST training digits."""
-    dataset = load_dataset("mnist", REAL_MNIST)
     data = tmp_path / "mnist-slice"
-    for name, array in zip(FILES, (dataset.train_images[:3000], dataset.train_labels[:3000],
-                                   dataset.test_images[:1000], dataset.test_labels[:1000]),
-                           strict=True):
-        write_idx(data / name, array)
+    dataset = write_mnist_slice(data, 3000, 1000)
     out = tmp_path / "run"
     assert main(["train", "--data-dir", str(data), "--out", str(out), "--epochs", "3",
                  "--set", "validation_size=500", "--no-plots"]) == 0
