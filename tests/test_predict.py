@@ -382,3 +382,13 @@ def test_an_unsure_answer_is_a_question_mark_and_json_says_so(capsys, tmp_path, 
     code, out, _ = run(capsys, images["colour.png"], "--model", path, "--json")
     result = json.loads(out)[0]
     assert result["unsure"] is True and len(result["predictions"]) == 3
+
+
+def test_a_model_giving_nan_is_one_line_never_nan_in_json(capsys, tmp_path, images):
+    model = Sequential([Linear(784, 10, rng=0)],
+                       metadata={"normalization": {"mean": 0.1, "std": 1e-45}})  # 0 in float32
+    path = tmp_path / "nan.npz"
+    model.save(path)
+    code, out, err = run(capsys, images["colour.png"], "--model", path, "--json")
+    assert code == 1 and "not finite" in err and "NaN" not in out.replace("(NaN", "")
+    assert json.loads(out)[0]["error"].endswith("re-train it")

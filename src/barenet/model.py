@@ -152,9 +152,11 @@ class Sequential(Module):
         self.eval()
         try:
             # range(0, max(len(x), 1)): an empty batch still passes through once, so the
-            # result has shape (0, K) rather than failing
-            out = [self.forward(x[i:i + batch_size])
-                   for i in range(0, max(len(x), 1), batch_size)]
+            # result has shape (0, K) rather than failing. A damaged model's overflow is
+            # not printed: its NaN output is refused by the callers that show it.
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                out = [self.forward(x[i:i + batch_size])
+                       for i in range(0, max(len(x), 1), batch_size)]
         finally:
             self.train(was_training)
         return np.concatenate(out)

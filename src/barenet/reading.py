@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .calibration import is_unsure
+from .errors import BarenetError
 from .model import Sequential
 from .preprocess import Extraction, extract, split_number
 from .preprocess.number import MAX_DIGITS, joined
@@ -63,6 +64,9 @@ class NumberReading:
 def _readings(model: Sequential, glyphs: list[np.ndarray],
               boxes: list[tuple[int, int, int, int]]) -> list[Reading]:
     probabilities = model.predict_proba(np.stack(glyphs))
+    if not np.all(np.isfinite(probabilities)):
+        raise BarenetError("the model's probabilities are not finite (NaN or infinity): its "
+                           "file is damaged or its normalisation is unusable; re-train it")
     aspect = [(right - left) / max(bottom - top, 1) for top, bottom, left, right in boxes]
     unsure = is_unsure(probabilities, model.min_confidence, np.array(aspect))
     names = model.class_names
