@@ -133,7 +133,8 @@ class Sequential(Module):
         norm = self.metadata.get("normalization")
         if norm:
             mean, std = normalization_constants(norm, self.dtype)
-            x = (x - mean) / std
+            with np.errstate(over="ignore"):  # an unusable std gives inf: refused downstream
+                x = (x - mean) / std
         if self.input_shape is not None:
             size = math.prod(self.input_shape)
             if x.ndim == 0 or x.size % size or (x.size // size) != x.shape[0]:
