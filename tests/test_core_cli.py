@@ -124,3 +124,24 @@ def test_xor_refuses_zero_steps(capsys):
     with pytest.raises(SystemExit) as info:
         main(["xor", "--steps", "0"])
     assert info.value.code == 2 and "positive integer" in capsys.readouterr().err
+
+
+def test_output_piped_into_head_is_no_traceback(tmp_path):
+    import subprocess
+    import sys
+
+    # a command printing far more than a pipe holds, read by `head -1`, which leaves early
+    script = tmp_path / "talk.py"
+    script.write_text(
+        "import types, barenet.cli.main as cli\n"
+        "talk = types.SimpleNamespace(add_arguments=lambda p: None,\n"
+        "                             run=lambda a: [print('line', i) for i in range(10**6)])\n"
+        "cli.COMMANDS = {'talk': ('talk', 'prints a lot')}\n"
+        "cli._module = lambda name: talk\n"
+        "raise SystemExit(cli.main(['talk']))\n")
+    proc = subprocess.run(f"{sys.executable} {script} | head -1; exit ${{PIPESTATUS[0]}}",
+                          shell=True, executable="/bin/bash", capture_output=True, text=True,
+                          timeout=120)
+    assert proc.stdout == "line 0\n"
+    assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr, proc.stderr
+    assert proc.returncode == 0
