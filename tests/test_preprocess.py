@@ -368,3 +368,14 @@ def test_nearly_blank_drawing_is_reported():
     image[140, 140:142] = 255
     with pytest.raises(EmptyDrawingError, match="nearly blank"):
         preprocess(image)
+
+
+def test_marks_that_form_no_row_are_no_number(recwarn):
+    from barenet.preprocess import split_number
+
+    image = np.zeros((60, 30), np.uint8)
+    image[2:12, 3:9] = 255  # one mark near the top...
+    image[46:56, 18:24] = 255  # ...one near the bottom: the band between them holds neither
+    with pytest.raises(EmptyDrawingError, match="no row of digits"):
+        split_number(extract(image))
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]

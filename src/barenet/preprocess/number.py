@@ -132,7 +132,10 @@ def split_number(found: Extraction) -> NumberPieces:
     if not found.pieces:
         raise EmptyDrawingError("no digits found: the picture holds too little ink")
     row = row_pieces(found.pieces)
-    height = float(np.median([c.height for c in row if c.area >= 0.15 * row[0].area]))
+    if not row:
+        raise EmptyDrawingError("no row of digits found on the picture")
+    height = float(np.median([c.height for c in row if c.area >= 0.15 * row[0].area]
+                             or [c.height for c in row]))
     digits: list[DigitPiece] = []
     notes: list[str] = []
     for group in columns(row):
