@@ -1037,6 +1037,7 @@ def _read_number(image: np.ndarray, model: bn.Sequential) -> list:
 @given(image=pictures())
 @example(image=np.eye(3000, 2, dtype=np.uint8) * 255)
 @example(image=np.tile(np.eye(8, dtype=np.uint8) * 255, (5, 500)))
+@example(image=np.kron(np.eye(2, dtype=np.uint8), np.full((10, 6), 255, np.uint8)))  # no row
 def test_number_reader_any_array(fuzz, image):
     """``predict --number``'s path: the same arrays as the preprocessor, cut into digits."""
     attempt(fuzz, NUMBER, _read_number, image, NUMBER_MODEL, seconds=10, memory=256 * MB)
