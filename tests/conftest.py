@@ -107,3 +107,20 @@ def write_mnist_slice(folder: Path, train: int, test: int):
                            strict=True):
         write_idx(folder / name, array)
     return dataset
+
+
+@pytest.fixture
+def offline_data(monkeypatch, tmp_path) -> Path:
+    """No $BARENET_DATA, the cache in tmp_path/cache, no system folders, downloads impossible:
+    a dataset is found only where a test puts it. Returns tmp_path."""
+    import dataclasses
+
+    from barenet.data import datasets
+
+    monkeypatch.delenv("BARENET_DATA", raising=False)
+    monkeypatch.setenv("BARENET_CACHE", str(tmp_path / "cache"))
+    for name in list(datasets.DATASETS):
+        monkeypatch.setitem(datasets.DATASETS, name,
+                            dataclasses.replace(datasets.DATASETS[name], system_dirs=()))
+        monkeypatch.setitem(datasets.MIRRORS, name, [])
+    return tmp_path

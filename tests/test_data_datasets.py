@@ -26,14 +26,9 @@ def _write_set(folder: Path, marker: int, n_train: int = 6, n_test: int = 3,
 
 
 @pytest.fixture
-def env(monkeypatch, tmp_path):
-    """No $BARENET_DATA, the cache in tmp_path/cache, no system folders, downloads impossible."""
-    monkeypatch.delenv("BARENET_DATA", raising=False)
-    monkeypatch.setenv("BARENET_CACHE", str(tmp_path / "cache"))
-    for name in list(DATASETS):
-        monkeypatch.setitem(DATASETS, name, dataclasses.replace(DATASETS[name], system_dirs=()))
-        monkeypatch.setitem(datasets.MIRRORS, name, [])
-    return tmp_path
+def env(offline_data):
+    """Datasets only where the test writes them (conftest's ``offline_data``)."""
+    return offline_data
 
 
 def _marker(**kwargs) -> int:

@@ -1,6 +1,5 @@
 """``barenet evaluate`` and ``barenet report`` end to end, on a tiny IDX dataset and run folder."""
 
-import dataclasses
 import json
 
 import numpy as np
@@ -161,15 +160,9 @@ def test_report_without_the_requested_model(run_dir, capsys):
 
 
 @pytest.fixture
-def nowhere_else(monkeypatch, tmp_path):
+def nowhere_else(offline_data):
     """No $BARENET_DATA, an empty cache, no system folders, no mirrors: only data.json helps."""
-    from barenet.data import datasets
-
-    monkeypatch.delenv("BARENET_DATA", raising=False)
-    monkeypatch.setenv("BARENET_CACHE", str(tmp_path / "empty-cache"))
-    for name in list(DATASETS):
-        monkeypatch.setitem(DATASETS, name, dataclasses.replace(DATASETS[name], system_dirs=()))
-        monkeypatch.setitem(datasets.MIRRORS, name, [])
+    return offline_data
 
 
 def record_data(run_dir, data_dir):
