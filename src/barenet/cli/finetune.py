@@ -12,6 +12,13 @@ from .evaluate import positive_int, resolve_model_path
 from .train import EXIT_INTERRUPTED
 
 
+def finetune_epochs() -> int:
+    """The default number of passes (kept with the recipe, in training/finetune.py)."""
+    from ..training.finetune import EPOCHS
+
+    return EPOCHS
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", type=Path, help="model file or run folder to start from "
                         "(default: the newest model under runs/)")
@@ -20,8 +27,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              f"samples, {paths.samples_dir()})")
     parser.add_argument("--out", type=Path, metavar="RUN_DIR",
                         help="run folder to write (default: runs/finetune-<time>)")
-    parser.add_argument("--epochs", type=positive_int, default=3,
-                        help="passes over the mixed samples and replay (default 3)")
+    parser.add_argument("--epochs", type=positive_int, default=None,
+                        help="passes over the mixed samples and replay (default "
+                             f"{finetune_epochs()})")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--data-dir", type=Path, metavar="DIR",
                         help="folder with the model's training data, for replay (default: "
@@ -55,7 +63,8 @@ def run(args: argparse.Namespace) -> int:
         samples = args.samples if args.samples is not None else paths.samples_dir()
     try:
         with threadpool_limits(limits=args.threads or None, user_api="blas"):
-            result = finetune(model_path, samples, args.resume or args.out, args.epochs,
+            epochs = args.epochs if args.epochs is not None else finetune_epochs()
+            result = finetune(model_path, samples, args.resume or args.out, epochs,
                               args.seed, args.data_dir, resume=args.resume is not None)
     except Interrupted as exc:
         print(f"barenet: {exc.args[0].replace('barenet train', 'barenet finetune')}",
