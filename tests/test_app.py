@@ -372,7 +372,7 @@ def test_saying_which_digit_it_was_saves_a_sample(window, model_file, tmp_path, 
     assert app.state.samples == tmp_path / "home" / "samples"
     assert app.counts.cget("text").startswith("samples: zero: 0")
     w.draw(RING)
-    assert app.state.why is not None and app.state.why.shape == (28, 28, 3)
+    assert app.state.why() is not None and app.state.why().shape == (28, 28, 3)
     w.xdotool("key", "0")  # "it's a zero"
     saved = list((tmp_path / "home" / "samples" / "zero").glob("*.png"))
     assert len(saved) == 1 and app.state.board.empty

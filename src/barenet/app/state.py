@@ -58,7 +58,7 @@ class AppState:
                 self.class_names = self.model.class_names
         self.seen: np.ndarray | None = None
         self.result: Activations | None = None
-        self.why: np.ndarray | None = None  # (28, 28, 3) overlay: pixels for and against
+        self._why: np.ndarray | None = None  # computed on demand: see why()
         self.status = DRAW_PROMPT
         self.updates = 0
 
@@ -68,15 +68,15 @@ class AppState:
         try:
             self.seen = preprocess(self.board.to_array(), invert=False)
         except EmptyDrawingError as exc:
-            self.seen, self.result, self.why = None, None, None
+            self.seen, self.result, self._why = None, None, None
             self.status = DRAW_PROMPT if self.board.empty else f"Not a digit yet: {exc}."
             return
         if self.model is None:
-            self.result, self.why = None, None
+            self.result, self._why = None, None
             self.status = "No model to ask (see the Network panel)."
             return
         self.result = activations(self.model, self.stages, self.seen)
-        self.why = why_overlay(self.seen, integrated_gradients(self.model, self.seen))
+        self._why = None
         p = self.result.probabilities
         order = np.argsort(-p, kind="stable")
         if is_unsure(p[None], self.model.min_confidence)[0]:
@@ -85,6 +85,16 @@ class AppState:
         else:
             self.status = (f"The network says {self.class_names[order[0]]} "
                            f"({100 * p[order[0]]:.1f}%).")
+
+    def why(self) -> np.ndarray | None:
+        """What the network saw with its reasons painted on, (28, 28, 3) uint8, or None.
+
+        Integrated gradients of the answer (:func:`barenet.reading.integrated_gradients`),
+        computed when first asked for after each update: only while the app shows them.
+        """
+        if self._why is None and self.seen is not None and self.model is not None:
+            self._why = why_overlay(self.seen, integrated_gradients(self.model, self.seen))
+        return self._why
 
     # -- the user's samples ---------------------------------------------------------
     def save_sample(self, label: str) -> str:

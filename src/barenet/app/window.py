@@ -424,8 +424,9 @@ class DrawApp:
     def _redraw(self) -> None:
         """Show the state: the preview (with the why overlay if asked), the network, the status."""
         seen = self.state.seen
-        if seen is not None and self.state.why is not None and self.show_why.get():
-            picture = Image.fromarray(self.state.why, "RGB")
+        why = self.state.why() if seen is not None and self.show_why.get() else None
+        if why is not None:
+            picture = Image.fromarray(why, "RGB")
         else:
             image = np.zeros((28, 28), np.uint8) if seen is None else np.round(seen * 255)
             picture = Image.fromarray(image.astype(np.uint8)).convert("RGB")
