@@ -291,3 +291,12 @@ def test_parameters_are_attributes_as_in_pytorch():
     with pytest.raises(AttributeError):
         ReLU().gamma  # noqa: B018
     assert ReLU().weight is None
+
+
+@pytest.mark.parametrize("betas", [(1.0, 0.999), (0.9, 1.0), (-0.1, 0.9)])
+def test_adam_refuses_betas_outside_zero_one(betas):
+    from barenet.module import Parameter
+    from barenet.optim import Adam
+
+    with pytest.raises(ValueError, match=r"betas must lie in \[0, 1\)"):
+        Adam([Parameter(np.zeros(2))], betas=betas)

@@ -389,3 +389,26 @@ def test_unreadable_zip_members_refused(saved, tmp_path, kind):
 def test_predict_rejects_bad_batch_size():
     with pytest.raises(bn.BarenetError, match="batch_size"):
         trained_model(np.float32).predict(raw_images(2), batch_size=0)
+
+
+@pytest.mark.parametrize("names", [["0", "1\x1b[31m"], ["a\nb"], ["x\r"], [3]])
+def test_class_names_that_could_forge_output_lines_are_refused(tmp_path, names):
+    import barenet as bn
+    from barenet.layers import Linear
+
+    path = tmp_path / "m.npz"
+    bn.Sequential([Linear(4, 2, rng=0)], metadata={"class_names": names}).save(path)
+    with pytest.raises(bn.BarenetError, match="control characters") as err:
+        bn.load(path)
+    assert "\n" not in str(err.value)
+
+
+def test_a_normalisation_vector_is_refused(tmp_path):
+    import barenet as bn
+    from barenet.layers import Linear
+
+    path = tmp_path / "m.npz"
+    bn.Sequential([Linear(4, 2, rng=0)],
+                  metadata={"normalization": {"mean": [0.1, 0.2, 0.3], "std": 1.0}}).save(path)
+    with pytest.raises(bn.BarenetError, match="one number each"):
+        bn.load(path)

@@ -392,3 +392,21 @@ def test_a_model_giving_nan_is_one_line_never_nan_in_json(capsys, tmp_path, imag
     code, out, err = run(capsys, images["colour.png"], "--model", path, "--json")
     assert code == 1 and "not finite" in err and "NaN" not in out.replace("(NaN", "")
     assert json.loads(out)[0]["error"].endswith("re-train it")
+
+
+def test_a_fifo_a_device_and_an_unreadable_file_get_their_own_line(capsys, model_file, images,
+                                                                   tmp_path):
+    import os
+
+    fifo = tmp_path / "pipe.png"
+    os.mkfifo(fifo)
+    locked = tmp_path / "locked.png"
+    locked.write_bytes(images["colour.png"].read_bytes())
+    locked.chmod(0)
+    code, out, err = run(capsys, fifo, "/dev/zero", locked, images["colour.png"],
+                         "--model", model_file)
+    assert code == 1 and f"{images['colour.png']}: zero" in out  # the others still run
+    lines = err.splitlines()
+    assert f"{fifo}: not a regular file" in lines[0] and "/dev/zero: not a regular file" in lines[1]
+    if os.geteuid() != 0:  # root reads any file
+        assert f"{locked}: permission denied" in lines[2]

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import math
 import os
+import stat
 import warnings
+from typing import IO
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
@@ -27,12 +29,34 @@ _CONVERT = {"1": "L", "PA": "RGBA", "La": "LA", "RGBa": "RGBA", "RGBX": "RGB", "
             "YCbCr": "RGB", "LAB": "RGB", "HSV": "RGB"}
 
 
-def load_image(path: str | os.PathLike) -> np.ndarray:
+def check_regular_file(path: str | os.PathLike) -> None:
+    """Refuse what is not a regular file before reading it: a FIFO or a device would block
+    or never end.
+
+    Raises
+    ------
+    BarenetError
+        Missing, a folder, a device, FIFO or socket, or not even statable.
+    """
+    try:
+        kind = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise BarenetError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise BarenetError(f"{path}: cannot read it ({exc.strerror or exc})") from None
+    if stat.S_ISDIR(kind):
+        raise BarenetError(f"{path}: is a folder, not an image file")
+    if not stat.S_ISREG(kind):
+        raise BarenetError(f"{path}: not a regular file (a device, FIFO or socket); "
+                           "give an image file")
+
+
+def load_image(path: str | os.PathLike | IO[bytes]) -> np.ndarray:
     """Decode the first frame of an image file.
 
     Parameters
     ----------
-    path : str or os.PathLike
+    path : str, os.PathLike or a binary file object
         Any file Pillow can open: PNG (8- or 16-bit, palette, with or without
         alpha), JPEG (grey, RGB or CMYK), BMP, GIF (an animation gives its
         first frame)...
@@ -51,6 +75,8 @@ def load_image(path: str | os.PathLike) -> np.ndarray:
         The file is missing, unreadable, not an image, truncated or corrupt,
         or larger than Pillow's decompression-bomb limit.
     """
+    if isinstance(path, (str, os.PathLike)):  # a file by name (an open file object: as is)
+        check_regular_file(path)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -67,6 +93,8 @@ def load_image(path: str | os.PathLike) -> np.ndarray:
         raise BarenetError(f"{path}: no such file") from None
     except IsADirectoryError:
         raise BarenetError(f"{path}: is a folder, not an image file") from None
+    except PermissionError:
+        raise BarenetError(f"{path}: permission denied; make it readable") from None
     except UnidentifiedImageError:
         if os.path.getsize(path) == 0:
             raise BarenetError(f"{path}: the file is empty (0 bytes), not an image") from None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import reprlib
 from collections.abc import Iterable
 from typing import Any
 
@@ -253,6 +254,9 @@ def normalization_constants(norm: Any, dtype: np.dtype) -> tuple[np.ndarray, np.
     except (TypeError, KeyError, IndexError, ValueError):
         raise BarenetError(f"metadata normalization must be {{'mean': number, 'std': number}}, "
                            f"got {norm!r}") from None
+    if mean.ndim or std.ndim:  # one value for all pixels, as barenet train records it
+        raise BarenetError(f"metadata normalization must hold one number each for mean and "
+                           f"std, got {reprlib.repr(norm)}")
     if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(std)) and np.all(std > 0)):
         raise BarenetError(f"metadata normalization needs finite mean and std > 0, got {norm!r}")
     return mean, std

@@ -25,6 +25,7 @@ import json
 import math
 import os
 import reprlib
+import unicodedata
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -270,6 +271,13 @@ def _build(header: dict[str, Any], path: Path) -> Sequential:
     metadata = header.get("metadata", {})
     if not isinstance(metadata, dict):
         raise _fail(path, "metadata is not an object")
+    names = metadata.get("class_names")
+    if isinstance(names, list) and any(
+            not isinstance(n, str) or any(unicodedata.category(ch)[0] == "C" for ch in n)
+            for n in names):
+        # printed by predict and evaluate: escapes, CR or LF there could forge output lines
+        raise _fail(path, "class_names must be strings without control characters "
+                          "(escapes, newlines)")
     if metadata.get("normalization"):
         try:
             normalization_constants(metadata["normalization"], np.dtype(np.float64))

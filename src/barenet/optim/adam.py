@@ -40,6 +40,9 @@ class Adam(Optimizer):
                  weight_decay: float = 0.0) -> None:
         super().__init__(params, lr)
         self.beta1, self.beta2 = (float(b) for b in betas)
+        if not (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1):
+            # beta = 1 never forgets and makes the bias correction 1 - beta^t divide by zero
+            raise ValueError(f"betas must lie in [0, 1), got {tuple(betas)}")
         self.eps, self.weight_decay = float(eps), float(weight_decay)
 
     def step(self) -> None:
