@@ -309,3 +309,22 @@ def test_config_strings_with_newlines_round_trip(tiny_config, tmp_path):
     again = tmp_path / "again.toml"
     again.write_text(configs.dumps(config))
     assert configs.load(str(again))["name"] == 'two\nlines "quoted"'
+
+
+@pytest.mark.parametrize("name, expected", [("../../etc", "etc"), ("/tmp/x", "tmp-x"),
+                                            ("mlp", "mlp"), ("a b/c", "a-b-c"), ("...", "run")])
+def test_a_config_name_becomes_one_safe_folder_name(name, expected):
+    from barenet.training.runs import RunFolder, safe_name
+
+    assert safe_name(name) == expected
+    run = RunFolder.create(name)
+    assert run.path.parent.name == "runs" and run.path.name.startswith(f"{expected}-")
+    assert len(safe_name("x" * 1000)) == 80
+
+
+def test_an_out_folder_name_too_long_is_one_line(tiny_data, tiny_config, tmp_path, capsys):
+    out = tmp_path / ("x" * 300)
+    assert main(["train", "--config", str(tiny_config), "--data-dir", str(tiny_data),
+                 "--out", str(out), "--no-plots"]) == 2
+    err = capsys.readouterr().err
+    assert "choose another --out" in err and err.count("\n") == 1 and "Traceback" not in err

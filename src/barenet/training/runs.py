@@ -18,6 +18,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
+import reprlib
 import shutil
 import sys
 import time
@@ -32,6 +34,20 @@ from ..paths import BEST_MODEL, FINAL_MODEL, RUNS_DIR
 CHECKPOINT = "checkpoint.npz"
 HISTORY_COLUMNS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds",
                    "label_smoothing")
+
+
+#: Longest config name used in a run folder's name (file systems allow 255 bytes a part).
+MAX_NAME = 80
+
+
+def safe_name(name: str) -> str:
+    """``name`` as one harmless path component: letters, digits, ``.``, ``_``, ``-``.
+
+    A config name such as ``../../etc`` or ``/tmp/x`` must not put the run folder
+    outside ``runs/``; other characters become ``-``, and it is cut to :data:`MAX_NAME`.
+    """
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip(".-") or "run"
+    return cleaned[:MAX_NAME]
 
 
 class RunFolder:
@@ -52,9 +68,14 @@ class RunFolder:
     def create(cls, name: str, out: Path | None = None) -> RunFolder:
         """A new folder ``out`` (or ``runs/<name>-<time>``); refuses to overwrite a run."""
         if out is None:
-            out = RUNS_DIR / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
+            out = RUNS_DIR / f"{safe_name(name)}-{time.strftime('%Y%m%d-%H%M%S')}"
         out = Path(out)
-        if (out / CHECKPOINT).exists() or (out / FINAL_MODEL).exists():
+        try:
+            taken = (out / CHECKPOINT).exists() or (out / FINAL_MODEL).exists()
+        except OSError as exc:  # a name over 255 bytes, a path through a file...
+            raise BarenetError(f"cannot use {reprlib.repr(str(out))} as a run folder "
+                               f"({exc.strerror or exc}); choose another --out") from None
+        if taken:
             raise BarenetError(f"{out} already holds a run; choose another --out or "
                                f"continue it with --resume {out}")
         return cls(out)
