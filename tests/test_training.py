@@ -328,3 +328,23 @@ def test_an_out_folder_name_too_long_is_one_line(tiny_data, tiny_config, tmp_pat
                  "--out", str(out), "--no-plots"]) == 2
     err = capsys.readouterr().err
     assert "choose another --out" in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_temporary_files_left_by_a_killed_run_are_removed_on_the_next_start(tmp_path):
+    import os
+    import time
+
+    from barenet.training.runs import RunFolder
+
+    run = RunFolder(tmp_path / "run")
+    run.path.mkdir()
+    stale = run.path / ".checkpoint.npz.abc123.tmp"
+    fresh = run.path / ".best.npz.def456.tmp"  # another process may be writing this one
+    other = run.path / ".notes.txt.x.tmp"
+    for path in (stale, fresh, other):
+        path.write_bytes(b"x" * 100)
+    old = time.time() - 3600
+    os.utime(stale, (old, old))
+    os.utime(other, (old, old))
+    run.preflight(1000)
+    assert not stale.exists() and fresh.exists() and other.exists()

@@ -11,7 +11,8 @@ import contextlib
 import errno
 import os
 import tempfile
-from collections.abc import Iterator
+import time
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO
 
@@ -88,3 +89,25 @@ def ensure_writable_dir(path: str | os.PathLike, what: str, hint: str) -> None:
     except OSError as exc:
         raise BarenetError(f"cannot write to the {what} {folder} ({exc.strerror or exc}); "
                            f"{hint}") from None
+
+
+#: A temporary file of :func:`atomic_write` this old (seconds) was left by a killed process.
+STALE_SECONDS = 600
+
+
+def remove_stale_temporaries(folder: str | os.PathLike, names: Iterable[str]) -> list[Path]:
+    """Delete what :func:`atomic_write` left behind when its process was killed (SIGKILL,
+    power loss): ``.<name>.<random>.tmp`` files for the given ``names``, older than
+    :data:`STALE_SECONDS` (a write in progress, by another process, is never that old).
+
+    Returns the files removed.
+    """
+    removed = []
+    now = time.time()
+    for name in names:
+        for tmp in Path(folder).glob(f".{name}.*.tmp"):
+            with contextlib.suppress(OSError):
+                if now - tmp.stat().st_mtime > STALE_SECONDS:
+                    tmp.unlink()
+                    removed.append(tmp)
+    return removed

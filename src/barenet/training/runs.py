@@ -28,7 +28,7 @@ from typing import Any
 
 from ..data.datasets import Dataset, file_sha256
 from ..errors import BarenetError
-from ..fileio import ensure_writable_dir, write_text
+from ..fileio import ensure_writable_dir, remove_stale_temporaries, write_text
 from ..paths import BEST_MODEL, FINAL_MODEL, RUNS_DIR
 
 CHECKPOINT = "checkpoint.npz"
@@ -87,6 +87,8 @@ class RunFolder:
         and final models one copy each: ten model sizes plus plots is ample.
         """
         ensure_writable_dir(self.path, "run folder", "choose another with --out")
+        remove_stale_temporaries(self.path, (CHECKPOINT, BEST_MODEL, FINAL_MODEL, "config.toml",
+                                             "data.json", "history.json", "history.csv"))
         needed = 10 * model_bytes + (20 << 20)
         free = shutil.disk_usage(self.path).free
         if free < needed:
