@@ -35,11 +35,6 @@ class Stage:
     conv: bool
 
     @property
-    def title(self) -> str:
-        """E.g. ``"Linear + ReLU"``."""
-        return " + ".join(self.names)
-
-    @property
     def short_title(self) -> str:
         """A title for a narrow column: the main layer, then the others two to a line.
 

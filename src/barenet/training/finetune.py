@@ -30,6 +30,7 @@ from ..fileio import write_text
 from ..model import Sequential, normalization_constants
 from ..serialization import load, save
 from .config import INFERRED, dumps, validate
+from .config import load as load_config
 from .runs import RunFolder
 from .trainer import Trainer, evaluate
 
@@ -140,16 +141,12 @@ def finetune(model_path: Path, samples_dir: Path, out: Path | None = None, epoch
     parent_run = RunFolder(model_path.parent)
     base = None
     if parent_run.config.is_file():
-        from .config import load as load_config
-
         try:
             base = load_config(str(parent_run.config))
         except BarenetError:
             base = None
     if resume:
         run = RunFolder(out)
-        from .config import load as load_config
-
         config = load_config(str(run.config))
         expected = config["finetune"]
         if expected.get("samples_sha256") != samples.fingerprint() or \

@@ -40,17 +40,11 @@ def to_input(model: Sequential, images: np.ndarray) -> np.ndarray:
 def evaluate(model: Sequential, x: np.ndarray, y: np.ndarray,
              batch_size: int = INFERENCE_BATCH) -> tuple[float, float]:
     """Mean cross-entropy and accuracy of ``model`` (eval mode) on prepared images."""
-    loss_fn = SoftmaxCrossEntropy()
-    was_training = model.training
-    model.eval()
-    total_loss, correct = 0.0, 0
-    for xb, yb in Batches(x, y, batch_size, shuffle=False):
-        logits = model.forward(to_input(model, xb))
-        total_loss += loss_fn(logits, yb) * len(yb)
-        correct += int((logits.argmax(axis=1) == yb).sum())
-    model.train(was_training)
-    n = max(len(y), 1)
-    return total_loss / n, correct / n
+    if len(y) == 0:
+        return 0.0, 0.0
+    logits = logits_of(model, x, batch_size)
+    loss = SoftmaxCrossEntropy()(logits, y)
+    return float(loss), float((logits.argmax(axis=1) == y).mean())
 
 
 def logits_of(model: Sequential, x: np.ndarray,
