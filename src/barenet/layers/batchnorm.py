@@ -88,9 +88,11 @@ class _BatchNorm(Module):
         rows = self._rows(x)
         gamma, beta = self.params["gamma"].data, self.params["beta"].data
         m = rows.shape[1]  # values per channel
-        # Row sums as a matrix-vector product (BLAS): several times faster than .sum(axis)
-        # over the batch and pixel axes. Over 100,000 float32 values its rounding error
-        # was 1.5e-7 of the sum of |x| (NumPy's pairwise sum: 8e-8).
+        # Row sums as a matrix-vector product (BLAS): 1.6 times faster than sum(axis=1)
+        # and 1.3 times faster than x.sum(axis=(0, 2, 3)) on cnn.toml's first batch-norm
+        # (32 channels x 100,352 float32 values, one thread). Over 100,000 float32 values
+        # its rounding error was 1.5e-7 of the sum of |x| (NumPy's pairwise sum: 8e-8).
+        # batch_norm_reference is the textbook version, with means (tests).
         ones = np.ones(m, rows.dtype)
         if self.training:
             mu = rows @ ones / m
@@ -160,3 +162,40 @@ class BatchNorm2d(_BatchNorm):
     """Batch normalisation of (N, C, H, W) channels, over the batch and all pixels."""
 
     ndim = 4
+
+
+# -- the plain reference, for the tests: docs/math.md's formulas with means ----------
+
+
+def batch_norm_reference(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float,
+                         grad_out: np.ndarray, mean: np.ndarray | None = None,
+                         var: np.ndarray | None = None,
+                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Batch norm's forward and backward as docs/math.md writes them: ``(y, dx, dgamma, dbeta)``.
+
+    Training mode (the batch's mean and biased variance) unless ``mean`` and
+    ``var`` are given, as the eval-mode running estimates. Channels are axis 1;
+    the statistics run over every other axis.
+
+    Parameters
+    ----------
+    x, grad_out : ndarray, shape (N, C) or (N, C, H, W)
+    gamma, beta : ndarray, shape (C,)
+    mean, var : ndarray, shape (C,), optional
+    """
+    axes = (0, *range(2, x.ndim))
+    per_channel = (1, -1) + (1,) * (x.ndim - 2)
+    training = mean is None
+    if training:
+        mean, var = x.mean(axis=axes), x.var(axis=axes)
+    r = 1 / np.sqrt(var.reshape(per_channel) + eps)
+    x_hat = (x - mean.reshape(per_channel)) * r
+    y = gamma.reshape(per_channel) * x_hat + beta.reshape(per_channel)
+    d_beta = grad_out.sum(axis=axes)
+    d_gamma = (grad_out * x_hat).sum(axis=axes)
+    g = gamma.reshape(per_channel) * grad_out
+    if not training:
+        return y, r * g, d_gamma, d_beta
+    dx = r * (g - g.mean(axis=axes, keepdims=True)
+              - x_hat * (g * x_hat).mean(axis=axes, keepdims=True))
+    return y, dx, d_gamma, d_beta

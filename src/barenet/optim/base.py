@@ -22,8 +22,9 @@ def flush_subnormals(arrays: Iterable[np.ndarray]) -> None:
 
     Where a gradient stays zero (dead ReLU units, blank MNIST border pixels)
     moment estimates decay geometrically into the subnormal range, where
-    arithmetic is about 50x slower (../shared/notes/performance.md). Values
-    this small change no update measurably.
+    arithmetic is about 50x slower: an MLP epoch measured 2.2 times slower
+    without this (docs/math.md, "Subnormal floats"). Values this small change
+    no update measurably.
     """
     for a in arrays:
         if a.dtype == np.float32:

@@ -1,0 +1,125 @@
+"""Every optimised kernel against the plain textbook version written beside it.
+
+The fast paths (in-place Adam, MaxPool2d's running maximum and its two backward
+paths, Conv2d's per-image weight gradient, batch norm's sums as matrix-vector
+products) must compute the numbers docs/math.md's formulas give, in float64.
+im2col and col2im have their loop references in test_conv_im2col.py.
+"""
+
+import numpy as np
+import pytest
+
+from barenet.layers import BatchNorm1d, BatchNorm2d, Conv2d, MaxPool2d
+from barenet.layers.batchnorm import batch_norm_reference
+from barenet.layers.conv import conv2d_reference
+from barenet.layers.pooling import max_pool2d_reference
+from barenet.module import Parameter
+from barenet.optim import Adam, AdamW
+from barenet.optim.adam import adam_reference
+
+TIGHT = {"rtol": 1e-12, "atol": 1e-12}
+
+
+@pytest.mark.parametrize("cls, options", [
+    (Adam, {}),
+    (Adam, {"weight_decay": 0.1}),
+    (AdamW, {"weight_decay": 0.05}),
+    (Adam, {"betas": (0.5, 0.9), "eps": 1e-3, "lr": 0.1}),
+])
+def test_adam_update_matches_the_textbook_step(rng, cls, options):
+    shapes = [(5, 4), (4,), (3, 2, 2)]
+    params = [Parameter(rng.standard_normal(s), "w") for s in shapes]
+    optimizer = cls(params, **options)
+    plain = [(p.data.copy(), np.zeros(p.data.shape), np.zeros(p.data.shape)) for p in params]
+    lr = options.get("lr", 1e-3)
+    betas, eps = options.get("betas", (0.9, 0.999)), options.get("eps", 1e-8)
+    decay = options.get("weight_decay", optimizer.weight_decay)
+    for t in range(1, 8):
+        for p in params:
+            p.grad[...] = rng.standard_normal(p.data.shape)
+        plain = [adam_reference(w, p.grad, m, v, t, lr, betas, eps, decay, cls is AdamW)
+                 for (w, m, v), p in zip(plain, params, strict=True)]
+        optimizer.step()
+        for (w, m, v), p, s in zip(plain, params, optimizer.state, strict=True):
+            np.testing.assert_allclose(p.data, w, **TIGHT)
+            np.testing.assert_allclose(s["m"], m, **TIGHT)
+            np.testing.assert_allclose(s["v"], v, **TIGHT)
+
+
+# (N, C, H, W), kernel, stride, padding: side-by-side windows take MaxPool2d's direct
+# backward, the others (overlap, padding, uncovered edge rows) the scatter-add.
+POOLS = [
+    ((2, 3, 8, 8), 2, None, 0),
+    ((2, 2, 7, 9), 2, None, 0),  # the last row and column belong to no window
+    ((2, 2, 7, 9), 3, 2, 1),
+    ((1, 3, 6, 5), (2, 3), (1, 2), (1, 0)),
+    ((2, 1, 5, 5), 3, 1, 0),
+]
+
+
+@pytest.mark.parametrize("shape, kernel, stride, padding", POOLS)
+def test_max_pool_matches_the_window_by_window_reference(rng, shape, kernel, stride, padding):
+    x = rng.standard_normal(shape)
+    x[0, 0, :2, :2] = 1.5  # a tie: the first tap in row-major order wins
+    layer = MaxPool2d(kernel, stride=stride, padding=padding)
+    y = layer.forward(x)
+    delta = rng.standard_normal(y.shape)
+    y_plain, dx_plain = max_pool2d_reference(x, delta, layer.kernel, layer.stride,
+                                             layer.padding)
+    np.testing.assert_array_equal(y, y_plain)
+    np.testing.assert_allclose(layer.backward(delta), dx_plain, **TIGHT)
+
+
+# Input channels x taps of 9 and 18 take Conv2d's per-image weight gradient (<= 32
+# rows), 3 x 25 = 75 and 16 x 9 = 144 the one long product.
+CONVS = [
+    ((3, 1, 9, 9), 4, 3, 1, 1),
+    ((2, 2, 7, 9), 3, 3, 2, 1),
+    ((2, 3, 8, 7), 4, 5, 1, 2),
+    ((2, 16, 5, 5), 6, 3, 1, 0),
+]
+
+
+@pytest.mark.parametrize("shape, out_channels, kernel, stride, padding", CONVS)
+@pytest.mark.parametrize("bias", [True, False])
+def test_conv_matches_the_index_form(rng, shape, out_channels, kernel, stride, padding, bias):
+    layer = Conv2d(shape[1], out_channels, kernel, stride=stride, padding=padding, bias=bias,
+                   rng=rng, dtype=np.float64)
+    if bias:
+        layer.bias.data[...] = rng.standard_normal(out_channels)
+    x = rng.standard_normal(shape)
+    y = layer.forward(x)
+    delta = rng.standard_normal(y.shape)
+    dx = layer.backward(delta)
+    y_plain, dx_plain, dw_plain, db_plain = conv2d_reference(
+        x, layer.weight.data, layer.bias.data if bias else None, delta, layer.stride,
+        layer.padding)
+    np.testing.assert_allclose(y, y_plain, **TIGHT)
+    np.testing.assert_allclose(dx, dx_plain, **TIGHT)
+    np.testing.assert_allclose(layer.weight.grad, dw_plain, **TIGHT)
+    if bias:
+        np.testing.assert_allclose(layer.bias.grad, db_plain, **TIGHT)
+
+
+@pytest.mark.parametrize("cls, shape", [(BatchNorm1d, (16, 5)), (BatchNorm2d, (4, 3, 5, 6)),
+                                        (BatchNorm1d, (1, 3))])
+@pytest.mark.parametrize("training", [True, False])
+def test_batch_norm_matches_the_textbook_formulas(rng, cls, shape, training):
+    layer = cls(shape[1], dtype=np.float64)
+    layer.gamma.data[...] = rng.uniform(0.5, 2, shape[1])
+    layer.beta.data[...] = rng.standard_normal(shape[1])
+    layer.buffers["running_mean"][...] = rng.standard_normal(shape[1])
+    layer.buffers["running_var"][...] = rng.uniform(0.5, 2, shape[1])
+    stats = {} if training else {"mean": layer.buffers["running_mean"].copy(),
+                                 "var": layer.buffers["running_var"].copy()}
+    layer.train(training)
+    x = 3 * rng.standard_normal(shape) + 1
+    delta = rng.standard_normal(shape)
+    y = layer.forward(x)
+    dx = layer.backward(delta)
+    y_plain, dx_plain, dgamma, dbeta = batch_norm_reference(
+        x, layer.gamma.data, layer.beta.data, layer.eps, delta, **stats)
+    np.testing.assert_allclose(y, y_plain, **TIGHT)
+    np.testing.assert_allclose(dx, dx_plain, **TIGHT)
+    np.testing.assert_allclose(layer.gamma.grad, dgamma, **TIGHT)
+    np.testing.assert_allclose(layer.beta.grad, dbeta, **TIGHT)
