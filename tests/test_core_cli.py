@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from barenet.cli.main import main
+from barenet.gradcheck import LAYER_EXAMPLES, Example
 from barenet.layers import LAYERS, Linear
 from barenet.losses import LOSSES
 from barenet.module import Module
@@ -56,10 +57,6 @@ class WrongSlope(Module):
     def backward(self, grad_out):
         return grad_out * np.cos(self.x)
 
-    @classmethod
-    def gradcheck_example(cls, rng):
-        return cls(), rng.standard_normal((3, 4))
-
 
 class Mystery(Module):
     def __init__(self, riddle):
@@ -67,9 +64,7 @@ class Mystery(Module):
 
 
 class Exploding(Module):
-    @classmethod
-    def gradcheck_example(cls, rng):
-        raise RuntimeError("boom")
+    """A layer whose example cannot be built."""
 
 
 class Dense(Linear):
@@ -81,8 +76,15 @@ def extra_layers(monkeypatch):
     def add(*classes):
         for cls in classes:
             monkeypatch.setitem(LAYERS._items, cls.__name__, cls)
+        monkeypatch.setitem(LAYER_EXAMPLES, "WrongSlope",
+                            lambda rng: [Example("", WrongSlope(), rng.standard_normal((3, 4)))])
+        monkeypatch.setitem(LAYER_EXAMPLES, "Exploding", lambda rng: exploding())
 
     return add
+
+
+def exploding():
+    raise RuntimeError("boom")
 
 
 def test_gradcheck_command_fails_on_a_wrong_gradient(capsys, extra_layers):

@@ -391,24 +391,33 @@ def test_predict_rejects_bad_batch_size():
         trained_model(np.float32).predict(raw_images(2), batch_size=0)
 
 
-@pytest.mark.parametrize("names", [["0", "1\x1b[31m"], ["a\nb"], ["x\r"], [3]])
-def test_class_names_that_could_forge_output_lines_are_refused(tmp_path, names):
-    import barenet as bn
+def save_unchecked(model, path, monkeypatch):
+    """Write ``model`` as a hostile (or older) writer would: without the metadata check."""
+    import barenet.serialization
+
+    with monkeypatch.context() as patch:
+        patch.setattr(barenet.serialization, "check_metadata", lambda *args: None)
+        model.save(path)
+
+
+@pytest.mark.parametrize("metadata, problem", [
+    ({"class_names": ["0", "1\x1b[31m"]}, "control characters"),
+    ({"class_names": ["a\nb"]}, "control characters"),
+    ({"class_names": ["x\r"]}, "control characters"),
+    ({"class_names": [3]}, "control characters"),
+    ({"normalization": {"mean": [0.1, 0.2, 0.3], "std": 1.0}}, "one number each"),
+    ({"normalization": {"mean": 0.1, "std": 0.0}}, "std > 0"),
+    ({"calibration": {"temperature": -1}}, "temperature"),
+])
+def test_metadata_save_refuses_is_refused_by_load_too(tmp_path, monkeypatch, metadata, problem):
     from barenet.layers import Linear
 
+    model = bn.Sequential([Linear(4, 2, rng=0)], metadata=metadata)
     path = tmp_path / "m.npz"
-    bn.Sequential([Linear(4, 2, rng=0)], metadata={"class_names": names}).save(path)
-    with pytest.raises(bn.BarenetError, match="control characters") as err:
+    with pytest.raises(bn.BarenetError, match=problem) as err:
+        model.save(path)
+    assert "\n" not in str(err.value) and not path.exists()
+    save_unchecked(model, path, monkeypatch)
+    with pytest.raises(bn.BarenetError, match=problem) as err:
         bn.load(path)
-    assert "\n" not in str(err.value)
-
-
-def test_a_normalisation_vector_is_refused(tmp_path):
-    import barenet as bn
-    from barenet.layers import Linear
-
-    path = tmp_path / "m.npz"
-    bn.Sequential([Linear(4, 2, rng=0)],
-                  metadata={"normalization": {"mean": [0.1, 0.2, 0.3], "std": 1.0}}).save(path)
-    with pytest.raises(bn.BarenetError, match="one number each"):
-        bn.load(path)
+    assert "\n" not in str(err.value) and str(path) in str(err.value)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from barenet import Sequential
+from barenet import BarenetError, Sequential
 from barenet.cli import main as cli
 from barenet.cli.main import main
 from barenet.images import MAX_SIDE, load_image
@@ -384,9 +384,27 @@ def test_an_unsure_answer_is_a_question_mark_and_json_says_so(capsys, tmp_path, 
     assert result["unsure"] is True and len(result["predictions"]) == 3
 
 
-def test_a_model_giving_nan_is_one_line_never_nan_in_json(capsys, tmp_path, images):
+def test_a_normalisation_that_overflows_float32_is_refused_by_save_and_load(
+        capsys, tmp_path, images, monkeypatch):
+    import barenet.serialization
+
     model = Sequential([Linear(784, 10, rng=0)],
-                       metadata={"normalization": {"mean": 0.1, "std": 1e-45}})  # 0 in float32
+                       metadata={"normalization": {"mean": 0.1, "std": 1e-45}})  # 1/std: inf
+    path = tmp_path / "overflow.npz"
+    with pytest.raises(BarenetError, match="reciprocal fits float32"):
+        model.save(path)
+    assert not path.exists()
+    monkeypatch.setattr(barenet.serialization, "check_metadata", lambda *args: None)
+    model.save(path)  # as a hostile or older writer would
+    monkeypatch.undo()
+    code, out, err = run(capsys, images["colour.png"], "--model", path)
+    assert code == 2 and out == "" and len(err.splitlines()) == 1
+    assert "reciprocal fits float32" in err and str(path) in err
+
+
+def test_a_model_giving_nan_is_one_line_never_nan_in_json(capsys, tmp_path, images):
+    model = Sequential([Linear(784, 10, rng=0)])
+    model.layers[0].weight.data[...] = 3e38  # finite, but every logit overflows: inf - inf
     path = tmp_path / "nan.npz"
     model.save(path)
     code, out, err = run(capsys, images["colour.png"], "--model", path, "--json")

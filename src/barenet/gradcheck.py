@@ -8,9 +8,8 @@ derivative is compared with the central difference
 
 The second half of the module holds small *examples*: a layer or loss built
 with tiny sizes plus an input it accepts, so that ``barenet gradcheck`` can
-check every registered layer and loss, including ones added later. A layer
-class can supply its own with a classmethod ``gradcheck_example(rng)``
-returning ``(layer, x)``; otherwise one is guessed from its constructor.
+check every registered layer and loss, including ones added later: a layer
+missing from :data:`LAYER_EXAMPLES` gets one guessed from its constructor.
 """
 
 from __future__ import annotations
@@ -250,6 +249,32 @@ def _flatten(rng: np.random.Generator) -> list[Example]:
     return [Example("", Flatten(), rng.standard_normal((3, 2, 3, 4)))]
 
 
+def _conv(rng: np.random.Generator) -> list[Example]:
+    from .layers import Conv2d
+
+    layer = Conv2d(2, 3, 3, stride=2, padding=1, rng=rng, dtype=np.float64)
+    layer.bias.data[...] = rng.standard_normal(3)
+    return [Example("stride 2, padding 1, odd-sized input", layer,
+                    rng.standard_normal((2, 2, 7, 9)))]
+
+
+def _pool(cls_name: str) -> Callable[[np.random.Generator], list]:
+    def examples(rng: np.random.Generator) -> list[Example]:
+        from . import layers
+
+        return [Example("overlapping padded windows, odd-sized input",
+                        getattr(layers, cls_name)(3, stride=2, padding=1),
+                        rng.standard_normal((2, 3, 7, 9)))]
+
+    return examples
+
+
+def _global_pool(rng: np.random.Generator) -> list[Example]:
+    from .layers import GlobalAvgPool2d
+
+    return [Example("odd-sized input", GlobalAvgPool2d(), rng.standard_normal((2, 3, 7, 9)))]
+
+
 #: Layer name -> function(rng) returning its examples.
 LAYER_EXAMPLES: dict[str, Callable[[np.random.Generator], list[Example]]] = {
     "Linear": _linear,
@@ -262,6 +287,10 @@ LAYER_EXAMPLES: dict[str, Callable[[np.random.Generator], list[Example]]] = {
     "BatchNorm1d": _batchnorm("BatchNorm1d", (8, 4)),
     "BatchNorm2d": _batchnorm("BatchNorm2d", (3, 2, 3, 3)),
     "Flatten": _flatten,
+    "Conv2d": _conv,
+    "MaxPool2d": _pool("MaxPool2d"),
+    "AvgPool2d": _pool("AvgPool2d"),
+    "GlobalAvgPool2d": _global_pool,
 }
 
 #: Small sizes for constructor arguments that have no default, by argument name.
@@ -304,13 +333,9 @@ def kwargs_text(kwargs: dict[str, Any]) -> str:
 
 
 def layer_examples(name: str, cls: type, rng: np.random.Generator) -> list[Example]:
-    """The examples to check for layer ``name``: table, class hook, or a guess ([] if none)."""
+    """The examples to check for layer ``name``: the table, else a guess ([] if none)."""
     if name in LAYER_EXAMPLES:
         return LAYER_EXAMPLES[name](rng)
-    hook = getattr(cls, "gradcheck_example", None)
-    if hook is not None:
-        layer, x = hook(rng)
-        return [Example("", layer.astype(np.float64), np.asarray(x, dtype=np.float64))]
     guess = _guessed_example(cls, rng)
     return [guess] if guess is not None else []
 

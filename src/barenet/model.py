@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import math
 import os
-import reprlib
 from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 
+from .data.scaling import Standardization, network_input
 from .errors import BarenetError
 from .layers.activations import Softmax, softmax
 from .module import Module, Parameter
@@ -117,6 +116,12 @@ class Sequential(Module):
         return [str(i) for i in range(count or 10)]
 
     # -- inference on raw images -------------------------------------------
+    @property
+    def standardization(self) -> Standardization | None:
+        """The ``normalization`` recorded in :attr:`metadata`, checked; None if there is none."""
+        norm = self.metadata.get("normalization")
+        return Standardization.from_record(norm, self.dtype) if norm else None
+
     def prepare_input(self, images: np.ndarray) -> np.ndarray:
         """Raw images -> network input: scale, normalise and reshape as in training.
 
@@ -124,25 +129,12 @@ class Sequential(Module):
         in [0, 1] already. The ``normalization`` recorded in :attr:`metadata`
         (``(x - mean) / std``) is then applied, and each sample is reshaped to
         :attr:`input_shape`. Accepts (N, 28, 28), (N, 784) or (N, 1, 28, 28).
+        The same :func:`~barenet.data.scaling.network_input` prepares training data.
         """
         images = np.asarray(images)
-        if not (np.issubdtype(images.dtype, np.number) or images.dtype == bool):
-            raise BarenetError(f"images must be numeric arrays, got dtype {images.dtype}")
-        x = images.astype(self.dtype)
-        if images.dtype == np.uint8:
-            x *= self.dtype.type(1 / 255)
-        norm = self.metadata.get("normalization")
-        if norm:
-            mean, std = normalization_constants(norm, self.dtype)
-            with np.errstate(over="ignore"):  # an unusable std gives inf: refused downstream
-                x = (x - mean) / std
-        if self.input_shape is not None:
-            size = math.prod(self.input_shape)
-            if x.ndim == 0 or x.size % size or (x.size // size) != x.shape[0]:
-                raise BarenetError(f"expected a batch of images with {size} values each "
-                                   f"(one sample is {self.input_shape}), got shape {x.shape}")
-            x = x.reshape((x.shape[0],) + self.input_shape)
-        return x
+        # floats are raw pixels here: never the input itself, even without a normalisation
+        standardization = self.standardization or Standardization(0.0, 1.0)
+        return network_input(images, self.dtype, standardization, self.input_shape)
 
     def predict_logits(self, images: np.ndarray,
                        batch_size: int = INFERENCE_BATCH) -> np.ndarray:
@@ -150,17 +142,12 @@ class Sequential(Module):
         if int(batch_size) < 1:
             raise BarenetError(f"batch_size must be >= 1, got {batch_size}")
         x = self.prepare_input(images)
-        was_training = self.training
-        self.eval()
-        try:
-            # range(0, max(len(x), 1)): an empty batch still passes through once, so the
-            # result has shape (0, K) rather than failing. A damaged model's overflow is
-            # not printed: its NaN output is refused by the callers that show it.
-            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                out = [self.forward(x[i:i + batch_size])
-                       for i in range(0, max(len(x), 1), batch_size)]
-        finally:
-            self.train(was_training)
+        # range(0, max(len(x), 1)): an empty batch still passes through once, so the
+        # result has shape (0, K) rather than failing. A damaged model's overflow is
+        # not printed: its NaN output is refused by the callers that show it.
+        with self.evaluating(), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            out = [self.forward(x[i:i + batch_size])
+                   for i in range(0, max(len(x), 1), batch_size)]
         return np.concatenate(out)
 
     @property
@@ -180,6 +167,11 @@ class Sequential(Module):
 
         return min_confidence(self.metadata)
 
+    @property
+    def ends_in_softmax(self) -> bool:
+        """Whether the last layer is a ``Softmax``: outputs are probabilities already."""
+        return bool(self.layers) and isinstance(self.layers[-1], Softmax)
+
     def probabilities(self, logits: np.ndarray, calibrated: bool = True) -> np.ndarray:
         """Class probabilities (N, K) from this model's logits (N, K).
 
@@ -187,9 +179,10 @@ class Sequential(Module):
         ``T = 1``); a model whose last layer is already a ``Softmax`` returns its
         outputs unchanged.
         """
-        if self.layers and isinstance(self.layers[-1], Softmax):
+        if self.ends_in_softmax:
             return logits
-        return softmax(logits / logits.dtype.type(self.temperature) if calibrated else logits)
+        with np.errstate(invalid="ignore"):  # infinite logits give NaN: refused by callers
+            return softmax(logits / logits.dtype.type(self.temperature) if calibrated else logits)
 
     def predict_proba(self, images: np.ndarray,
                       batch_size: int = INFERENCE_BATCH) -> np.ndarray:
@@ -245,18 +238,3 @@ class Sequential(Module):
         inner = ",\n  ".join(repr(layer) for layer in self.layers)
         return f"Sequential([\n  {inner}\n])"
 
-
-def normalization_constants(norm: Any, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
-    """``mean`` and ``std`` of a ``normalization`` record, checked: finite, ``std > 0``."""
-    try:
-        mean = np.asarray(norm["mean"], dtype=dtype)
-        std = np.asarray(norm["std"], dtype=dtype)
-    except (TypeError, KeyError, IndexError, ValueError):
-        raise BarenetError(f"metadata normalization must be {{'mean': number, 'std': number}}, "
-                           f"got {norm!r}") from None
-    if mean.ndim or std.ndim:  # one value for all pixels, as barenet train records it
-        raise BarenetError(f"metadata normalization must hold one number each for mean and "
-                           f"std, got {reprlib.repr(norm)}")
-    if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(std)) and np.all(std > 0)):
-        raise BarenetError(f"metadata normalization needs finite mean and std > 0, got {norm!r}")
-    return mean, std

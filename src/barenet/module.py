@@ -10,6 +10,8 @@ left.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -84,6 +86,11 @@ class Module:
         return list(self.params.values())
 
     def zero_grad(self) -> None:
+        """Set every ``grad`` to zero, as PyTorch users call it.
+
+        barenet does not need it: ``backward`` overwrites the gradients instead of
+        adding to them, so each training step starts from fresh ones anyway.
+        """
         for p in self.parameters():
             p.grad[...] = 0
 
@@ -119,6 +126,16 @@ class Module:
     def eval(self) -> Module:
         """Inference mode: dropout is the identity, batch-norm uses running statistics."""
         return self.train(False)
+
+    @contextmanager
+    def evaluating(self) -> Iterator[Module]:
+        """``with model.evaluating():`` eval mode inside, the previous mode restored after."""
+        was_training = self.training
+        self.eval()
+        try:
+            yield self
+        finally:
+            self.train(was_training)
 
     # -- description -------------------------------------------------------
     def config(self) -> dict[str, Any]:

@@ -506,9 +506,7 @@ def feature_maps(model: Sequential, image: np.ndarray) -> tuple[np.ndarray, list
         return None
     x = model.prepare_input(np.asarray(image)[None])
     applied: list[str] = []
-    was_training = model.training
-    model.eval()
-    try:
+    with model.evaluating():
         for i, layer in enumerate(model.layers):
             if i > first and _is_conv(layer):
                 break
@@ -518,8 +516,6 @@ def feature_maps(model: Sequential, image: np.ndarray) -> tuple[np.ndarray, list
             x = y
             if i >= first:
                 applied.append(type(layer).__name__)
-    finally:
-        model.train(was_training)
     return x[0], applied
 
 

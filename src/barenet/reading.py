@@ -101,18 +101,14 @@ def input_gradient(model: Sequential, seen: np.ndarray, label: int | None = None
     seen = np.asarray(seen)
     batch = seen if seen.ndim == 3 else seen[None]
     x = model.prepare_input(batch)
-    was_training = model.training
-    model.eval()
-    try:
+    with model.evaluating():
         logits = model.forward(x)
         k = int(np.argmax(logits[0])) if label is None else int(label)
         delta = np.zeros_like(logits)
         delta[:, k] = 1  # d z_k / d z, for every image of the batch
         grad = model.backward(delta, input_grad=True)
-    finally:
-        model.train(was_training)
-    norm = model.metadata.get("normalization")
-    scale = 1.0 / float(np.mean(norm["std"])) if norm else 1.0  # x_norm = (x - mean) / std
+    standard = model.standardization
+    scale = 1.0 / standard.std if standard else 1.0  # x_norm = (x - mean) / std
     return np.asarray(grad, np.float64).reshape(seen.shape) * scale
 
 

@@ -33,11 +33,12 @@ from typing import Any
 import numpy as np
 
 from .calibration import min_confidence, temperature
+from .data.scaling import Standardization
 from .errors import BarenetError
 from .fileio import atomic_write
 from .init import weight_budget
 from .layers.registry import LAYERS
-from .model import Sequential, normalization_constants
+from .model import Sequential
 from .version import __version__
 
 FORMAT = "barenet-model"
@@ -81,10 +82,35 @@ def save(model: Sequential, path: str | os.PathLike,
     except (TypeError, ValueError) as exc:
         raise BarenetError(f"cannot save model metadata: {exc}; keep it to numbers, strings, "
                            "lists and dicts, with no NaN or infinity") from None
+    try:
+        check_metadata(json.loads(text)["metadata"], header["dtype"])  # what load will read
+    except BarenetError as exc:
+        raise BarenetError(f"cannot save the model: {exc}") from None
     members = {HEADER: np.frombuffer(text.encode("utf-8"), dtype=np.uint8)}
     members.update(arrays)
     with atomic_write(path) as handle:
         np.savez(handle, **members)
+
+
+def check_metadata(metadata: Any, dtype: str) -> None:
+    """What :func:`save` writes and :func:`load` reads of a model's metadata; else BarenetError.
+
+    Class names without control characters (they are printed: escapes, CR or LF
+    could forge output lines), a usable normalisation for ``dtype``, a valid
+    calibration record.
+    """
+    if not isinstance(metadata, dict):
+        raise BarenetError("metadata is not an object")
+    names = metadata.get("class_names")
+    if isinstance(names, list) and any(
+            not isinstance(n, str) or any(unicodedata.category(ch)[0] == "C" for ch in n)
+            for n in names):
+        raise BarenetError("class_names must be strings without control characters "
+                           "(escapes, newlines)")
+    if metadata.get("normalization"):
+        Standardization.from_record(metadata["normalization"], dtype)
+    temperature(metadata)
+    min_confidence(metadata)
 
 
 def _json_default(value: Any) -> Any:
@@ -269,28 +295,13 @@ def _build(header: dict[str, Any], path: Path) -> Sequential:
             isinstance(d, int) and 0 < d <= MAX_DIMENSION for d in shape)):
         raise _fail(path, f"input_shape {shape!r} is not a list of positive sizes")
     metadata = header.get("metadata", {})
-    if not isinstance(metadata, dict):
-        raise _fail(path, "metadata is not an object")
-    names = metadata.get("class_names")
-    if isinstance(names, list) and any(
-            not isinstance(n, str) or any(unicodedata.category(ch)[0] == "C" for ch in n)
-            for n in names):
-        # printed by predict and evaluate: escapes, CR or LF there could forge output lines
-        raise _fail(path, "class_names must be strings without control characters "
-                          "(escapes, newlines)")
-    if metadata.get("normalization"):
-        try:
-            normalization_constants(metadata["normalization"], np.dtype(np.float64))
-        except BarenetError as exc:
-            raise _fail(path, str(exc)) from None
-    try:
-        temperature(metadata)
-        min_confidence(metadata)
-    except BarenetError as exc:
-        raise _fail(path, str(exc)) from None
     dtype = header.get("dtype")
     if dtype not in ("float32", "float64"):
         raise _fail(path, f"dtype {dtype!r} is not float32 or float64")
+    try:
+        check_metadata(metadata, dtype)
+    except BarenetError as exc:
+        raise _fail(path, str(exc)) from None
     return Sequential(layers, tuple(shape) if shape else None, metadata).astype(dtype)
 
 

@@ -80,15 +80,11 @@ def _has_weights(layer) -> bool:
 def _layer_outputs(model: Sequential, image: np.ndarray) -> list[np.ndarray]:
     """Each layer's output for one 28x28 image (a batch of one), in eval mode."""
     x = model.prepare_input(np.asarray(image)[None])
-    was_training = model.training
-    model.eval()
-    try:
-        outputs = []
+    outputs = []
+    with model.evaluating():
         for layer in model.layers:
             x = layer.forward(x)
             outputs.append(x)
-    finally:
-        model.train(was_training)
     return outputs
 
 

@@ -60,11 +60,9 @@ class AppState:
         self.result: Activations | None = None
         self._why: np.ndarray | None = None  # computed on demand: see why()
         self.status = DRAW_PROMPT
-        self.updates = 0
 
     def update(self) -> None:
         """Recompute :attr:`seen`, :attr:`result` and :attr:`status` from the drawing."""
-        self.updates += 1
         try:
             self.seen = preprocess(self.board.to_array(), invert=False)
         except EmptyDrawingError as exc:

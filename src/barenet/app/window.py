@@ -184,9 +184,7 @@ class NetworkView:
         if self.state.model is None:
             return
         c = self.canvas
-        image = np.zeros((28, 28), np.uint8) if seen is None else np.round(seen * 255)
-        self.input_photo.paste(Image.fromarray(image.astype(np.uint8)).resize(
-            (84, 84), Image.Resampling.NEAREST))
+        self.input_photo.paste(glyph_picture(seen, 84, "L"))
         hidden = result.stages[:-1] if result else [None] * len(self.nodes)
         for items, values in zip(self.nodes, hidden, strict=True):
             colours = heat_rgb(_scaled(values)) if values is not None else None
@@ -205,16 +203,19 @@ class NetworkView:
             self.maps_photo = _maps_photo(result.feature_maps if result else None)
             c.itemconfigure(self.maps_item, image=self.maps_photo or "")
 
-    def bar_lengths(self) -> list[float]:
-        """The drawn length of every probability bar, in pixels."""
-        return [self.canvas.coords(bar)[2] - self.canvas.coords(bar)[0] for bar in self.bars]
-
 
 def _sample(points: list[float], count: int) -> list[float]:
     """At most ``count`` evenly spread items of ``points``."""
     if len(points) <= count:
         return points
     return [points[round(i)] for i in np.linspace(0, len(points) - 1, count)]
+
+
+def glyph_picture(seen: np.ndarray | None, side: int, mode: str) -> Image.Image:
+    """What the network sees (28, 28) in [0, 1], enlarged to ``side`` pixels (black if None)."""
+    image = np.zeros((28, 28), np.uint8) if seen is None else np.round(seen * 255).astype(np.uint8)
+    picture = Image.fromarray(image).resize((side, side), Image.Resampling.NEAREST)
+    return picture.convert(mode)
 
 
 def _maps_photo(maps: np.ndarray | None) -> ImageTk.PhotoImage | None:
@@ -426,11 +427,10 @@ class DrawApp:
         seen = self.state.seen
         why = self.state.why() if seen is not None and self.show_why.get() else None
         if why is not None:
-            picture = Image.fromarray(why, "RGB")
+            picture = Image.fromarray(why, "RGB").resize((PANEL, PANEL), Image.Resampling.NEAREST)
         else:
-            image = np.zeros((28, 28), np.uint8) if seen is None else np.round(seen * 255)
-            picture = Image.fromarray(image.astype(np.uint8)).convert("RGB")
-        self.preview.paste(picture.resize((PANEL, PANEL), Image.Resampling.NEAREST))
+            picture = glyph_picture(seen, PANEL, "RGB")
+        self.preview.paste(picture)
         self.network.show(seen, self.state.result)
         self.status.configure(text=self.state.status)
 

@@ -2,8 +2,9 @@
 
 Every name in :data:`barenet.layers.LAYERS` and :data:`barenet.losses.LOSSES` is
 checked in float64 on small examples from :mod:`barenet.gradcheck` (layers added
-later are picked up automatically: they get a guessed example, or their own
-``gradcheck_example`` classmethod), then one whole model. Prints one row per
+later are picked up automatically: they get a guessed example, or the one
+added to :data:`barenet.gradcheck.LAYER_EXAMPLES` under their name), then one
+whole model. Prints one row per
 check and exits 1 if any fails.
 """
 
@@ -101,5 +102,6 @@ def run(args: argparse.Namespace) -> int:
     print(f"\n{checked - len(failed)} of {checked} checks pass", end="")
     print(f"; no example input for: {', '.join(r.name for r in skipped)}" if skipped else "")
     if skipped:
-        print("(give such a layer a classmethod gradcheck_example(rng) -> (layer, x))")
+        print("(add an example: barenet.gradcheck.LAYER_EXAMPLES[name] = "
+              "function(rng) -> [Example(label, layer, x)])")
     return 1 if failed or (skipped and args.strict) else 0

@@ -8,7 +8,7 @@ import numpy as np
 from numpy.typing import DTypeLike
 
 from .datasets import Dataset
-from .scaling import Standardization, float_dtype, to_float
+from .scaling import Standardization, float_dtype, network_input
 from .split import DEFAULT_VAL_SIZE, validation_split
 
 
@@ -69,11 +69,11 @@ def prepare(dataset: Dataset, *, val_size: int = DEFAULT_VAL_SIZE,
     dtype = float_dtype(dtype)
     x_train, y_train, x_val, y_val = validation_split(dataset.train_images,
                                                      dataset.train_labels, val_size)
-    x_train, x_val, x_test = (to_float(x, dtype) for x in (x_train, x_val, dataset.test_images))
-    standardization = None
-    if standardize:
-        standardization = Standardization.fit(x_train)
-        for x in (x_train, x_val, x_test):
-            standardization.apply(x, inplace=True)
+    x_train = network_input(x_train, dtype)
+    standardization = Standardization.fit(x_train) if standardize else None
+    if standardization is not None:
+        standardization.apply(x_train, inplace=True)
+    x_val, x_test = (network_input(x, dtype, standardization)
+                     for x in (x_val, dataset.test_images))
     return PreparedData(x_train, y_train, x_val, y_val, x_test, dataset.test_labels,
                         dataset.class_names, standardization)

@@ -1,8 +1,17 @@
-"""Pixel preprocessing: uint8 to float in [0, 1], and standardisation."""
+"""Raw pixels to network input: uint8 to float in [0, 1], standardisation, shape.
+
+:func:`network_input` is the one function that does it, for training data
+(``data.prepare``, each training batch) and for inference
+(``Sequential.prepare_input``) alike.
+"""
 
 from __future__ import annotations
 
+import math
+import reprlib
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import DTypeLike
@@ -77,6 +86,27 @@ class Standardization:
         std = float(np.std(x, dtype=np.float64))
         return cls(mean, std if std > 0 else 1.0)
 
+    @classmethod
+    def from_record(cls, record: Any, dtype: DTypeLike = np.float32) -> Standardization:
+        """The ``normalization`` record of a model's metadata, checked.
+
+        One number each for ``mean`` and ``std``; both finite, ``std > 0``, and
+        ``1 / std`` and ``mean / std`` finite in ``dtype`` (a ``std`` of 1e-45 is a
+        valid float64 but makes every float32 input infinite).
+        """
+        if not (isinstance(record, Mapping) and set(record) >= {"mean", "std"}
+                and all(isinstance(record[k], (int, float)) and not isinstance(record[k], bool)
+                        for k in ("mean", "std"))):
+            raise BarenetError(f"metadata normalization must hold one number each for mean "
+                               f"and std, got {reprlib.repr(record)}")
+        mean, std = float(record["mean"]), float(record["std"])
+        largest = float(np.finfo(float_dtype(dtype)).max)
+        if not (math.isfinite(mean) and math.isfinite(std) and std > 0
+                and 1 / std < largest and abs(mean) / std < largest):
+            raise BarenetError(f"metadata normalization needs a finite mean and a std > 0 "
+                               f"whose reciprocal fits {np.dtype(dtype).name}, got {record!r}")
+        return cls(mean, std)
+
     def apply(self, x: np.ndarray, *, inplace: bool = False) -> np.ndarray:
         """Return ``(x - mean) / std``, shape and float dtype of ``x`` kept.
 
@@ -92,10 +122,49 @@ class Standardization:
         out *= out.dtype.type(1.0 / self.std)
         return out
 
-    def invert(self, x: np.ndarray) -> np.ndarray:
-        """Undo :meth:`apply`: return ``x * std + mean`` as a new array."""
-        return x * x.dtype.type(self.std) + x.dtype.type(self.mean)
-
     def to_dict(self) -> dict[str, float]:
         """``{"mean": ..., "std": ...}``, for run records and model metadata."""
         return {"mean": self.mean, "std": self.std}
+
+
+def network_input(images: np.ndarray, dtype: DTypeLike = np.float32,
+                  standardization: Standardization | None = None,
+                  input_shape: tuple[int, ...] | None = None) -> np.ndarray:
+    """Raw images -> the network's input: scale, standardise, reshape.
+
+    ``uint8`` pixels are scaled by 1/255; floating (or bool) images are taken to
+    be in [0, 1] already, or to be prepared (scaled and standardised) when
+    ``standardization`` is None. No copy is made when nothing changes.
+
+    Parameters
+    ----------
+    images : numpy.ndarray
+        (N, ...) with N samples, e.g. (N, 28, 28), (N, 784) or (N, 1, 28, 28).
+    dtype : dtype-like
+        ``float32`` or ``float64``: the model's.
+    standardization : Standardization, optional
+        Applied after scaling: ``(x - mean) / std``.
+    input_shape : tuple of int, optional
+        One sample's shape for the network; the result is (N, *input_shape).
+
+    Returns
+    -------
+    numpy.ndarray
+    """
+    images = np.asarray(images)
+    if not (np.issubdtype(images.dtype, np.number) or images.dtype == bool):
+        raise BarenetError(f"images must be numeric arrays, got dtype {images.dtype}")
+    dtype = float_dtype(dtype)
+    if images.dtype == np.uint8:
+        x = to_float(images, dtype)
+    else:
+        x = images.astype(dtype, copy=False)
+    if standardization is not None:
+        x = standardization.apply(x, inplace=x is not images)
+    if input_shape is not None:
+        size = math.prod(input_shape)
+        if x.ndim == 0 or x.size % size or (x.size // size) != x.shape[0]:
+            raise BarenetError(f"expected a batch of images with {size} values each "
+                               f"(one sample is {tuple(input_shape)}), got shape {x.shape}")
+        x = x.reshape((x.shape[0], *input_shape))
+    return x

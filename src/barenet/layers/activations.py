@@ -106,15 +106,15 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
 class Sigmoid(Module):
     """``y = 1 / (1 + exp(-x))``; ``dx = dy * y (1 - y)``.
 
-    ``y (1 - y)`` is computed as ``e / (1 + e)^2`` with ``e = exp(-|x|)``:
-    for large positive ``x`` the literal ``1 - y`` cancels to a few
-    significant digits (or to exactly 0), this form keeps full precision.
+    ``y (1 - y)`` is computed as ``sigma(x) sigma(-x)``: for large positive
+    ``x`` the literal ``1 - y`` cancels to a few significant digits (or to
+    exactly 0), while ``sigma(-x)`` keeps full precision.
     """
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        """``y = sigma(x) = 1 / (1 + exp(-x))``, computed without overflow from ``e = exp(-|x|)``.
+        """``y = sigma(x) = 1 / (1 + exp(-x))``, computed without overflow by :func:`sigmoid`.
 
-        Keeps ``slope = sigma'(x) = e / (1 + e)^2``. See docs/math.md, "Activations".
+        Keeps ``slope = sigma'(x) = sigma(x) sigma(-x)``. See docs/math.md, "Activations".
 
         Parameters
         ----------
@@ -124,9 +124,9 @@ class Sigmoid(Module):
         -------
         y : ndarray, same shape as x
         """
-        e = np.exp(-np.abs(x))
-        self.slope = (e / ((1 + e) * (1 + e))).astype(x.dtype, copy=False)
-        return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+        y = sigmoid(x)
+        self.slope = y * sigmoid(-x)  # = y (1 - y), without the cancellation
+        return y
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         """``dL/dx = delta * slope``, with ``slope = y (1 - y)`` computed as ``e / (1 + e)^2``.

@@ -161,12 +161,6 @@ class Conv2d(Module):
         return (self.out_channels,
                 *output_size(input_shape[1:], self.kernel, self.stride, self.padding))
 
-    @classmethod
-    def gradcheck_example(cls, rng: np.random.Generator) -> tuple[Conv2d, np.ndarray]:
-        """Stride 2, padding 1, an odd-sized input, float64: for ``barenet gradcheck``."""
-        layer = cls(2, 3, 3, stride=2, padding=1, rng=rng, dtype=np.float64)
-        layer.params["bias"].data[...] = rng.standard_normal(3)
-        return layer, rng.standard_normal((2, 2, 7, 9))
 
 
 # -- the plain reference, for the tests: docs/math.md's index form -------------------

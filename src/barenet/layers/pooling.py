@@ -59,10 +59,6 @@ class _Pool2d(Module):
         return (input_shape[0],
                 *output_size(input_shape[1:], self.kernel, self.stride, self.padding))
 
-    @classmethod
-    def gradcheck_example(cls, rng: np.random.Generator) -> tuple[_Pool2d, np.ndarray]:
-        """Overlapping padded windows on an odd-sized input, for ``barenet gradcheck``."""
-        return cls(3, stride=2, padding=1), rng.standard_normal((2, 3, 7, 9))
 
 
 @LAYERS.register()
@@ -261,10 +257,6 @@ class GlobalAvgPool2d(Module):
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         return (input_shape[0],)
 
-    @classmethod
-    def gradcheck_example(cls, rng: np.random.Generator) -> tuple[GlobalAvgPool2d, np.ndarray]:
-        """An odd-sized input, for ``barenet gradcheck``."""
-        return cls(), rng.standard_normal((2, 3, 7, 9))
 
 
 # -- the plain reference, for the tests: docs/math.md's formulas, window by window ----

@@ -24,10 +24,10 @@ import numpy as np
 from ..data import PreparedData, load_dataset, prepare
 from ..data.datasets import file_sha256
 from ..data.folder import LabelledPictures, read_folder
-from ..data.scaling import Standardization
+from ..data.scaling import network_input
 from ..errors import BarenetError
 from ..fileio import write_text
-from ..model import Sequential, normalization_constants
+from ..model import Sequential
 from ..serialization import load, save
 from .config import INFERRED, dumps, validate
 from .config import load as load_config
@@ -107,13 +107,6 @@ def finetune_config(parent: Sequential, parent_path: Path, samples: LabelledPict
     return validate(config)
 
 
-def _standardize(x: np.ndarray, norm: dict | None, dtype: np.dtype) -> np.ndarray:
-    if not norm:
-        return x.astype(dtype)
-    mean, std = normalization_constants(norm, np.dtype(np.float64))
-    return ((x - float(np.mean(mean))) / float(np.mean(std))).astype(dtype)
-
-
 def finetune(model_path: Path, samples_dir: Path, out: Path | None = None, epochs: int = EPOCHS,
              seed: int = 0, data_dir: Path | None = None, resume: bool = False,
              log=print, progress=None) -> FinetuneResult:
@@ -169,23 +162,21 @@ def finetune(model_path: Path, samples_dir: Path, out: Path | None = None, epoch
     dataset = load_dataset(config["dataset"], data_dir)
     mnist = prepare(dataset, val_size=config["validation_size"], dtype=config["dtype"])
     dtype = np.dtype(config["dtype"])
-    norm = parent.metadata.get("normalization")
+    standard = parent.standardization
     replay_count = max(MIN_REPLAY, REPLAY_PER_SAMPLE * len(learn))
     replay = rng.choice(len(mnist.y_train), min(replay_count, len(mnist.y_train)), replace=False)
     repeat = max(1, round(USER_SHARE * len(replay) / len(learn)))
     x_user = np.repeat(samples.images[learn], repeat, axis=0)
     y_user = np.repeat(samples.labels[learn], repeat)
-    x_train = np.concatenate([_standardize(mnist.x_train[replay], norm, dtype),
-                              _standardize(x_user, norm, dtype)])
+    x_train = np.concatenate([network_input(mnist.x_train[replay], dtype, standard),
+                              network_input(x_user, dtype, standard)])
     y_train = np.concatenate([mnist.y_train[replay].astype(np.int64), y_user])
-    standard = Standardization(*[float(np.mean(v)) for v in normalization_constants(
-        norm, np.dtype(np.float64))]) if norm else None
     empty = np.zeros((0, 28, 28), dtype)
     data = PreparedData(x_train, y_train, empty, np.zeros(0, np.int64), empty,
                         np.zeros(0, np.int64), tuple(samples.class_names), standard)
 
-    x_held = _standardize(samples.images[held], norm, dtype)
-    x_test = _standardize(mnist.x_test, norm, dtype)
+    x_held = network_input(samples.images[held], dtype, standard)
+    x_test = network_input(mnist.x_test, dtype, standard)
     held_before = evaluate(parent, x_held, samples.labels[held])[1] if len(held) else math.nan
     recorded = parent.metadata.get("metrics", {}).get("test_accuracy")
     test_before = float(recorded) if isinstance(recorded, (int, float)) and not isinstance(
@@ -209,7 +200,7 @@ def finetune(model_path: Path, samples_dir: Path, out: Path | None = None, epoch
 
     from .session import calibrate
 
-    x_val = _standardize(mnist.x_val, norm, dtype)
+    x_val = network_input(mnist.x_val, dtype, standard)
     calibration = calibrate(model, x_val, mnist.y_val)
     if calibration:
         model.metadata["calibration"] = calibration

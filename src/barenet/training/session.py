@@ -26,9 +26,9 @@ def calibrate(model: Sequential, x_val: np.ndarray, y_val: np.ndarray) -> dict[s
     "not sure" bar (:func:`barenet.calibration.fit_min_confidence`).
     """
     from ..calibration import expected_calibration_error, fit_min_confidence, fit_temperature
-    from ..layers.activations import Softmax, softmax
+    from ..layers.activations import softmax
 
-    if len(y_val) == 0 or (model.layers and isinstance(model.layers[-1], Softmax)):
+    if len(y_val) == 0 or model.ends_in_softmax:
         return {}
     logits = logits_of(model, x_val).astype(np.float64)
     t = fit_temperature(logits, y_val)

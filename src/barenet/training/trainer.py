@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..data import Augment, Batches, PreparedData
+from ..data.scaling import network_input
 from ..errors import BarenetError
 from ..losses import SoftmaxCrossEntropy
 from ..model import INFERENCE_BATCH, Sequential
@@ -34,7 +35,7 @@ class Interrupted(BarenetError):
 
 def to_input(model: Sequential, images: np.ndarray) -> np.ndarray:
     """Prepared images (N, 28, 28) viewed as the network's input (N, *input_shape)."""
-    return images.reshape((len(images),) + model.input_shape)
+    return network_input(images, model.dtype, None, model.input_shape)
 
 
 def evaluate(model: Sequential, x: np.ndarray, y: np.ndarray,
@@ -50,13 +51,9 @@ def evaluate(model: Sequential, x: np.ndarray, y: np.ndarray,
 def logits_of(model: Sequential, x: np.ndarray,
               batch_size: int = INFERENCE_BATCH) -> np.ndarray:
     """The network's outputs (N, K) in eval mode for prepared images (N, 28, 28)."""
-    was_training = model.training
-    model.eval()
-    try:
+    with model.evaluating():
         out = [model.forward(to_input(model, x[i:i + batch_size]))
                for i in range(0, len(x), batch_size)]
-    finally:
-        model.train(was_training)
     return np.concatenate(out) if out else np.zeros((0, model.output_shape(model.input_shape)[-1]))
 
 
