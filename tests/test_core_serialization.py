@@ -162,7 +162,7 @@ def test_corrupted_array_bytes_refused(saved, tmp_path):
     with zipfile.ZipFile(bad, "w") as archive:
         for name, data in contents.items():
             archive.writestr(name, data)
-    expect_refusal(bad, "0.weight")
+    expect_refusal(bad, "more than this file can hold")  # its bytes cannot hold the weights
 
 
 def test_not_a_zip_refused(tmp_path):
@@ -220,7 +220,7 @@ def test_bad_layer_options_refused(saved, tmp_path):
     header = header_of(members)
     header["architecture"]["layers"][0]["config"]["init"] = "magic"
     expect_refusal(write_npz(tmp_path / "o.npz", with_header(members, header)),
-                   "layer 0 (Linear) has invalid options")
+                   "layer 0 (Linear): init must be one of he, lecun, xavier, got 'magic'")
     header = header_of(members)
     header["architecture"]["layers"][3]["config"]["p"] = 1.5
     expect_refusal(write_npz(tmp_path / "p.npz", with_header(members, header)), "layer 3")
@@ -263,7 +263,7 @@ def test_absurd_layer_sizes_refused_before_allocating(saved, tmp_path, sizes):
                                                           out_features=sizes[1])
     message = expect_refusal(write_npz(tmp_path / "big.npz", with_header(members, header)),
                              "layer 0 (Linear)")
-    assert "outside" in message or "absurdly large" in message
+    assert "must be an integer in [1, 65536]" in message
 
 
 @pytest.mark.parametrize("normalization", [{"mean": "a", "std": 1}, {"mean": 0, "std": 0},

@@ -97,8 +97,8 @@ def test_defaults_and_overrides(tiny_config):
     ({"dataset": "cifar"}, ["mnist or fashion-mnist"]),
     ({"optimizer.name": "lbfgs"}, ["unknown optimizer 'lbfgs'", "adam", "sgd"]),
     ({"optimizer.momentun": 0.9}, ["[optimizer]", "'momentun'", "lr"]),
-    ({"optimizer.lr": -1.0}, ["lr must be >= 0"]),
-    ({"optimizer.lr": float("nan")}, ["finite"]),
+    ({"optimizer.lr": -1.0}, ["lr must be a number in (0, inf]"]),
+    ({"optimizer.lr": float("nan")}, ["lr must be a number", "nan"]),
     ({"schedule.name": "cosine", "schedule.gamma": 0.5}, ["[schedule]", "'gamma'", "min_lr"]),
     ({"augment.max_shfit": 2}, ["[augment]", "'max_shfit'", "max_shift"]),
 ])
@@ -114,7 +114,8 @@ def test_bad_keys_and_values_are_refused_with_the_valid_ones(tiny_config, overri
 def test_bad_layers_are_refused(tiny_config):
     cases = [
         ([{"type": "Dense", "out_features": 3}], "unknown layer type 'Dense'"),
-        ([{"type": "Linear", "out_features": 1_000_000_000}], "too large"),
+        ([{"type": "Linear", "out_features": 1_000_000_000}],
+         r"must be an integer in \[1, 65536\]"),
         ([{"type": "Linear", "units": 3}], "'units'"),
         ([{"type": "Dropout", "p": "half"}], "p must be a number"),
         ([], "non-empty list"),

@@ -8,15 +8,13 @@ from typing import Any
 
 import numpy as np
 
+from . import limits
 from .data.scaling import Standardization, network_input
 from .errors import BarenetError
 from .layers.activations import Softmax, softmax
 from .module import Module, Parameter
 
-#: Images per forward pass when only predicting. Layers keep their last batch's
-#: intermediates (a convolution its im2col matrix: 231 MB for cnn.toml's second
-#: convolution at 1024 images, 58 MB at 256), and 256 is as fast here.
-INFERENCE_BATCH = 256
+INFERENCE_BATCH = limits.INFERENCE_BATCH  # images per forward pass when only predicting
 
 
 class Sequential(Module):

@@ -11,20 +11,17 @@ Layout of the archive (a plain zip of ``.npy`` members):
 :func:`load` trusts nothing in the file: every array is read with
 ``allow_pickle=False`` and checked for shape, dtype and finiteness against
 the architecture, and any problem is one :class:`BarenetError` line. Memory
-stays bounded whatever the file says: layer options must have the types
-their constructors declare, weights past :data:`MAX_PARAMETERS` are refused
-before they are allocated, and no member is inflated beyond its declared size.
+stays bounded whatever the file says: layer options must be what
+:mod:`barenet.limits` declares, a model needs no more weights than the file's
+bytes can hold (refused before they are allocated) and no more memory to
+predict than the machine has, and no member is inflated beyond its declared size.
 """
 
 from __future__ import annotations
 
-import functools
-import inspect
 import io
 import json
-import math
 import os
-import reprlib
 import unicodedata
 import zipfile
 from pathlib import Path
@@ -32,11 +29,11 @@ from typing import Any
 
 import numpy as np
 
+from . import limits
 from .calibration import min_confidence, temperature
 from .data.scaling import Standardization
 from .errors import BarenetError
 from .fileio import atomic_write
-from .init import weight_budget
 from .layers.registry import LAYERS
 from .model import Sequential
 from .version import __version__
@@ -44,11 +41,6 @@ from .version import __version__
 FORMAT = "barenet-model"
 FORMAT_VERSION = 1
 HEADER = "__barenet__"
-MAX_HEADER_BYTES = 1 << 20
-MAX_DIMENSION = 1 << 20  # no size in a layer's config may exceed this
-MAX_LAYER_SIZE = 1 << 27  # nor the product of all of a layer's sizes (e.g. in * out)
-MAX_PARAMETERS = 1 << 23  # nor all of a model's arrays hold more values (32 MB as float32)
-NPY_OVERHEAD = 4096  # bytes an .npy member may hold beyond its array data
 
 
 def save(model: Sequential, path: str | os.PathLike,
@@ -68,28 +60,42 @@ def save(model: Sequential, path: str | os.PathLike,
                                "model file could not be loaded; register it with "
                                "@barenet.layers.LAYERS.register()")
     arrays = model.state()
+    text = _header_text(model, metadata)
+    try:
+        check_metadata(json.loads(text)["metadata"], str(model.dtype))  # what load will read
+    except BarenetError as exc:
+        raise BarenetError(f"cannot save the model: {exc}") from None
+    if len(text.encode("utf-8")) > limits.MAX_HEADER_BYTES:
+        raise BarenetError(f"cannot save the model: its description takes "
+                           f"{len(text.encode('utf-8')):,} bytes, more than the "
+                           f"{limits.MAX_HEADER_BYTES:,} a model file may hold")
+    members = {HEADER: np.frombuffer(text.encode("utf-8"), dtype=np.uint8)}
+    members.update(arrays)
+    with atomic_write(path) as handle:
+        np.savez(handle, **members)
+
+
+def _header_text(model: Sequential, metadata: dict[str, Any] | None = None) -> str:
+    """The JSON header :func:`save` writes for ``model``."""
     header = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "barenet_version": __version__,
         "dtype": str(model.dtype),
         "architecture": model.config(),
-        "arrays": {name: list(a.shape) for name, a in arrays.items()},
+        "arrays": {name: list(a.shape) for name, a in model.state().items()},
         "metadata": {**model.metadata, **(metadata or {})},
     }
     try:
-        text = json.dumps(header, indent=1, allow_nan=False, default=_json_default)
+        return json.dumps(header, indent=1, allow_nan=False, default=_json_default)
     except (TypeError, ValueError) as exc:
         raise BarenetError(f"cannot save model metadata: {exc}; keep it to numbers, strings, "
                            "lists and dicts, with no NaN or infinity") from None
-    try:
-        check_metadata(json.loads(text)["metadata"], header["dtype"])  # what load will read
-    except BarenetError as exc:
-        raise BarenetError(f"cannot save the model: {exc}") from None
-    members = {HEADER: np.frombuffer(text.encode("utf-8"), dtype=np.uint8)}
-    members.update(arrays)
-    with atomic_write(path) as handle:
-        np.savez(handle, **members)
+
+
+def header_bytes(model: Sequential, metadata: dict[str, Any] | None = None) -> int:
+    """Bytes of the header :func:`save` would write (at most ``limits.MAX_HEADER_BYTES``)."""
+    return len(_header_text(model, metadata).encode("utf-8"))
 
 
 def check_metadata(metadata: Any, dtype: str) -> None:
@@ -171,10 +177,21 @@ def _read_member(archive: zipfile.ZipFile, path: Path, name: str, max_bytes: int
         raise _fail(path, f"array {name!r} is not a valid .npy array ({exc})") from None
 
 
+def _max_values(archive: zipfile.ZipFile, path: Path) -> int:
+    """The most numbers the file's arrays can honestly hold (float32, the smallest type).
+
+    barenet stores members uncompressed; a compressed one is counted at most
+    :data:`~barenet.limits.MAX_INFLATION` times its stored size.
+    """
+    stored = sum(min(info.file_size, info.compress_size * limits.MAX_INFLATION)
+                 for info in archive.infolist() if info.filename != f"{HEADER}.npy")
+    return stored // 4
+
+
 def _header(archive: zipfile.ZipFile, path: Path) -> dict[str, Any]:
     if f"{HEADER}.npy" not in archive.namelist():
         raise _fail(path, "not a barenet model file (no barenet header inside the archive)")
-    raw = _read_member(archive, path, HEADER, MAX_HEADER_BYTES)
+    raw = _read_member(archive, path, HEADER, limits.MAX_HEADER_BYTES)
     if raw.dtype != np.uint8 or raw.ndim != 1:
         raise _fail(path, "barenet header is not a byte string")
     try:
@@ -189,84 +206,16 @@ def _header(archive: zipfile.ZipFile, path: Path) -> dict[str, Any]:
     return header
 
 
-def _option_types(annotation: Any) -> set[str] | None:
-    """The JSON-compatible types a layer option annotated ``annotation`` takes.
-
-    None if it has no annotation (anything is passed on); an empty set if it is
-    of no type a file can hold (e.g. ``dtype``).
-    """
-    if annotation is inspect.Parameter.empty:
-        return None
-    text = annotation if isinstance(annotation, str) else getattr(annotation, "__name__",
-                                                                    str(annotation))
-    return {t.strip() for t in text.split("|")} & {"int", "float", "bool", "str", "None",
-                                                   "Sequence[int]"}
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-@functools.cache
-def _parameters(cls: type) -> Any:
-    return inspect.signature(cls.__init__).parameters
-
-
-def option_problem(cls: type, key: str, value: Any) -> str | None:
-    """Why ``value`` cannot be option ``key`` of layer class ``cls``, or None if it can.
-
-    The option must be a parameter of the constructor, and the value of a type
-    its annotation names (``int``, ``float``, ``bool``, ``str``, ``None``,
-    ``Sequence[int]`` as a list of ints); NumPy types, generators and tuples
-    are not for files. Used for model files and configs alike.
-    """
-    params = _parameters(cls)
-    param = params.get(key)
-    if key == "self" or param is None and not any(
-            p.kind == p.VAR_KEYWORD for p in params.values()):
-        valid = ", ".join(k for k in params if k != "self") or "none"
-        return f"unknown option {key!r} (valid: {valid})"
-    types = _option_types(param.annotation) if param is not None else None
-    if types is None or (
-            isinstance(value, bool) and "bool" in types
-            or _is_int(value) and bool(types & {"int", "float"})
-            or isinstance(value, float) and "float" in types
-            or isinstance(value, str) and "str" in types
-            or value is None and "None" in types
-            or isinstance(value, list) and "Sequence[int]" in types and all(map(_is_int, value))):
-        return None
-    return f"option {key}={reprlib.repr(value)} is not of type {param.annotation}"
-
-
-def _check_options(path: Path, i: int, kind: str, config: dict[str, Any]) -> None:
-    """Every option of layer ``i`` is one its constructor takes, of its annotated type, and no
-    size is absurd: a few bytes of JSON must not make the loader allocate gigabytes."""
-    sizes = []
-    for key, value in config.items():
-        problem = option_problem(LAYERS[kind], key, value)
-        if problem:
-            raise _fail(path, f"layer {i} ({kind}): {problem}")
-        items = value if isinstance(value, list) else [value]
-        if not all(isinstance(v, (int, float, str, bool, type(None))) for v in items):
-            raise _fail(path, f"layer {i} ({kind}) option {key!r} holds a value of a "
-                              "type a layer option cannot have")
-        for v in items:
-            if isinstance(v, float) and not math.isfinite(v):
-                raise _fail(path, f"layer {i} ({kind}) option {key}={value} is not finite")
-            if _is_int(v):
-                if not 0 <= v <= MAX_DIMENSION:
-                    raise _fail(path, f"layer {i} ({kind}) option {key}={value} is "
-                                      f"outside [0, {MAX_DIMENSION}]")
-                sizes.append(max(v, 1))
-    if math.prod(sizes) > MAX_LAYER_SIZE:
-        raise _fail(path, f"layer {i} ({kind}) is absurdly large ({config}: product of "
-                          f"sizes {math.prod(sizes)} > {MAX_LAYER_SIZE})")
-
-
-def _build(header: dict[str, Any], path: Path) -> Sequential:
+def _build(header: dict[str, Any], path: Path, max_values: int) -> Sequential:
+    """The model the header describes, refused before allocation when its arrays would hold
+    more than ``max_values`` numbers, and after when one sample's activations would not
+    fit :func:`barenet.limits.memory_budget` at the inference batch size."""
     arch = header.get("architecture")
     if not isinstance(arch, dict) or not isinstance(arch.get("layers"), list):
         raise _fail(path, "header has no list of layers")
+    dtype = header.get("dtype")
+    if dtype not in ("float32", "float64"):
+        raise _fail(path, f"dtype {dtype!r} is not float32 or float64")
     layers, values = [], 0
     for i, spec in enumerate(arch["layers"]):
         if not (isinstance(spec, dict) and isinstance(spec.get("type"), str)
@@ -276,45 +225,65 @@ def _build(header: dict[str, Any], path: Path) -> Sequential:
         if kind not in LAYERS:
             raise _fail(path, f"layer {i} has unknown type {kind!r}; known: "
                               f"{', '.join(LAYERS.names())}")
-        _check_options(path, i, kind, config)
         try:
-            # initialisers refuse weights past the budget before allocating them
-            with weight_budget(MAX_PARAMETERS - values):
-                layer = LAYERS[kind](**config)
+            declared = limits.layer_spec(kind)
+            options = limits.check_options(f"layer {i} ({kind})", declared, config)
+        except BarenetError as exc:
+            raise _fail(path, str(exc)) from None
+        values += declared.values(options)
+        if values > max_values:
+            raise _fail(path, f"layer {i} ({kind}) takes the model past {max_values:,} "
+                              "weights, more than this file can hold (corrupt or hostile file)")
+        try:
+            layer = LAYERS[kind](**config)
         except MemoryError:
             raise
         except Exception as exc:  # untrusted options: any failure is the file's fault
             raise _fail(path, f"layer {i} ({kind}) has invalid options {config}: {exc}") from None
-        values += sum(a.size for a in layer.state().values())
-        if values > MAX_PARAMETERS:
-            raise _fail(path, f"the model has more than {MAX_PARAMETERS:,} parameters (at layer "
-                              f"{i}, {kind}); barenet refuses models this large")
         layers.append(layer)
     shape = arch.get("input_shape")
     if shape is not None and not (isinstance(shape, list) and all(
-            isinstance(d, int) and 0 < d <= MAX_DIMENSION for d in shape)):
+            isinstance(d, int) and 0 < d <= limits.MAX_DIMENSION for d in shape)):
         raise _fail(path, f"input_shape {shape!r} is not a list of positive sizes")
     metadata = header.get("metadata", {})
-    dtype = header.get("dtype")
-    if dtype not in ("float32", "float64"):
-        raise _fail(path, f"dtype {dtype!r} is not float32 or float64")
     try:
         check_metadata(metadata, dtype)
     except BarenetError as exc:
         raise _fail(path, str(exc)) from None
-    return Sequential(layers, tuple(shape) if shape else None, metadata).astype(dtype)
+    model = Sequential(layers, tuple(shape) if shape else None, metadata).astype(dtype)
+    if shape:
+        _check_activations(model, path)
+    return model
+
+
+def _check_activations(model: Sequential, path: Path) -> None:
+    """Shapes through the model must chain, and predicting a batch must fit in memory."""
+    shape = model.input_shape
+    try:
+        for i, layer in enumerate(model.layers):
+            shape = layer.output_shape(shape)
+            limits.check_sample_shape(f"layer {i} ({type(layer).__name__})", shape)
+        per_sample = limits.sample_values(model.layers, model.input_shape)
+        weights = sum(a.size for a in model.state().values())
+        limits.check_memory("predicting with this model",
+                            limits.inference_bytes(weights, per_sample, model.dtype.itemsize),
+                            limits.memory_budget())
+    except BarenetError as exc:
+        raise _fail(path, str(exc)) from None
+    except (ValueError, TypeError, IndexError) as exc:  # a layer refusing the shape
+        raise _fail(path, f"its layers do not fit together ({exc})") from None
 
 
 def _load_archive(archive: zipfile.ZipFile, path: Path) -> Sequential:
     header = _header(archive, path)
-    model = _build(header, path)
+    model = _build(header, path, _max_values(archive, path))
     expected = model.state()
     members = set(archive.namelist()) - {f"{HEADER}.npy"}
     unexpected = sorted(members - {f"{name}.npy" for name in expected})
     if unexpected:
         raise _fail(path, f"unexpected arrays {unexpected} for this architecture")
     for name, target in expected.items():
-        array = _read_member(archive, path, name, target.nbytes + NPY_OVERHEAD)
+        array = _read_member(archive, path, name, target.nbytes + limits.NPY_OVERHEAD)
         if array.shape != target.shape:
             raise _fail(path, f"array {name!r} has shape {array.shape}, the architecture "
                               f"needs {target.shape}")

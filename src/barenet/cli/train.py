@@ -37,6 +37,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="BLAS threads for NumPy's matrix products (default 1, which was "
                              "steadier and faster here than 2 on two cores; 0 = BLAS default)")
     parser.add_argument("--no-plots", action="store_true", help="skip writing the PNG plots")
+    parser.add_argument("--max-memory", metavar="SIZE",
+                        help="memory the model may need, e.g. 8G (default: what the machine "
+                             "has available; also $BARENET_MAX_MEMORY)")
 
 
 def _overrides(args: argparse.Namespace) -> dict:
@@ -71,9 +74,13 @@ def run(args: argparse.Namespace) -> int:
         if not config_path.is_file():
             raise BarenetError(f"{config_path} not found: is {args.resume} a run folder "
                                "written by `barenet train`?")
-        config = configs.load(str(config_path))
+    from ..limits import parse_bytes
+
+    max_memory = parse_bytes(args.max_memory) if args.max_memory is not None else None
+    if args.resume is not None:
+        config = configs.load(str(config_path), max_memory=max_memory)
     else:
-        config = configs.load(args.config, _overrides(args))
+        config = configs.load(args.config, _overrides(args), max_memory=max_memory)
     if args.threads < 0:
         raise BarenetError(f"--threads must be >= 0, got {args.threads}")
     try:

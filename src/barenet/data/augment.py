@@ -21,6 +21,7 @@ import math
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
+from .. import limits
 from ..errors import BarenetError
 
 
@@ -310,22 +311,12 @@ class Augment:
                  elastic_sigma: float = 4.0, flip: bool = False, erase: float = 0.0,
                  erase_area: tuple[float, float] = (0.02, 0.2), probability: float = 1.0,
                  fill: float = 0.0, rng: np.random.Generator | None = None) -> None:
+        limits.check_options("augmentation", limits.AUGMENT, {
+            "max_shift": max_shift, "max_rotation": max_rotation, "scale": list(scale),
+            "elastic_alpha": elastic_alpha, "elastic_sigma": elastic_sigma, "flip": flip,
+            "erase": erase, "erase_area": list(erase_area), "probability": probability})
         low, high = (float(s) for s in scale)
         area_low, area_high = (float(a) for a in erase_area)
-        checks = [
-            (max_shift >= 0, f"max_shift must be >= 0, got {max_shift}"),
-            (max_rotation >= 0, f"max_rotation must be >= 0, got {max_rotation}"),
-            (0 < low <= high, f"scale must be (low, high) with 0 < low <= high, got {scale}"),
-            (elastic_alpha >= 0, f"elastic_alpha must be >= 0, got {elastic_alpha}"),
-            (elastic_sigma > 0, f"elastic_sigma must be > 0, got {elastic_sigma}"),
-            (0 <= erase <= 1, f"erase must be in [0, 1], got {erase}"),
-            (0 < area_low <= area_high <= 1,
-             f"erase_area must be (low, high) with 0 < low <= high <= 1, got {erase_area}"),
-            (0 <= probability <= 1, f"probability must be in [0, 1], got {probability}"),
-        ]
-        for ok, message in checks:
-            if not ok:
-                raise BarenetError(f"augmentation: {message}")
         self.max_shift = float(max_shift)
         self.max_rotation = float(max_rotation)
         self.scale = (low, high)

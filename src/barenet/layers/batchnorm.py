@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import DTypeLike
 
+from .. import limits
 from ..errors import BarenetError
 from ..module import Module, Parameter
 from .registry import LAYERS
@@ -42,10 +43,9 @@ class _BatchNorm(Module):
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1,
                  dtype: DTypeLike = np.float32) -> None:
         super().__init__()
+        limits.check_options(type(self).__name__, limits.LAYERS["BatchNorm1d"],
+                             {"num_features": num_features, "eps": eps, "momentum": momentum})
         self.num_features, self.eps, self.momentum = int(num_features), float(eps), float(momentum)
-        if not (self.num_features >= 1 and self.eps > 0 and 0 <= self.momentum <= 1):
-            raise BarenetError(f"{type(self).__name__} needs num_features >= 1, eps > 0 and "
-                               f"momentum in [0, 1], got {num_features}, {eps}, {momentum}")
         c = self.num_features
         self.params["gamma"] = Parameter(np.ones(c, dtype), "gamma")
         self.params["beta"] = Parameter(np.zeros(c, dtype), "beta")

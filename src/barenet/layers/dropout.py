@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import BarenetError
+from .. import limits
 from ..init import as_generator
 from ..module import Module
 from .registry import LAYERS
@@ -27,8 +27,7 @@ class Dropout(Module):
 
     def __init__(self, p: float = 0.5, rng: np.random.Generator | int | None = None) -> None:
         super().__init__()
-        if not 0.0 <= float(p) < 1.0:
-            raise BarenetError(f"Dropout p must be in [0, 1), got {p}")
+        limits.check_options("Dropout", limits.LAYERS["Dropout"], {"p": p})
         self.p = float(p)
         self.rng = as_generator(rng)
 

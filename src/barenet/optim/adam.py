@@ -7,6 +7,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from .. import limits
 from ..module import Parameter
 from .base import OPTIMIZERS, Optimizer
 
@@ -39,10 +40,9 @@ class Adam(Optimizer):
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0) -> None:
         super().__init__(params, lr)
+        limits.check_options(type(self).__name__, limits.OPTIMIZERS["adam"],
+                             {"betas": list(betas), "eps": eps, "weight_decay": weight_decay})
         self.beta1, self.beta2 = (float(b) for b in betas)
-        if not (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1):
-            # beta = 1 never forgets and makes the bias correction 1 - beta^t divide by zero
-            raise ValueError(f"betas must lie in [0, 1), got {tuple(betas)}")
         self.eps, self.weight_decay = float(eps), float(weight_decay)
 
     def step(self) -> None:

@@ -2,50 +2,72 @@
 
 from __future__ import annotations
 
-import inspect
 from typing import Any
 
 import numpy as np
 
+from .. import limits
 from ..errors import BarenetError
 from ..layers.registry import LAYERS
 from ..model import Sequential
 from ..module import Parameter
-from ..optim import OPTIMIZERS, SCHEDULES, Optimizer, Schedule, make_schedule
+from ..optim import OPTIMIZERS, Optimizer, Schedule, make_schedule
 
 
-def build_model(spec: dict[str, Any], rng: np.random.Generator,
-                dtype: Any = np.float32) -> Sequential:
+def build_model(spec: dict[str, Any], rng: np.random.Generator, dtype: Any = np.float32,
+                budget: tuple[int, int] | None = None) -> Sequential:
     """Build the layers of ``spec`` (``input_shape`` and ``layers``) in order.
 
-    Sizes that follow from the previous layer are filled in: ``in_features``
-    of a Linear is the flattened size reaching it, ``in_channels`` of a
-    convolution and ``num_features`` of a batch-norm are the channel count.
-    Every layer that draws random numbers gets its own stream from ``rng``.
+    Sizes that follow from the previous layer are filled in (the options
+    :mod:`barenet.limits` marks ``inferred``): ``in_features`` of a Linear is
+    the flattened size reaching it, ``in_channels`` of a convolution and
+    ``num_features`` of a batch-norm are the channel count. Every layer that
+    draws random numbers gets its own stream from ``rng``. With ``budget``,
+    ``(bytes, bytes per weight)``, a model whose weights (with their gradients
+    and optimizer state) would need more is refused before anything is
+    allocated (:func:`plan`).
+    """
+    options = plan(spec, budget)
+    layers = []
+    for layer_spec, kwargs in zip(spec["layers"], options, strict=True):
+        declared = limits.layer_spec(layer_spec["type"])
+        if declared.random:
+            kwargs = {**kwargs, "rng": np.random.default_rng(rng.integers(2**63))}
+        layers.append(LAYERS[layer_spec["type"]](**kwargs))
+    return Sequential(layers, tuple(spec["input_shape"])).astype(dtype)
+
+
+def plan(spec: dict[str, Any], budget: tuple[int, int] | None = None) -> list[dict[str, Any]]:
+    """Each layer's constructor options with the inferred sizes filled in, nothing built.
+
+    Walks one sample's shape through the layers with :mod:`barenet.limits`'s
+    declared shapes, refusing a layer that cannot take it, a sample that grows
+    past the limit, and weights that need more than ``budget`` (see :func:`build_model`).
     """
     shape = tuple(spec["input_shape"])
-    layers = []
+    planned, values = [], 0
     for i, layer_spec in enumerate(spec["layers"]):
-        cls = LAYERS[layer_spec["type"]]
+        kind = layer_spec["type"]
+        declared = limits.layer_spec(kind)
+        where = f"[model] layer {i + 1} ({kind})"
         kwargs = {k: v for k, v in layer_spec.items() if k != "type"}
-        accepted = inspect.signature(cls.__init__).parameters
-        if "in_features" in accepted:
-            if len(shape) != 1:
-                raise BarenetError(f"[model] layer {i + 1} ({cls.__name__}) needs a flat input "
-                                   f"but receives shape {shape}; put a Flatten before it")
-            kwargs["in_features"] = shape[0]
-        for name in ("in_channels", "num_features"):
-            if name in accepted:
-                kwargs[name] = shape[0]
-        if "rng" in accepted:
-            kwargs["rng"] = np.random.default_rng(rng.integers(2**63))
-        layer = cls(**kwargs)
-        shape = layer.output_shape(shape)
-        if any(d < 1 for d in shape):
-            raise BarenetError(f"[model] layer {i + 1} ({cls.__name__}) leaves no output "
-                               f"(shape {shape}); the input is too small for it")
-        layers.append(layer)
-    return Sequential(layers, tuple(spec["input_shape"])).astype(dtype)
+        inferred = [k for k, o in declared.options.items() if o.inferred]
+        if "in_features" in inferred and len(shape) != 1:
+            raise BarenetError(f"{where} needs a flat input but receives shape {shape}; "
+                               "put a Flatten before it")
+        kwargs.update({k: shape[0] for k in inferred})
+        full = declared.full(kwargs)
+        values += declared.values(full)
+        if budget is not None:
+            limits.check_memory(f"{where}: the {values:,} weights up to here",
+                                values * budget[1], budget[0])
+        try:
+            shape = declared.shape(full, shape)
+        except BarenetError as exc:
+            raise BarenetError(f"{where}: {exc}") from None
+        limits.check_sample_shape(where, shape)
+        planned.append(kwargs)
+    return planned
 
 
 def build_optimizer(config: dict[str, Any], params: list[Parameter]) -> Optimizer:
@@ -54,10 +76,14 @@ def build_optimizer(config: dict[str, Any], params: list[Parameter]) -> Optimize
     return OPTIMIZERS[options.pop("name")](params, **options)
 
 
-def build_schedule(config: dict[str, Any], lr: float) -> Schedule:
-    """The ``[schedule]`` table from ``lr``; a cosine spans all ``epochs`` unless told."""
-    options = dict(config["schedule"])
-    name = options.pop("name")
-    if "epochs" in inspect.signature(SCHEDULES[name].__init__).parameters:
+def schedule_options(config: dict[str, Any]) -> dict[str, Any]:
+    """The ``[schedule]`` table's options; a cosine spans all ``epochs`` unless told."""
+    options = {k: v for k, v in config["schedule"].items() if k != "name"}
+    if "epochs" in limits.SCHEDULES[config["schedule"]["name"]].options:
         options.setdefault("epochs", config["epochs"])
-    return make_schedule(name, lr, **options)
+    return options
+
+
+def build_schedule(config: dict[str, Any], lr: float) -> Schedule:
+    """The ``[schedule]`` table from ``lr``."""
+    return make_schedule(config["schedule"]["name"], lr, **schedule_options(config))

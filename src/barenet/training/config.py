@@ -2,18 +2,17 @@
 
 A config is a nested dict. Top-level keys are described by :data:`SCHEMA`;
 the ``[optimizer]``, ``[schedule]``, ``[augment]`` tables and each layer in
-``[model].layers`` are checked against the signature of the class they name,
-so an unknown key is refused with the list of valid ones. :func:`validate`
-then builds the model, the optimizer, the schedule and the augmentation once,
-as the trainer will, so that what it accepts can be trained: no model of over
-``MAX_PARAMETERS`` weights (refused before they are allocated), no wrongly
-shaped option found only once the data is loaded.
+``[model].layers`` are checked against the options :mod:`barenet.limits`
+declares for the class they name, so an unknown key is refused with the list
+of valid ones. :func:`validate` then builds the model once (:func:`check_fits`),
+so that what it accepts can be trained and saved: no model that needs more
+memory than the machine has (refused before its weights are allocated), no
+layer that cannot take its input, no model file the loader would refuse.
 """
 
 from __future__ import annotations
 
 import copy
-import inspect
 import json
 import math
 import reprlib
@@ -28,23 +27,23 @@ else:  # pragma: no cover
 
 import numpy as np
 
+from .. import limits
 from ..errors import BarenetError
-from ..init import weight_budget
 from ..layers.registry import LAYERS
-from ..module import Parameter
 from ..optim import OPTIMIZERS, SCHEDULES
 from ..paths import CONFIGS_DIR
-from ..serialization import MAX_PARAMETERS, option_problem
-from .builder import build_model, build_optimizer, build_schedule
+from ..serialization import header_bytes
+from .builder import build_model, schedule_options
 
-#: Largest size any layer option may take (refuses "a billion hidden units").
-MAX_LAYER_SIZE = 1 << 16
-#: Most values one sample may have entering or leaving any layer (a batch holds many).
-MAX_SAMPLE_SIZE = 1 << 22
+#: Longest config name (it names the run folder, one path component).
+MAX_NAME_BYTES = 200
+#: Room in a model file's header for what training adds: metrics, calibration, dataset.
+HEADER_SLACK = 4096
 
 #: key -> (type(s), check, description of the valid range, default)
 SCHEMA: dict[str, tuple[Any, Any, str, Any]] = {
-    "name": (str, lambda v: v.strip() != "", "a non-empty string", "run"),
+    "name": (str, lambda v: v.strip() != "" and len(v.encode("utf-8")) <= MAX_NAME_BYTES,
+             f"a non-empty string of at most {MAX_NAME_BYTES} bytes", "run"),
     "dataset": (str, lambda v: v in ("mnist", "fashion-mnist"), "mnist or fashion-mnist",
                 "mnist"),
     "seed": (int, lambda v: 0 <= v < 2**32, "an integer in [0, 2^32)", 0),
@@ -68,12 +67,6 @@ FINETUNE_KEYS = {"parent": str, "parent_sha256": str, "samples": str, "samples_s
                  "held_out": (int, float), "replay": int}
 
 
-def _options(cls: Any, skip: tuple[str, ...]) -> dict[str, inspect.Parameter]:
-    params = inspect.signature(cls.__init__).parameters
-    return {k: p for k, p in params.items() if k not in ("self", *skip)
-            and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
-
-
 def _check_keys(where: str, given: dict, valid: dict | set) -> None:
     unknown = sorted(set(given) - set(valid))
     if unknown:
@@ -86,36 +79,16 @@ def _check_number(where: str, key: str, value: Any) -> None:
         raise BarenetError(f"{where}: {key} must be a finite number, got {value}")
 
 
-def _check_table(where: str, table: dict, cls: Any, skip: tuple[str, ...],
-                 extra: tuple[str, ...] = ()) -> None:
-    options = _options(cls, skip)
-    _check_keys(where, {k: v for k, v in table.items() if k not in extra}, options)
-    for key, value in table.items():
-        _check_number(where, key, value)
-        if key in extra:
-            continue
-        default = options[key].default
-        if isinstance(default, bool) and not isinstance(value, bool):
-            raise BarenetError(f"{where}: {key} must be true or false, got {value!r}")
-        if isinstance(default, (int, float)) and not isinstance(default, bool) and (
-                isinstance(value, bool) or not isinstance(value, (int, float))):
-            raise BarenetError(f"{where}: {key} must be a number, got {value!r}")
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
-            raise BarenetError(f"{where}: {key} must be >= 0, got {value}")
-
-
-#: Layer constructor arguments filled in from the shape flowing into the layer.
-INFERRED = ("in_features", "in_channels", "num_features")
-
-
 def _check_model(model: dict) -> None:
+    """The ``[model]`` table's shape and every layer's options (:mod:`barenet.limits`)."""
     _check_keys("[model]", model, {"input_shape", "layers"})
     shape = model.get("input_shape")
     if not (isinstance(shape, list) and shape and all(
-            isinstance(d, int) and not isinstance(d, bool) and 1 <= d <= MAX_LAYER_SIZE
+            isinstance(d, int) and not isinstance(d, bool) and 1 <= d <= limits.MAX_DIMENSION
             for d in shape)):
         raise BarenetError(f"[model] input_shape must be a list of positive sizes such as "
                            f"[784] or [1, 28, 28], got {shape!r}")
+    limits.check_sample_shape("[model] input_shape", tuple(shape))
     layers = model.get("layers")
     if not isinstance(layers, list) or not layers:
         raise BarenetError("[model] layers must be a non-empty list of {type = ...} tables")
@@ -124,52 +97,38 @@ def _check_model(model: dict) -> None:
         if not isinstance(spec, dict) or not isinstance(spec.get("type"), str):
             raise BarenetError(f"{where}: must be a table with a type, e.g. "
                                f"{{type = \"Linear\", out_features = 128}}")
-        cls = LAYERS[spec["type"]]
-        where = f"{where} ({spec['type']})"
+        LAYERS[spec["type"]]  # a one-line error listing the registered types
+        declared = limits.layer_spec(spec["type"])
         options = {k: v for k, v in spec.items() if k != "type"}
-        skip = ("rng", "dtype", *INFERRED)
-        _check_table(where, options, cls, skip)
-        missing = [k for k, p in _options(cls, skip).items()
-                   if p.default is p.empty and k not in options]
-        if missing:
-            raise BarenetError(f"{where}: missing {', '.join(missing)}")
-        for key, value in options.items():
-            problem = option_problem(cls, key, value)
-            if problem:
-                raise BarenetError(f"{where}: {problem}")
-            for v in value if isinstance(value, list) else [value]:
-                if isinstance(v, int) and not isinstance(v, bool) and v > MAX_LAYER_SIZE:
-                    raise BarenetError(f"{where}: {key}={value} is too large; valid range "
-                                       f"[0, {MAX_LAYER_SIZE}]")
-    _check_size(model)
+        limits.check_options(f"{where} ({spec['type']})", declared, options,
+                             inferred_given=False)
 
 
-def _check_size(model: dict) -> None:
-    """Build the model once, as the trainer will, refusing what is too large to train:
-    more than MAX_PARAMETERS weights (refused before they are allocated), or samples
-    of more than MAX_SAMPLE_SIZE values at any layer."""
-    shape = tuple(model["input_shape"])
-    if math.prod(shape) > MAX_SAMPLE_SIZE:
-        raise BarenetError(f"[model] input_shape {list(shape)} has {math.prod(shape):,} values "
-                           f"per sample, more than the {MAX_SAMPLE_SIZE:,} allowed")
+def check_fits(full: dict[str, Any], max_memory: int | None = None) -> None:
+    """Build the model once, refusing what cannot be trained or saved.
+
+    Memory, not counts, is the bound: the weights, their gradients and the
+    optimizer's state, and the activations of a batch, against
+    :func:`barenet.limits.memory_budget` (``max_memory`` raises or lowers it).
+    Every layer must take the output of the one before it, and the model file
+    the run will write must fit the loader's header limit.
+    """
+    model, dtype = full["model"], np.dtype(full["dtype"])
+    budget = limits.memory_budget(max_memory)
+    state = len(OPTIMIZERS[full["optimizer"]["name"]].state_names)
     try:
-        with weight_budget(MAX_PARAMETERS):
-            net = build_model(model, np.random.default_rng(0))
+        net = build_model(model, np.random.default_rng(0), dtype,
+                          budget=(budget, dtype.itemsize * (2 + state)))
     except (TypeError, ValueError) as exc:
         raise BarenetError(f"[model]: cannot build the model: {exc}") from None
-    except BarenetError as exc:  # the builder's own messages name the layer; the budget's not
-        message = str(exc)
-        raise BarenetError(message if message.startswith("[model]") else f"[model]: {message}") \
-            from None
-    for i, layer in enumerate(net.layers):
-        shape = layer.output_shape(shape)
-        if math.prod(shape) > MAX_SAMPLE_SIZE:
-            raise BarenetError(f"[model] layer {i + 1} ({type(layer).__name__}) outputs "
-                               f"{math.prod(shape):,} values per sample (shape {shape}), more "
-                               f"than the {MAX_SAMPLE_SIZE:,} allowed")
     if not net.parameters():
         raise BarenetError("[model] has no parameters to train; add a Linear or Conv2d layer")
-    x = np.zeros((2, *model["input_shape"]), np.float32)  # two: batch-norm needs a batch
+    weights = sum(array.size for array in net.state().values())
+    per_sample = limits.sample_values(net.layers, tuple(model["input_shape"]))
+    limits.check_memory(f"training this model with batch_size {full['batch_size']}",
+                        limits.training_bytes(weights, state, per_sample, full["batch_size"],
+                                              dtype.itemsize), budget)
+    x = np.zeros((2, *model["input_shape"]), dtype)  # two: batch-norm needs a batch
     for i, layer in enumerate(net.layers):
         try:
             x = layer.forward(x)
@@ -177,14 +136,18 @@ def _check_size(model: dict) -> None:
             raise BarenetError(f"[model] layer {i + 1} ({type(layer).__name__}) cannot take "
                                f"the output of the layer before it, shape {x.shape[1:]} "
                                f"({' '.join(str(exc).split())})") from None
-    values = sum(array.size for array in net.state().values())
-    if values > MAX_PARAMETERS:
-        raise BarenetError(f"[model] has {values:,} parameters, more than the "
-                           f"{MAX_PARAMETERS:,} allowed")
+    header = header_bytes(net, {"config": full["name"], "class_names": ["x" * 40] * 10})
+    if header + HEADER_SLACK > limits.MAX_HEADER_BYTES:
+        raise BarenetError(f"[model] would be written with a {header:,}-byte description, "
+                           f"more than the {limits.MAX_HEADER_BYTES:,} a model file may hold; "
+                           "use fewer layers or a shorter name")
 
 
-def validate(config: dict[str, Any]) -> dict[str, Any]:
+def validate(config: dict[str, Any], max_memory: int | None = None) -> dict[str, Any]:
     """Check every key and value; return the config with defaults filled in.
+
+    ``max_memory`` (bytes) replaces the machine's available memory as the bound
+    on what the model may need (see :func:`check_fits`).
 
     Raises
     ------
@@ -209,50 +172,28 @@ def validate(config: dict[str, Any]) -> dict[str, Any]:
         _check_number("config", key, value)
         full[key] = copy.deepcopy(value)
     optimizer = full["optimizer"]
-    _check_table("[optimizer]", {k: v for k, v in optimizer.items() if k != "name"},
-                 OPTIMIZERS[optimizer.get("name", "adam")], ("params",))
-    optimizer.setdefault("name", "adam")
+    name = optimizer.setdefault("name", "adam")
+    OPTIMIZERS[name]  # a one-line error listing the registered names
+    limits.check_options(f"[optimizer] {name}", limits.OPTIMIZERS[name],
+                         {k: v for k, v in optimizer.items() if k != "name"})
     schedule = full["schedule"]
-    _check_table("[schedule]", {k: v for k, v in schedule.items() if k != "name"},
-                 SCHEDULES[schedule.setdefault("name", "constant")], ("lr", "epochs"),
-                 extra=("warmup",))
-    if full["augment"]:
-        from ..data.augment import Augment
-
-        _check_table("[augment]", full["augment"], Augment, ("rng", "fill"))
+    name = schedule.setdefault("name", "constant")
+    SCHEDULES[name]
+    options = schedule_options(full)
+    warmup = options.pop("warmup", 0.0)
+    problem = limits.WARMUP.problem(warmup)
+    if problem:
+        raise BarenetError(f"[schedule] {name}: warmup {problem}")
+    limits.check_options(f"[schedule] {name}", limits.SCHEDULES[name], options)
+    limits.check_options("[augment]", limits.AUGMENT, full["augment"])
     _check_model(full["model"])
-    _check_training_parts(full)
+    check_fits(full, max_memory)
     _check_keys("[finetune]", full["finetune"], FINETUNE_KEYS)
     for key, value in full["finetune"].items():
         if isinstance(value, bool) or not isinstance(value, FINETUNE_KEYS[key]):
             raise BarenetError(f"[finetune]: {key} = {reprlib.repr(value)} has the wrong type")
         _check_number("[finetune]", key, value)
     return full
-
-
-def _check_training_parts(full: dict[str, Any]) -> None:
-    """Make the optimizer, the schedule and the augmentation once, as the trainer will, so
-    that a value of the wrong shape (``betas = []``, ``scale = [[1]]``) or a schedule that
-    overflows is refused now, not once the data is loaded."""
-    from ..data.augment import Augment
-
-    try:
-        optimizer = build_optimizer(full, [Parameter(np.zeros(1), "w")])
-    except (TypeError, ValueError) as exc:
-        raise BarenetError(f"[optimizer]: invalid options {full['optimizer']} ({exc})") from None
-    name, options = full["schedule"]["name"], full["schedule"]
-    try:
-        schedule = build_schedule(full, optimizer.lr)
-        for epoch in range(full["epochs"] + 1):
-            lr = schedule(epoch)
-            if not (math.isfinite(lr) and lr >= 0):
-                raise ValueError(f"learning rate {lr} at epoch {epoch}")
-    except (TypeError, ValueError, ArithmeticError) as exc:
-        raise BarenetError(f"[schedule] {name}: unusable with options {options} ({exc})") from None
-    try:
-        Augment(**full["augment"])
-    except (TypeError, ValueError) as exc:
-        raise BarenetError(f"[augment]: invalid options {full['augment']} ({exc})") from None
 
 
 def resolve_path(name_or_path: str) -> Path:
@@ -267,8 +208,12 @@ def resolve_path(name_or_path: str) -> Path:
     raise BarenetError(f"config file {name_or_path} not found; give a path or one of: {names}")
 
 
-def load(name_or_path: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Read a TOML config, apply dotted-key overrides, validate and fill defaults."""
+def load(name_or_path: str, overrides: dict[str, Any] | None = None,
+         max_memory: int | None = None) -> dict[str, Any]:
+    """Read a TOML config, apply dotted-key overrides, validate and fill defaults.
+
+    ``max_memory`` (bytes): see :func:`validate`.
+    """
     path = resolve_path(name_or_path)
     try:
         config = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -282,7 +227,7 @@ def load(name_or_path: str, overrides: dict[str, Any] | None = None) -> dict[str
     config.setdefault("name", path.stem)
     for key, value in (overrides or {}).items():
         set_key(config, key, value)
-    return validate(config)
+    return validate(config, max_memory)
 
 
 def set_key(config: dict[str, Any], dotted: str, value: Any) -> None:

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import limits
 from ..data import PreparedData, load_dataset, prepare
 from ..data.datasets import file_sha256
 from ..data.folder import LabelledPictures, read_folder
@@ -29,7 +30,7 @@ from ..errors import BarenetError
 from ..fileio import write_text
 from ..model import Sequential
 from ..serialization import load, save
-from .config import INFERRED, dumps, validate
+from .config import dumps, validate
 from .config import load as load_config
 from .runs import RunFolder
 from .trainer import Trainer, evaluate
@@ -66,7 +67,8 @@ def layer_specs(model: Sequential) -> dict[str, Any]:
     """The ``[model]`` table of a config that builds ``model``'s architecture."""
     layers = []
     for spec in model.config()["layers"]:
-        options = {k: v for k, v in spec["config"].items() if k not in INFERRED}
+        declared = limits.layer_spec(spec["type"]).options
+        options = {k: v for k, v in spec["config"].items() if not declared[k].inferred}
         layers.append({"type": spec["type"], **options})
     if model.input_shape is None:
         raise BarenetError("the model does not record its input shape; it cannot be fine-tuned")
