@@ -4,7 +4,7 @@ Each MNIST test digit is re-rendered the way a person's drawing arrives: a
 thicker or thinner pen stroke at a random size and position on a 280x280
 canvas, sometimes softened, and half of them dark on light (a scan or a paint
 program) instead of light on dark (the drawing app). Every canvas goes through
-:func:`barenet.preprocess.preprocess` and the model; the accuracy is printed
+:func:`barenet.vision.preprocess` and the model; the accuracy is printed
 next to the model's plain accuracy on the untouched test images. Preprocessing
 does its job when the two are within about one percentage point.
 
@@ -25,8 +25,8 @@ from PIL import Image, ImageFilter
 
 from barenet import load
 from barenet.data.idx import read_idx
-from barenet.fileio import atomic_write
-from barenet.preprocess import EmptyDrawingError, preprocess
+from barenet.io.files import atomic_write
+from barenet.vision import EmptyDrawingError, preprocess
 
 REPO = Path(__file__).resolve().parent.parent
 CANVAS = 280

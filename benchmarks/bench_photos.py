@@ -5,7 +5,7 @@ under one condition at a time (``benchmarks/scenes.py``: uneven light,
 shadows, ruled paper, pencil, JPEG, a finger in the frame...). Each picture is
 encoded as a file in memory (PNG, or JPEG for the ``jpeg`` and ``phone_photo``
 conditions, quality 90 as a phone saves it), decoded with
-:func:`barenet.images.load_image` and read with :func:`barenet.reading.read_digit`,
+:func:`barenet.vision.images.load_image` and read with :func:`barenet.vision.reading.read_digit`,
 exactly as ``barenet predict`` does (the ``jpeg`` and ``phone_photo`` pictures
 were already JPEG-compressed once by the scene, at the condition's quality: saved
 twice, as a forwarded photo is). The same random subset of test digits is
@@ -14,7 +14,7 @@ condition and its index. Four sections are printed as markdown tables, per model
 
 1. **Digits**: accuracy per condition next to the model's plain accuracy on the
    same MNIST test digits, the fraction answered "not sure", and the time per picture;
-2. **Numbers**: rows of 2 to 12 digits (:func:`barenet.reading.read_number`), digit
+2. **Numbers**: rows of 2 to 12 digits (:func:`barenet.vision.reading.read_number`), digit
    by digit and whole;
 3. **Not sure**: how often pictures that are *not* digits (letters, symbols,
    scribbles, shapes, blank paper, words) are flagged, and how often right answers
@@ -57,13 +57,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import scenes  # noqa: E402  (benchmarks/scenes.py, next to this file)
 
-from barenet.calibration import is_unsure  # noqa: E402
 from barenet.data import load_dataset  # noqa: E402
 from barenet.errors import BarenetError  # noqa: E402
-from barenet.images import load_image  # noqa: E402
+from barenet.evaluation.calibration import is_unsure  # noqa: E402
+from barenet.io.model_loader import load  # noqa: E402
 from barenet.model import Sequential  # noqa: E402
-from barenet.reading import read_digit, read_number  # noqa: E402
-from barenet.serialization import load  # noqa: E402
+from barenet.vision.images import load_image  # noqa: E402
+from barenet.vision.reading import read_digit, read_number  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 #: Conditions whose pictures are stored as JPEG (the others as PNG).
@@ -248,7 +248,7 @@ def attempt(read: Callable[[Sequential, np.ndarray], object], model: Sequential,
 
 
 def read_one(model: Sequential, image: np.ndarray) -> Answer:
-    """:func:`barenet.reading.read_digit` on one picture."""
+    """:func:`barenet.vision.reading.read_digit` on one picture."""
     r, answer = attempt(read_digit, model, image)
     if r is not None:
         answer.label, answer.unsure, answer.seen = r.label, bool(r.unsure), r.seen

@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import scenes  # noqa: E402
 
 from barenet.data import load_dataset  # noqa: E402
-from barenet.plots import plot_stages  # noqa: E402
+from barenet.evaluation.plots import plot_stages  # noqa: E402
 
 #: (condition, MNIST test index) for each figure.
 FIGURES = [("phone_photo", 0), ("uneven_light", 1), ("shadow", 2), ("ruled", 3), ("squared", 4),

@@ -26,7 +26,7 @@ from barenet.app.network import activations, describe
 from barenet.app.state import DRAW_PROMPT, AppState
 from barenet.cli import main as cli
 from barenet.layers import Conv2d, Dropout, Flatten, Linear, MaxPool2d, ReLU
-from barenet.preprocess import center_of_mass, preprocess
+from barenet.vision import center_of_mass, preprocess
 
 NO_TK = "this Python has no Tk support: apt-get install python3-tk (Debian/Ubuntu)"
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"

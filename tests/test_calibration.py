@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from barenet import BarenetError, Sequential, load
-from barenet.calibration import (
+from barenet.evaluation.calibration import (
     TEMPERATURE_RANGE,
     expected_calibration_error,
     fit_min_confidence,

@@ -393,10 +393,10 @@ def test_predict_rejects_bad_batch_size():
 
 def save_unchecked(model, path, monkeypatch):
     """Write ``model`` as a hostile (or older) writer would: without the metadata check."""
-    import barenet.serialization
+    import barenet.io.model_file
 
     with monkeypatch.context() as patch:
-        patch.setattr(barenet.serialization, "check_metadata", lambda *args: None)
+        patch.setattr(barenet.io.model_file, "check_metadata", lambda *args: None)
         model.save(path)
 
 

@@ -6,9 +6,9 @@ Five targets, each fed hundreds to thousands of generated and mutated inputs per
 - the model loader (:func:`barenet.load`);
 - the config parser (:func:`barenet.training.config.load` and ``validate``), and the
   builder on whatever it accepts;
-- the image decoder (:func:`barenet.images.load_image`) and preprocessor
-  (:func:`barenet.preprocess.preprocess`), up to a 12-megapixel photo;
-- the number reader (:func:`barenet.reading.read_number`, ``predict --number``).
+- the image decoder (:func:`barenet.vision.images.load_image`) and preprocessor
+  (:func:`barenet.vision.preprocess`), up to a 12-megapixel photo;
+- the number reader (:func:`barenet.vision.reading.read_number`, ``predict --number``).
 
 The one property: only :class:`BarenetError` escapes, with a one-line message, within a
 time and memory budget, and no warning printed; whatever is returned is sane. Runs of the
@@ -49,7 +49,6 @@ from barenet.data import read_idx
 from barenet.data.augment import Augment
 from barenet.data.idx import IDX_DTYPES
 from barenet.errors import BarenetError
-from barenet.images import load_image
 from barenet.layers import (
     LAYERS,
     AvgPool2d,
@@ -68,10 +67,11 @@ from barenet.layers import (
     Tanh,
 )
 from barenet.optim import OPTIMIZERS, SCHEDULES, make_schedule
-from barenet.preprocess import extract, preprocess
-from barenet.reading import read_number
 from barenet.training import config as cfg
 from barenet.training.builder import build_model
+from barenet.vision import extract, preprocess
+from barenet.vision.images import load_image
+from barenet.vision.reading import read_number
 
 SCALE = float(os.environ.get("BARENET_FUZZ_SCALE", "1"))
 MB = 1 << 20

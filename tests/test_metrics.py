@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from barenet.errors import BarenetError
-from barenet.metrics import (
+from barenet.evaluation.metrics import (
     ClassMetrics,
     accuracy,
     class_metrics,

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from barenet import plots
+from barenet.evaluation import plots
 from barenet.errors import BarenetError
 from barenet.layers import Flatten, Linear, ReLU
 from barenet.model import Sequential

@@ -13,9 +13,9 @@ from PIL import Image
 from barenet import BarenetError, Sequential
 from barenet.cli import main as cli
 from barenet.cli.main import main
-from barenet.images import MAX_SIDE, load_image
 from barenet.layers import Linear
-from barenet.preprocess import preprocess
+from barenet.vision import preprocess
+from barenet.vision.images import MAX_SIDE, load_image
 
 NAMES = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
 NORMALIZATION = {"mean": 0.1307, "std": 0.3081}
@@ -386,7 +386,7 @@ def test_an_unsure_answer_is_a_question_mark_and_json_says_so(capsys, tmp_path, 
 
 def test_a_normalisation_that_overflows_float32_is_refused_by_save_and_load(
         capsys, tmp_path, images, monkeypatch):
-    import barenet.serialization
+    import barenet.io.model_file
 
     model = Sequential([Linear(784, 10, rng=0)],
                        metadata={"normalization": {"mean": 0.1, "std": 1e-45}})  # 1/std: inf
@@ -394,7 +394,7 @@ def test_a_normalisation_that_overflows_float32_is_refused_by_save_and_load(
     with pytest.raises(BarenetError, match="reciprocal fits float32"):
         model.save(path)
     assert not path.exists()
-    monkeypatch.setattr(barenet.serialization, "check_metadata", lambda *args: None)
+    monkeypatch.setattr(barenet.io.model_file, "check_metadata", lambda *args: None)
     model.save(path)  # as a hostile or older writer would
     monkeypatch.undo()
     code, out, err = run(capsys, images["colour.png"], "--model", path)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from barenet import BarenetError
-from barenet.preprocess import (
+from barenet.vision import (
     EmptyDrawingError,
     center_by_mass,
     center_of_mass,
@@ -371,7 +371,7 @@ def test_nearly_blank_drawing_is_reported():
 
 
 def test_marks_that_form_no_row_are_no_number(recwarn):
-    from barenet.preprocess import split_number
+    from barenet.vision import split_number
 
     image = np.zeros((60, 30), np.uint8)
     image[2:12, 3:9] = 255  # one mark near the top...

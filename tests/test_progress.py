@@ -2,7 +2,7 @@
 
 import io
 
-from barenet.progress import ProgressBar
+from barenet.io.progress import ProgressBar
 
 
 class Terminal(io.StringIO):

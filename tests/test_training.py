@@ -12,8 +12,8 @@ import barenet
 from barenet.cli.main import main
 from barenet.data import FILES, write_idx
 from barenet.errors import BarenetError
+from barenet.io.paths import CONFIGS_DIR
 from barenet.layers import BatchNorm1d, Linear
-from barenet.paths import CONFIGS_DIR
 from barenet.training import config as configs
 from barenet.training.builder import build_model
 
@@ -297,7 +297,7 @@ def test_layers_that_do_not_fit_are_refused_before_training(tiny_config):
 def test_written_files_get_the_usual_permissions(tmp_path):
     import os
 
-    from barenet.fileio import write_text
+    from barenet.io.files import write_text
 
     write_text(tmp_path / "a.txt", "x")
     umask = os.umask(0)

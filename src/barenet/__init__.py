@@ -11,8 +11,8 @@ Where to start
 - ``bn.optim``: ``SGD``, ``Adam``, ``AdamW``, ``RMSProp`` over ``model.parameters()``;
   schedules and gradient clipping.
 - ``bn.gradcheck(layer_or_model, x)``: analytic gradients against finite differences.
-- ``barenet.preprocess.preprocess(picture)``: any picture of a digit -> the 28x28
-  the network expects; ``barenet.reading.read_digit(model, picture)`` reads it.
+- ``barenet.vision.preprocess(picture)``: any picture of a digit -> the 28x28
+  the network expects; ``barenet.vision.reading.read_digit(model, picture)`` reads it.
 - The command line: ``barenet train``, ``evaluate``, ``predict``, ``draw``,
   ``report``, ``gradcheck``, ``xor`` (``barenet COMMAND --help``).
 
@@ -24,9 +24,10 @@ Where to start
 from . import layers, losses, optim
 from .errors import BarenetError
 from .gradcheck import GradcheckResult, gradcheck
+from .io.model_file import save
+from .io.model_loader import load
 from .model import Sequential
 from .module import Module, Parameter
-from .serialization import load, save
 from .version import __version__
 
 __all__ = ["layers", "losses", "optim", "BarenetError", "gradcheck", "GradcheckResult",

@@ -2,7 +2,7 @@
 schedule and augmentation, declared explicitly in one place.
 
 Configs (:mod:`barenet.training.config`), model files
-(:mod:`barenet.io.model_file`), checkpoints and the constructors themselves
+(:mod:`barenet.io.model_loader`), checkpoints and the constructors themselves
 all ask this module, so what a writer may write is exactly what a reader will
 read. Nothing here is read from type annotations: each option says what it
 takes.

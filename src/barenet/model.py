@@ -11,6 +11,8 @@ import numpy as np
 from . import limits
 from .data.scaling import Standardization, network_input
 from .errors import BarenetError
+from .evaluation.calibration import min_confidence, temperature
+from .io.model_file import save as save_model
 from .layers.activations import Softmax, softmax
 from .module import Module, Parameter
 
@@ -152,16 +154,14 @@ class Sequential(Module):
     def temperature(self) -> float:
         """The calibration temperature ``T`` stored with the model (1.0 if none).
 
-        See :mod:`barenet.calibration`: probabilities are ``softmax(z / T)``.
+        See :mod:`barenet.evaluation.calibration`: probabilities are ``softmax(z / T)``.
         """
-        from .calibration import temperature
 
         return temperature(self.metadata)
 
     @property
     def min_confidence(self) -> float:
         """Below this calibrated top probability the model is "not sure" (README)."""
-        from .calibration import min_confidence
 
         return min_confidence(self.metadata)
 
@@ -228,9 +228,7 @@ class Sequential(Module):
 
         ``metadata`` is stored along with :attr:`metadata` (it wins on clashes).
         """
-        from .serialization import save
-
-        save(self, path, metadata)
+        save_model(self, path, metadata)
 
     def __repr__(self) -> str:
         inner = ",\n  ".join(repr(layer) for layer in self.layers)

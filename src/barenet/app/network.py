@@ -13,11 +13,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import paths
 from ..errors import BarenetError
+from ..io import paths
+from ..io.model_loader import load
 from ..model import Sequential
-from ..preprocess import check_input_size
-from ..serialization import load
+from ..vision import check_input_size
 
 
 @dataclass(frozen=True)
@@ -118,7 +118,7 @@ def activations(model: Sequential, stages: list[Stage], image: np.ndarray) -> Ac
     stages : list of Stage
         From :func:`describe` for this model.
     image : numpy.ndarray
-        (28, 28) floats in [0, 1], as :func:`barenet.preprocess.preprocess` returns;
+        (28, 28) floats in [0, 1], as :func:`barenet.vision.preprocess` returns;
         the model's own normalisation is applied here via :meth:`Sequential.prepare_input`.
     """
     outputs = _layer_outputs(model, image)

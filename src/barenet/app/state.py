@@ -6,12 +6,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import paths
-from ..calibration import is_unsure
 from ..data.folder import add_sample, count_samples, remove_last_sample
 from ..errors import BarenetError
-from ..preprocess import EmptyDrawingError, preprocess
-from ..reading import integrated_gradients, why_overlay
+from ..evaluation.calibration import is_unsure
+from ..io import paths
+from ..vision import EmptyDrawingError, preprocess
+from ..vision.reading import integrated_gradients, why_overlay
 from .board import DrawingBoard
 from .network import Activations, Stage, activations, describe, load_model
 
@@ -87,7 +87,7 @@ class AppState:
     def why(self) -> np.ndarray | None:
         """What the network saw with its reasons painted on, (28, 28, 3) uint8, or None.
 
-        Integrated gradients of the answer (:func:`barenet.reading.integrated_gradients`),
+        Integrated gradients of the answer (:func:`barenet.vision.reading.integrated_gradients`),
         computed when first asked for after each update: only while the app shows them.
         """
         if self._why is None and self.seen is not None and self.model is not None:

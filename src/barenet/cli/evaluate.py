@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .. import paths
 from ..errors import BarenetError
+from ..io import paths
 from ..model import INFERENCE_BATCH, Sequential
 
 if TYPE_CHECKING:
@@ -146,15 +146,15 @@ def resolve_model_path(path: Path | None) -> Path:
 
 def load_model(path: Path | None) -> tuple[Sequential, Path]:
     """The model at ``path`` (a file or a run folder), or the newest under runs/."""
-    from ..serialization import load
+    from ..io.model_loader import load
 
     path = resolve_model_path(path)
     return load(path), path
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..calibration import expected_calibration_error, is_unsure
-    from ..metrics import (
+    from ..evaluation.calibration import expected_calibration_error, is_unsure
+    from ..evaluation.metrics import (
         accuracy,
         confusion_matrix,
         format_classification_report,

@@ -7,7 +7,7 @@ import math
 import sys
 from pathlib import Path
 
-from .. import paths
+from ..io import paths
 from .evaluate import positive_int, resolve_model_path
 from .train import EXIT_INTERRUPTED
 

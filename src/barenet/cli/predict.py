@@ -1,8 +1,8 @@
 """``barenet predict``: classify image files of handwritten digits (or other MNIST-like classes).
 
-Each file is decoded (:mod:`barenet.images`), its ink found and turned into the
-28x28 image the network expects (:mod:`barenet.preprocess`, the same code the
-drawing app uses) and read (:mod:`barenet.reading`): one digit, or with
+Each file is decoded (:mod:`barenet.vision.images`), its ink found and turned into the
+28x28 image the network expects (:mod:`barenet.vision`, the same code the
+drawing app uses) and read (:mod:`barenet.vision.reading`): one digit, or with
 ``--number`` a row of digits. An answer the model is not sure of is printed as
 ``?``. A file that cannot be read or holds no digit gets a one-line error on
 stderr; the others are still classified, and the exit status is 1.
@@ -71,16 +71,16 @@ def _line_number(result: Any) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Classify every file; 0 if all were classified, 1 if any failed."""
-    from ..images import load_image
-    from ..preprocess import check_input_size, extract
-    from ..reading import read_digit, read_number
-    from ..serialization import load
+    from ..io.model_loader import load
+    from ..vision import check_input_size, extract
+    from ..vision.images import load_image
+    from ..vision.reading import read_digit, read_number
 
     model_path = resolve_model_path(args.model)
     model = load(model_path)
     check_input_size(model, model_path)
     if args.show is not None:
-        from ..fileio import ensure_writable_dir
+        from ..io.files import ensure_writable_dir
 
         ensure_writable_dir(args.show, "--show folder", "choose another folder")
     shown: set[Path] = set()
@@ -108,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
                 line = _line_digit(reading, args.top_k)
                 readings = [reading]
             if args.show is not None:
-                from ..plots import plot_reading
+                from ..evaluation.plots import plot_reading
 
                 result["show"] = str(plot_reading(picture, found, readings,
                                                   _show_path(args.show, image, shown), model))

@@ -22,8 +22,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Write the curves (they need no data), then the plots that need the test split."""
     from ..errors import BarenetError
-    from ..plots import history_epochs, write_curves, write_report
-    from ..serialization import load
+    from ..evaluation.plots import history_epochs, write_curves, write_report
+    from ..io.model_loader import load
     from ..training.runs import RunFolder
 
     model_path = model_in_run(args.run_dir, args.model)

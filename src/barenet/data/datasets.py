@@ -24,8 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import paths
 from ..errors import BarenetError
+from ..io import paths
 from .download import download_files
 from .idx import read_idx
 

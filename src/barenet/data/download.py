@@ -19,8 +19,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..errors import BarenetError
-from ..fileio import atomic_write
-from ..progress import ProgressBar
+from ..io.files import atomic_write
+from ..io.progress import ProgressBar
 
 #: Seconds to wait for a mirror to connect or to send the next block.
 TIMEOUT = 30.0

@@ -4,7 +4,7 @@ The drawing app saves the user's corrected drawings this way (:func:`add_sample`
 :func:`remove_last_sample`), ``barenet finetune`` learns from such a folder and
 ``barenet evaluate --images`` tests on one (:func:`read_folder`). Each picture is
 kept as it was taken (the app's raw canvas, a photo); the 28x28 the network sees
-is derived from it again by :func:`barenet.preprocess.preprocess`.
+is derived from it again by :func:`barenet.vision.preprocess`.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import BarenetError
-from ..fileio import ensure_writable_dir, write_bytes
+from ..io.files import ensure_writable_dir, write_bytes
 
 #: Picture files read from a folder (by suffix, any case).
 PICTURE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
@@ -35,7 +35,7 @@ class LabelledPictures:
     Attributes
     ----------
     images : ndarray float32, shape (N, 28, 28)
-        In [0, 1], bright ink on black, as :func:`barenet.preprocess.preprocess` makes them.
+        In [0, 1], bright ink on black, as :func:`barenet.vision.preprocess` makes them.
     labels : ndarray int64, shape (N,)
         Indices into ``class_names``.
     files : list of Path
@@ -108,8 +108,8 @@ def read_folder(root: str | os.PathLike, class_names: Sequence[str],
         of ``class_names``, or (without ``skip``) a picture that cannot be read or
         holds no digit (the message names the file); no picture left.
     """
-    from ..images import load_image
-    from ..preprocess import preprocess
+    from ..vision import preprocess
+    from ..vision.images import load_image
 
     names = [str(n) for n in class_names]
     files = picture_files(Path(root))

@@ -23,7 +23,7 @@ from typing import BinaryIO
 import numpy as np
 
 from ..errors import BarenetError
-from ..fileio import atomic_write
+from ..io.files import atomic_write
 
 #: IDX dtype code -> big-endian NumPy dtype.
 IDX_DTYPES: dict[int, np.dtype] = {

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import BarenetError
-from ..fileio import atomic_write
+from ..io.files import atomic_write
 from ..model import Sequential
 from ..optim import Optimizer
 

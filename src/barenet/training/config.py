@@ -29,10 +29,10 @@ import numpy as np
 
 from .. import limits
 from ..errors import BarenetError
+from ..io.model_file import header_bytes
+from ..io.paths import CONFIGS_DIR
 from ..layers.registry import LAYERS
 from ..optim import OPTIMIZERS, SCHEDULES
-from ..paths import CONFIGS_DIR
-from ..serialization import header_bytes
 from .builder import build_model, schedule_options
 
 #: Longest config name (it names the run folder, one path component).

@@ -27,9 +27,10 @@ from ..data.datasets import file_sha256
 from ..data.folder import LabelledPictures, read_folder
 from ..data.scaling import network_input
 from ..errors import BarenetError
-from ..fileio import write_text
+from ..io.files import write_text
+from ..io.model_file import save
+from ..io.model_loader import load
 from ..model import Sequential
-from ..serialization import load, save
 from .config import dumps, validate
 from .config import load as load_config
 from .runs import RunFolder

@@ -28,8 +28,8 @@ from typing import Any
 
 from ..data.datasets import Dataset, file_sha256
 from ..errors import BarenetError
-from ..fileio import ensure_writable_dir, remove_stale_temporaries, write_text
-from ..paths import BEST_MODEL, FINAL_MODEL, RUNS_DIR
+from ..io.files import ensure_writable_dir, remove_stale_temporaries, write_text
+from ..io.paths import BEST_MODEL, FINAL_MODEL, RUNS_DIR
 
 CHECKPOINT = "checkpoint.npz"
 HISTORY_COLUMNS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds",

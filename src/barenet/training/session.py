@@ -9,8 +9,9 @@ from typing import Any
 
 import numpy as np
 
+from ..io.model_file import save
+from ..io.model_loader import load
 from ..model import Sequential
-from ..serialization import load, save
 from .checkpoint import read_state
 from .config import dumps
 from .runs import RunFolder
@@ -23,9 +24,13 @@ def calibrate(model: Sequential, x_val: np.ndarray, y_val: np.ndarray) -> dict[s
     Returns the ``calibration`` metadata record (empty with no validation data
     or for a model that ends in its own ``Softmax``): the temperature, the
     validation split's expected calibration error before and after, and the
-    "not sure" bar (:func:`barenet.calibration.fit_min_confidence`).
+    "not sure" bar (:func:`barenet.evaluation.calibration.fit_min_confidence`).
     """
-    from ..calibration import expected_calibration_error, fit_min_confidence, fit_temperature
+    from ..evaluation.calibration import (
+        expected_calibration_error,
+        fit_min_confidence,
+        fit_temperature,
+    )
     from ..layers.activations import softmax
 
     if len(y_val) == 0 or model.ends_in_softmax:
@@ -75,7 +80,7 @@ def train_from_config(config: dict[str, Any], data_dir: Path | None = None,
         log(f"resuming {run.path} at epoch {trainer.state['epoch'] + 1}, "
             f"batch {trainer.state['batch'] + 1}")
     else:
-        from ..fileio import write_text
+        from ..io.files import write_text
 
         write_text(run.config, dumps(config))
         run.write_data_source(dataset)
@@ -100,7 +105,7 @@ def train_from_config(config: dict[str, Any], data_dir: Path | None = None,
     run.write_history(trainer.state["history"], {"accuracy": test_acc, "loss": test_loss,
                                                  "best_epoch": best_epoch})
     if plots:
-        from ..plots import write_report
+        from ..evaluation.plots import write_report
 
         paths = write_report(run.path, best, dataset.test_images, dataset.test_labels,
                              list(data.class_names), history=run.read_history())

@@ -19,11 +19,11 @@ import numpy as np
 from ..data import Augment, Batches, PreparedData
 from ..data.scaling import network_input
 from ..errors import BarenetError
+from ..io.model_file import save
+from ..io.progress import ProgressBar
 from ..losses import SoftmaxCrossEntropy
 from ..model import INFERENCE_BATCH, Sequential
 from ..optim import clip_grad_norm
-from ..progress import ProgressBar
-from ..serialization import save
 from .builder import build_model, build_optimizer, build_schedule
 from .checkpoint import load_checkpoint, save_checkpoint
 from .runs import RunFolder

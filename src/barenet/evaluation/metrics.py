@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import BarenetError
+from ..errors import BarenetError
 
 
 def _labels(values: np.ndarray, name: str, num_classes: int) -> np.ndarray:

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import BarenetError
+from ..errors import BarenetError
 
 #: A stored temperature must lie in this range: outside it the model file is damaged.
 TEMPERATURE_RANGE = (0.05, 20.0)

@@ -1,6 +1,6 @@
 """A row of handwritten digits (a house number, a postcode) cut into single digits.
 
-Works on an :class:`~barenet.preprocess.Extraction` of the whole picture:
+Works on an :class:`~barenet.vision.preprocess.Extraction` of the whole picture:
 
 1. :func:`row_pieces`: the ink pieces on the row (the band where most of the
    ink's height lies); specks, dashes and stray marks above or below it dropped;
@@ -21,7 +21,7 @@ import numpy as np
 from .ink import Component, EmptyDrawingError, stroke_width
 
 if TYPE_CHECKING:
-    from . import Box, Extraction
+    from .preprocess import Box, Extraction
 
 #: Handwritten digits are about this wide for their height (median of MNIST's
 #: boxes: 0.7; a "1" much less, a "0" up to 1).

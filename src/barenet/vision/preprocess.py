@@ -29,16 +29,6 @@ import numpy as np
 from scipy import ndimage
 
 from .glyph import (
-    BOX_SIZE,
-    CANVAS_SIZE,
-    center_by_mass,
-    center_of_mass,
-    check_input_size,
-    crop,
-    paste_center,
-    resize_longer_side,
-    shift,
-    thicken,
     to_glyph,
 )
 from .gray import to_grayscale
@@ -46,11 +36,9 @@ from .ink import (
     BACKGROUND_FRACTION,
     BACKGROUND_STROKES,
     MIN_BACKGROUND_WINDOW,
-    MIN_CONTRAST,
     Component,
     EmptyDrawingError,
     Line,
-    border,
     components,
     digit_components,
     ink_is_dark,
@@ -219,15 +207,3 @@ def preprocess(image: np.ndarray, invert: bool | None = None) -> np.ndarray:
         The array is not an image (wrong shape or values).
     """
     return extract(image, invert).glyph
-
-
-from .number import NumberPieces, split_number  # noqa: E402  (uses Extraction above)
-
-__all__ = [
-    "BOX_SIZE", "CANVAS_SIZE", "MIN_CONTRAST", "Component", "EmptyDrawingError", "Extraction",
-    "Line", "NumberPieces", "border", "center_by_mass", "center_of_mass", "check_input_size",
-    "components", "crop", "digit_components", "extract", "glyph_from", "ink_is_dark",
-    "ink_levels", "ink_mask", "ink_strength", "paper_background", "paste_center", "preprocess",
-    "remove_lines", "resize_longer_side", "ruled_lines", "shift", "split_number",
-    "stroke_width", "thicken", "to_glyph", "to_grayscale", "to_working_size", "union_box",
-]

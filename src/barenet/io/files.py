@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO
 
-from .errors import BarenetError
+from ..errors import BarenetError
 
 
 def _read_umask() -> int:

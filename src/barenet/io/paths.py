@@ -15,7 +15,7 @@ DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 #: Default folder for training runs, relative to the working directory.
 RUNS_DIR = Path("runs")
 #: Folder holding the shipped configs (inside the source tree / package).
-CONFIGS_DIR = Path(__file__).resolve().parent / "configs"
+CONFIGS_DIR = Path(__file__).resolve().parent.parent / "configs"
 
 
 def cache_dir() -> Path:

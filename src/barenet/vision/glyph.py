@@ -3,7 +3,7 @@
 MNIST digits are bright ink on a black background, scaled so that the longer
 side of the ink's bounding box is 20 pixels, and placed in a 28x28 field so
 that their centre of mass lies at pixel (14, 14). :func:`to_glyph` does the
-same to the ink found by :mod:`barenet.preprocess.ink`: crop, thicken strokes
+same to the ink found by :mod:`barenet.vision.ink`: crop, thicken strokes
 that would be too thin at 20 pixels, resize (anti-aliased), brighten, paste
 into the middle, and shift the centre of mass onto (14, 14).
 """
@@ -153,7 +153,7 @@ def thicken(ink: np.ndarray, width: float) -> np.ndarray:
     ink : ndarray (h, w)
         The digit's ink, bright on black, cropped to its box.
     width : float
-        Its stroke width in pixels (:func:`barenet.preprocess.ink.stroke_width`).
+        Its stroke width in pixels (:func:`barenet.vision.ink.stroke_width`).
     """
     target = STROKE_FRACTION * max(ink.shape)
     if width >= THIN_STROKE * target:

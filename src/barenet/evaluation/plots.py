@@ -4,7 +4,7 @@ The only module of barenet that imports matplotlib. It draws on ``Figure``
 objects directly (Agg canvas) rather than through pyplot, so it needs no
 display, changes no global backend, and nothing leaks between calls.
 Every PNG is rendered into memory and then written with
-:func:`barenet.fileio.write_bytes`, so a crash never leaves half a file.
+:func:`barenet.io.files.write_bytes`, so a crash never leaves half a file.
 """
 
 from __future__ import annotations
@@ -22,11 +22,11 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
-from .errors import BarenetError
-from .fileio import write_bytes
+from ..errors import BarenetError
+from ..io.files import write_bytes
+from ..model import Sequential
+from ..module import Module
 from .metrics import confusion_matrix
-from .model import Sequential
-from .module import Module
 
 #: The folder of a run that :func:`write_report` writes into.
 PLOTS_DIR = "plots"
@@ -303,16 +303,16 @@ def plot_reading(picture: np.ndarray, found: Any, readings: Sequence[Any],
     Parameters
     ----------
     picture : ndarray
-        The decoded picture, as :func:`barenet.images.load_image` returns it.
-    found : barenet.preprocess.Extraction
+        The decoded picture, as :func:`barenet.vision.images.load_image` returns it.
+    found : barenet.vision.Extraction
         The stages' results for it.
-    readings : sequence of barenet.reading.Reading
+    readings : sequence of barenet.vision.reading.Reading
         One per digit read (one for a single digit), with ``seen`` and ``box``.
     model : Sequential, optional
         With it, each 28x28 also shows why: the pixels that pushed the answer
-        towards its class (orange) and away (blue), :func:`barenet.reading.why_overlay`.
+        towards its class (orange) and away (blue), :func:`barenet.vision.reading.why_overlay`.
     """
-    from .reading import integrated_gradients, why_overlay
+    from ..vision.reading import integrated_gradients, why_overlay
 
     columns = 2 + len(readings) * (2 if model is not None else 1)
     fig = Figure(figsize=(2.4 * columns, 2.9), dpi=DPI)
@@ -350,13 +350,13 @@ def plot_reading(picture: np.ndarray, found: Any, readings: Sequence[Any],
 
 
 def plot_stages(picture: np.ndarray, path: str | os.PathLike) -> Path:
-    """Every stage of :func:`barenet.preprocess.extract` on one picture, one panel each.
+    """Every stage of :func:`barenet.vision.extract` on one picture, one panel each.
 
     The picture; its grey working copy; the paper background estimated under
     it; the ink's strength; the ink kept (paper lines found drawn in red, the
     digit's pieces in colour, specks and other marks grey); and the 28x28.
     """
-    from .preprocess import (
+    from ..vision import (
         BACKGROUND_FRACTION,
         MIN_BACKGROUND_WINDOW,
         extract,

@@ -1,0 +1,94 @@
+"""The import graph of barenet has no circle, lazy imports inside functions included.
+
+Imports under ``if TYPE_CHECKING:`` do not run and are left out. ``from pkg import name``
+is an edge to the module ``pkg.name`` when there is one, else to ``pkg`` itself.
+"""
+
+import ast
+from pathlib import Path
+
+import barenet
+
+SOURCE = Path(barenet.__file__).parent
+
+
+def module_name(path: Path) -> str:
+    parts = ["barenet", *path.relative_to(SOURCE).with_suffix("").parts]
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imports(path: Path, modules: set[str]) -> set[str]:
+    name = module_name(path)
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    skipped = {id(n) for node in ast.walk(tree) if isinstance(node, ast.If)
+               and getattr(node.test, "id", None) == "TYPE_CHECKING"
+               for n in ast.walk(node)}
+    found = set()
+    for node in ast.walk(tree):
+        if id(node) in skipped:
+            continue
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names if a.name.startswith("barenet")}
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")[:len(package.split(".")) - node.level + 1]
+                target = ".".join(base + ([node.module] if node.module else []))
+            elif node.module and node.module.startswith("barenet"):
+                target = node.module
+            else:
+                continue
+            for alias in node.names:
+                sub = f"{target}.{alias.name}"
+                found.add(sub if sub in modules else target)
+    return found - {name}
+
+
+def graph() -> dict[str, set[str]]:
+    paths = list(SOURCE.rglob("*.py"))
+    modules = {module_name(p) for p in paths}
+    return {module_name(p): imports(p, modules) & modules for p in paths}
+
+
+def find_cycle(edges: dict[str, set[str]]) -> list[str] | None:
+    state: dict[str, int] = {}  # 1 = on the current path, 2 = done
+    path: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        path.append(node)
+        for nxt in sorted(edges.get(node, ())):
+            if state.get(nxt) == 1:
+                return path[path.index(nxt):] + [nxt]
+            if nxt not in state and (cycle := visit(nxt)):
+                return cycle
+        state[node] = 2
+        path.pop()
+        return None
+
+    for node in sorted(edges):
+        if node not in state and (cycle := visit(node)):
+            return cycle
+    return None
+
+
+def test_the_import_graph_has_no_circle():
+    edges = graph()
+    assert "barenet.model" in edges and "barenet.io.model_file" in edges["barenet.model"]
+    cycle = find_cycle(edges)
+    assert cycle is None, " -> ".join(cycle)
+
+
+def test_the_cycle_finder_finds_a_cycle():
+    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert find_cycle({"a": {"b"}, "b": set()}) is None
+
+
+def test_the_core_imports_no_gui_and_no_plotting():
+    edges = graph()
+    core = [m for m in edges if not m.startswith(("barenet.app", "barenet.cli"))]
+    for module in core:
+        source = (SOURCE / Path(*module.split(".")[1:])).with_suffix(".py")
+        if not source.exists():
+            source = SOURCE / Path(*module.split(".")[1:]) / "__init__.py"
+        assert "import tkinter" not in source.read_text(encoding="utf-8"), module
