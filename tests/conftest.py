@@ -7,6 +7,8 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
+from barenet.data import FILES, write_idx
+
 # One BLAS thread for the whole test run, as `barenet train` uses by default: on two
 # shared cores a second OpenBLAS thread made small products up to 40x slower.
 threadpool_limits(limits=1, user_api="blas")
@@ -16,6 +18,51 @@ threadpool_limits(limits=1, user_api="blas")
 def rng() -> np.random.Generator:
     """A freshly seeded generator per test: reproducible and independent of test order."""
     return np.random.default_rng(20240601)
+
+
+# --- a tiny training setup: separable fake digits and a config that learns them in seconds ---
+
+TINY_CONFIG = """
+name = "tiny"
+epochs = 3
+batch_size = 32
+validation_size = 60
+
+[optimizer]
+name = "adam"
+lr = 0.01
+
+[model]
+input_shape = [784]
+layers = [{type = "Linear", out_features = 16}, {type = "ReLU"},
+          {type = "Linear", out_features = 10}]
+"""
+
+
+def separable_images(labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Class k is a bright 6x6 block in the k-th cell of a grid, plus noise."""
+    images = rng.integers(0, 60, (len(labels), 28, 28), dtype=np.uint8)
+    for i, k in enumerate(labels):
+        row, col = divmod(int(k), 4)
+        images[i, 2 + 7 * row:8 + 7 * row, 2 + 7 * col:8 + 7 * col] = 250
+    return images
+
+
+@pytest.fixture
+def tiny_data(tmp_path, rng):
+    folder = tmp_path / "data"
+    for (images_file, labels_file), n in zip((FILES[:2], FILES[2:]), (400, 200), strict=True):
+        labels = rng.integers(0, 10, n).astype(np.uint8)
+        write_idx(folder / images_file, separable_images(labels, rng))
+        write_idx(folder / labels_file, labels)
+    return folder
+
+
+@pytest.fixture
+def tiny_config(tmp_path):
+    path = tmp_path / "tiny.toml"
+    path.write_text(TINY_CONFIG)
+    return path
 
 
 # --- Fuzz counts (tests/test_fuzz.py): inputs per target, shown in the terminal summary ---

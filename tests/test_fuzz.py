@@ -665,6 +665,102 @@ def test_model_zips_from_scratch(fuzz, scratch, items, compress):
     check_load(fuzz, scratch / "scratch.npz", zip_of(items, compress))
 
 
+# --- checkpoints ------------------------------------------------------------------------------
+
+CHECKPOINT = "checkpoint loader"
+
+
+def _checkpoint_parts():
+    """A small model and optimizer, and the bytes of a checkpoint of them mid-epoch."""
+    from barenet.optim import Adam
+    from barenet.training.checkpoint import LoopState, Partial, members
+
+    def fresh():
+        model = bn.Sequential([Linear(6, 5, rng=0), BatchNorm1d(5), ReLU(),
+                               Dropout(0.2, rng=1), Linear(5, 3, rng=2)])
+        return model, Adam(model.parameters())
+
+    model, optimizer = fresh()
+    for p in model.parameters():
+        p.grad[...] = 0.1
+    optimizer.step()
+    state = LoopState(epoch=1, batch=3, history=[{"epoch": 1, "train_loss": 0.5}],
+                      best={"epoch": 1, "val_accuracy": 0.5, "val_loss": 1.0},
+                      partial=Partial(1.5, 3, 6, 0.2),
+                      epoch_start_rng=np.random.default_rng(0).bit_generator.state,
+                      rngs=[np.random.default_rng(i).bit_generator.state for i in range(3)],
+                      config_sha256="a" * 64, data_sha256={"f": "b" * 64})
+    arrays = members(model, optimizer, model.state(), state)
+    return fresh, zip_of([(f"{k}.npy", npy(v)) for k, v in arrays.items()])
+
+
+CHECKPOINT_MODEL, CHECKPOINT_FILE = _checkpoint_parts()
+
+
+def check_checkpoint(fuzz, path: Path, data: bytes) -> None:
+    from barenet.training.checkpoint import load_checkpoint
+
+    model, optimizer = CHECKPOINT_MODEL()
+    attempt(fuzz, CHECKPOINT, load_checkpoint, put(path, data), model, optimizer,
+            seconds=10, memory=64 * MB)
+
+
+def test_the_checkpoint_base_is_accepted(fuzz, scratch):
+    from barenet.training.checkpoint import load_checkpoint
+
+    model, optimizer = CHECKPOINT_MODEL()
+    state, best = load_checkpoint(put(scratch / "base.npz", CHECKPOINT_FILE), model, optimizer)
+    assert state.batch == 3 and best is not None and optimizer.t == 1
+    fuzz(CHECKPOINT, "accepted")
+
+
+@fuzz_settings(600)
+@given(edits=st.lists(st.tuples(st.integers(0, 10**6),
+                                st.sampled_from(["replace", "delete", "add", "sizes"]), seeds),
+                      min_size=1, max_size=3))
+def test_checkpoint_state_mutations(fuzz, scratch, edits):
+    """The loop state's JSON with wrong types, deleted keys, huge numbers, nested junk."""
+    items = members(CHECKPOINT_FILE)
+    doc = json.loads(np.load(io.BytesIO(items["__state__.npy"])).tobytes())
+    for where, op, seed in edits:
+        rng = np.random.default_rng(seed)
+        paths = json_paths(doc)
+        doc = apply_json_op(doc, paths[where % len(paths)], op, random_value(rng),
+                            str(rng.choice(KEYS)))
+    items["__state__.npy"] = npy(np.frombuffer(json.dumps(doc).encode(), np.uint8))
+    check_checkpoint(fuzz, scratch / "state.npz", zip_of(list(items.items())))
+
+
+@fuzz_settings(600)
+@given(ops=st.lists(st.tuples(st.sampled_from(["remove", "add", "replace", "bytes"]),
+                              st.sampled_from(["model.0.weight.npy", "best.1.gamma.npy",
+                                               "optim.t.npy", "optim.0.m.npy", "__state__.npy",
+                                               "model.9.weight.npy"]),
+                              random_arrays, seeds), min_size=1, max_size=3),
+       compress=st.booleans())
+def test_checkpoint_member_mutations(fuzz, scratch, ops, compress):
+    """Members removed, added, replaced by arrays of other shapes and dtypes, or corrupted."""
+    items = list(members(CHECKPOINT_FILE).items())
+    for op, name, array, seed in ops:
+        rng = np.random.default_rng(seed)
+        i = int(rng.integers(len(items))) if items else 0
+        if op == "remove" and items:
+            del items[i]
+        elif op == "add":
+            items.append((name, npy(array)))
+        elif op == "replace" and items:
+            items[i] = (items[i][0], npy(array))
+        elif op == "bytes" and items:
+            items[i] = (items[i][0], mutate(items[i][1], seed))
+    check_checkpoint(fuzz, scratch / "members.npz", zip_of(items, compress))
+
+
+def test_checkpoint_zip_bomb_is_refused_fast(fuzz, scratch):
+    items = dict(members(CHECKPOINT_FILE))
+    items["model.0.weight.npy"] = npy(np.zeros((8000, 8000), np.float32))  # 256 MB, deflated
+    check_checkpoint(fuzz, scratch / "bomb.npz", zip_of(list(items.items()), compress=True))
+
+
 UNPICKLED = []
 
 

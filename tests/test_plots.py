@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from barenet.evaluation import plots
 from barenet.errors import BarenetError
+from barenet.evaluation import plots
 from barenet.layers import Flatten, Linear, ReLU
 from barenet.model import Sequential
 from barenet.module import Module, Parameter

@@ -38,6 +38,8 @@ MAX_DIMENSION = 1 << 16
 MAX_SAMPLE_VALUES = 1 << 22
 #: Largest JSON header of a model file or checkpoint (architecture and metadata).
 MAX_HEADER_BYTES = 1 << 20
+#: Largest loop state (history, random states) of a checkpoint: 10,000 epochs of history fit.
+MAX_CHECKPOINT_STATE_BYTES = 1 << 24
 #: Bytes an ``.npy`` member may hold beyond its array data.
 NPY_OVERHEAD = 4096
 #: barenet writes its arrays uncompressed; a compressed member may expand to at most this

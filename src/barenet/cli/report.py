@@ -22,7 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Write the curves (they need no data), then the plots that need the test split."""
     from ..errors import BarenetError
-    from ..evaluation.plots import history_epochs, write_curves, write_report
+    from ..evaluation.plots import history_epochs
     from ..io.model_loader import load
     from ..training.runs import RunFolder
 
@@ -33,14 +33,14 @@ def run(args: argparse.Namespace) -> int:
     try:
         data = load_test_split(model, None, args.data_dir, model_path)
     except BarenetError as exc:
-        written = write_curves(run_folder.path, epochs)
+        written = run_folder.write_curves(epochs)
         for path in written:
             print(path)
         raise BarenetError(f"{exc} (the curves need no data and were written"
                            f"{'' if written else ': none, the run has no epochs'}; the other "
                            "plots need the test split)") from None
-    written = write_report(run_folder.path, model, data.test_images, data.test_labels,
-                           data.class_names, epochs)
+    written = run_folder.write_plots(model, data.test_images, data.test_labels,
+                                     data.class_names, epochs)
     print(f"plots of {model_path} on the {data.name} test split:")
     for path in written:
         print(path)

@@ -55,7 +55,9 @@ def _fail(path: Path, problem: str) -> BarenetError:
     return BarenetError(f"{path}: {' '.join(problem.split())}")  # always one line
 
 
-def _read_member(archive: zipfile.ZipFile, path: Path, name: str, max_bytes: int) -> np.ndarray:
+def read_member(archive: zipfile.ZipFile, path: Path, name: str, max_bytes: int) -> np.ndarray:
+    """Array ``name`` of an ``.npz`` archive, never pickled, refused before reading if it
+    declares more than ``max_bytes`` (model files and checkpoints alike)."""
     member = f"{name}.npy"
     try:
         info = archive.getinfo(member)
@@ -66,15 +68,24 @@ def _read_member(archive: zipfile.ZipFile, path: Path, name: str, max_bytes: int
                           f"{max_bytes} expected (corrupt or hostile file)")
     # Read no more than the declared size: ZipFile.read() would inflate (or, for a stored
     # member, allocate) up to 2 GB at once, whatever the size the member declares.
-    with archive.open(info) as stream:
-        data = stream.read(info.file_size)
+    try:
+        with archive.open(info) as stream:
+            data = stream.read(info.file_size)
+    except (OSError, EOFError, zipfile.BadZipFile, NotImplementedError, RuntimeError) as exc:
+        raise _fail(path, f"array {name!r}: not a readable barenet model file ({exc}); "
+                          "re-save or re-train it") from None
     try:
         return np.lib.format.read_array(io.BytesIO(data), allow_pickle=False)
+    except MemoryError:
+        raise
     except ValueError as exc:
         if "pickle" in str(exc).lower() or "object" in str(exc).lower():
             raise _fail(path, f"array {name!r} holds a pickled Python object; refused "
                               "(barenet never unpickles)") from None
         raise _fail(path, f"array {name!r} is not a valid .npy array ({exc})") from None
+    except Exception as exc:  # a corrupt .npy header fails in NumPy's parser in many ways
+        raise _fail(path, f"array {name!r} is not a valid .npy array "
+                          f"({type(exc).__name__})") from None
 
 
 def _max_values(archive: zipfile.ZipFile, path: Path) -> int:
@@ -91,7 +102,7 @@ def _max_values(archive: zipfile.ZipFile, path: Path) -> int:
 def _header(archive: zipfile.ZipFile, path: Path) -> dict[str, Any]:
     if f"{HEADER}.npy" not in archive.namelist():
         raise _fail(path, "not a barenet model file (no barenet header inside the archive)")
-    raw = _read_member(archive, path, HEADER, limits.MAX_HEADER_BYTES)
+    raw = read_member(archive, path, HEADER, limits.MAX_HEADER_BYTES)
     if raw.dtype != np.uint8 or raw.ndim != 1:
         raise _fail(path, "barenet header is not a byte string")
     try:
@@ -183,7 +194,7 @@ def _load_archive(archive: zipfile.ZipFile, path: Path) -> Sequential:
     if unexpected:
         raise _fail(path, f"unexpected arrays {unexpected} for this architecture")
     for name, target in expected.items():
-        array = _read_member(archive, path, name, target.nbytes + limits.NPY_OVERHEAD)
+        array = read_member(archive, path, name, target.nbytes + limits.NPY_OVERHEAD)
         if array.shape != target.shape:
             raise _fail(path, f"array {name!r} has shape {array.shape}, the architecture "
                               f"needs {target.shape}")

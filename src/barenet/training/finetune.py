@@ -27,8 +27,6 @@ from ..data.datasets import file_sha256
 from ..data.folder import LabelledPictures, read_folder
 from ..data.scaling import network_input
 from ..errors import BarenetError
-from ..io.files import write_text
-from ..io.model_file import save
 from ..io.model_loader import load
 from ..model import Sequential
 from .config import dumps, validate
@@ -187,14 +185,14 @@ def finetune(model_path: Path, samples_dir: Path, out: Path | None = None, epoch
 
     metadata = {k: v for k, v in parent.metadata.items() if k not in ("metrics", "calibration")}
     metadata.update(config="finetune", parent=str(Path(model_path).resolve()))
-    trainer = Trainer(config, data, metadata, run, start=parent)
-    trainer.state["data_dir"] = str(dataset.source)
+    trainer = Trainer(config, data, metadata, run, start=parent,
+                      data_sha256=dataset.checksums())
     run.preflight(sum(a.nbytes for a in trainer.model.state().values()))
     if resume:
         trainer.resume()
-        log(f"resuming {run.path} at epoch {trainer.state['epoch'] + 1}")
+        log(f"resuming {run.path} at epoch {trainer.state.epoch + 1}")
     else:
-        write_text(run.config, dumps(config))
+        run.write_config(dumps(config))
         run.write_data_source(dataset)
         log(f"fine-tuning {model_path} on {len(learn)} of {len(samples.labels)} samples "
             f"(x{repeat}, augmented) and {len(replay)} replayed {dataset.name} images; "
@@ -212,9 +210,11 @@ def finetune(model_path: Path, samples_dir: Path, out: Path | None = None, epoch
     metrics = {"held_out": int(len(held)), "held_out_accuracy_before": held_before,
                "held_out_accuracy_after": held_after, "test_accuracy_before": test_before,
                "test_accuracy": test_after}
-    save(model, run.final_model, {"metrics": metrics})
-    save(model, run.best_model, {"metrics": metrics})  # predict and draw take a run's best.npz
-    run.write_history(trainer.state["history"], {"accuracy": test_after,
-                                                 "held_out_accuracy": held_after})
+    # no validation split: the best model is the last one, and predict and draw take a
+    # run's best.npz
+    run.save_final(model, metrics)
+    run.save_best(model, metrics)
+    run.write_history(trainer.state.history, {"accuracy": test_after,
+                                              "held_out_accuracy": held_after})
     return FinetuneResult(run.path, int(len(held)), held_before, held_after, test_before,
                           test_after, time.perf_counter() - started, noisy)

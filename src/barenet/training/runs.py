@@ -9,8 +9,13 @@
         history.csv      the same epochs as a table
         best.npz         the model with the best validation accuracy
         model.npz        the model after the last epoch
-        checkpoint.npz   model + optimizer + RNG state, for --resume
+        checkpoint.npz   model, best epoch, optimizer, loop and RNG state, for --resume
         plots/*.png      curves, confusion matrix, misclassified digits, weights
+        .lock            held by the process training in the folder
+
+:class:`RunFolder` is the only code that writes into a run folder, one method
+per file: the trainer writes the checkpoint and the history as it goes, the
+session the config, the data record, the two models and the plots, once each.
 """
 
 from __future__ import annotations
@@ -18,20 +23,28 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
 import reprlib
 import shutil
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import IO, TYPE_CHECKING, Any
 
 from ..data.datasets import Dataset, file_sha256
 from ..errors import BarenetError
-from ..io.files import ensure_writable_dir, remove_stale_temporaries, write_text
+from ..io.files import atomic_write, ensure_writable_dir, remove_stale_temporaries, write_text
+from ..io.model_file import save
 from ..io.paths import BEST_MODEL, FINAL_MODEL, RUNS_DIR
 
+if TYPE_CHECKING:
+    from ..model import Sequential
+    from ..optim import Optimizer
+    from .checkpoint import LoopState
+
 CHECKPOINT = "checkpoint.npz"
+LOCK = ".lock"
 HISTORY_COLUMNS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds",
                    "label_smoothing")
 
@@ -63,6 +76,8 @@ class RunFolder:
         self.history_json = self.path / "history.json"
         self.history_csv = self.path / "history.csv"
         self.plots = self.path / "plots"
+        self.lock_file = self.path / LOCK
+        self._lock: IO | None = None
 
     @classmethod
     def create(cls, name: str, out: Path | None = None) -> RunFolder:
@@ -83,10 +98,13 @@ class RunFolder:
     def preflight(self, model_bytes: int) -> None:
         """Fail now, not after an hour, if the folder can't be written or the disk is full.
 
+        Also takes the folder's lock (:meth:`lock`) for the rest of the process.
+
         A checkpoint holds the model and up to two optimizer moments; the best
         and final models one copy each: ten model sizes plus plots is ample.
         """
         ensure_writable_dir(self.path, "run folder", "choose another with --out")
+        self.lock()
         remove_stale_temporaries(self.path, (CHECKPOINT, BEST_MODEL, FINAL_MODEL, "config.toml",
                                              "data.json", "history.json", "history.csv"))
         needed = 10 * model_bytes + (20 << 20)
@@ -94,6 +112,67 @@ class RunFolder:
         if free < needed:
             raise BarenetError(f"only {free >> 20} MB free at {self.path}, training needs about "
                                f"{needed >> 20} MB for checkpoints and models; free some space")
+
+    def lock(self) -> None:
+        """Hold the folder for this process until it exits; refuse if another holds it.
+
+        Two trainings with the same ``--out`` would mix their files. The lock is
+        an OS file lock (released when the process ends, even by SIGKILL) on
+        ``.lock``, which names the holding process.
+        """
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - Windows: no advisory locks in the stdlib
+            return
+        handle = open(self.lock_file, "a+", encoding="ascii")  # noqa: SIM115 - held open
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            handle.close()
+            raise BarenetError(f"{self.path} is in use by {holder} (another barenet train "
+                               "or finetune); wait for it to finish or choose another --out") \
+                from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"process {os.getpid()}\n")
+        handle.flush()
+        self._lock = handle
+
+    def write_config(self, text: str) -> None:
+        write_text(self.config, text)
+
+    def save_checkpoint(self, model: Sequential, optimizer: Optimizer,
+                        best: dict[str, Any] | None, state: LoopState) -> None:
+        """Atomically write the model, the best epoch's arrays, the optimizer and the state."""
+        import numpy as np
+
+        from .checkpoint import members
+
+        arrays = members(model, optimizer, best, state)
+        with atomic_write(self.checkpoint) as handle:
+            np.savez(handle, **arrays)
+
+    def save_final(self, model: Sequential, metrics: dict[str, Any]) -> None:
+        save(model, self.final_model, {"metrics": metrics})
+
+    def save_best(self, model: Sequential, metrics: dict[str, Any]) -> None:
+        save(model, self.best_model, {"metrics": metrics})
+
+    def write_plots(self, model: Sequential, images: Any, labels: Any,
+                    class_names: list[str], epochs: list[dict] | None = None) -> list[Path]:
+        """The run's PNGs in ``plots/``, from a model of the run and its history."""
+        from ..evaluation.plots import write_report
+
+        history = self.read_history() if epochs is None else epochs
+        return write_report(self.path, model, images, labels, class_names, history=history)
+
+    def write_curves(self, epochs: list[dict]) -> list[Path]:
+        """Only the loss and accuracy curves (they need no data)."""
+        from ..evaluation.plots import write_curves
+
+        return write_curves(self.path, epochs)
 
     def write_history(self, epochs: list[dict[str, Any]], test: dict | None = None) -> None:
         write_text(self.history_json, json.dumps({"epochs": epochs, "test": test}, indent=1))

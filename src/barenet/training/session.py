@@ -9,10 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from ..io.model_file import save
-from ..io.model_loader import load
 from ..model import Sequential
-from .checkpoint import read_state
 from .config import dumps
 from .runs import RunFolder
 from .trainer import Trainer, evaluate, logits_of
@@ -63,34 +60,31 @@ def train_from_config(config: dict[str, Any], data_dir: Path | None = None,
     from ..data import load_dataset, prepare
 
     started = time.perf_counter()
+    run = RunFolder(out) if resume else RunFolder.create(config["name"], out)
     if resume and data_dir is None:  # the folder the interrupted run read its data from
-        data_dir = read_state(RunFolder(out).checkpoint).get("data_dir")
+        data_dir = run.data_dir(config["dataset"])
     dataset = load_dataset(config["dataset"], data_dir)
     data = prepare(dataset, val_size=config["validation_size"], dtype=config["dtype"],
                    standardize=config["standardize"])
     norm = data.standardization.to_dict() if data.standardization else {"mean": 0.0, "std": 1.0}
     metadata = {"dataset": dataset.name, "class_names": list(data.class_names),
                 "normalization": norm, "config": config["name"]}
-    run = RunFolder(out) if resume else RunFolder.create(config["name"], out)
-    trainer = Trainer(config, data, metadata, run)
-    trainer.state["data_dir"] = str(dataset.source)
+    trainer = Trainer(config, data, metadata, run, data_sha256=dataset.checksums())
     run.preflight(sum(a.nbytes for a in trainer.model.state().values()))
     if resume:
         trainer.resume()
-        log(f"resuming {run.path} at epoch {trainer.state['epoch'] + 1}, "
-            f"batch {trainer.state['batch'] + 1}")
+        log(f"resuming {run.path} at epoch {trainer.state.epoch + 1}, "
+            f"batch {trainer.state.batch + 1}")
     else:
-        from ..io.files import write_text
-
-        write_text(run.config, dumps(config))
+        run.write_config(dumps(config))
         run.write_data_source(dataset)
         log(trainer.model.summary())
         log(f"training on {dataset.name}: {len(data.y_train)} images, validating on "
             f"{len(data.y_val)}; run folder {run.path}")
     model = trainer.fit(log)
-    save(model, run.final_model, {"metrics": {"epochs": trainer.state["epoch"]}})
+    run.save_final(model, {"epochs": trainer.state.epoch})
 
-    best = load(run.best_model)
+    best = trainer.restore_best()
     calibration = calibrate(best, data.x_val, data.y_val)
     if calibration:
         best.metadata["calibration"] = calibration
@@ -98,17 +92,14 @@ def train_from_config(config: dict[str, Any], data_dir: Path | None = None,
             f"split (expected calibration error {calibration['val_ece_before']:.2%} -> "
             f"{calibration['val_ece_after']:.2%})")
     test_loss, test_acc = evaluate(best, data.x_test, data.y_test)
-    best_epoch = int(best.metadata.get("metrics", {}).get("epoch", trainer.state["epoch"]))
-    metrics = {**best.metadata.get("metrics", {}), "test_accuracy": test_acc,
-               "test_loss": test_loss}
-    save(best, run.best_model, {"metrics": metrics})
-    run.write_history(trainer.state["history"], {"accuracy": test_acc, "loss": test_loss,
-                                                 "best_epoch": best_epoch})
+    record = trainer.state.best or {"epoch": trainer.state.epoch}
+    best_epoch = int(record["epoch"])
+    run.save_best(best, {**record, "test_accuracy": test_acc, "test_loss": test_loss})
+    run.write_history(trainer.state.history, {"accuracy": test_acc, "loss": test_loss,
+                                              "best_epoch": best_epoch})
     if plots:
-        from ..evaluation.plots import write_report
-
-        paths = write_report(run.path, best, dataset.test_images, dataset.test_labels,
-                             list(data.class_names), history=run.read_history())
+        paths = run.write_plots(best, dataset.test_images, dataset.test_labels,
+                                list(data.class_names))
         log(f"plots: {', '.join(p.name for p in paths)} in {run.plots}")
     return TrainingResult(run.path, dataset.name, test_acc, test_loss, best_epoch,
                           time.perf_counter() - started)

@@ -19,13 +19,12 @@ import numpy as np
 from ..data import Augment, Batches, PreparedData
 from ..data.scaling import network_input
 from ..errors import BarenetError
-from ..io.model_file import save
 from ..io.progress import ProgressBar
 from ..losses import SoftmaxCrossEntropy
 from ..model import INFERENCE_BATCH, Sequential
 from ..optim import clip_grad_norm
 from .builder import build_model, build_optimizer, build_schedule
-from .checkpoint import load_checkpoint, save_checkpoint
+from .checkpoint import LoopState, Partial, config_fingerprint, load_checkpoint, read_state
 from .runs import RunFolder
 
 
@@ -86,7 +85,8 @@ class Trainer:
     """
 
     def __init__(self, config: dict[str, Any], data: PreparedData,
-                 metadata: dict[str, Any], run: RunFolder, start: Sequential | None = None) -> None:
+                 metadata: dict[str, Any], run: RunFolder, start: Sequential | None = None,
+                 data_sha256: dict[str, str] | None = None) -> None:
         self.config, self.data, self.run = config, data, run
         init_seed, shuffle_seed, augment_seed = np.random.SeedSequence(config["seed"]).spawn(3)
         self.model = build_model(config["model"], np.random.default_rng(init_seed),
@@ -102,10 +102,10 @@ class Trainer:
         self.loss_fn = SoftmaxCrossEntropy(config["label_smoothing"])
         self.optimizer = build_optimizer(config, self.model.parameters())
         self.schedule = build_schedule(config, self.optimizer.lr)
-        self.state: dict[str, Any] = {"epoch": 0, "batch": 0, "history": [],
-                                      "best_val_acc": -1.0, "stale_epochs": 0, "partial": None}
+        self.state = LoopState(config_sha256=config_fingerprint(config),
+                               data_sha256=dict(data_sha256 or {}))
+        self.best: dict[str, np.ndarray] | None = None  # the best epoch's arrays
         self.stop_signal: int | None = None
-        self.resume_rng: dict | None = None
         self.progress = None
 
     # -- one step -----------------------------------------------------------
@@ -126,25 +126,56 @@ class Trainer:
         layer_rngs = [layer.rng for layer in self.model.layers if hasattr(layer, "rng")]
         return [self.shuffle_rng, *layer_rngs, self.augment.rng]
 
-    def _checkpoint(self, epoch_start_rng: dict, partial: dict | None) -> None:
-        state = dict(self.state, partial=partial, epoch_start_rng=epoch_start_rng,
-                     rngs=[g.bit_generator.state for g in self._generators()])
-        save_checkpoint(self.run.checkpoint, self.model, self.optimizer, state)
+    def _checkpoint(self) -> None:
+        self.state.rngs = [g.bit_generator.state for g in self._generators()]
+        self.run.save_checkpoint(self.model, self.optimizer, self.best, self.state)
 
     def resume(self) -> None:
-        """Continue from the run folder's checkpoint (model, optimizer, RNGs, position)."""
-        state = load_checkpoint(self.run.checkpoint, self.model, self.optimizer)
-        for generator, saved in zip(self._generators(), state.pop("rngs"), strict=True):
-            generator.bit_generator.state = saved
-        self.resume_rng = state.pop("epoch_start_rng")
+        """Continue from the run folder's checkpoint (model, optimizer, RNGs, position).
+
+        Refused, in one line, when the checkpoint was written for another config
+        (``config.toml`` edited since) or other data files, or does not fit this run.
+        """
+        where = self.run.checkpoint
+        saved = read_state(where)
+        if saved.config_sha256 != self.state.config_sha256:
+            raise BarenetError(f"{self.run.config} changed since {where} was written (or the "
+                               "checkpoint belongs to another run); a resumed run must train "
+                               "on what it started with: undo the edit, or start a new run")
+        if self.state.data_sha256 and saved.data_sha256 != self.state.data_sha256:
+            changed = sorted(k for k in {**saved.data_sha256, **self.state.data_sha256}
+                             if saved.data_sha256.get(k) != self.state.data_sha256.get(k))
+            raise BarenetError(f"the data files differ from those {self.run.path} trained on "
+                               f"({', '.join(changed)}); resume with the same --data-dir, or "
+                               "start a new run")
+        batches, generators = len(self.batches), self._generators()
+        if not (saved.epoch <= self.config["epochs"] and saved.batch < max(batches, 1)
+                and len(saved.rngs) == len(generators)
+                and (saved.batch == 0) == (saved.partial is None)):
+            raise BarenetError(f"checkpoint {where} is at epoch {saved.epoch}, batch "
+                               f"{saved.batch} with {len(saved.rngs)} random states; this run "
+                               f"has {self.config['epochs']} epochs of {batches} batches and "
+                               f"{len(generators)} random generators: start a new run")
+        state, self.best = load_checkpoint(where, self.model, self.optimizer)
+        for generator, rng_state in zip(generators, state.rngs, strict=True):
+            generator.bit_generator.state = rng_state
         self.state = state
+
+    def restore_best(self) -> Sequential:
+        """Put the best epoch's weights into :attr:`model` (the last ones if none was best)."""
+        if self.best is not None:
+            for name, array in self.best.items():
+                self.model.set_state(name, array)
+        return self.model
 
     # -- the loop -------------------------------------------------------------
     def fit(self, log=print, progress=None) -> Sequential:
-        """Train for the configured epochs; returns the best model by validation accuracy.
+        """Train for the configured epochs; returns the model after the last one.
 
-        ``progress``, if given, is called after every batch with the fraction of
-        the whole run done (0..1): the app's progress bar.
+        The best epoch's weights are kept in :attr:`best` (and in the
+        checkpoint): :meth:`restore_best` puts them in the model. ``progress``,
+        if given, is called after every batch with the fraction of the whole run
+        done (0..1): the app's progress bar.
         """
         self.progress = progress
         # Ctrl-C and SIGTERM checkpoint and stop; only the main thread can take signals
@@ -155,9 +186,7 @@ class Trainer:
         try:
             # Overflow is not an error here: a non-finite loss is, and is reported as one.
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                while self.state["epoch"] < self.config["epochs"]:
-                    if self.state["partial"] is None:
-                        self.resume_rng = None
+                while self.state.epoch < self.config["epochs"]:
                     self._run_epoch(log)
                     if self._early_stop(log):
                         break
@@ -170,73 +199,98 @@ class Trainer:
         self.stop_signal = signum
 
     def _run_epoch(self, log) -> None:
-        cfg, model, data = self.config, self.model, self.data
-        epoch, batches = self.state["epoch"], len(self.batches)
-        if self.resume_rng is not None:  # mid-epoch resume: replay this epoch's shuffle
-            self.shuffle_rng.bit_generator.state = self.resume_rng
-        epoch_start_rng = self.shuffle_rng.bit_generator.state
-        partial = self.state["partial"] or {"loss": 0.0, "correct": 0, "seen": 0, "seconds": 0.0}
-        start_batch = self.state["batch"]
-        bar = ProgressBar(batches, f"epoch {epoch + 1}/{cfg['epochs']}")
-        started = time.perf_counter() - partial["seconds"]
-        model.train()
-        for b, (images, y) in itertools.islice(enumerate(self.batches), start_batch, None):
+        """One epoch: the batches, then validation, the best model, history, checkpoint."""
+        partial, started = self._start_epoch()
+        bar = self._train_batches(partial, started)
+        row = self._epoch_row(partial, time.perf_counter() - started)
+        bar.close(len(self.batches), loss=row["train_loss"], acc=row["train_acc"])
+        val = (f"val loss {row['val_loss']:.4f} acc {row['val_acc']:.2%}"
+               if row["val_acc"] is not None else "no validation split")
+        log(f"epoch {row['epoch']}: train loss {row['train_loss']:.4f} acc "
+            f"{row['train_acc']:.2%} | {val} | lr {row['lr']:.3g} | {row['seconds']:.1f}s")
+        self._check_weights()
+        self._track_best(row)
+        self.state.history.append(row)
+        self.state.epoch, self.state.batch, self.state.partial = self.state.epoch + 1, 0, None
+        self.run.write_history(self.state.history)
+        self.state.epoch_start_rng = None
+        self._checkpoint()
+
+    def _start_epoch(self) -> tuple[Partial, float]:
+        """The running sums and the clock, fresh or as a mid-epoch checkpoint left them."""
+        if self.state.partial is not None:  # mid-epoch resume: replay this epoch's shuffle
+            self.shuffle_rng.bit_generator.state = self.state.epoch_start_rng
+        self.state.epoch_start_rng = self.shuffle_rng.bit_generator.state
+        partial = self.state.partial or Partial()
+        self.model.train()
+        return partial, time.perf_counter() - partial.seconds
+
+    def _train_batches(self, partial: Partial, started: float) -> ProgressBar:
+        """The epoch's remaining batches: schedule, step, sums, progress; stop on a signal."""
+        epoch, batches, total = self.state.epoch, len(self.batches), self.config["epochs"]
+        bar = ProgressBar(batches, f"epoch {epoch + 1}/{total}")
+        for b, (images, y) in itertools.islice(enumerate(self.batches), self.state.batch, None):
             self.optimizer.lr = self.schedule(epoch + b / batches)
-            loss, correct = self.train_batch(to_input(model, self.augment(images)), y)
+            loss, correct = self.train_batch(to_input(self.model, self.augment(images)), y)
             if not np.isfinite(loss):
                 raise BarenetError(
                     f"loss became {loss} at epoch {epoch + 1}, batch {b + 1}: training "
                     f"diverged; try a lower learning rate (e.g. --lr "
-                    f"{lower_rate(cfg['optimizer']['lr']):g}){self._saved_so_far()}")
-            partial["loss"] += loss * len(y)
-            partial["correct"] += correct
-            partial["seen"] += len(y)
-            bar.update(b + 1, loss=partial["loss"] / partial["seen"],
-                       acc=partial["correct"] / partial["seen"])
+                    f"{lower_rate(self.config['optimizer']['lr']):g}){self._saved_so_far()}")
+            partial.loss += loss * len(y)
+            partial.correct += correct
+            partial.seen += len(y)
+            bar.update(b + 1, loss=partial.loss / partial.seen, acc=partial.correct / partial.seen)
             if self.progress is not None:
-                self.progress((epoch + (b + 1) / batches) / cfg["epochs"])
+                self.progress((epoch + (b + 1) / batches) / total)
             if self.stop_signal is not None:
-                partial["seconds"] = time.perf_counter() - started
-                self.state["batch"] = b + 1
-                self._checkpoint(epoch_start_rng, partial)
-                raise Interrupted(
-                    f"stopped by signal {self.stop_signal} at epoch {epoch + 1}, batch {b + 1}; "
-                    f"checkpoint saved. Resume with: barenet train --resume {self.run.path}")
-        seconds = time.perf_counter() - started
-        train_loss = partial["loss"] / partial["seen"]
-        train_acc = partial["correct"] / partial["seen"]
+                self._stop(partial, started, b + 1)
+        return bar
+
+    def _stop(self, partial: Partial, started: float, batch: int) -> None:
+        """Checkpoint in the middle of the epoch, then raise :class:`Interrupted`."""
+        partial.seconds = time.perf_counter() - started
+        self.state.batch, self.state.partial = batch, partial
+        self._checkpoint()
+        raise Interrupted(f"stopped by signal {self.stop_signal} at epoch {self.state.epoch + 1}, "
+                          f"batch {batch}; checkpoint saved. Resume with: barenet train "
+                          f"--resume {self.run.path}")
+
+    def _epoch_row(self, partial: Partial, seconds: float) -> dict[str, Any]:
+        """Validate; the epoch's history row."""
+        data, epoch = self.data, self.state.epoch
+        train_loss, train_acc = partial.loss / partial.seen, partial.correct / partial.seen
         has_val = len(data.y_val) > 0
         # without a validation split there is nothing to report: None, not NaN (not JSON)
-        val_loss, val_acc = evaluate(model, data.x_val, data.y_val) if has_val else (None, None)
-        bar.close(batches, loss=train_loss, acc=train_acc)
-        row = {"epoch": epoch + 1, "train_loss": train_loss, "train_acc": train_acc,
-               "val_loss": val_loss, "val_acc": val_acc, "lr": self.optimizer.lr,
-               "seconds": seconds,
-               # train_loss includes it, val_loss (plain cross-entropy) does not
-               "label_smoothing": cfg["label_smoothing"]}
-        val = f"val loss {val_loss:.4f} acc {val_acc:.2%}" if has_val else "no validation split"
-        log(f"epoch {epoch + 1}: train loss {train_loss:.4f} acc {train_acc:.2%} | {val} | "
-            f"lr {self.optimizer.lr:.3g} | {seconds:.1f}s")
-        if not all(np.all(np.isfinite(p.data)) for p in model.parameters()):
-            raise BarenetError(f"weights became NaN or infinite in epoch {epoch + 1}; try a "
-                               f"lower learning rate (e.g. --lr "
-                               f"{lower_rate(cfg['optimizer']['lr']):g}){self._saved_so_far()}")
-        self.state["history"].append(row)
-        if not has_val or val_acc > self.state["best_val_acc"]:
-            self.state["best_val_acc"] = val_acc if has_val else 0.0
-            self.state["stale_epochs"] = 0
-            save(model, self.run.best_model, {"metrics": {
-                "epoch": epoch + 1, "val_accuracy": val_acc, "val_loss": val_loss}})
+        val_loss, val_acc = evaluate(self.model, data.x_val, data.y_val) if has_val \
+            else (None, None)
+        return {"epoch": epoch + 1, "train_loss": train_loss, "train_acc": train_acc,
+                "val_loss": val_loss, "val_acc": val_acc, "lr": self.optimizer.lr,
+                "seconds": seconds,
+                # train_loss includes it, val_loss (plain cross-entropy) does not
+                "label_smoothing": self.config["label_smoothing"]}
+
+    def _check_weights(self) -> None:
+        if not all(np.all(np.isfinite(p.data)) for p in self.model.parameters()):
+            raise BarenetError(f"weights became NaN or infinite in epoch {self.state.epoch + 1}; "
+                               f"try a lower learning rate (e.g. --lr "
+                               f"{lower_rate(self.config['optimizer']['lr']):g})"
+                               f"{self._saved_so_far()}")
+
+    def _track_best(self, row: dict[str, Any]) -> None:
+        """Keep the weights of the best epoch by validation accuracy (the last without one)."""
+        best = self.state.best
+        if row["val_acc"] is None or best is None or row["val_acc"] > best["val_accuracy"]:
+            self.state.best = {"epoch": row["epoch"], "val_accuracy": row["val_acc"],
+                               "val_loss": row["val_loss"]}
+            self.best = {name: array.copy() for name, array in self.model.state().items()}
+            self.state.stale_epochs = 0
         else:
-            self.state["stale_epochs"] += 1
-        self.state.update(epoch=epoch + 1, batch=0, partial=None)
-        self.run.write_history(self.state["history"])
-        self._checkpoint(self.shuffle_rng.bit_generator.state, None)
+            self.state.stale_epochs += 1
 
     def _saved_so_far(self) -> str:
         """``; <files> in <run> are intact`` naming only files that exist."""
-        names = [p.name for p in (self.run.checkpoint, self.run.best_model, self.run.final_model)
-                 if p.is_file()]
+        names = [p.name for p in (self.run.checkpoint,) if p.is_file()]
         if not names:
             return "; no model or checkpoint had been saved yet"
         verb = "is" if len(names) == 1 else "are"
@@ -244,7 +298,7 @@ class Trainer:
 
     def _early_stop(self, log) -> bool:
         patience = self.config["early_stopping"]
-        if patience and self.state["stale_epochs"] >= patience:
+        if patience and self.state.stale_epochs >= patience:
             log(f"early stopping: no validation improvement for {patience} epochs")
             return True
         return False
