@@ -20,6 +20,19 @@ def rng() -> np.random.Generator:
     return np.random.default_rng(20240601)
 
 
+@pytest.fixture
+def linear_model():
+    """``linear_model(inputs=784, outputs=10, **metadata)``: one seeded Linear layer as a
+    model, the smallest model every reader (predict, evaluate, load) takes."""
+    from barenet import Sequential
+    from barenet.layers import Linear
+
+    def make(inputs: int = 784, outputs: int = 10, **metadata):
+        return Sequential([Linear(inputs, outputs, rng=0)], metadata=metadata)
+
+    return make
+
+
 # --- a tiny training setup: separable fake digits and a config that learns them in seconds ---
 
 TINY_CONFIG = """

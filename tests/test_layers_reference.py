@@ -3,7 +3,7 @@
 The fast paths (in-place Adam, MaxPool2d's running maximum and its two backward
 paths, Conv2d's per-image weight gradient, batch norm's sums as matrix-vector
 products) must compute the numbers docs/math.md's formulas give, in float64.
-im2col and col2im have their loop references in test_conv_im2col.py.
+im2col and col2im have their loop references in test_layers_im2col.py.
 """
 
 import numpy as np

@@ -149,8 +149,8 @@ def test_a_config_whose_model_file_the_loader_would_refuse_is_refused_first():
             {"type": "Linear", "out_features": 10}]}})
 
 
-def test_save_refuses_what_load_would_refuse(tmp_path):
-    model = bn.Sequential([Linear(4, 2, rng=0)], metadata={"notes": "x" * (1 << 20)})
+def test_save_refuses_what_load_would_refuse(tmp_path, linear_model):
+    model = linear_model(4, 2, notes="x" * (1 << 20))
     with pytest.raises(bn.BarenetError, match="more than the 1,048,576 a model file may hold"):
         model.save(tmp_path / "m.npz")
     assert not (tmp_path / "m.npz").exists()

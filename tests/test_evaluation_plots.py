@@ -146,8 +146,8 @@ def test_feature_maps_plot(tmp_path, images):
     assert_png(plots.plot_feature_maps(images[0], maps, tmp_path / "fm.png", names))
 
 
-def test_write_report_for_an_mlp(tmp_path, images, rng):
-    model = Sequential([Linear(784, 10, rng=0)], metadata={"class_names": NAMES})
+def test_write_report_for_an_mlp(tmp_path, images, rng, linear_model):
+    model = linear_model(class_names=NAMES)
     labels = rng.integers(0, 10, len(images))
     history = {"epochs": HISTORY, "test": {"accuracy": 0.1, "loss": 2.3}}  # history.json
     written = plots.write_report(tmp_path, model, images, labels, NAMES, history)

@@ -409,10 +409,9 @@ def save_unchecked(model, path, monkeypatch):
     ({"normalization": {"mean": 0.1, "std": 0.0}}, "std > 0"),
     ({"calibration": {"temperature": -1}}, "temperature"),
 ])
-def test_metadata_save_refuses_is_refused_by_load_too(tmp_path, monkeypatch, metadata, problem):
-    from barenet.layers import Linear
-
-    model = bn.Sequential([Linear(4, 2, rng=0)], metadata=metadata)
+def test_metadata_save_refuses_is_refused_by_load_too(tmp_path, monkeypatch, metadata, problem,
+                                                       linear_model):
+    model = linear_model(4, 2, **metadata)
     path = tmp_path / "m.npz"
     with pytest.raises(bn.BarenetError, match=problem) as err:
         model.save(path)

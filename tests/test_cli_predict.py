@@ -245,8 +245,8 @@ def test_a_model_for_other_inputs_is_refused(capsys, images, tmp_path):
     assert code == 2 and "28x28" in err
 
 
-def test_class_indices_when_the_model_has_no_names(capsys, images, tmp_path):
-    Sequential([Linear(784, 10, rng=0)]).save(tmp_path / "plain.npz")
+def test_class_indices_when_the_model_has_no_names(capsys, images, tmp_path, linear_model):
+    linear_model().save(tmp_path / "plain.npz")
     code, out, _ = run(capsys, images["colour.png"], "--model", tmp_path / "plain.npz",
                        "--json")
     assert code == 0
@@ -371,9 +371,10 @@ def test_number_without_digits_is_one_line(capsys, model_file, tmp_path):
     assert code == 1 and out == "" and len(err.splitlines()) == 1 and "blank" in err
 
 
-def test_an_unsure_answer_is_a_question_mark_and_json_says_so(capsys, tmp_path, images):
+def test_an_unsure_answer_is_a_question_mark_and_json_says_so(capsys, tmp_path, images,
+                                                              linear_model):
     # a model whose outputs are all equal is never sure
-    model = Sequential([Linear(784, 10, rng=0)], metadata={"class_names": NAMES})
+    model = linear_model(class_names=NAMES)
     model.layers[0].params["weight"].data[...] = 0
     path = tmp_path / "flat.npz"
     model.save(path)
@@ -385,11 +386,10 @@ def test_an_unsure_answer_is_a_question_mark_and_json_says_so(capsys, tmp_path, 
 
 
 def test_a_normalisation_that_overflows_float32_is_refused_by_save_and_load(
-        capsys, tmp_path, images, monkeypatch):
+        capsys, tmp_path, images, monkeypatch, linear_model):
     import barenet.io.model_file
 
-    model = Sequential([Linear(784, 10, rng=0)],
-                       metadata={"normalization": {"mean": 0.1, "std": 1e-45}})  # 1/std: inf
+    model = linear_model(normalization={"mean": 0.1, "std": 1e-45})  # 1/std: inf
     path = tmp_path / "overflow.npz"
     with pytest.raises(BarenetError, match="reciprocal fits float32"):
         model.save(path)
@@ -402,8 +402,9 @@ def test_a_normalisation_that_overflows_float32_is_refused_by_save_and_load(
     assert "reciprocal fits float32" in err and str(path) in err
 
 
-def test_a_model_giving_nan_is_one_line_never_nan_in_json(capsys, tmp_path, images):
-    model = Sequential([Linear(784, 10, rng=0)])
+def test_a_model_giving_nan_is_one_line_never_nan_in_json(capsys, tmp_path, images,
+                                                          linear_model):
+    model = linear_model()
     model.layers[0].weight.data[...] = 3e38  # finite, but every logit overflows: inf - inf
     path = tmp_path / "nan.npz"
     model.save(path)
