@@ -248,8 +248,19 @@ def test_resume_refuses_flags_it_would_ignore(tmp_path, capsys):
 def test_layers_that_do_not_fit_are_refused_before_training(tiny_config):
     layers = [{"type": "Linear", "out_features": 4}, {"type": "GlobalAvgPool2d"},
               {"type": "Linear", "out_features": 10}]
-    with pytest.raises(BarenetError, match="layer 2 \\(GlobalAvgPool2d\\) cannot take"):
+    with pytest.raises(BarenetError, match=r"layer 2 \(GlobalAvgPool2d\): GlobalAvgPool2d needs "
+                                           r"images \(C, H, W\) but receives shape \(4,\)"):
         configs.load(str(tiny_config), {"model.layers": layers})
+    for shape, layers, message in [
+        ([784], [{"type": "BatchNorm2d"}, {"type": "Linear", "out_features": 2}],
+         "BatchNorm2d needs images"),
+        ([1, 28, 28], [{"type": "BatchNorm1d"}, {"type": "Flatten"},
+                       {"type": "Linear", "out_features": 2}], "BatchNorm1d needs features"),
+        ([784], [{"type": "MaxPool2d", "kernel_size": 2, "padding": 2}], "at most half"),
+        ([784], [{"type": "Conv2d", "out_channels": 2, "kernel_size": 3}], "needs images"),
+    ]:
+        with pytest.raises(BarenetError, match=message):
+            configs.validate({"model": {"input_shape": shape, "layers": layers}})
 
 
 def test_written_files_get_the_usual_permissions(tmp_path):

@@ -179,13 +179,15 @@ class Spec:
     ``arrays(options)`` gives the shape of every parameter and buffer the layer
     holds, from its full options (defaults filled in), and ``shape(options,
     input_shape)`` one sample's output shape, both without building the layer
-    (the tests hold them equal to the built layer's).
+    (the tests hold them equal to the built layer's). ``rule(options)`` says
+    what is wrong with a combination of valid options, or None.
     """
 
     options: dict[str, Option]
     arrays: Arrays = field(default=lambda options: [])
     random: bool = False  # the constructor takes an ``rng``: the builder gives it a stream
     shape: Shape = field(default=lambda options, shape: shape)
+    rule: Callable[[Mapping[str, Any]], str | None] = field(default=lambda options: None)
 
     def values(self, options: Mapping[str, Any]) -> int:
         """How many numbers the layer's arrays hold, from its full options."""
@@ -215,9 +217,44 @@ def _image_shape(kind: str, shape: tuple[int, ...]) -> None:
         raise BarenetError(f"{kind} needs images (C, H, W) but receives shape {shape}")
 
 
+def _flat_shape(kind: str, shape: tuple[int, ...]) -> None:
+    if len(shape) != 1:
+        raise BarenetError(f"{kind} needs a flat input but receives shape {shape}; put a "
+                           "Flatten before it")
+
+
+def _pool_padding(o: Mapping[str, Any]) -> str | None:
+    """A window must hold at least one real pixel: padding at most half the kernel."""
+    if any(2 * p > k for p, k in zip(_pair(o["padding"]), _pair(o["kernel_size"]), strict=True)):
+        return (f"padding {o['padding']} must be at most half the kernel size "
+                f"{o['kernel_size']} (a window of padding only)")
+    return None
+
+
+def _batchnorm_shape(ndim: int) -> Shape:
+    def shape_of(o: Mapping[str, Any], shape: tuple[int, ...]) -> tuple[int, ...]:
+        if len(shape) != ndim:
+            kind = "BatchNorm1d needs features (C,)" if ndim == 1 else \
+                "BatchNorm2d needs images (C, H, W)"
+            raise BarenetError(f"{kind} but receives shape {shape}")
+        return shape
+
+    return shape_of
+
+
 def _conv_shape(o: Mapping[str, Any], shape: tuple[int, ...]) -> tuple[int, ...]:
     _image_shape("Conv2d", shape)
     return (o["out_channels"], *_windows(o, shape))
+
+
+def _linear_shape(o: Mapping[str, Any], shape: tuple[int, ...]) -> tuple[int, ...]:
+    _flat_shape("Linear", shape)
+    return (o["out_features"],)
+
+
+def _global_pool_shape(o: Mapping[str, Any], shape: tuple[int, ...]) -> tuple[int, ...]:
+    _image_shape("GlobalAvgPool2d", shape)
+    return (shape[0],)
 
 
 def _pool_shape(o: Mapping[str, Any], shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -246,16 +283,16 @@ _BATCHNORM = {"num_features": size(inferred=True), "eps": number(1e-5, open_low=
 LAYERS: dict[str, Spec] = {
     "Linear": Spec({"in_features": size(inferred=True), "out_features": size(),
                     "init": choice("he", *INITS), "bias": flag(True)}, _linear_arrays, random=True,
-                   shape=lambda o, shape: (o["out_features"],)),
+                   shape=_linear_shape),
     "Conv2d": Spec({"in_channels": size(inferred=True), "out_channels": size(),
                     "kernel_size": pair(), "stride": pair(1), "padding": pair(0, low=0),
                     "init": choice("he", *INITS), "bias": flag(True)}, _conv_arrays,
                    random=True, shape=_conv_shape),
-    "MaxPool2d": Spec(_POOL, shape=_pool_shape),
-    "AvgPool2d": Spec(_POOL, shape=_pool_shape),
-    "GlobalAvgPool2d": Spec({}, shape=lambda o, shape: (shape[0],)),
-    "BatchNorm1d": Spec(_BATCHNORM, _batchnorm_arrays),
-    "BatchNorm2d": Spec(_BATCHNORM, _batchnorm_arrays),
+    "MaxPool2d": Spec(_POOL, shape=_pool_shape, rule=_pool_padding),
+    "AvgPool2d": Spec(_POOL, shape=_pool_shape, rule=_pool_padding),
+    "GlobalAvgPool2d": Spec({}, shape=_global_pool_shape),
+    "BatchNorm1d": Spec(_BATCHNORM, _batchnorm_arrays, shape=_batchnorm_shape(1)),
+    "BatchNorm2d": Spec(_BATCHNORM, _batchnorm_arrays, shape=_batchnorm_shape(3)),
     "Dropout": Spec({"p": number(0.5, high=1.0, open_high=True)}, random=True),
     "ReLU": Spec({}),
     "LeakyReLU": Spec({"alpha": number(0.01, high=1.0)}),
@@ -329,7 +366,11 @@ def check_options(where: str, spec: Spec, given: Mapping[str, Any], *,
     missing = [k for k in valid if k not in given and options[k].default is REQUIRED]
     if missing:
         raise BarenetError(f"{where}: missing {', '.join(missing)}")
-    return spec.full(given)
+    full = spec.full(given)
+    problem = spec.rule(full) if all(k in full for k in options) else None
+    if problem:
+        raise BarenetError(f"{where}: {problem}")
+    return full
 
 
 def layer_spec(kind: str) -> Spec:
@@ -402,21 +443,26 @@ def format_bytes(n: float) -> str:
     return f"{n:,.1f} TB"
 
 
-def sample_values(layers: list[Any], input_shape: tuple[int, ...]) -> int:
-    """Values one sample keeps through a pass of ``layers``, from ``input_shape``.
-
-    Every layer's output, plus each convolution's im2col columns
-    (``C KH KW`` values per output pixel), which it keeps for backward.
-    """
+def sample_values(layers: list[tuple[str, Mapping[str, Any]]],
+                  input_shape: tuple[int, ...]) -> int:
+    """Values one sample keeps through a pass of ``layers`` (type, full options) from
+    ``input_shape``: every layer's output, plus each convolution's im2col columns
+    (``C KH KW`` values per output pixel), which it keeps for backward."""
     shape, total = tuple(input_shape), math.prod(input_shape)
-    for layer in layers:
-        out = layer.output_shape(shape)
+    for kind, options in layers:
+        out = LAYERS[kind].shape(options, shape)
         total += math.prod(out)
-        kernel, channels = getattr(layer, "kernel", None), getattr(layer, "in_channels", None)
-        if kernel is not None and channels is not None:
-            total += channels * math.prod(kernel) * math.prod(out[1:])
+        if kind == "Conv2d":
+            total += options["in_channels"] * math.prod(_pair(options["kernel_size"])) \
+                * math.prod(out[1:])
         shape = out
     return total
+
+
+def model_layers(model: Any) -> list[tuple[str, dict[str, Any]]]:
+    """A built model's layers as (type, full options), for :func:`sample_values`."""
+    return [(type(layer).__name__, LAYERS[type(layer).__name__].full(layer.config()))
+            for layer in model.layers]
 
 
 def training_bytes(parameters: int, state_arrays: int, sample_values: int, batch_size: int,

@@ -88,11 +88,6 @@ def _header_text(model: Sequential, metadata: dict[str, Any] | None = None) -> s
                            "lists and dicts, with no NaN or infinity") from None
 
 
-def header_bytes(model: Sequential, metadata: dict[str, Any] | None = None) -> int:
-    """Bytes of the header :func:`save` would write (at most ``limits.MAX_HEADER_BYTES``)."""
-    return len(_header_text(model, metadata).encode("utf-8"))
-
-
 def check_metadata(metadata: Any, dtype: str) -> None:
     """What :func:`save` writes and :func:`load` reads of a model's metadata; else BarenetError.
 

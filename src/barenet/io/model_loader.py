@@ -174,7 +174,7 @@ def _check_activations(model: Sequential, path: Path) -> None:
         for i, layer in enumerate(model.layers):
             shape = layer.output_shape(shape)
             limits.check_sample_shape(f"layer {i} ({type(layer).__name__})", shape)
-        per_sample = limits.sample_values(model.layers, model.input_shape)
+        per_sample = limits.sample_values(limits.model_layers(model), model.input_shape)
         weights = sum(a.size for a in model.state().values())
         limits.check_memory("predicting with this model",
                             limits.inference_bytes(weights, per_sample, model.dtype.itemsize),

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .. import limits
 from ..errors import BarenetError
 from ..module import Module
 from .im2col import (
@@ -41,9 +42,10 @@ class _Pool2d(Module):
         self.kernel = as_pair(kernel_size, "kernel_size", 1)
         self.stride = self.kernel if stride is None else as_pair(stride, "stride", 1)
         self.padding = as_pair(padding, "padding", 0)
-        if any(2 * p > k for p, k in zip(self.padding, self.kernel, strict=True)):
-            raise BarenetError(f"{type(self).__name__}: padding {padding} must be at most half "
-                               f"the kernel size {kernel_size} (a window of padding only)")
+        problem = limits.LAYERS["MaxPool2d"].rule({"kernel_size": self.kernel,
+                                                   "padding": self.padding})
+        if problem:
+            raise BarenetError(f"{type(self).__name__}: {problem}")
 
     def check(self, x: np.ndarray) -> tuple[int, int]:
         """Check that ``x`` is (N, C, H, W) and large enough, remember its shape; (OH, OW)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -27,34 +28,42 @@ def build_model(spec: dict[str, Any], rng: np.random.Generator, dtype: Any = np.
     and optimizer state) would need more is refused before anything is
     allocated (:func:`plan`).
     """
-    options = plan(spec, budget)
     layers = []
-    for layer_spec, kwargs in zip(spec["layers"], options, strict=True):
-        declared = limits.layer_spec(layer_spec["type"])
-        if declared.random:
-            kwargs = {**kwargs, "rng": np.random.default_rng(rng.integers(2**63))}
-        layers.append(LAYERS[layer_spec["type"]](**kwargs))
+    for planned in plan(spec, budget):
+        kwargs = dict(planned.kwargs)
+        if limits.layer_spec(planned.kind).random:
+            kwargs["rng"] = np.random.default_rng(rng.integers(2**63))
+        layers.append(LAYERS[planned.kind](**kwargs))
     return Sequential(layers, tuple(spec["input_shape"])).astype(dtype)
 
 
-def plan(spec: dict[str, Any], budget: tuple[int, int] | None = None) -> list[dict[str, Any]]:
-    """Each layer's constructor options with the inferred sizes filled in, nothing built.
+@dataclass(frozen=True)
+class Planned:
+    """One layer of a model not built yet: its type, constructor options (inferred sizes
+    filled in), every option with defaults, and one sample's output shape."""
+
+    kind: str
+    kwargs: dict[str, Any]
+    options: dict[str, Any]
+    shape: tuple[int, ...]
+
+
+def plan(spec: dict[str, Any], budget: tuple[int, int] | None = None) -> list[Planned]:
+    """The model of a ``[model]`` table, layer by layer, with nothing built.
 
     Walks one sample's shape through the layers with :mod:`barenet.limits`'s
     declared shapes, refusing a layer that cannot take it, a sample that grows
     past the limit, and weights that need more than ``budget`` (see :func:`build_model`).
     """
     shape = tuple(spec["input_shape"])
-    planned, values = [], 0
+    planned: list[Planned] = []
+    values = 0
     for i, layer_spec in enumerate(spec["layers"]):
         kind = layer_spec["type"]
         declared = limits.layer_spec(kind)
         where = f"[model] layer {i + 1} ({kind})"
         kwargs = {k: v for k, v in layer_spec.items() if k != "type"}
         inferred = [k for k, o in declared.options.items() if o.inferred]
-        if "in_features" in inferred and len(shape) != 1:
-            raise BarenetError(f"{where} needs a flat input but receives shape {shape}; "
-                               "put a Flatten before it")
         kwargs.update({k: shape[0] for k in inferred})
         full = declared.full(kwargs)
         values += declared.values(full)
@@ -66,7 +75,7 @@ def plan(spec: dict[str, Any], budget: tuple[int, int] | None = None) -> list[di
         except BarenetError as exc:
             raise BarenetError(f"{where}: {exc}") from None
         limits.check_sample_shape(where, shape)
-        planned.append(kwargs)
+        planned.append(Planned(kind, kwargs, full, shape))
     return planned
 
 

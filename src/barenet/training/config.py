@@ -29,11 +29,10 @@ import numpy as np
 
 from .. import limits
 from ..errors import BarenetError
-from ..io.model_file import header_bytes
 from ..io.paths import CONFIGS_DIR
 from ..layers.registry import LAYERS
 from ..optim import OPTIMIZERS, SCHEDULES
-from .builder import build_model, schedule_options
+from .builder import plan, schedule_options
 
 #: Longest config name (it names the run folder, one path component).
 MAX_NAME_BYTES = 200
@@ -105,38 +104,33 @@ def _check_model(model: dict) -> None:
 
 
 def check_fits(full: dict[str, Any], max_memory: int | None = None) -> None:
-    """Build the model once, refusing what cannot be trained or saved.
+    """Refuse, before anything is built, a model that cannot be trained or saved.
 
-    Memory, not counts, is the bound: the weights, their gradients and the
-    optimizer's state, and the activations of a batch, against
+    Every layer must take the shape the one before it gives (declared shapes,
+    :mod:`barenet.limits`). Memory, not counts, is the bound: the weights, their
+    gradients and the optimizer's state, and the activations of a batch, against
     :func:`barenet.limits.memory_budget` (``max_memory`` raises or lowers it).
-    Every layer must take the output of the one before it, and the model file
-    the run will write must fit the loader's header limit.
+    And the model file the run will write must fit the loader's header limit.
     """
-    model, dtype = full["model"], np.dtype(full["dtype"])
+    model, itemsize = full["model"], np.dtype(full["dtype"]).itemsize
     budget = limits.memory_budget(max_memory)
     state = len(OPTIMIZERS[full["optimizer"]["name"]].state_names)
-    try:
-        net = build_model(model, np.random.default_rng(0), dtype,
-                          budget=(budget, dtype.itemsize * (2 + state)))
-    except (TypeError, ValueError) as exc:
-        raise BarenetError(f"[model]: cannot build the model: {exc}") from None
-    if not net.parameters():
+    layers = plan(model, budget=(budget, itemsize * (2 + state)))
+    weights = sum(limits.LAYERS[p.kind].values(p.options) for p in layers)
+    if not weights:
         raise BarenetError("[model] has no parameters to train; add a Linear or Conv2d layer")
-    weights = sum(array.size for array in net.state().values())
-    per_sample = limits.sample_values(net.layers, tuple(model["input_shape"]))
+    per_sample = limits.sample_values([(p.kind, p.options) for p in layers],
+                                      tuple(model["input_shape"]))
     limits.check_memory(f"training this model with batch_size {full['batch_size']}",
                         limits.training_bytes(weights, state, per_sample, full["batch_size"],
-                                              dtype.itemsize), budget)
-    x = np.zeros((2, *model["input_shape"]), dtype)  # two: batch-norm needs a batch
-    for i, layer in enumerate(net.layers):
-        try:
-            x = layer.forward(x)
-        except (BarenetError, ValueError, IndexError) as exc:
-            raise BarenetError(f"[model] layer {i + 1} ({type(layer).__name__}) cannot take "
-                               f"the output of the layer before it, shape {x.shape[1:]} "
-                               f"({' '.join(str(exc).split())})") from None
-    header = header_bytes(net, {"config": full["name"], "class_names": ["x" * 40] * 10})
+                                              itemsize), budget)
+    # the header save() will write: the architecture, every array's shape, the metadata
+    header = len(json.dumps({
+        "architecture": {"layers": [{"type": p.kind, "config": p.options} for p in layers],
+                         "input_shape": model["input_shape"]},
+        "arrays": {f"{i}.{name}": list(shape) for i, p in enumerate(layers)
+                   for name, shape in enumerate(limits.LAYERS[p.kind].arrays(p.options))},
+        "metadata": {"config": full["name"], "class_names": ["x" * 40] * 10}}, indent=1))
     if header + HEADER_SLACK > limits.MAX_HEADER_BYTES:
         raise BarenetError(f"[model] would be written with a {header:,}-byte description, "
                            f"more than the {limits.MAX_HEADER_BYTES:,} a model file may hold; "
