@@ -28,6 +28,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.send_error(404)
             return
         self.send_response(200)
+        if self.path in self.server.endless:  # no Content-Length, and far too much data
+            self.end_headers()
+            with contextlib.suppress(OSError):
+                for _ in range(10_000):
+                    self.wfile.write(body)
+            self.close_connection = True
+            return
         extra = 100 if self.path in self.server.truncate else 0
         self.send_header("Content-Length", str(len(body) + extra))
         self.end_headers()
@@ -41,7 +48,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 @pytest.fixture
 def server():
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    httpd.files, httpd.truncate, httpd.requests = {}, set(), []
+    httpd.files, httpd.truncate, httpd.endless, httpd.requests = {}, set(), set(), []
     httpd.url = f"http://127.0.0.1:{httpd.server_address[1]}"
     thread = threading.Thread(target=httpd.serve_forever, args=(0.02,), daemon=True)
     thread.start()
@@ -153,7 +160,8 @@ def tiny_mnist(monkeypatch, tiny, server, tmp_path):
     for name, blob in blobs.items():
         server.files["/m1/" + name] = blob
     spec = DatasetSpec("mnist", datasets.DATASETS["mnist"].class_names,
-                       {name: _sha(blob) for name, blob in blobs.items()})
+                       {name: _sha(blob) for name, blob in blobs.items()},
+                       {name: len(blob) for name, blob in blobs.items()})
     monkeypatch.setitem(datasets.DATASETS, "mnist", spec)
     monkeypatch.setitem(datasets.MIRRORS, "mnist", [server.url + "/m1/"])
     monkeypatch.setenv("BARENET_CACHE", str(tmp_path / "cache"))
@@ -183,3 +191,26 @@ def test_load_dataset_mirrors_argument_and_failure(tiny_mnist, server, dead_url,
     assert f"put {', '.join(FILES)} in {tmp_path / 'cache' / 'mnist'}" in message
     # The two files before the bad one are complete and verified; nothing else is there.
     assert _listing(tmp_path / "cache" / "mnist") == sorted(FILES[:2])
+
+
+def test_a_mirror_streaming_without_length_is_cut_off_at_the_files_size(server, tmp_path):
+    blob = b"x" * 10_000
+    server.files["/e/f.gz"] = blob
+    server.endless.add("/e/f.gz")  # 100 MB with no Content-Length, if read to the end
+    with pytest.raises(BarenetError, match="more than the 10000 bytes the file has"):
+        download_file("f.gz", _sha(blob), [server.url + "/e/"], tmp_path / "d",
+                      progress=False, max_bytes=len(blob))
+    assert _listing(tmp_path / "d") == []  # nothing left behind
+
+
+def test_a_mirror_announcing_too_much_is_refused_before_reading(server, tmp_path):
+    blob = b"y" * 1000
+    server.files["/a/f.gz"] = blob
+    with pytest.raises(BarenetError, match="announces 1000 bytes, more than the 999"):
+        download_file("f.gz", _sha(blob), [server.url + "/a/"], tmp_path / "d",
+                      progress=False, max_bytes=999)
+
+
+def test_every_known_dataset_caps_every_file():
+    for spec in datasets.DATASETS.values():
+        assert set(spec.max_bytes) == set(FILES) == set(spec.sha256)

@@ -420,3 +420,15 @@ def test_metadata_save_refuses_is_refused_by_load_too(tmp_path, monkeypatch, met
     with pytest.raises(bn.BarenetError, match=problem) as err:
         bn.load(path)
     assert "\n" not in str(err.value) and str(path) in str(err.value)
+
+
+@pytest.mark.parametrize("value", [-1.0, 0.0])
+def test_a_non_positive_running_variance_is_refused(tmp_path, value):
+    from barenet.layers import BatchNorm1d, Linear
+
+    model = bn.Sequential([Linear(4, 3, rng=0), BatchNorm1d(3)])
+    path = tmp_path / "m.npz"
+    model.save(path)
+    members = members_of(path)
+    members["1.running_var"] = np.array([1.0, value, 1.0], np.float32)
+    expect_refusal(write_npz(tmp_path / "v.npz", members), "'1.running_var' must be positive")

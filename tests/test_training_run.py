@@ -318,3 +318,17 @@ def test_temporary_files_left_by_a_killed_run_are_removed_on_the_next_start(tmp_
     os.utime(other, (old, old))
     run.preflight(1000)
     assert not stale.exists() and fresh.exists() and other.exists()
+
+
+@pytest.mark.parametrize("shape", [[392], [1, 14, 14], [2, 28, 28]])
+def test_an_input_shape_that_does_not_hold_one_image_is_refused_before_training(
+        tiny_data, tiny_config, tmp_path, capsys, shape):
+    out = tmp_path / "run"
+    layers = "[{type = 'Flatten'}, {type = 'Linear', out_features = 10}]"
+    code = main(["train", "--config", str(tiny_config), "--data-dir", str(tiny_data),
+                 "--out", str(out), "--set", f"model.input_shape={shape}",
+                 "--set", f"model.layers={layers}"])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert "but the images are 28x28 (784 values); use [784] or [1, 28, 28]" in err
+    assert not out.exists()

@@ -373,6 +373,22 @@ def check_options(where: str, spec: Spec, given: Mapping[str, Any], *,
     return full
 
 
+#: Arrays a layer holds that must be positive: batch-norm's running variance is under a
+#: square root and a division (a negative one made every probability NaN).
+POSITIVE_ARRAYS = ("running_var",)
+
+
+def array_problem(name: str, array: Any) -> str | None:
+    """Why a layer's array ``name`` (``"3.running_var"``) may not hold these values, or None."""
+    import numpy as np
+
+    if not np.all(np.isfinite(array)):
+        return "holds NaN or infinite values"
+    if name.rpartition(".")[2] in POSITIVE_ARRAYS and not np.all(array > 0):
+        return "must be positive (a variance)"
+    return None
+
+
 def layer_spec(kind: str) -> Spec:
     """The spec of layer type ``kind``, or a one-line error naming the known ones."""
     if kind not in LAYERS:

@@ -47,6 +47,10 @@ class DatasetSpec:
         Label ``k`` means ``class_names[k]``.
     sha256 : dict of str to str
         File name (one of :data:`FILES`) -> SHA-256 of the published ``.gz`` file.
+    max_bytes : dict of str to int
+        File name -> the most bytes a download may deliver: its published size
+        (rounded up where only a rounded size is published). A mirror that
+        streams more is cut off there.
     system_dirs : tuple of pathlib.Path
         Folders where an operating-system package may have installed the files.
     """
@@ -54,6 +58,7 @@ class DatasetSpec:
     name: str
     class_names: tuple[str, ...]
     sha256: dict[str, str]
+    max_bytes: dict[str, int]
     system_dirs: tuple[Path, ...] = ()
 
 
@@ -68,6 +73,7 @@ DATASETS: dict[str, DatasetSpec] = {
             "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
             "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
         ), strict=True)),
+        max_bytes=dict(zip(FILES, (9_912_422, 28_881, 1_648_877, 4_542), strict=True)),
     ),
     # Digests of the files as published (their MD5s are 8d4fb7e6..., 25c81989...,
     # bef4ecab..., bb300cfd...). Debian's copies hold the same deflate streams
@@ -84,6 +90,8 @@ DATASETS: dict[str, DatasetSpec] = {
             "346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073",
             "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5",
         ), strict=True)),
+        # published as 26 MB, 29 KB, 4.3 MB and 5.1 KB
+        max_bytes=dict(zip(FILES, (27_000_000, 30_000, 4_500_000, 5_500), strict=True)),
         system_dirs=(paths.DEBIAN_FASHION_MNIST,),
     ),
 }
@@ -277,7 +285,8 @@ def load_dataset(name: str, data_dir: str | os.PathLike | None = None, *,
             raise BarenetError(f"no local copy of {name} found and downloading is off; {where}")
         base_urls = MIRRORS.get(name, []) if mirrors is None else mirrors
         try:
-            files = download_files(spec.sha256, base_urls, cache, progress=progress)
+            files = download_files(spec.sha256, base_urls, cache, progress=progress,
+                                   max_bytes=spec.max_bytes)
         except BarenetError as exc:
             raise BarenetError(f"{exc}; no local copy of {name} either: {where}") from None
     arrays = [read_idx(path) for path in files]

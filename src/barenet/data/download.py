@@ -31,8 +31,12 @@ class _MirrorFailed(Exception):
     """One mirror could not deliver one file (never escapes this module)."""
 
 
-def _fetch(url: str, dest: Path, sha256: str, progress: bool) -> None:
-    """Stream ``url`` into ``dest`` atomically; raise :class:`_MirrorFailed` on any problem."""
+def _fetch(url: str, dest: Path, sha256: str, progress: bool, max_bytes: int | None) -> None:
+    """Stream ``url`` into ``dest`` atomically; raise :class:`_MirrorFailed` on any problem.
+
+    A mirror announcing or sending more than ``max_bytes`` is cut off there: a
+    stream without Content-Length must not fill the disk.
+    """
     try:
         response = urllib.request.urlopen(url, timeout=TIMEOUT)
     except urllib.error.HTTPError as exc:
@@ -43,11 +47,17 @@ def _fetch(url: str, dest: Path, sha256: str, progress: bool) -> None:
     with response, atomic_write(dest, "wb") as handle:
         length = response.headers.get("Content-Length")
         total = int(length) if length and length.isdigit() else None
+        if max_bytes is not None and total is not None and total > max_bytes:
+            raise _MirrorFailed(f"it announces {total} bytes, more than the {max_bytes} the "
+                                "file has")
         bar = ProgressBar(total, dest.name, width=30, unit="MB", scale=1e6) if progress else None
         digest = hashlib.sha256()
         received = 0
         try:
             while block := response.read(_BLOCK):
+                if max_bytes is not None and received + len(block) > max_bytes:
+                    raise _MirrorFailed(f"it sent more than the {max_bytes} bytes the file "
+                                        "has; stopped there")
                 handle.write(block)
                 digest.update(block)
                 received += len(block)
@@ -66,7 +76,8 @@ def _fetch(url: str, dest: Path, sha256: str, progress: bool) -> None:
 
 
 def download_file(filename: str, sha256: str, base_urls: Sequence[str],
-                  dest_dir: str | os.PathLike, *, progress: bool | None = None) -> Path:
+                  dest_dir: str | os.PathLike, *, progress: bool | None = None,
+                  max_bytes: int | None = None) -> Path:
     """Download one file from the first mirror that delivers it intact.
 
     Parameters
@@ -82,6 +93,8 @@ def download_file(filename: str, sha256: str, base_urls: Sequence[str],
     progress : bool or None
         Draw a progress bar on stderr (redrawn in place on a terminal, else only its
         final line); ``None`` draws one only when stderr is a terminal.
+    max_bytes : int, optional
+        The file's size: a mirror sending more is cut off there and counts as failed.
 
     Returns
     -------
@@ -102,7 +115,7 @@ def download_file(filename: str, sha256: str, base_urls: Sequence[str],
         url = base.rstrip("/") + "/" + filename
         print(f"downloading {url}", file=sys.stderr)
         try:
-            _fetch(url, dest, sha256, progress)
+            _fetch(url, dest, sha256, progress, max_bytes)
         except _MirrorFailed as exc:
             print(f"  failed: {exc}", file=sys.stderr)
             problems.append(f"{url}: {exc}")
@@ -113,10 +126,12 @@ def download_file(filename: str, sha256: str, base_urls: Sequence[str],
 
 
 def download_files(files: dict[str, str], base_urls: Sequence[str],
-                   dest_dir: str | os.PathLike, *, progress: bool | None = None) -> list[Path]:
+                   dest_dir: str | os.PathLike, *, progress: bool | None = None,
+                   max_bytes: dict[str, int] | None = None) -> list[Path]:
     """Download every file of ``files`` (name -> SHA-256) not already in ``dest_dir``.
 
-    Files already present are kept as they are. See :func:`download_file`.
+    Files already present are kept as they are. ``max_bytes`` (name -> size)
+    caps each download. See :func:`download_file`.
 
     Returns
     -------
@@ -127,6 +142,7 @@ def download_files(files: dict[str, str], base_urls: Sequence[str],
     for filename, sha256 in files.items():
         path = Path(dest_dir) / filename
         if not path.is_file():
-            download_file(filename, sha256, base_urls, dest_dir, progress=progress)
+            download_file(filename, sha256, base_urls, dest_dir, progress=progress,
+                          max_bytes=(max_bytes or {}).get(filename))
         paths.append(path)
     return paths

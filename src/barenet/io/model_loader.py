@@ -202,8 +202,10 @@ def _load_archive(archive: zipfile.ZipFile, path: Path) -> Sequential:
             raise _fail(path, f"array {name!r} has dtype {array.dtype}, a float type expected")
         with np.errstate(over="ignore"):  # a float64 value beyond float32's range: inf
             array = array.astype(target.dtype, copy=False)
-        if not np.all(np.isfinite(array)):
-            raise _fail(path, f"array {name!r} holds NaN or infinite values (or values too "
-                              f"large for {target.dtype})")
+        problem = limits.array_problem(name, array)
+        if problem:
+            raise _fail(path, f"array {name!r} {problem} (or values too large for "
+                              f"{target.dtype})" if "NaN" in problem else
+                        f"array {name!r} {problem}")
         model.set_state(name, array)
     return model

@@ -253,9 +253,9 @@ def load_checkpoint(path: Path, model: Sequential, optimizer: Optimizer,
                 raise BarenetError(f"checkpoint {path}: {name} has shape {value.shape} "
                                    f"({value.dtype}), this run needs {target.shape}; "
                                    "start a new run")
-            if np.issubdtype(value.dtype, np.floating) and not np.all(np.isfinite(value)):
-                raise BarenetError(f"checkpoint {path}: {name} holds NaN or infinite values; "
-                                   "start a new run")
+            problem = limits.array_problem(name, value)
+            if problem:
+                raise BarenetError(f"checkpoint {path}: {name} {problem}; start a new run")
             arrays[name] = value
     for name in targets:
         model.set_state(name[len("model."):], arrays[name])

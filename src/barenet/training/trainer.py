@@ -56,6 +56,16 @@ def logits_of(model: Sequential, x: np.ndarray,
     return np.concatenate(out) if out else np.zeros((0, model.output_shape(model.input_shape)[-1]))
 
 
+def check_input_shape(input_shape: list[int], image_shape: tuple[int, ...]) -> None:
+    """The model's ``input_shape`` must hold exactly one image's pixels (before any training)."""
+    if math.prod(input_shape) != math.prod(image_shape):
+        sizes = "x".join(map(str, image_shape))
+        raise BarenetError(f"[model] input_shape {list(input_shape)} takes "
+                           f"{math.prod(input_shape):,} values per sample, but the images are "
+                           f"{sizes} ({math.prod(image_shape):,} values); use "
+                           f"[{math.prod(image_shape)}] or [1, {', '.join(map(str, image_shape))}]")
+
+
 def lower_rate(lr: float) -> float:
     """A round learning rate about a tenth of ``lr``: 1e6 -> 1e5, 2e-3 -> 2e-4, 0.7 -> 0.07."""
     tenth = lr / 10
@@ -88,6 +98,7 @@ class Trainer:
                  metadata: dict[str, Any], run: RunFolder, start: Sequential | None = None,
                  data_sha256: dict[str, str] | None = None) -> None:
         self.config, self.data, self.run = config, data, run
+        check_input_shape(config["model"]["input_shape"], data.x_train.shape[1:])
         init_seed, shuffle_seed, augment_seed = np.random.SeedSequence(config["seed"]).spawn(3)
         self.model = build_model(config["model"], np.random.default_rng(init_seed),
                                  np.dtype(config["dtype"]))
