@@ -23,6 +23,7 @@ COMMANDS = {
     "report": ("report", "write the plots of a run folder as PNG files"),
     "predict": ("predict", "classify image files (PNG, JPEG, BMP, GIF)"),
     "draw": ("draw", "open the draw-a-digit app"),
+    "export": ("export", "write a model as ONNX, for onnxruntime, the web or a phone"),
     "gradcheck": ("gradcheck", "check every layer's and loss's gradients by finite differences"),
     "xor": ("xor", "train a tiny network on XOR: the smallest sanity check"),
 }
