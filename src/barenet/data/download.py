@@ -20,7 +20,7 @@ from pathlib import Path
 
 from ..errors import BarenetError
 from ..io.files import atomic_write
-from ..io.progress import ProgressBar
+from ..io.progress import progress_bar
 
 #: Seconds to wait for a mirror to connect or to send the next block.
 TIMEOUT = 30.0
@@ -50,7 +50,8 @@ def _fetch(url: str, dest: Path, sha256: str, progress: bool, max_bytes: int | N
         if max_bytes is not None and total is not None and total > max_bytes:
             raise _MirrorFailed(f"it announces {total} bytes, more than the {max_bytes} the "
                                 "file has")
-        bar = ProgressBar(total, dest.name, width=30, unit="MB", scale=1e6) if progress else None
+        bar = progress_bar(total, dest.name, enabled=True, unit="B", unit_scale=True,
+                           unit_divisor=1000) if progress else None
         digest = hashlib.sha256()
         received = 0
         try:
@@ -62,12 +63,12 @@ def _fetch(url: str, dest: Path, sha256: str, progress: bool, max_bytes: int | N
                 digest.update(block)
                 received += len(block)
                 if bar:
-                    bar.update(received)
+                    bar.update(len(block))
         except (OSError, http.client.HTTPException) as exc:
             raise _MirrorFailed(f"transfer failed after {received} bytes ({exc})") from None
         finally:
             if bar:
-                bar.close(received)
+                bar.close()
         if total is not None and received != total:
             raise _MirrorFailed(f"transfer cut short: got {received} of {total} bytes")
         if digest.hexdigest() != sha256:

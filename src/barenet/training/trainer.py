@@ -19,7 +19,7 @@ import numpy as np
 from ..data import Augment, Batches, PreparedData
 from ..data.scaling import network_input
 from ..errors import BarenetError
-from ..io.progress import ProgressBar
+from ..io.progress import progress_bar
 from ..losses import SoftmaxCrossEntropy
 from ..model import INFERENCE_BATCH, Sequential
 from ..optim import clip_grad_norm
@@ -214,7 +214,7 @@ class Trainer:
         partial, started = self._start_epoch()
         bar = self._train_batches(partial, started)
         row = self._epoch_row(partial, time.perf_counter() - started)
-        bar.close(len(self.batches), loss=row["train_loss"], acc=row["train_acc"])
+        bar.close()
         val = (f"val loss {row['val_loss']:.4f} acc {row['val_acc']:.2%}"
                if row["val_acc"] is not None else "no validation split")
         log(f"epoch {row['epoch']}: train loss {row['train_loss']:.4f} acc "
@@ -236,10 +236,11 @@ class Trainer:
         self.model.train()
         return partial, time.perf_counter() - partial.seconds
 
-    def _train_batches(self, partial: Partial, started: float) -> ProgressBar:
+    def _train_batches(self, partial: Partial, started: float) -> Any:
         """The epoch's remaining batches: schedule, step, sums, progress; stop on a signal."""
         epoch, batches, total = self.state.epoch, len(self.batches), self.config["epochs"]
-        bar = ProgressBar(batches, f"epoch {epoch + 1}/{total}")
+        bar = progress_bar(batches, f"epoch {epoch + 1}/{total}", initial=self.state.batch,
+                           unit="batch")
         for b, (images, y) in itertools.islice(enumerate(self.batches), self.state.batch, None):
             self.optimizer.lr = self.schedule(epoch + b / batches)
             loss, correct = self.train_batch(to_input(self.model, self.augment(images)), y)
@@ -251,10 +252,13 @@ class Trainer:
             partial.loss += loss * len(y)
             partial.correct += correct
             partial.seen += len(y)
-            bar.update(b + 1, loss=partial.loss / partial.seen, acc=partial.correct / partial.seen)
+            bar.set_postfix(loss=f"{partial.loss / partial.seen:.4f}",
+                            acc=f"{partial.correct / partial.seen:.2%}", refresh=False)
+            bar.update()
             if self.progress is not None:
                 self.progress((epoch + (b + 1) / batches) / total)
             if self.stop_signal is not None:
+                bar.close()
                 self._stop(partial, started, b + 1)
         return bar
 
