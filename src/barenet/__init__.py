@@ -10,11 +10,13 @@ Where to start
 - ``bn.losses``: ``SoftmaxCrossEntropy``, ``MSELoss``, ``BCEWithLogits``.
 - ``bn.optim``: ``SGD``, ``Adam``, ``AdamW``, ``RMSProp`` over ``model.parameters()``;
   schedules and gradient clipping.
+- ``bn.fit(model, x, y, epochs=5, validation=(xv, yv))``: train on arrays in memory,
+  with the same loop as ``barenet train``; returns a ``History`` to plot.
 - ``bn.gradcheck(layer_or_model, x)``: analytic gradients against finite differences.
 - ``barenet.vision.preprocess(picture)``: any picture of a digit -> the 28x28
-  the network expects; ``barenet.vision.reading.read_digit(model, picture)`` reads it.
+  the network expects; ``barenet.vision.read_digit(model, picture)`` reads it.
 - The command line: ``barenet train``, ``evaluate``, ``predict``, ``draw``,
-  ``report``, ``gradcheck``, ``xor`` (``barenet COMMAND --help``).
+  ``finetune``, ``export``, ``report``, ``gradcheck``, ``xor`` (``barenet COMMAND --help``).
 
 >>> import barenet as bn
 >>> model = bn.Sequential([bn.layers.Linear(784, 128), bn.layers.ReLU(), bn.layers.Linear(128, 10)])
@@ -28,7 +30,8 @@ from .io.model_file import save
 from .io.model_loader import load
 from .model import Sequential
 from .module import Module, Parameter
+from .training.fit import History, fit
 from .version import __version__
 
 __all__ = ["layers", "losses", "optim", "BarenetError", "gradcheck", "GradcheckResult",
-           "Sequential", "Module", "Parameter", "load", "save", "__version__"]
+           "Sequential", "Module", "Parameter", "load", "save", "fit", "History", "__version__"]

@@ -20,7 +20,7 @@ from ..data import Augment, Batches, PreparedData
 from ..data.scaling import network_input
 from ..errors import BarenetError
 from ..io.progress import progress_bar
-from ..losses import SoftmaxCrossEntropy
+from ..losses import Loss, SoftmaxCrossEntropy
 from ..model import INFERENCE_BATCH, Sequential
 from ..optim import clip_grad_norm
 from .builder import build_model, build_optimizer, build_schedule
@@ -38,12 +38,14 @@ def to_input(model: Sequential, images: np.ndarray) -> np.ndarray:
 
 
 def evaluate(model: Sequential, x: np.ndarray, y: np.ndarray,
-             batch_size: int = INFERENCE_BATCH) -> tuple[float, float]:
-    """Mean cross-entropy and accuracy of ``model`` (eval mode) on prepared images."""
+             batch_size: int = INFERENCE_BATCH,
+             loss_fn: Loss | None = None) -> tuple[float, float]:
+    """Mean loss (cross-entropy unless ``loss_fn``) and accuracy of ``model`` (eval mode)
+    on prepared images."""
     if len(y) == 0:
         return 0.0, 0.0
     logits = logits_of(model, x, batch_size)
-    loss = SoftmaxCrossEntropy()(logits, y)
+    loss = (loss_fn or SoftmaxCrossEntropy())(logits, y)
     return float(loss), float((logits.argmax(axis=1) == y).mean())
 
 
@@ -87,21 +89,27 @@ class Trainer:
         the validation set may be empty.
     metadata : dict
         Recorded in every saved model: dataset, class names, normalisation.
-    run : RunFolder
-        Where models, checkpoints, history and plots go.
+    run : RunFolder or None
+        Where checkpoints and history go; None (``barenet.fit``) writes nothing.
     start : Sequential, optional
         Weights to start from (fine-tuning), of the config's architecture; by
         default fresh ones drawn from the config's seed.
+    model : Sequential, optional
+        Train this model itself, in place, instead of building one (``barenet.fit``).
+    loss_fn : Loss, optional
+        The loss to train and validate with; by default cross-entropy (with the
+        config's label smoothing for training, without it for validation).
     """
 
     def __init__(self, config: dict[str, Any], data: PreparedData,
-                 metadata: dict[str, Any], run: RunFolder, start: Sequential | None = None,
-                 data_sha256: dict[str, str] | None = None) -> None:
+                 metadata: dict[str, Any], run: RunFolder | None,
+                 start: Sequential | None = None, data_sha256: dict[str, str] | None = None,
+                 model: Sequential | None = None, loss_fn: Loss | None = None) -> None:
         self.config, self.data, self.run = config, data, run
         check_input_shape(config["model"]["input_shape"], data.x_train.shape[1:])
         init_seed, shuffle_seed, augment_seed = np.random.SeedSequence(config["seed"]).spawn(3)
-        self.model = build_model(config["model"], np.random.default_rng(init_seed),
-                                 np.dtype(config["dtype"]))
+        self.model = model if model is not None else build_model(
+            config["model"], np.random.default_rng(init_seed), np.dtype(config["dtype"]))
         if start is not None:
             for name, array in start.state().items():
                 self.model.set_state(name, array)
@@ -110,7 +118,8 @@ class Trainer:
         self.augment = Augment(**config["augment"], fill=data.background,
                                rng=np.random.default_rng(augment_seed))
         self.batches = Batches(data.x_train, data.y_train, config["batch_size"], self.shuffle_rng)
-        self.loss_fn = SoftmaxCrossEntropy(config["label_smoothing"])
+        self.loss_fn = loss_fn or SoftmaxCrossEntropy(config["label_smoothing"])
+        self.val_loss_fn = loss_fn or SoftmaxCrossEntropy()
         self.optimizer = build_optimizer(config, self.model.parameters())
         self.schedule = build_schedule(config, self.optimizer.lr)
         self.state = LoopState(config_sha256=config_fingerprint(config),
@@ -138,6 +147,8 @@ class Trainer:
         return [self.shuffle_rng, *layer_rngs, self.augment.rng]
 
     def _checkpoint(self) -> None:
+        if self.run is None:
+            return
         self.state.rngs = [g.bit_generator.state for g in self._generators()]
         self.run.save_checkpoint(self.model, self.optimizer, self.best, self.state)
 
@@ -223,7 +234,8 @@ class Trainer:
         self._track_best(row)
         self.state.history.append(row)
         self.state.epoch, self.state.batch, self.state.partial = self.state.epoch + 1, 0, None
-        self.run.write_history(self.state.history)
+        if self.run is not None:
+            self.run.write_history(self.state.history)
         self.state.epoch_start_rng = None
         self._checkpoint()
 
@@ -266,9 +278,12 @@ class Trainer:
         """Checkpoint in the middle of the epoch, then raise :class:`Interrupted`."""
         partial.seconds = time.perf_counter() - started
         self.state.batch, self.state.partial = batch, partial
+        where = (f"stopped by signal {self.stop_signal} at epoch {self.state.epoch + 1}, "
+                 f"batch {batch}")
+        if self.run is None:
+            raise Interrupted(f"{where}; the model keeps the weights it had then")
         self._checkpoint()
-        raise Interrupted(f"stopped by signal {self.stop_signal} at epoch {self.state.epoch + 1}, "
-                          f"batch {batch}; checkpoint saved. Resume with: barenet train "
+        raise Interrupted(f"{where}; checkpoint saved. Resume with: barenet train "
                           f"--resume {self.run.path}")
 
     def _epoch_row(self, partial: Partial, seconds: float) -> dict[str, Any]:
@@ -277,8 +292,8 @@ class Trainer:
         train_loss, train_acc = partial.loss / partial.seen, partial.correct / partial.seen
         has_val = len(data.y_val) > 0
         # without a validation split there is nothing to report: None, not NaN (not JSON)
-        val_loss, val_acc = evaluate(self.model, data.x_val, data.y_val) if has_val \
-            else (None, None)
+        val_loss, val_acc = evaluate(self.model, data.x_val, data.y_val,
+                                     loss_fn=self.val_loss_fn) if has_val else (None, None)
         return {"epoch": epoch + 1, "train_loss": train_loss, "train_acc": train_acc,
                 "val_loss": val_loss, "val_acc": val_acc, "lr": self.optimizer.lr,
                 "seconds": seconds,
@@ -305,7 +320,7 @@ class Trainer:
 
     def _saved_so_far(self) -> str:
         """``; <files> in <run> are intact`` naming only files that exist."""
-        names = [p.name for p in (self.run.checkpoint,) if p.is_file()]
+        names = [p.name for p in (self.run.checkpoint,) if p.is_file()] if self.run else []
         if not names:
             return "; no model or checkpoint had been saved yet"
         verb = "is" if len(names) == 1 else "are"
