@@ -92,3 +92,25 @@ def test_the_core_imports_no_gui_and_no_plotting():
         if not source.exists():
             source = SOURCE / Path(*module.split(".")[1:]) / "__init__.py"
         assert "import tkinter" not in source.read_text(encoding="utf-8"), module
+
+
+def test_every_import_of_barenet_names_something_that_exists():
+    """Lazy imports inside functions run only when called: check them all now."""
+    import importlib
+
+    paths = list(SOURCE.rglob("*.py"))
+    modules = {module_name(p) for p in paths}
+    missing = []
+    for path in paths:
+        name = module_name(path)
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.ImportFrom) and node.level):
+                continue
+            base = package.split(".")[:len(package.split(".")) - node.level + 1]
+            target = ".".join(base + ([node.module] if node.module else []))
+            module = importlib.import_module(target)
+            missing += [f"{name}: {target}.{alias.name}" for alias in node.names
+                        if alias.name != "*" and not hasattr(module, alias.name)
+                        and f"{target}.{alias.name}" not in modules]
+    assert not missing, missing

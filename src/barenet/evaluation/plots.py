@@ -356,14 +356,9 @@ def plot_stages(picture: np.ndarray, path: str | os.PathLike) -> Path:
     it; the ink's strength; the ink kept (paper lines found drawn in red, the
     digit's pieces in colour, specks and other marks grey); and the 28x28.
     """
-    from ..vision import (
-        BACKGROUND_FRACTION,
-        MIN_BACKGROUND_WINDOW,
-        extract,
-        ink_strength,
-        odd_window,
-        paper_background,
-    )
+    from ..vision.gray import to_grayscale
+    from ..vision.ink import ink_strength, odd_window, paper_background
+    from ..vision.preprocess import BACKGROUND_FRACTION, MIN_BACKGROUND_WINDOW, extract
 
     found = extract(picture)
     paper = found.gray if found.dark_ink else 1 - found.gray
@@ -375,7 +370,10 @@ def plot_stages(picture: np.ndarray, path: str | os.PathLike) -> Path:
     palette = matplotlib.colormaps["tab10"]
     for i, piece in enumerate(found.digit):
         kept[found.labels == piece.label] = palette(i % 10)[:3]
-    panels = [("1. picture", picture, None), ("2. grey, working size", found.gray, "gray"),
+    picture = np.asarray(picture)
+    as_shot = (picture, None) if picture.ndim == 3 and picture.shape[2] >= 3 else \
+        (to_grayscale(picture), "gray")  # a grey picture in grey, not in a colour map
+    panels = [("1. picture", *as_shot), ("2. grey, working size", found.gray, "gray"),
               ("3. paper under the ink", background, "gray"), ("4. ink strength", ink, "gray"),
               ("5. ink kept, lines removed", kept, None), ("6. what the network sees",
                                                            found.glyph, "gray")]
