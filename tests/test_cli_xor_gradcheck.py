@@ -5,6 +5,7 @@ import re
 import numpy as np
 import pytest
 
+from barenet import limits
 from barenet.cli.main import main
 from barenet.gradcheck import LAYER_EXAMPLES, Example
 from barenet.layers import LAYERS, Linear
@@ -79,6 +80,7 @@ def extra_layers(monkeypatch):
         monkeypatch.setitem(LAYER_EXAMPLES, "WrongSlope",
                             lambda rng: [Example("", WrongSlope(), rng.standard_normal((3, 4)))])
         monkeypatch.setitem(LAYER_EXAMPLES, "Exploding", lambda rng: exploding())
+        monkeypatch.setitem(limits.LAYERS, "Dense", limits.LAYERS["Linear"])  # its options
 
     return add
 

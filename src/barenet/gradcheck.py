@@ -9,12 +9,12 @@ derivative is compared with the central difference
 The second half of the module holds small *examples*: a layer or loss built
 with tiny sizes plus an input it accepts, so that ``barenet gradcheck`` can
 check every registered layer and loss, including ones added later: a layer
-missing from :data:`LAYER_EXAMPLES` gets one guessed from its constructor.
+missing from :data:`LAYER_EXAMPLES` gets one guessed from the options it
+declares in :mod:`barenet.limits`.
 """
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -293,30 +293,33 @@ LAYER_EXAMPLES: dict[str, Callable[[np.random.Generator], list[Example]]] = {
     "GlobalAvgPool2d": _global_pool,
 }
 
-#: Small sizes for constructor arguments that have no default, by argument name.
-SIZE_GUESSES = {"in_features": 5, "out_features": 4, "num_features": 3, "features": 5,
-                "in_channels": 3, "out_channels": 4, "channels": 3, "kernel_size": 3,
-                "pool_size": 2, "size": 2, "stride": 1, "padding": 1}
+#: Small sizes for the options a layer declares without a default, by option name.
+SIZE_GUESSES = {"in_features": 5, "out_features": 4, "num_features": 3, "in_channels": 3,
+                "out_channels": 4, "kernel_size": 3}
 
 
-def _guessed_example(cls: type, rng: np.random.Generator) -> Example | None:
-    """Build ``cls`` from :data:`SIZE_GUESSES` and find an input shape it accepts."""
+def _guessed_example(name: str, cls: type, rng: np.random.Generator) -> Example | None:
+    """Build layer ``name`` from the options :mod:`barenet.limits` declares for it (small
+    sizes from :data:`SIZE_GUESSES` where it has no default) and find an input it takes."""
+    from . import limits
+
+    spec = limits.LAYERS.get(name)
+    if spec is None:
+        return None
     kwargs: dict[str, Any] = {}
-    for name, param in inspect.signature(cls).parameters.items():
-        if name == "rng":
-            kwargs[name] = np.random.default_rng(rng.integers(2**32))
-        elif param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
-            continue
-        elif param.default is param.empty:
-            if name not in SIZE_GUESSES:
+    for option, declared in spec.options.items():
+        if declared.default is limits.REQUIRED:
+            if option not in SIZE_GUESSES:
                 return None
-            kwargs[name] = SIZE_GUESSES[name]
+            kwargs[option] = SIZE_GUESSES[option]
+    if spec.random:
+        kwargs["rng"] = np.random.default_rng(rng.integers(2**32))
     try:
         layer = cls(**kwargs).astype(np.float64)
     except Exception:
         return None
     features = kwargs.get("in_features", kwargs.get("num_features", 5))
-    channels = kwargs.get("in_channels", kwargs.get("num_features", kwargs.get("channels", 3)))
+    channels = kwargs.get("in_channels", kwargs.get("num_features", 3))
     for shape in [(4, features), (2, channels, 6, 6), (2, channels, 8, 8)]:
         x = away_from_kinks(rng.standard_normal(shape))
         try:
@@ -336,7 +339,7 @@ def layer_examples(name: str, cls: type, rng: np.random.Generator) -> list[Examp
     """The examples to check for layer ``name``: the table, else a guess ([] if none)."""
     if name in LAYER_EXAMPLES:
         return LAYER_EXAMPLES[name](rng)
-    guess = _guessed_example(cls, rng)
+    guess = _guessed_example(name, cls, rng)
     return [guess] if guess is not None else []
 
 
