@@ -43,6 +43,8 @@ def torch_model(barenet_model) -> Any:
                           "gamma": getattr(t, "weight", None), "beta": getattr(t, "bias", None)}
                 data = torch.from_numpy(p.data)
                 target[name].copy_(data.T if kind == "Linear" and name == "weight" else data)
+            for name, array in layer.buffers.items():  # batch norm's running statistics
+                getattr(t, name).copy_(torch.from_numpy(array))
         layers.append(t)
     return nn.Sequential(*layers).train()
 

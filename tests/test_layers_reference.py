@@ -58,10 +58,12 @@ POOLS = [
 
 
 @pytest.mark.parametrize("shape, kernel, stride, padding", POOLS)
-def test_max_pool_matches_the_window_by_window_reference(rng, shape, kernel, stride, padding):
+@pytest.mark.parametrize("training", [True, False])  # eval: no winners kept until backward
+def test_max_pool_matches_the_window_by_window_reference(rng, shape, kernel, stride, padding,
+                                                         training):
     x = rng.standard_normal(shape)
     x[0, 0, :2, :2] = 1.5  # a tie: the first tap in row-major order wins
-    layer = MaxPool2d(kernel, stride=stride, padding=padding)
+    layer = MaxPool2d(kernel, stride=stride, padding=padding).train(training)
     y = layer.forward(x)
     delta = rng.standard_normal(y.shape)
     y_plain, dx_plain = max_pool2d_reference(x, delta, layer.kernel, layer.stride,
@@ -123,3 +125,54 @@ def test_batch_norm_matches_the_textbook_formulas(rng, cls, shape, training):
     np.testing.assert_allclose(dx, dx_plain, **TIGHT)
     np.testing.assert_allclose(layer.gamma.grad, dgamma, **TIGHT)
     np.testing.assert_allclose(layer.beta.grad, dbeta, **TIGHT)
+
+
+@pytest.mark.parametrize("dtype, tolerance", [(np.float64, 1e-12), (np.float32, 2e-5)])
+def test_predicting_with_batch_norm_folded_equals_the_eval_forward(rng, dtype, tolerance):
+    from barenet import Sequential
+    from barenet.layers import Flatten, Linear, ReLU
+    from barenet.layers.batchnorm import _BatchNorm
+
+    model = Sequential([
+        Conv2d(1, 4, 3, padding=1, rng=rng), BatchNorm2d(4), MaxPool2d(2), ReLU(),
+        Conv2d(4, 5, 3, bias=False, rng=rng), BatchNorm2d(5),
+        MaxPool2d(2), BatchNorm2d(5),  # after pooling: stays a batch norm
+        Flatten(), Linear(5 * 2 * 2, 6, rng=rng), BatchNorm1d(6), ReLU(), Linear(6, 3, rng=rng),
+    ], input_shape=(1, 12, 12)).astype(dtype)
+    for layer in model.layers:
+        if isinstance(layer, _BatchNorm):
+            c = layer.num_features
+            layer.gamma.data[...] = rng.uniform(0.5, 2, c)
+            layer.beta.data[...] = rng.standard_normal(c)
+            layer.buffers["running_mean"][...] = rng.standard_normal(c)
+            layer.buffers["running_var"][...] = rng.uniform(0.5, 2, c)
+    x = rng.random((7, 1, 12, 12)).astype(dtype)
+    with model.evaluating():
+        plain = model.forward(x)
+        kinds = [type(layer).__name__ for layer in model.inference_layers()]
+    assert kinds.count("BatchNorm2d") == 1 and "BatchNorm1d" not in kinds
+    before = [a.copy() for a in model.state().values()]
+    np.testing.assert_allclose(model.predict_logits(x), plain, rtol=tolerance, atol=tolerance)
+    for a, b in zip(before, model.state().values(), strict=True):
+        np.testing.assert_array_equal(a, b)  # folding changes nothing in the model
+    model.train()
+    assert [type(m).__name__ for m in model.inference_layers()].count("BatchNorm2d") == 3
+
+
+def test_prediction_on_several_threads_gives_the_same_numbers(rng):
+    from barenet import Sequential
+    from barenet.layers import Flatten, Linear, ReLU
+
+    # a convolution with no batch norm after it keeps its own im2col buffer per thread
+    model = Sequential([Conv2d(1, 6, 3, padding=1, rng=rng), ReLU(), MaxPool2d(2),
+                        Conv2d(6, 4, 3, rng=rng), BatchNorm2d(4), Flatten(),
+                        Linear(4 * 12 * 12, 10, rng=rng)], input_shape=(1, 28, 28))
+    images = rng.integers(0, 256, (203, 28, 28), dtype=np.uint8)  # 7 batches, the last short
+    one = model.predict_logits(images, batch_size=32, threads=1)
+    for threads in (2, 3, 8):
+        np.testing.assert_array_equal(model.predict_logits(images, batch_size=32,
+                                                           threads=threads), one)
+    with model.evaluating():
+        plain = model.forward(model.prepare_input(images))
+    np.testing.assert_allclose(one, plain, rtol=2e-5, atol=2e-5)
+    assert model.predict_logits(images[:0], threads=4).shape == (0, 10)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from . import limits
 from .data.scaling import Standardization, network_input
@@ -14,9 +16,21 @@ from .errors import BarenetError
 from .evaluation.calibration import min_confidence, temperature
 from .io.model_file import save as save_model
 from .layers.activations import Softmax, softmax
+from .layers.batchnorm import _BatchNorm, fold_into
 from .module import Module, Parameter
 
 INFERENCE_BATCH = limits.INFERENCE_BATCH  # images per forward pass when only predicting
+
+
+def default_threads() -> int:
+    """Threads for prediction: ``$BARENET_THREADS``, else the cores this process may use."""
+    env = os.environ.get("BARENET_THREADS", "")
+    if env.isdigit() and int(env) >= 1:
+        return int(env)
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
 
 
 class Sequential(Module):
@@ -136,19 +150,64 @@ class Sequential(Module):
         standardization = self.standardization or Standardization(0.0, 1.0)
         return network_input(images, self.dtype, standardization, self.input_shape)
 
-    def predict_logits(self, images: np.ndarray,
-                       batch_size: int = INFERENCE_BATCH) -> np.ndarray:
-        """The network's raw outputs (N, K) for raw images, computed in eval mode."""
+    def predict_logits(self, images: np.ndarray, batch_size: int = INFERENCE_BATCH,
+                       threads: int | None = None) -> np.ndarray:
+        """The network's raw outputs (N, K) for raw images, computed in eval mode.
+
+        Batches of ``batch_size`` run on ``threads`` threads at once (default: the
+        machine's cores, or ``$BARENET_THREADS``), each with one BLAS thread and its
+        own copies of the layers' working state; NumPy releases the interpreter lock
+        in its loops, so all of the work runs in parallel, not only the matrix
+        products. The batches are the same whatever the thread count, and so are the
+        results (tests). 10,000 test images through cnn.toml: 2.37 s on two threads,
+        3.14 s on one thread with two BLAS threads (Intel Xeon, 2 cores).
+        """
         if int(batch_size) < 1:
             raise BarenetError(f"batch_size must be >= 1, got {batch_size}")
         x = self.prepare_input(images)
-        # range(0, max(len(x), 1)): an empty batch still passes through once, so the
-        # result has shape (0, K) rather than failing. A damaged model's overflow is
-        # not printed: its NaN output is refused by the callers that show it.
-        with self.evaluating(), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            out = [self.forward(x[i:i + batch_size])
-                   for i in range(0, max(len(x), 1), batch_size)]
-        return np.concatenate(out)
+        starts = list(range(0, max(len(x), 1), batch_size))
+        threads = max(1, min(default_threads() if threads is None else int(threads),
+                             len(starts)))
+        with self.evaluating():
+            layers = self.inference_layers()
+
+            def run(part: list[int]) -> list[np.ndarray]:
+                # A damaged model's overflow is not printed: its NaN output is refused by
+                # the callers that show it (errstate is per thread).
+                own = [layer.replica() for layer in layers] if threads > 1 else layers
+                out = []
+                with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                    for start in part:  # an empty batch still passes once: shape (0, K)
+                        h = x[start:start + batch_size]
+                        for layer in own:
+                            h = layer.forward(h)
+                        out.append(h)
+                return out
+
+            if threads == 1:
+                return np.concatenate(run(starts))
+            parts = [list(p) for p in np.array_split(starts, threads)]
+            with threadpool_limits(limits=1, user_api="blas"), \
+                    ThreadPoolExecutor(threads) as pool:
+                return np.concatenate([h for out in pool.map(run, parts) for h in out])
+
+    def inference_layers(self) -> list[Module]:
+        """The layers :meth:`predict_logits` runs: :attr:`layers`, in eval mode, with each
+        batch norm that follows a Linear or Conv2d folded into it (``fold_into``).
+
+        The same function as ``forward`` in eval mode, up to rounding (the tests hold
+        them equal), with one pass over every such activation fewer (batch norm was
+        21% of cnn.toml's eval forward time at batch 256).
+        """
+        out: list[Module] = []
+        for layer in self.layers:
+            folded = fold_into(out[-1], layer) if out and isinstance(layer, _BatchNorm) \
+                and not layer.training else None
+            if folded is not None:
+                out[-1] = folded
+            else:
+                out.append(layer)
+        return out
 
     @property
     def temperature(self) -> float:

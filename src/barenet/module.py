@@ -10,6 +10,7 @@ left.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -51,6 +52,9 @@ class Module:
     """
 
     needs_input_grad = True
+    #: Reused buffers a forward pass writes into (a convolution's im2col matrix): a
+    #: :meth:`replica` gets its own.
+    work_arrays: tuple[str, ...] = ()
 
     def __init__(self) -> None:
         self.training = True
@@ -116,6 +120,17 @@ class Module:
             if np.issubdtype(buf.dtype, np.floating):
                 self.buffers[name] = buf.astype(dtype)
         return self
+
+    def replica(self) -> Module:
+        """A copy sharing the parameters and buffers, with its own working state.
+
+        For running the same layer in several threads at once (prediction): each
+        forward pass then keeps its intermediates on its own replica.
+        """
+        twin = copy.copy(self)
+        for name in self.work_arrays:
+            setattr(twin, name, None)
+        return twin
 
     # -- modes -----------------------------------------------------------
     def train(self, mode: bool = True) -> Module:

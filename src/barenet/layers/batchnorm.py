@@ -164,6 +164,30 @@ class BatchNorm2d(_BatchNorm):
     ndim = 4
 
 
+def fold_into(layer: Module, norm: _BatchNorm) -> Module | None:
+    """``layer`` (a Linear or Conv2d) and the eval-mode batch norm after it, as one layer.
+
+    ``gamma ((W x + b) - mu) r + beta = (gamma r W) x + (gamma r (b - mu) + beta)`` per
+    output channel, with ``r = 1 / sqrt(running_var + eps)``: the same numbers up to
+    rounding, one pass over the activations fewer. Returns a new layer (``layer`` and
+    ``norm`` are not changed), or None for a layer that cannot take it in.
+    """
+    kind = type(layer).__name__
+    if kind not in ("Linear", "Conv2d"):
+        return None
+    weight = layer.params["weight"].data
+    scale = (norm.params["gamma"].data.astype(np.float64)
+             / np.sqrt(norm.buffers["running_var"].astype(np.float64) + norm.eps))
+    bias = layer.params["bias"].data if "bias" in layer.params else 0.0
+    shift = (bias - norm.buffers["running_mean"]) * scale + norm.params["beta"].data
+    # Linear's weight is (in, out), a convolution's (out, in, KH, KW): scale each output
+    per_output = scale[None, :] if kind == "Linear" else scale[:, None, None, None]
+    folded = layer.replica()  # its own im2col buffer, not the original's
+    folded.params = {"weight": Parameter((weight * per_output).astype(weight.dtype), "weight"),
+                     "bias": Parameter(shift.astype(weight.dtype), "bias")}
+    return folded
+
+
 # -- the plain reference, for the tests: docs/math.md's formulas with means ----------
 
 

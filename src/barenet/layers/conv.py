@@ -65,6 +65,8 @@ class Conv2d(Module):
     gradient comes back in the same memory order, reading it as ``dY`` is free.
     """
 
+    work_arrays = ("cols",)
+
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int | Sequence[int],
                  stride: int | Sequence[int] = 1, padding: int | Sequence[int] = 0,
                  init: str = "he", bias: bool = True,

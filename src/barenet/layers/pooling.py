@@ -83,8 +83,9 @@ class MaxPool2d(_Pool2d):
     def forward(self, x: np.ndarray) -> np.ndarray:
         """``y[n, c, oh, ow] = max_{i,j} x_pad[n, c, s oh + i, s ow + j]``, padding with -inf.
 
-        Keeps ``argmax``, each window's winning tap ``i KW + j`` (the first on ties).
-        See docs/math.md, "Pooling". :func:`max_pool2d_reference` is the plain
+        In training mode keeps ``argmax``, each window's winning tap ``i KW + j`` (the
+        first on ties); in eval mode only the input, from which ``backward`` finds them if
+        it is called. See docs/math.md, "Pooling". :func:`max_pool2d_reference` is the plain
         version (``max`` and ``argmax`` over the taps); this one keeps a running
         maximum over contiguous copies of each tap instead, 4.5 times faster on
         ``cnn.toml``'s first pooling (128 x 32 x 28 x 28 float32, one thread).
@@ -99,25 +100,42 @@ class MaxPool2d(_Pool2d):
             ``OH = (H + 2p - KH) // s + 1``, likewise OW.
         """
         self.check(x)
-        kh, kw = self.kernel
         # Work channel-major, (C, N, ...): the memory order convolution and batch-norm
         # outputs already have, so reading the taps is a strided view and no copy.
         windows = sliding_windows(x.transpose(1, 0, 2, 3), self.kernel, self.stride,
                                   self.padding, pad_value=-np.inf)  # (C, N, KH, KW, OH, OW)
-        # Running maximum over the taps t = i*KW + j, and the index of the tap it came from.
+        if self.training:
+            y, self.argmax = self._max_and_argmax(windows)
+            self.input = None
+        else:  # eval: the winners are needed only if a backward pass follows (rarely)
+            y, self.argmax, self.input = self._max(windows), None, x
+        return y.transpose(1, 0, 2, 3)
+
+    def _max(self, windows: np.ndarray) -> np.ndarray:
+        """The running maximum alone (eval mode): one pass a tap, 1.6 times faster than
+        with the winners on cnn.toml's first pooling (256 x 32 x 28 x 28, one thread)."""
+        kh, kw = self.kernel
         y = windows[:, :, 0, 0].copy()
-        self.argmax = np.zeros(y.shape, np.min_scalar_type(kh * kw))
-        larger, index = np.empty(y.shape, bool), np.empty_like(self.argmax)
+        for t in range(1, kh * kw):
+            np.maximum(y, windows[:, :, t // kw, t % kw], out=y)
+        return y
+
+    def _max_and_argmax(self, windows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Running maximum over the taps t = i*KW + j, and the index of the tap it came from."""
+        kh, kw = self.kernel
+        y = windows[:, :, 0, 0].copy()
+        argmax = np.zeros(y.shape, np.min_scalar_type(kh * kw))
+        larger, index = np.empty(y.shape, bool), np.empty_like(argmax)
         tap = np.empty_like(y)  # each tap copied once: the four passes below then run on
         for t in range(1, kh * kw):  # contiguous memory (1.2-1.4 times faster in all)
             np.copyto(tap, windows[:, :, t // kw, t % kw])
             np.greater(tap, y, out=larger)  # strictly: a tie keeps the first maximum
             # Taps come in increasing order, so a new winner has the largest index so far
             # (a maximum, several times faster than a masked assignment).
-            np.multiply(larger, self.argmax.dtype.type(t), out=index)
-            np.maximum(self.argmax, index, out=self.argmax)
+            np.multiply(larger, argmax.dtype.type(t), out=index)
+            np.maximum(argmax, index, out=argmax)
             np.maximum(y, tap, out=y)
-        return y.transpose(1, 0, 2, 3)
+        return y, argmax
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         """``dL/dx``: each ``delta[n, c, oh, ow]`` goes to its window's argmax pixel.
@@ -137,6 +155,10 @@ class MaxPool2d(_Pool2d):
         dx : ndarray, shape (N, C, H, W)
         """
         kh, kw = self.kernel
+        if self.argmax is None:  # an eval-mode forward kept only its input: find the winners
+            windows = sliding_windows(self.input.transpose(1, 0, 2, 3), self.kernel,
+                                      self.stride, self.padding, pad_value=-np.inf)
+            self.argmax = self._max_and_argmax(windows)[1]
         dy = grad_out.transpose(1, 0, 2, 3)  # (C, N, OH, OW), like argmax
         if self.stride != self.kernel or self.padding != (0, 0):
             # Overlapping or padded windows: a pixel can win in several, so add them up.
