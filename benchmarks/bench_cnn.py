@@ -201,6 +201,13 @@ def run_one(args: argparse.Namespace) -> dict[str, Any]:
     x, y = synthetic_mnist(EPOCH_SAMPLES, args.seed)
     layer_times: dict | None = {} if args.layer_times else None
     model, step = barenet_step(setup, args.seed, layer_times)
+    if args.only != "torch":  # as barenet train runs: its layers on the threads, BLAS on one
+        from barenet.layers import parallel
+
+        threads = args.layer_threads or args.threads
+        held = parallel.training_threads(threads)  # for the rest of this process
+        held.__enter__()
+        setup["threads_held"] = held  # kept alive: its exit would undo the setting
     if args.only == "torch":
         import torch
 
@@ -261,6 +268,9 @@ def main(argv: list[str] | None = None) -> None:
                         help="fraction of an epoch to time when --batches is not given")
     parser.add_argument("--warmup", type=int, default=3, help="untimed batches first")
     parser.add_argument("--threads", type=int, default=2, help="BLAS / PyTorch threads")
+    parser.add_argument("--layer-threads", type=int, default=0,
+                        help="threads for barenet's layers (default: --threads; BLAS then "
+                             "gets one, as in barenet train)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--repeat", type=int, default=1,
                         help="alternate barenet and PyTorch runs this many times; report medians")

@@ -36,20 +36,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "the folder its run was trained on, else the usual search)")
     parser.add_argument("--resume", type=Path, metavar="RUN_DIR",
                         help="continue an interrupted fine-tuning run")
-    parser.add_argument("--threads", type=int, default=1, metavar="N",
-                        help="BLAS threads (default 1; 0 = BLAS default)")
+    parser.add_argument("--threads", type=int, default=0, metavar="N",
+                        help="threads for the layers' work (default 0: one per core)")
 
 
 def run(args: argparse.Namespace) -> int:
-    from threadpoolctl import threadpool_limits
-
     from ..errors import BarenetError
+    from ..layers.parallel import training_threads
+    from ..model import default_threads
     from ..training.config import load as load_config
     from ..training.finetune import finetune
     from ..training.trainer import Interrupted
 
     if args.threads < 0:
-        raise BarenetError(f"--threads must be >= 0, got {args.threads}")
+        raise BarenetError(f"--threads must be >= 0 (0: one per core), got {args.threads}")
     if not 0 <= args.seed < 2**32:
         raise BarenetError(f"--seed must be in [0, 2^32), got {args.seed}")
     if args.resume is not None:
@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
         model_path = resolve_model_path(args.model)
         samples = args.samples if args.samples is not None else paths.samples_dir()
     try:
-        with threadpool_limits(limits=args.threads or None, user_api="blas"):
+        with training_threads(args.threads or default_threads()):
             epochs = args.epochs if args.epochs is not None else finetune_epochs()
             result = finetune(model_path, samples, args.resume or args.out, epochs,
                               args.seed, args.data_dir, resume=args.resume is not None)

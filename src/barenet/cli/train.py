@@ -33,9 +33,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, help="run folder (default: runs/<name>-<time>)")
     parser.add_argument("--resume", type=Path, metavar="RUN_DIR",
                         help="continue an interrupted run from its checkpoint")
-    parser.add_argument("--threads", type=int, default=1, metavar="N",
-                        help="BLAS threads for NumPy's matrix products (default 1, which was "
-                             "steadier and faster here than 2 on two cores; 0 = BLAS default)")
+    parser.add_argument("--threads", type=int, default=0, metavar="N",
+                        help="threads for the layers' work, matrix products included "
+                             "(default 0: one per core; 1 = one thread)")
     parser.add_argument("--no-plots", action="store_true", help="skip writing the PNG plots")
     parser.add_argument("--max-memory", metavar="SIZE",
                         help="memory the model may need, e.g. 8G (default: what the machine "
@@ -57,9 +57,9 @@ def _overrides(args: argparse.Namespace) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    from threadpoolctl import threadpool_limits
-
     from ..errors import BarenetError
+    from ..layers.parallel import training_threads
+    from ..model import default_threads
     from ..training import config as configs
     from ..training.session import train_from_config
     from ..training.trainer import Interrupted
@@ -82,9 +82,9 @@ def run(args: argparse.Namespace) -> int:
     else:
         config = configs.load(args.config, _overrides(args), max_memory=max_memory)
     if args.threads < 0:
-        raise BarenetError(f"--threads must be >= 0, got {args.threads}")
+        raise BarenetError(f"--threads must be >= 0 (0: one per core), got {args.threads}")
     try:
-        with threadpool_limits(limits=args.threads or None, user_api="blas"):
+        with training_threads(args.threads or default_threads()):
             result = train_from_config(config, data_dir=args.data_dir,
                                        out=args.resume or args.out,
                                        resume=args.resume is not None, plots=not args.no_plots)

@@ -13,6 +13,7 @@ from numpy.typing import DTypeLike
 from .. import limits
 from ..errors import BarenetError
 from ..module import Module, Parameter
+from .parallel import over_channels
 from .registry import LAYERS
 
 
@@ -93,25 +94,38 @@ class _BatchNorm(Module):
         # (32 channels x 100,352 float32 values, one thread). Over 100,000 float32 values
         # its rounding error was 1.5e-7 of the sum of |x| (NumPy's pairwise sum: 8e-8).
         # batch_norm_reference is the textbook version, with means (tests).
+        # The elementwise passes run as channel slices on several threads
+        # (barenet.layers.parallel); the sums run whole, so that no number depends on
+        # the thread count.
         ones = np.ones(m, rows.dtype)
+        c = self.num_features
+        x_hat, y = np.empty(rows.shape, rows.dtype), np.empty(rows.shape, rows.dtype)
         if self.training:
             mu = rows @ ones / m
-            x_hat = rows - mu[:, None]  # centred now, normalised in place below
-            var = np.einsum("cm,cm->c", x_hat, x_hat) / m  # one pass, no squared copy
-            if m > 1:  # one value has no unbiased variance (0/0): leave the estimates be
-                r = self.momentum
-                self.buffers["running_mean"] *= 1 - r
-                self.buffers["running_mean"] += r * mu
-                self.buffers["running_var"] *= 1 - r
-                self.buffers["running_var"] += r * var * (m / (m - 1))
         else:
-            var = self.buffers["running_var"]
-            x_hat = rows - self.buffers["running_mean"][:, None]
+            mu, var = self.buffers["running_mean"], self.buffers["running_var"]
+
+        def centre(s: slice) -> None:  # normalised below
+            np.subtract(rows[s], mu[s, None], out=x_hat[s])
+
+        over_channels(centre, c, rows.size)
+        if self.training:
+            var = np.einsum("cm,cm->c", x_hat, x_hat) / m  # one pass, no squared copy
         self.inv_std = (1.0 / np.sqrt(var + self.eps)).astype(x.dtype)
-        x_hat *= self.inv_std[:, None]
+
+        def normalise(s: slice) -> None:
+            x_hat[s] *= self.inv_std[s, None]
+            np.multiply(x_hat[s], gamma[s, None], out=y[s])
+            y[s] += beta[s, None]
+
+        over_channels(normalise, c, rows.size)
+        if self.training and m > 1:  # one value has no unbiased variance (0/0): leave be
+            r = self.momentum
+            self.buffers["running_mean"] *= 1 - r
+            self.buffers["running_mean"] += r * mu
+            self.buffers["running_var"] *= 1 - r
+            self.buffers["running_var"] += r * var * (m / (m - 1))
         self.x_hat, self.ones = x_hat, ones
-        y = x_hat * gamma[:, None]
-        y += beta[:, None]
         return self._unrows(y)
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
@@ -132,18 +146,24 @@ class _BatchNorm(Module):
         """
         dy = self._rows(grad_out)
         gamma, beta = self.params["gamma"], self.params["beta"]
-        beta.grad[...] = dy @ self.ones
+        beta.grad[...] = dy @ self.ones  # the sums whole: see forward
         gamma.grad[...] = np.einsum("cm,cm->c", dy, self.x_hat)
         scale = (gamma.data * self.inv_std)[:, None]  # dy/dx for fixed mu and var
-        if not self.training:  # mu and var are constants
-            return self._unrows(dy * scale)
+        m, dx = dy.shape[1], np.empty(dy.shape, dy.dtype)
         # dx = gamma inv_std (dy - mean(dy) - x_hat mean(dy x_hat)), means over each row;
         # the two means are beta.grad / m and gamma.grad / m, already summed above.
-        m = dy.shape[1]
-        dx = self.x_hat * (gamma.grad / m)[:, None]
-        np.subtract(dy, dx, out=dx)
-        dx -= (beta.grad / m)[:, None]
-        dx *= scale
+        mean_g, mean_gx = (beta.grad / m)[:, None], (gamma.grad / m)[:, None]
+
+        def channels(s: slice) -> None:
+            if not self.training:  # mu and var are constants
+                np.multiply(dy[s], scale[s], out=dx[s])
+                return
+            np.multiply(self.x_hat[s], mean_gx[s], out=dx[s])
+            np.subtract(dy[s], dx[s], out=dx[s])
+            dx[s] -= mean_g[s]
+            dx[s] *= scale[s]
+
+        over_channels(channels, self.num_features, dy.size)
         return self._unrows(dx)
 
     def config(self) -> dict:

@@ -9,6 +9,7 @@ from numpy.typing import DTypeLike
 
 from ..init import INITIALIZERS, as_generator
 from ..module import Module, Parameter
+from . import parallel
 from .im2col import (
     Pair,
     as_pair,
@@ -107,7 +108,8 @@ class Conv2d(Module):
         oh, ow = output_size(x.shape[2:], self.kernel, self.stride, self.padding)
         self.cols = im2col(x, self.kernel, self.stride, self.padding, out=self.cols)
         w = self.params["weight"].data.reshape(self.out_channels, -1)
-        y = w @ self.cols  # (OC, N*OH*OW)
+        y = np.empty((self.out_channels, self.cols.shape[1]), self.cols.dtype)
+        parallel.matmul(w, self.cols, y)  # (OC, N*OH*OW)
         if self.bias is not None:
             y += self.params["bias"].data[:, None]
         return y.reshape(self.out_channels, x.shape[0], oh, ow).transpose(1, 0, 2, 3)
@@ -140,17 +142,23 @@ class Conv2d(Module):
         # batch 128, one thread). Both equal conv2d_reference (tests).
         k = self.cols.shape[0]
         if k <= 32:
-            per_image = np.matmul(self.cols.reshape(k, n, oh * ow).transpose(1, 0, 2),
-                                  g.reshape(oc, n, oh * ow).transpose(1, 2, 0))  # (N, K, OC)
+            images = self.cols.reshape(k, n, oh * ow).transpose(1, 0, 2)
+            deltas = g.reshape(oc, n, oh * ow).transpose(1, 2, 0)
+            per_image = np.empty((n, k, oc), g.dtype)  # summed once, in one order, below
+            parallel.over_channels(
+                lambda s: np.matmul(images[s], deltas[s], out=per_image[s]), n, g.size * k)
             weight.grad.reshape(oc, -1).T[...] = per_image.sum(axis=0)
         else:
-            weight.grad.reshape(oc, -1).T[...] = self.cols @ g.T
+            grad_t = np.empty((k, oc), g.dtype)
+            parallel.matmul(self.cols, g.T, grad_t, rows=True)
+            weight.grad.reshape(oc, -1).T[...] = grad_t
         if self.bias is not None:  # row sums as a matrix-vector product (see BatchNorm)
             np.matmul(g, np.ones(g.shape[1], g.dtype), out=self.params["bias"].grad)
         if not self.needs_input_grad:  # the network's input: see Sequential.backward
             return None
         # dcols has the shape of cols, which is not needed any more: reuse its buffer.
-        dcols = np.matmul(weight.data.reshape(oc, -1).T, g, out=self.cols)
+        dcols = self.cols
+        parallel.matmul(weight.data.reshape(oc, -1).T, g, dcols)
         return col2im(dcols, self.input_shape, self.kernel, self.stride, self.padding)
 
     def config(self) -> dict:

@@ -35,6 +35,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided, sliding_window_view
 
 from ..errors import BarenetError
+from .parallel import over_channels
 
 Pair = tuple[int, int]
 
@@ -109,10 +110,16 @@ def im2col(x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair,
     if _runs_apply(kernel, stride, padding):
         taps = out.reshape(c, *kernel, n, oh, ow)
         padded, pixels = _row_padded(x.shape, padding, x.dtype)
-        pixels[...] = x.transpose(1, 0, 2, 3)
         runs = _tap_runs(padded, kernel, (n, h + 2 * padding[0], w))  # (C, KH, KW, N, OH*W)
-        taps.reshape(runs.shape)[...] = runs
-        _zero_wrapped(taps, w, padding[1])
+        flat = taps.reshape(runs.shape)
+        source = x.transpose(1, 0, 2, 3)
+
+        def channels(s: slice) -> None:  # each channel's rows on its own (parallel.py)
+            pixels[s] = source[s]
+            flat[s] = runs[s]
+            _zero_wrapped(taps[s], w, padding[1])
+
+        over_channels(channels, c, out.size)
         return out
     windows = sliding_windows(x, kernel, stride, padding)  # (N, C, KH, KW, OH, OW)
     out.reshape(c, *kernel, n, oh, ow)[...] = windows.transpose(1, 2, 3, 0, 4, 5)
@@ -136,13 +143,19 @@ def col2im(cols: np.ndarray, input_shape: tuple[int, ...], kernel: Pair, stride:
         dx = add_windows(np.moveaxis(windows, 3, 1), (h, w), stride, padding)
         return dx.transpose(1, 0, 2, 3)
     (kh, kw), (ph, pw) = kernel, padding
-    _zero_wrapped(windows, w, pw)  # those entries belong to the padding
     padded, pixels = _row_padded(input_shape, padding, cols.dtype)
     runs = _tap_runs(padded, kernel, (n, h + 2 * ph, w), writeable=True)
-    for i in range(kh):
-        for j in range(kw):  # the runs of one tap do not overlap: one += each
-            runs[:, i, j] += windows[:, i, j].reshape(c, n, oh * ow)
-    return np.ascontiguousarray(pixels).transpose(1, 0, 2, 3)
+    dx = np.empty((c, n, h, w), cols.dtype)
+
+    def channels(s: slice) -> None:  # each channel's rows on its own (parallel.py)
+        _zero_wrapped(windows[s], w, pw)  # those entries belong to the padding
+        for i in range(kh):
+            for j in range(kw):  # the runs of one tap do not overlap: one += each
+                runs[s, i, j] += windows[s, i, j].reshape(s.stop - s.start, n, oh * ow)
+        dx[s] = pixels[s]
+
+    over_channels(channels, c, cols.size)
+    return dx.transpose(1, 0, 2, 3)
 
 
 # -- the fast path for stride 1 and "same" width: contiguous runs -----------------------
