@@ -332,3 +332,13 @@ def test_an_input_shape_that_does_not_hold_one_image_is_refused_before_training(
     assert code == 2 and len(err.strip().splitlines()) == 1, err
     assert "but the images are 28x28 (784 values); use [784] or [1, 28, 28]" in err
     assert not out.exists()
+
+
+def test_a_config_can_leave_the_plots_to_barenet_report(tiny_data, tiny_config, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "--config", str(tiny_config), "--data-dir", str(tiny_data),
+                 "--out", str(out), "--set", "plots=false"]) == 0
+    assert (out / "best.npz").is_file() and not (out / "plots").exists()
+    assert "plots:" not in capsys.readouterr().out
+    assert main(["report", str(out), "--data-dir", str(tiny_data)]) == 0
+    assert (out / "plots" / "confusion.png").is_file()

@@ -17,8 +17,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 #: Below this many values a layer's work stays on one thread: handing it out costs more.
 MIN_VALUES = 1 << 17
-#: Matrix products are sliced at multiples of this many rows or columns.
+#: Matrix products are sliced at multiples of this many columns.
 BLOCK = 256
+#: OpenBLAS computes products of up to about a million multiply-adds with another
+#: kernel; a slice must stay well above that to get the same numbers as the whole.
+SMALL_PRODUCT = 1 << 22
 
 _state = threading.local()  # each caller thread has its own setting (predict's workers: 1)
 _pools: dict[int, ThreadPoolExecutor] = {}
@@ -67,16 +70,18 @@ def matmul(a, b, out, *, rows: bool = False) -> None:
 
     Used when BLAS itself has one thread (``barenet train --threads N`` gives its
     threads to these slices instead: two thread pools on two cores only fight).
-    Slices start at multiples of :data:`BLOCK` columns (16 rows) and are large, so
-    that each output element is computed by the same kernel, in the same order, as
-    without slicing: OpenBLAS computes small products with another kernel (the tests
-    check it bit for bit on the shapes cnn.toml has).
+    Slices start at multiples of :data:`BLOCK` columns (16 rows) and each holds at
+    least :data:`SMALL_PRODUCT` multiply-adds, so that each output element is
+    computed by the same kernel, in the same order, as without slicing (the tests
+    check it bit for bit on the shapes cnn.toml and speedrun.toml have).
     """
     import numpy as np
 
     size = out.shape[0] if rows else out.shape[1]
-    step, least = (16, 128) if rows else (BLOCK, BLOCK)
-    count = min(threads(), size // least) if out.size * a.shape[1] >= MIN_VALUES else 1
+    step, least = (16, 64) if rows else (BLOCK, BLOCK)
+    count = min(threads(), size // least)
+    if out.size * a.shape[1] < count * SMALL_PRODUCT:  # a slice would take the small kernel
+        count = 1
     if count <= 1:
         np.matmul(a, b, out=out)
         return

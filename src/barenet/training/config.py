@@ -51,6 +51,8 @@ SCHEMA: dict[str, tuple[Any, Any, str, Any]] = {
     "batch_size": (int, lambda v: 1 <= v <= 65_536, "an integer in [1, 65536]", 64),
     "validation_size": (int, lambda v: 0 <= v <= 50_000, "an integer in [0, 50000]", 5000),
     "standardize": (bool, lambda v: True, "true or false", True),
+    "plots": (bool, lambda v: True, "true or false (false: barenet report draws them later)",
+              True),
     "label_smoothing": ((int, float), lambda v: 0 <= v < 1, "a number in [0, 1)", 0.0),
     "clip_norm": ((int, float), lambda v: v >= 0, "a number >= 0 (0 = off)", 0.0),
     "early_stopping": (int, lambda v: v >= 0, "epochs without improvement, >= 0 (0 = off)", 0),

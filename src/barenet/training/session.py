@@ -97,7 +97,7 @@ def train_from_config(config: dict[str, Any], data_dir: Path | None = None,
     run.save_best(best, {**record, "test_accuracy": test_acc, "test_loss": test_loss})
     run.write_history(trainer.state.history, {"accuracy": test_acc, "loss": test_loss,
                                               "best_epoch": best_epoch})
-    if plots:
+    if plots and config["plots"]:
         paths = run.write_plots(best, dataset.test_images, dataset.test_labels,
                                 list(data.class_names))
         log(f"plots: {', '.join(p.name for p in paths)} in {run.plots}")
