@@ -342,3 +342,25 @@ def test_a_config_can_leave_the_plots_to_barenet_report(tiny_data, tiny_config, 
     assert "plots:" not in capsys.readouterr().out
     assert main(["report", str(out), "--data-dir", str(tiny_data)]) == 0
     assert (out / "plots" / "confusion.png").is_file()
+
+
+def test_the_thread_count_does_not_change_the_trained_weights(tiny_data, tiny_config,
+                                                              tmp_path, monkeypatch):
+    from barenet.layers import parallel
+
+    monkeypatch.setattr(parallel, "MIN_VALUES", 0)  # split even this tiny model's work
+    monkeypatch.setattr(parallel, "SMALL_PRODUCT", 0)
+    monkeypatch.setattr(parallel, "BLOCK", 16)
+    layers = ("[{type = 'Conv2d', out_channels = 4, kernel_size = 3, padding = 1}, "
+              "{type = 'BatchNorm2d'}, {type = 'MaxPool2d', kernel_size = 2}, "
+              "{type = 'ReLU'}, {type = 'Flatten'}, {type = 'Linear', out_features = 10}]")
+    weights = []
+    for threads in (1, 3):
+        out = tmp_path / f"run{threads}"
+        assert main(["train", "--config", str(tiny_config), "--data-dir", str(tiny_data),
+                     "--out", str(out), "--no-plots", "--threads", str(threads),
+                     "--set", "model.input_shape=[1, 28, 28]",
+                     "--set", f"model.layers={layers}"]) == 0
+        weights.append(barenet.load(out / "model.npz").state())
+    for name, array in weights[0].items():
+        np.testing.assert_array_equal(array, weights[1][name], err_msg=name)

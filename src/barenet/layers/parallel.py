@@ -103,7 +103,10 @@ def matmul(a, b, out, *, rows: bool = False) -> None:
 
 @contextlib.contextmanager
 def training_threads(count: int) -> Iterator[None]:
-    """Within the block, layers use ``count`` threads and BLAS one (``count`` > 1).
+    """Within the block, layers use ``count`` threads and BLAS one.
+
+    BLAS keeps one thread whatever ``count`` is, so that the numbers do not depend
+    on it (two BLAS threads sum some products in another order).
 
     Measured on cnn.toml (Intel Xeon, 2 cores): 49.4 s an epoch this way with two
     threads, 62.0 s with two BLAS threads and layers on one, 75.1 s on one thread;
@@ -115,7 +118,7 @@ def training_threads(count: int) -> Iterator[None]:
     previous = threads()
     set_threads(count)
     try:
-        with threadpool_limits(limits=1 if count > 1 else None, user_api="blas"):
+        with threadpool_limits(limits=1, user_api="blas"):
             yield
     finally:
         set_threads(previous)
