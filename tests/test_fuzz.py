@@ -554,7 +554,12 @@ member_names = st.sampled_from([
 def test_model_member_mutations(fuzz, scratch, index, ops, compress):
     """Members removed, added, renamed, swapped, duplicated, or replaced by arrays of the
     wrong shape or dtype (integers, complex, bool, structured, strings, 0-d, NaN, inf)."""
-    items = list(members(MODEL_FILES[index]).items())
+    items = mutate_members(list(members(MODEL_FILES[index]).items()), ops)
+    check_load(fuzz, scratch / "members.npz", zip_of(items, compress))
+
+
+def mutate_members(items: list[tuple[str, bytes]], ops) -> list[tuple[str, bytes]]:
+    """The archive members ``items`` with each ``(op, name, array, seed)`` of ``ops`` done."""
     for op, name, array, seed in ops:
         rng = np.random.default_rng(seed)
         i = int(rng.integers(len(items))) if items else 0
@@ -573,7 +578,7 @@ def test_model_member_mutations(fuzz, scratch, index, ops, compress):
             items[i] = (items[i][0], mutate(items[i][1], seed))
         elif op == "dup" and items:
             items.append((items[i][0], npy(array)))
-    check_load(fuzz, scratch / "members.npz", zip_of(items, compress))
+    return items
 
 
 def json_paths(value, path=()) -> list[tuple]:
@@ -732,7 +737,8 @@ def test_checkpoint_state_mutations(fuzz, scratch, edits):
 
 
 @fuzz_settings(600)
-@given(ops=st.lists(st.tuples(st.sampled_from(["remove", "add", "replace", "bytes"]),
+@given(ops=st.lists(st.tuples(st.sampled_from(["remove", "add", "replace", "bytes", "swap",
+                                               "rename", "dup"]),
                               st.sampled_from(["model.0.weight.npy", "best.1.gamma.npy",
                                                "optim.t.npy", "optim.0.m.npy", "__state__.npy",
                                                "model.9.weight.npy"]),
@@ -740,18 +746,7 @@ def test_checkpoint_state_mutations(fuzz, scratch, edits):
        compress=st.booleans())
 def test_checkpoint_member_mutations(fuzz, scratch, ops, compress):
     """Members removed, added, replaced by arrays of other shapes and dtypes, or corrupted."""
-    items = list(members(CHECKPOINT_FILE).items())
-    for op, name, array, seed in ops:
-        rng = np.random.default_rng(seed)
-        i = int(rng.integers(len(items))) if items else 0
-        if op == "remove" and items:
-            del items[i]
-        elif op == "add":
-            items.append((name, npy(array)))
-        elif op == "replace" and items:
-            items[i] = (items[i][0], npy(array))
-        elif op == "bytes" and items:
-            items[i] = (items[i][0], mutate(items[i][1], seed))
+    items = mutate_members(list(members(CHECKPOINT_FILE).items()), ops)
     check_checkpoint(fuzz, scratch / "members.npz", zip_of(items, compress))
 
 
