@@ -618,6 +618,16 @@ def apply_json_op(doc, path: tuple, op: str, value, key: str):
     return doc
 
 
+def edited(doc, edits):
+    """``doc`` with each ``(where, op, seed)`` of ``edits`` applied at a path it picks."""
+    for where, op, seed in edits:
+        rng = np.random.default_rng(seed)
+        paths = json_paths(doc)
+        doc = apply_json_op(doc, paths[where % len(paths)], op, random_value(rng),
+                            str(rng.choice(KEYS)))
+    return doc
+
+
 def encode_header(doc, encoding: str) -> bytes:
     text = json.dumps(doc)
     if encoding == "utf-16":
@@ -642,12 +652,7 @@ def test_model_header_mutations(fuzz, scratch, index, edits, encoding,
     """The JSON header mutated: wrong types, unknown layer types, huge sizes, nested junk,
     deleted keys; then encoded as UTF-8, UTF-16, broken UTF-8, absurdly deep nesting."""
     items = members(MODEL_FILES[index])
-    doc = json.loads(np.load(io.BytesIO(items["__barenet__.npy"])).tobytes())
-    for where, op, seed in edits:
-        rng = np.random.default_rng(seed)
-        paths = json_paths(doc)
-        doc = apply_json_op(doc, paths[where % len(paths)], op, random_value(rng),
-                            str(rng.choice(KEYS)))
+    doc = edited(json.loads(np.load(io.BytesIO(items["__barenet__.npy"])).tobytes()), edits)
     raw = encode_header(doc, encoding)
     if header_dtype == "2d":
         header = npy(np.frombuffer(raw, np.uint8).reshape(1, -1))
@@ -726,12 +731,7 @@ def test_the_checkpoint_base_is_accepted(fuzz, scratch):
 def test_checkpoint_state_mutations(fuzz, scratch, edits):
     """The loop state's JSON with wrong types, deleted keys, huge numbers, nested junk."""
     items = members(CHECKPOINT_FILE)
-    doc = json.loads(np.load(io.BytesIO(items["__state__.npy"])).tobytes())
-    for where, op, seed in edits:
-        rng = np.random.default_rng(seed)
-        paths = json_paths(doc)
-        doc = apply_json_op(doc, paths[where % len(paths)], op, random_value(rng),
-                            str(rng.choice(KEYS)))
+    doc = edited(json.loads(np.load(io.BytesIO(items["__state__.npy"])).tobytes()), edits)
     items["__state__.npy"] = npy(np.frombuffer(json.dumps(doc).encode(), np.uint8))
     check_checkpoint(fuzz, scratch / "state.npz", zip_of(list(items.items())))
 
