@@ -20,10 +20,10 @@ first step, so the difference is what training itself added. The parent
 alternates the workers epoch by epoch, so both see the same background load
 on a shared machine; "CPU s" is the CPU time of an epoch (all threads), less
 sensitive to that load than the wall-clock time, which is what is compared.
-NumPy's BLAS (OpenBLAS) and PyTorch get the same number of threads:
-``--threads``, else what NumPy's BLAS uses by default (threadpoolctl).
-``barenet train`` uses one BLAS thread unless told otherwise (``--threads``):
-``--threads 1`` compares like with like.
+barenet runs as ``barenet train --threads N`` does: its layers' work on
+``--threads`` threads (else what NumPy's BLAS would use by default) and BLAS on
+one; PyTorch gets the same number of threads. An MLP's batches are too small
+to split, so this is barenet on one thread against PyTorch on ``--threads``.
 
 Examples::
 
@@ -116,8 +116,13 @@ def worker(framework: str, args: argparse.Namespace) -> None:
     from barenet.data import Batches
 
     x, y = synthetic_mnist(SAMPLES, args.seed)
-    if framework == "barenet":
-        step, threads = barenet_step(args.seed, args.input_grad), blas_in_use()
+    if framework == "barenet":  # as barenet train runs: layers on the threads, BLAS on one
+        from barenet.layers import parallel
+
+        held = parallel.training_threads(args.threads)
+        held.__enter__()  # for the rest of this process (kept alive by the name)
+        step = barenet_step(args.seed, args.input_grad)
+        threads = f"{args.threads} layer thread(s), {blas_in_use()}"
     else:
         import torch
 
