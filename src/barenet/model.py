@@ -15,22 +15,12 @@ from .data.scaling import Standardization, network_input
 from .errors import BarenetError
 from .evaluation.calibration import min_confidence, temperature
 from .io.model_file import save as save_model
+from .layers import parallel
 from .layers.activations import Softmax, softmax
 from .layers.batchnorm import _BatchNorm, fold_into
 from .module import Module, Parameter
 
 INFERENCE_BATCH = limits.INFERENCE_BATCH  # images per forward pass when only predicting
-
-
-def default_threads() -> int:
-    """Threads for prediction: ``$BARENET_THREADS``, else the cores this process may use."""
-    env = os.environ.get("BARENET_THREADS", "")
-    if env.isdigit() and int(env) >= 1:
-        return int(env)
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # macOS, Windows
-        return os.cpu_count() or 1
 
 
 class Sequential(Module):
@@ -166,7 +156,7 @@ class Sequential(Module):
             raise BarenetError(f"batch_size must be >= 1, got {batch_size}")
         x = self.prepare_input(images)
         starts = list(range(0, max(len(x), 1), batch_size))
-        threads = max(1, min(default_threads() if threads is None else int(threads),
+        threads = max(1, min(parallel.default_threads() if threads is None else int(threads),
                              len(starts)))
         with self.evaluating():
             layers = self.inference_layers()

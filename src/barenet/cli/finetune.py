@@ -42,8 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..errors import BarenetError
-    from ..layers.parallel import training_threads
-    from ..model import default_threads
+    from ..layers.parallel import default_threads, training_threads
     from ..training.config import load as load_config
     from ..training.finetune import finetune
     from ..training.trainer import Interrupted

@@ -58,8 +58,7 @@ def _overrides(args: argparse.Namespace) -> dict:
 
 def run(args: argparse.Namespace) -> int:
     from ..errors import BarenetError
-    from ..layers.parallel import training_threads
-    from ..model import default_threads
+    from ..layers.parallel import default_threads, training_threads
     from ..training import config as configs
     from ..training.session import train_from_config
     from ..training.trainer import Interrupted

@@ -11,6 +11,7 @@ thread count (the tests check it bit for bit).
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -26,6 +27,18 @@ SMALL_PRODUCT = 1 << 22
 _state = threading.local()  # each caller thread has its own setting (predict's workers: 1)
 _pools: dict[int, ThreadPoolExecutor] = {}
 _lock = threading.Lock()
+
+
+def default_threads() -> int:
+    """Threads for training and prediction: ``$BARENET_THREADS``, else the cores this process
+    may use."""
+    env = os.environ.get("BARENET_THREADS", "")
+    if env.isdigit() and int(env) >= 1:
+        return int(env)
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
 
 
 def threads() -> int:

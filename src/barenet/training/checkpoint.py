@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import reprlib
 import zipfile
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -94,7 +95,7 @@ class LoopState:
         names = [f.name for f in fields(cls)]
         if not isinstance(record, dict) or set(record) != set(names):
             keys = sorted(record) if isinstance(record, dict) else type(record).__name__
-            raise _bad(where, f"its state has keys {reprlimit(keys)}, expected {names}")
+            raise _bad(where, f"its state has keys {reprlib.repr(keys)}, expected {names}")
         for name in ("epoch", "batch", "stale_epochs"):
             _check(where, name, _is_count(record[name]), "a whole number >= 0")
         _check(where, "history", isinstance(record["history"], list) and all(
@@ -129,11 +130,6 @@ class LoopState:
 def config_fingerprint(config: dict[str, Any]) -> str:
     """SHA-256 of a validated config: what a checkpoint's arrays and position depend on."""
     return hashlib.sha256(json.dumps(config, sort_keys=True).encode("utf-8")).hexdigest()
-
-
-def reprlimit(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _bad(where: str, problem: str) -> BarenetError:
@@ -223,14 +219,16 @@ def _member(archive: zipfile.ZipFile, path: Path, name: str, max_bytes: int) -> 
 
 
 def load_checkpoint(path: Path, model: Sequential, optimizer: Optimizer,
+                    state: LoopState | None = None,
                     ) -> tuple[LoopState, dict[str, np.ndarray] | None]:
     """Restore ``model`` and ``optimizer`` in place from ``path``.
 
     Returns the loop state and the best epoch's arrays (None if the run had
     none yet). Every member must be one this model and optimizer have, of the
     same shape, finite, and no larger than that: nothing is inflated first.
+    ``state``: the loop state, when the caller has read it already (:func:`read_state`).
     """
-    state = read_state(path)
+    state = read_state(path) if state is None else state
     targets = {f"model.{k}": v for k, v in model.state().items()}
     best_targets = {f"best.{k}": v for k, v in model.state().items()}
     optim_targets = {f"optim.{k}": v for k, v in optimizer.state_dict().items()}
@@ -243,8 +241,8 @@ def load_checkpoint(path: Path, model: Sequential, optimizer: Optimizer,
         unexpected, missing = sorted(names - set(expected)), sorted(set(expected) - names)
         if unexpected or missing:
             raise BarenetError(f"checkpoint {path} does not match this run's model and "
-                               f"optimizer (unexpected {reprlimit(unexpected)}, missing "
-                               f"{reprlimit(missing)}); start a new run")
+                               f"optimizer (unexpected {reprlib.repr(unexpected)}, missing "
+                               f"{reprlib.repr(missing)}); start a new run")
         arrays = {}
         for name, target in expected.items():
             target = np.asarray(target)

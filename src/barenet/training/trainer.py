@@ -178,7 +178,7 @@ class Trainer:
                                f"{saved.batch} with {len(saved.rngs)} random states; this run "
                                f"has {self.config['epochs']} epochs of {batches} batches and "
                                f"{len(generators)} random generators: start a new run")
-        state, self.best = load_checkpoint(where, self.model, self.optimizer)
+        state, self.best = load_checkpoint(where, self.model, self.optimizer, saved)
         for generator, rng_state in zip(generators, state.rngs, strict=True):
             generator.bit_generator.state = rng_state
         self.state = state
