@@ -28,6 +28,7 @@ from barenet.layers import (
     Tanh,
 )
 from barenet.losses import LOSSES, BCEWithLogits, MSELoss, SoftmaxCrossEntropy
+from barenet.losses.cross_entropy import NO_CLASS
 from barenet.module import Module
 
 TOL = 1e-6
@@ -103,13 +104,14 @@ def test_flatten(rng):
     assert_gradcheck(Flatten(), rng.standard_normal((3, 2, 4, 5)), max_entries=None)
 
 
-@pytest.mark.parametrize("kind", ["int", "one-hot", "smoothing", "soft"])
+@pytest.mark.parametrize("kind", ["int", "one-hot", "smoothing", "soft", "no-class"])
 def test_softmax_cross_entropy(rng, kind):
     z = 3 * rng.standard_normal((8, 5))
     labels = rng.integers(0, 5, 8)
+    no_class = np.where(np.arange(8) % 3 == 0, NO_CLASS, labels)  # outlier exposure
     targets = {"int": labels, "one-hot": np.eye(5)[labels], "smoothing": labels,
-               "soft": rng.dirichlet(np.ones(5), 8)}[kind]
-    loss = SoftmaxCrossEntropy(label_smoothing=0.2 if kind == "smoothing" else 0.0)
+               "soft": rng.dirichlet(np.ones(5), 8), "no-class": no_class}[kind]
+    loss = SoftmaxCrossEntropy(label_smoothing=0.2 if kind in ("smoothing", "no-class") else 0.0)
     assert_gradcheck(loss, z, targets, max_entries=None)
 
 

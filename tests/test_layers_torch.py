@@ -18,6 +18,7 @@ from barenet.layers import (
     Tanh,
 )
 from barenet.losses import BCEWithLogits, MSELoss, SoftmaxCrossEntropy
+from barenet.losses.cross_entropy import NO_CLASS
 
 F = torch.nn.functional
 
@@ -178,6 +179,18 @@ def test_cross_entropy_distributions(rng, smoothing, kind):
     q = np.eye(6)[labels] if kind == "one-hot" else rng.dirichlet(np.ones(6), 16)
     loss_parity(SoftmaxCrossEntropy(smoothing), z, q,
                 lambda t, y: F.cross_entropy(t, y, label_smoothing=smoothing), torch.tensor(q))
+
+
+@pytest.mark.parametrize("smoothing", [0.0, 0.1])
+def test_cross_entropy_no_class_labels(rng, smoothing):
+    """Label -1 (a non-digit, outlier exposure) is PyTorch's cross-entropy with a uniform
+    probability row as its target."""
+    z = 3 * rng.standard_normal((20, 10))
+    labels = np.where(rng.random(20) < 0.3, NO_CLASS, rng.integers(0, 10, 20))
+    rows = np.where((labels == NO_CLASS)[:, None], 0.1, np.eye(10)[np.maximum(labels, 0)])
+    loss_parity(SoftmaxCrossEntropy(smoothing), z, labels,
+                lambda t, y: F.cross_entropy(t, y, label_smoothing=smoothing),
+                torch.tensor(rows))
 
 
 def test_mse(rng):

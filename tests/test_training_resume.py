@@ -22,6 +22,7 @@ name = "resume"
 epochs = 3
 batch_size = 16
 validation_size = 200
+non_digits = 0.25  # their generator's state is resumed too
 
 [optimizer]
 name = "adam"

@@ -18,10 +18,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 #: Below this many values a layer's work stays on one thread: handing it out costs more.
 MIN_VALUES = 1 << 17
-#: Matrix products are sliced at multiples of this many columns.
+#: Matrix products are sliced at multiples of this many columns...
 BLOCK = 256
-#: OpenBLAS computes products of up to about a million multiply-adds with another
-#: kernel; a slice must stay well above that to get the same numbers as the whole.
+#: ...into at most this many slices, each of at least this many multiply-adds (a small
+#: product gains nothing from being cut).
+MAX_SLICES = 4
 SMALL_PRODUCT = 1 << 22
 
 _state = threading.local()  # each caller thread has its own setting (predict's workers: 1)
@@ -79,37 +80,38 @@ def over_channels(work: Callable[[slice], None], channels: int, values: int) -> 
 
 def matmul(a, b, out, *, rows: bool = False) -> None:
     """``out[...] = a @ b`` with the columns of ``b`` and ``out`` (``rows``: the rows of
-    ``a`` and ``out``) shared out over the threads.
+    ``a`` and ``out``) cut into slices that the threads share.
 
     Used when BLAS itself has one thread (``barenet train --threads N`` gives its
     threads to these slices instead: two thread pools on two cores only fight).
-    Slices start at multiples of :data:`BLOCK` columns (16 rows) and each holds at
-    least :data:`SMALL_PRODUCT` multiply-adds, so that each output element is
-    computed by the same kernel, in the same order, as without slicing (the tests
-    check it bit for bit on the shapes cnn.toml and speedrun.toml have).
+    Where the cuts fall depends on the shapes only, never on the thread count:
+    BLAS may sum a slice in another order than the whole product (OpenBLAS on AMD
+    EPYC does, for every slice size), so one thread computes the same slices, one
+    after the other, and the numbers are the same bits on any number of threads.
+    Slices start at multiples of :data:`BLOCK` columns (16 rows).
     """
     import numpy as np
 
     size = out.shape[0] if rows else out.shape[1]
     step, least = (16, 64) if rows else (BLOCK, BLOCK)
-    count = min(threads(), size // least)
-    if out.size * a.shape[1] < count * SMALL_PRODUCT:  # a slice would take the small kernel
-        count = 1
+    count = min(MAX_SLICES, size // least, out.size * a.shape[1] // max(SMALL_PRODUCT, 1))
     if count <= 1:
         np.matmul(a, b, out=out)
         return
     blocks = -(-size // step)
     bounds = [min(size, step * round(i * blocks / count)) for i in range(count + 1)]
 
-    def part(i: int) -> None:
-        s = slice(bounds[i], bounds[i + 1])
-        if rows:
-            np.matmul(a[s], b, out=out[s])
-        else:
-            np.matmul(a, b[:, s], out=out[:, s])
+    def part(first: int, every: int) -> None:
+        for i in range(first, count, every):
+            s = slice(bounds[i], bounds[i + 1])
+            if rows:
+                np.matmul(a[s], b, out=out[s])
+            else:
+                np.matmul(a, b[:, s], out=out[:, s])
 
-    futures = [_pool(count).submit(part, i) for i in range(1, count)]
-    part(0)
+    workers = min(threads(), count)
+    futures = [_pool(workers).submit(part, i, workers) for i in range(1, workers)]
+    part(0, workers)
     for future in futures:
         future.result()
 

@@ -14,9 +14,17 @@ def log_softmax(z: np.ndarray) -> np.ndarray:
     return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
 
 
+#: The label of a picture of no class (a non-digit, for outlier exposure): its target is
+#: the uniform distribution, ``q_k = 1/K``, "no class more than another".
+NO_CLASS = -1
+
+
 def target_distribution(targets: np.ndarray, num_classes: int, smoothing: float,
                         dtype) -> np.ndarray:
-    """Turn integer labels (N,) or one-hot rows (N, K) into smoothed target rows (N, K)."""
+    """Turn integer labels (N,) or one-hot rows (N, K) into smoothed target rows (N, K).
+
+    A label :data:`NO_CLASS` (-1) gives the uniform row ``1/K``.
+    """
     targets = np.asarray(targets)
     if targets.ndim not in (1, 2) or (targets.ndim == 2 and targets.shape[1] != num_classes):
         raise BarenetError(f"targets must be labels (N,) or rows (N, {num_classes}), "
@@ -24,11 +32,13 @@ def target_distribution(targets: np.ndarray, num_classes: int, smoothing: float,
     if targets.ndim == 1:
         if not np.issubdtype(targets.dtype, np.integer):
             raise BarenetError(f"integer class labels expected, got dtype {targets.dtype}")
-        if targets.size and (targets.min() < 0 or targets.max() >= num_classes):
-            raise BarenetError(f"labels must lie in [0, {num_classes}), got "
-                               f"[{targets.min()}, {targets.max()}]")
+        if targets.size and (targets.min() < NO_CLASS or targets.max() >= num_classes):
+            raise BarenetError(f"labels must lie in [0, {num_classes}) or be {NO_CLASS} "
+                               f"(no class), got [{targets.min()}, {targets.max()}]")
         q = np.zeros((targets.shape[0], num_classes), dtype)
-        q[np.arange(targets.shape[0]), targets] = 1
+        known = targets != NO_CLASS
+        q[np.flatnonzero(known), targets[known]] = 1
+        q[~known] = 1 / num_classes
     else:
         q = targets.astype(dtype, copy=True)
     if smoothing:
@@ -44,7 +54,8 @@ class SoftmaxCrossEntropy(Loss):
     ``L = -(1/N) sum_n sum_k q_nk log p_nk`` with ``p = softmax(z)``; the
     gradient collapses to ``dL/dz = (p - q) / N``. Targets are integer labels
     (N,) or rows of a distribution (N, K); ``label_smoothing`` mixes ``q`` with
-    the uniform distribution as PyTorch's ``CrossEntropyLoss`` does.
+    the uniform distribution as PyTorch's ``CrossEntropyLoss`` does. A label
+    :data:`NO_CLASS` (-1) marks a picture of no class: its target is uniform.
     """
 
     def __init__(self, label_smoothing: float = 0.0) -> None:

@@ -28,6 +28,7 @@ else:  # pragma: no cover
 import numpy as np
 
 from .. import limits
+from ..data.non_digits import per_batch
 from ..errors import BarenetError
 from ..io.paths import CONFIGS_DIR
 from ..layers.registry import LAYERS
@@ -56,6 +57,9 @@ SCHEMA: dict[str, tuple[Any, Any, str, Any]] = {
     "label_smoothing": ((int, float), lambda v: 0 <= v < 1, "a number in [0, 1)", 0.0),
     "clip_norm": ((int, float), lambda v: v >= 0, "a number >= 0 (0 = off)", 0.0),
     "early_stopping": (int, lambda v: v >= 0, "epochs without improvement, >= 0 (0 = off)", 0),
+    "non_digits": ((int, float), lambda v: 0 <= v <= 0.5,
+                   "a fraction in [0, 0.5]: generated non-digit pictures added to each batch, "
+                   "per digit (0 = off)", 0.0),
     "optimizer": (dict, lambda v: True, "a table", {"name": "adam", "lr": 1e-3}),
     "schedule": (dict, lambda v: True, "a table", {"name": "constant"}),
     "augment": (dict, lambda v: True, "a table", {}),
@@ -123,9 +127,10 @@ def check_fits(full: dict[str, Any], max_memory: int | None = None) -> None:
         raise BarenetError("[model] has no parameters to train; add a Linear or Conv2d layer")
     per_sample = limits.sample_values([(p.kind, p.options) for p in layers],
                                       tuple(model["input_shape"]))
+    batch = full["batch_size"] + per_batch(full["batch_size"], full["non_digits"])
     limits.check_memory(f"training this model with batch_size {full['batch_size']}",
-                        limits.training_bytes(weights, state, per_sample, full["batch_size"],
-                                              itemsize), budget)
+                        limits.training_bytes(weights, state, per_sample, batch, itemsize),
+                        budget)
     # the header save() will write: the architecture, every array's shape, the metadata
     header = len(json.dumps({
         "architecture": {"layers": [{"type": p.kind, "config": p.options} for p in layers],
@@ -182,6 +187,9 @@ def validate(config: dict[str, Any], max_memory: int | None = None) -> dict[str,
         raise BarenetError(f"[schedule] {name}: warmup {problem}")
     limits.check_options(f"[schedule] {name}", limits.SCHEDULES[name], options)
     limits.check_options("[augment]", limits.AUGMENT, full["augment"])
+    if full["non_digits"] and full["dataset"] != "mnist":
+        raise BarenetError(f"config: non_digits = {full['non_digits']} is for digits; "
+                           f"{full['dataset']} holds no digits, set non_digits = 0")
     _check_model(full["model"])
     check_fits(full, max_memory)
     _check_keys("[finetune]", full["finetune"], FINETUNE_KEYS)

@@ -17,10 +17,12 @@ from typing import Any
 import numpy as np
 
 from ..data import Augment, Batches, PreparedData
+from ..data.non_digits import make_non_digits, per_batch
 from ..data.scaling import network_input
 from ..errors import BarenetError
 from ..io.progress import progress_bar
 from ..losses import Loss, SoftmaxCrossEntropy
+from ..losses.cross_entropy import NO_CLASS
 from ..model import INFERENCE_BATCH, Sequential
 from ..optim import clip_grad_norm
 from .builder import build_model, build_optimizer, build_schedule
@@ -107,7 +109,8 @@ class Trainer:
                  model: Sequential | None = None, loss_fn: Loss | None = None) -> None:
         self.config, self.data, self.run = config, data, run
         check_input_shape(config["model"]["input_shape"], data.x_train.shape[1:])
-        init_seed, shuffle_seed, augment_seed = np.random.SeedSequence(config["seed"]).spawn(3)
+        init_seed, shuffle_seed, augment_seed, non_digit_seed = np.random.SeedSequence(
+            config["seed"]).spawn(4)
         self.model = model if model is not None else build_model(
             config["model"], np.random.default_rng(init_seed), np.dtype(config["dtype"]))
         if start is not None:
@@ -118,6 +121,7 @@ class Trainer:
         self.augment = Augment(**config["augment"], fill=data.background,
                                rng=np.random.default_rng(augment_seed))
         self.batches = Batches(data.x_train, data.y_train, config["batch_size"], self.shuffle_rng)
+        self.non_digits, self.non_digit_rng = self._non_digit_pool(non_digit_seed)
         self.loss_fn = loss_fn or SoftmaxCrossEntropy(config["label_smoothing"])
         self.val_loss_fn = loss_fn or SoftmaxCrossEntropy()
         self.optimizer = build_optimizer(config, self.model.parameters())
@@ -127,6 +131,30 @@ class Trainer:
         self.best: dict[str, np.ndarray] | None = None  # the best epoch's arrays
         self.stop_signal: int | None = None
         self.progress = None
+
+    def _non_digit_pool(self, seed: np.random.SeedSequence
+                        ) -> tuple[np.ndarray | None, np.random.Generator | None]:
+        """Generated non-digits (outlier exposure, ``non_digits`` in the config), made once
+        from the training digits, and the generator that draws them into batches."""
+        fraction, data = self.config["non_digits"], self.data
+        if not fraction or not len(data.x_train):
+            return None, None
+        pool_seed, draw_seed = seed.spawn(2)
+        count = max(1, round(fraction * len(data.x_train)))
+        standard = data.standardization
+        digits = data.x_train if standard is None else data.x_train * standard.std + standard.mean
+        pool = make_non_digits(digits, data.y_train, count, np.random.default_rng(pool_seed))
+        return (network_input(pool, data.x_train.dtype, standard),
+                np.random.default_rng(draw_seed))
+
+    def with_non_digits(self, images: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The batch with its share of non-digit pictures added, labelled ``NO_CLASS``."""
+        if self.non_digits is None:
+            return images, y
+        count = per_batch(len(y), self.config["non_digits"])
+        picked = self.non_digits[self.non_digit_rng.integers(0, len(self.non_digits), count)]
+        return (np.concatenate([images, picked.reshape((count, *images.shape[1:]))]),
+                np.concatenate([y.astype(np.int64), np.full(count, NO_CLASS)]))
 
     # -- one step -----------------------------------------------------------
     def train_batch(self, x: np.ndarray, y: np.ndarray) -> tuple[float, int]:
@@ -144,7 +172,8 @@ class Trainer:
     # -- random state, for exact resumption --------------------------------------
     def _generators(self) -> list[np.random.Generator]:
         layer_rngs = [layer.rng for layer in self.model.layers if hasattr(layer, "rng")]
-        return [self.shuffle_rng, *layer_rngs, self.augment.rng]
+        extra = [] if self.non_digit_rng is None else [self.non_digit_rng]
+        return [self.shuffle_rng, *layer_rngs, self.augment.rng, *extra]
 
     def _checkpoint(self) -> None:
         if self.run is None:
@@ -255,7 +284,8 @@ class Trainer:
                            unit="batch")
         for b, (images, y) in itertools.islice(enumerate(self.batches), self.state.batch, None):
             self.optimizer.lr = self.schedule(epoch + b / batches)
-            loss, correct = self.train_batch(to_input(self.model, self.augment(images)), y)
+            x, targets = self.with_non_digits(images, y)
+            loss, correct = self.train_batch(to_input(self.model, self.augment(x)), targets)
             if not np.isfinite(loss):
                 raise BarenetError(
                     f"loss became {loss} at epoch {epoch + 1}, batch {b + 1}: training "
