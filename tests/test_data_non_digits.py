@@ -42,7 +42,7 @@ def test_same_generator_same_pictures_and_each_holds_ink(digits):
     b = make_non_digits(*digits, 12, np.random.default_rng(5))
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(a, make_non_digits(*digits, 12, np.random.default_rng(6)))
-    assert len(KINDS) == 6 and (a.max(axis=(1, 2)) == 1).all()
+    assert len(KINDS) == 5 and (a.max(axis=(1, 2)) == 1).all()
 
 
 def test_mirrored_classes_exclude_the_symmetric_digits():

@@ -371,11 +371,11 @@ def test_nearly_blank_drawing_is_reported():
 
 
 def test_marks_that_form_no_row_are_no_number(recwarn):
-    from barenet.vision import split_number
+    from barenet.vision import row_atoms
 
     image = np.zeros((60, 30), np.uint8)
     image[2:12, 3:9] = 255  # one mark near the top...
     image[46:56, 18:24] = 255  # ...one near the bottom: the band between them holds neither
     with pytest.raises(EmptyDrawingError, match="no row of digits"):
-        split_number(extract(image))
+        row_atoms(extract(image))
     assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]

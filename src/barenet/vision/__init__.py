@@ -48,16 +48,16 @@ from .ink import (
     to_working_size,
     union_box,
 )
-from .number import NumberPieces, split_number
+from .number import Atom, RowAtoms, groupings, row_atoms
 from .preprocess import Extraction, extract, glyph_from, preprocess
 from .reading import NumberReading, Reading, read_digit, read_number
 
 __all__ = [
     "BOX_SIZE", "CANVAS_SIZE", "MIN_CONTRAST", "Component", "EmptyDrawingError", "Extraction",
-    "Line", "NumberPieces", "NumberReading", "Reading", "border", "center_by_mass",
+    "Line", "Atom", "RowAtoms", "NumberReading", "Reading", "border", "center_by_mass",
     "center_of_mass", "check_input_size", "components", "crop", "digit_components", "extract",
     "glyph_from", "ink_is_dark", "ink_levels", "ink_mask", "ink_strength", "load_image",
     "paper_background", "paste_center", "preprocess", "read_digit", "read_number",
-    "remove_lines", "resize_longer_side", "ruled_lines", "shift", "split_number",
+    "remove_lines", "resize_longer_side", "ruled_lines", "shift", "row_atoms", "groupings",
     "stroke_width", "thicken", "to_glyph", "to_grayscale", "to_working_size", "union_box",
 ]

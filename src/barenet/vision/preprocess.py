@@ -17,7 +17,7 @@ One pure stage at a time (docs/pictures.md shows each on a real picture):
 :func:`extract` runs them all and keeps every stage's result (for
 ``predict --show`` and the app's preview); :func:`preprocess` returns only the
 28x28. ``barenet predict``, the drawing app and its preview all call these, and
-:func:`split_number` cuts a row of digits into single digits. The model's own
+:func:`row_atoms` cuts a row of digits into pieces of at most one digit. The model's own
 normalisation is not applied here: :meth:`barenet.Sequential.predict_proba` does that.
 """
 
@@ -115,13 +115,13 @@ class Extraction:
         """The digit's box in the picture's own pixels."""
         return self.to_picture(union_box(self.digit))
 
-    def glyph_of(self, selected: np.ndarray, box: Box) -> np.ndarray:
-        """The 28x28 of the ink in ``selected`` (a mask at the working size) within ``box``."""
-        return glyph_from(self.ink, selected, box)
+    def glyph_of(self, picked: np.ndarray, box: Box) -> np.ndarray:
+        """The 28x28 of the ink ``picked`` (a mask of ``box``'s shape) within ``box``."""
+        return glyph_from(self.ink, picked, box)
 
 
-def glyph_from(ink: np.ndarray, selected: np.ndarray, box: Box) -> np.ndarray:
-    """The 28x28 of the ink pixels ``selected`` inside ``box``.
+def glyph_from(ink: np.ndarray, picked: np.ndarray, box: Box) -> np.ndarray:
+    """The 28x28 of the ink pixels ``picked`` (a mask of the box's shape) inside ``box``.
 
     The ink is scaled so that its 90th percentile is full brightness (pencil
     and ballpoint alike), and cropped, as MNIST's digits were, to the box of
@@ -129,7 +129,6 @@ def glyph_from(ink: np.ndarray, selected: np.ndarray, box: Box) -> np.ndarray:
     does not make the digit smaller.
     """
     top, bottom, left, right = box
-    picked = selected[top:bottom, left:right]
     region = ink[top:bottom, left:right] * ndimage.binary_dilation(picked)
     values = region[picked]
     if values.size == 0:
@@ -186,7 +185,8 @@ def extract(image: np.ndarray, invert: bool | None = None) -> Extraction:
     labels, pieces = components(mask, ink)
     digit = digit_components(pieces, mask.shape)
     selected = np.isin(labels, [c.label for c in digit])
-    glyph = glyph_from(ink, selected, union_box(digit))
+    top, bottom, left, right = union_box(digit)
+    glyph = glyph_from(ink, selected[top:bottom, left:right], (top, bottom, left, right))
     return Extraction(gray.shape, work, dark, ink, mask, labels, pieces, digit, lines, glyph)
 
 

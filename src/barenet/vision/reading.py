@@ -9,6 +9,7 @@ probabilities through :func:`barenet.evaluation.calibration.is_unsure`.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -16,7 +17,8 @@ import numpy as np
 from ..errors import BarenetError
 from ..evaluation.calibration import is_unsure
 from ..model import Sequential
-from .number import MAX_DIGITS, joined, split_number
+from .ink import EmptyDrawingError
+from .number import MAX_DIGITS, groupings, merged, row_atoms
 from .preprocess import Extraction, extract
 
 
@@ -175,10 +177,14 @@ def read_number(model: Sequential, image: np.ndarray,
                 extraction: Extraction | None = None) -> NumberReading:
     """Read a row of handwritten digits, left to right.
 
-    The row is cut by :func:`barenet.vision.split_number`. Where a piece
-    the model is not sure of lies within :data:`JOIN_GAP` of the row's height
-    of its neighbour, the two are read again as one digit, and joined when the
-    model is sure of that (a 0 drawn in two strokes, a 5 with its bar apart).
+    Segmentation by recognition: the row is cut into atoms, pieces of at most one
+    digit (:func:`barenet.vision.number.row_atoms`); every run of neighbouring atoms
+    that could be one digit (:func:`barenet.vision.number.groupings`) is read by
+    the model, and the number is the grouping that covers all atoms with the
+    highest total log-probability, ``sum_d log p(top class of d)``, found by
+    dynamic programming over the atoms. A digit cut in two reads as two doubtful
+    halves, two digits read as one are doubtful (the shipped models were trained to
+    be unsure of pairs: ``non_digits`` in their configs), so the right cut wins.
 
     Raises
     ------
@@ -186,24 +192,48 @@ def read_number(model: Sequential, image: np.ndarray,
         No digit can be found in the picture.
     """
     found = extraction if extraction is not None else extract(image)
-    pieces = split_number(found)
-    parts = list(pieces.digits)
-    digits = _readings(model, [p.glyph for p in parts], [p.box for p in parts])
-    i = 0
-    while i + 1 < len(parts):  # a doubtful piece and its close neighbour: one digit?
-        a, b = parts[i], parts[i + 1]
-        gap = b.work_box[2] - a.work_box[3]
-        if (digits[i].unsure or digits[i + 1].unsure) and gap < JOIN_GAP * pieces.height:
-            piece = joined(found, a, b)
-            both = _readings(model, [piece.glyph], [piece.box])[0]
-            if not both.unsure:
-                parts[i:i + 2], digits[i:i + 2] = [piece], [both]
-                continue
-        i += 1
-    notes = [n for n in pieces.notes if "digit-like marks" not in n or len(digits) > MAX_DIGITS]
+    row = row_atoms(found)
+    n = len(row.atoms)
+    if n > MAX_ROW_ATOMS:
+        raise EmptyDrawingError(f"no number found: the row holds {n} separate marks, more "
+                                f"than {MAX_ROW_ATOMS} (a number has at most {MAX_DIGITS} "
+                                "digits)")
+    runs = groupings(row)
+    pictures = [merged(row.atoms[i:j]) for i, j in runs]
+    readings = _readings(model, [found.glyph_of(mask, box) for mask, box in pictures],
+                         [found.to_picture(box) for _, box in pictures])
+    best = [0.0] + [-math.inf] * n  # best[j]: the best reading of atoms 0 .. j-1
+    back: list[tuple[int, Reading] | None] = [None] * (n + 1)
+    for (i, j), reading in sorted(zip(runs, readings, strict=True), key=lambda r: r[0][1]):
+        cost = CUT_COST if i > 0 and row.atoms[i].cut else 0.0
+        score = best[i] + math.log(max(reading.probability, 1e-12)) - cost
+        if score > best[j]:
+            best[j], back[j] = score, (i, reading)
+    digits, starts, j = [], [], n
+    while j > 0:
+        i, reading = back[j]
+        digits.append(reading)
+        starts.append(i)
+        j = i
+    digits.reverse()
+    starts.reverse()
+    notes = [f"digits {k} and {k + 1} touch and could not be split cleanly"
+             for k, i in enumerate(starts[1:], start=1) if not row.atoms[i].clean]
+    ends = [*starts[1:], n]
+    notes += [f"digit {k} is as wide as two: it may be two digits that touch"
+              for k, (i, j) in enumerate(zip(starts, ends, strict=True), start=1)
+              if any(row.atoms[m].cut for m in range(i + 1, j))]
+    if len(digits) > MAX_DIGITS:
+        notes.append(f"found {len(digits)} digit-like marks, more than a number of "
+                     f"{MAX_DIGITS} digits has")
     unsure = any(d.unsure for d in digits) or bool(notes)
     return NumberReading(digits, unsure, notes)
 
 
-#: Neighbours closer than this fraction of the row's height may be one digit in two pieces.
-JOIN_GAP = 0.25
+#: A digit boundary through ink costs this much log-probability (a cut must make both
+#: digits about twice as likely as the whole): a fragment of a digit is often read with
+#: confidence (half a 0 is a fine 1), the whole only a little more. Measured on 40
+#: benchmark rows: 0.3 and 0.7 read 24 right, 2.0 read 22.
+CUT_COST = 0.7
+#: A row cut into more atoms than this is no number (and would cost too much to read).
+MAX_ROW_ATOMS = 8 * MAX_DIGITS
