@@ -597,6 +597,13 @@ def main(argv: list[str] | None = None) -> int:
                 common = ", ".join(f"{a} ({n})" for a, n in t.answers.most_common(3))
                 rows.append([f"not a digit: {kind}", str(t.n), pct(t.unsure / max(t.n, 1)),
                              pct(t.errors / max(t.n, 1)), common or "-"])
+            for name, kinds in (("**all non-digits**", list(non_digits[m])),
+                                ("**all but blank paper**",
+                                 [k for k in non_digits[m] if k != "blank"])):
+                n = sum(non_digits[m][k].n for k in kinds)
+                rows.append([name, str(n),
+                             pct(sum(non_digits[m][k].unsure for k in kinds) / max(n, 1)),
+                             pct(sum(non_digits[m][k].errors for k in kinds) / max(n, 1)), "-"])
         right, wrong = plain_right, ~plain_right
         rows.append(["plain MNIST test, classified right", str(int(right.sum())),
                      pct(plain_unsure[right].mean()), "-", "-"])

@@ -53,6 +53,11 @@ def _overrides(args: argparse.Namespace) -> dict:
         if not sep or not key:
             raise BarenetError(f"--set expects KEY=VALUE, got {item!r}")
         overrides[key.strip()] = parse_value(value.strip())
+    if overrides.get("dataset", "mnist") != "mnist" and "non_digits" not in overrides:
+        # a digit config (non_digits on) trained on clothes: the non-digits would be wrong
+        overrides["non_digits"] = 0.0
+        print(f"non_digits = 0: {overrides['dataset']} holds no digits, so no generated "
+              "non-digits are added")
     return overrides
 
 
