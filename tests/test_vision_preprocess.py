@@ -379,3 +379,15 @@ def test_marks_that_form_no_row_are_no_number(recwarn):
     with pytest.raises(EmptyDrawingError, match="no row of digits"):
         row_atoms(extract(image))
     assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
+
+
+def test_a_solid_mass_at_the_edge_is_not_part_of_the_digit():
+    """A dark band along the picture's edge (the desk beyond the page, a finger), far
+    thicker than the pen's strokes, is dropped rather than taken as the digit."""
+    image = np.full((200, 200), 235, np.uint8)
+    image[:, :30] = 20  # solid, 30 pixels thick, touching three edges
+    image[40:160, 100:106] = 30  # a "1", 6 pixels thick
+    found = extract(image)
+    top, bottom, left, right = found.box
+    assert left >= 95 and right <= 111 and top >= 35 and bottom <= 165
+    assert all(c.box[2] > 0 for c in found.digit)

@@ -71,6 +71,9 @@ LINE_SHARE = 3.0
 MIN_LINES_SIDE = 48
 #: Lines are looked for within this many degrees of horizontal and vertical.
 LINE_TILT = 12.0
+#: A piece at the picture's edge this many times thicker than the thickest piece inside it
+#: is no ink of the digit (the desk beyond the page, a finger) and is dropped.
+SOLID_STROKES = 2.5
 #: Strokes within this fraction of the digit's size of its largest piece belong to it.
 GROUP_MARGIN = 0.25
 
@@ -397,6 +400,9 @@ class Component:
     area: int
     mass: float
     box: tuple[int, int, int, int]  # top, bottom, left, right; bottom and right exclusive
+    #: Twice the largest distance from inside the piece to its edge: a stroke's width, or
+    #: a blot's, a desk's, a finger's.
+    thickness: float = 0.0
 
     @property
     def height(self) -> int:
@@ -425,6 +431,10 @@ def components(mask: np.ndarray, ink: np.ndarray) -> tuple[np.ndarray, list[Comp
     if pieces:
         smallest = max(MIN_INK_PIXELS, SPECK_FRACTION * pieces[0].area)
         pieces = [c for c in pieces if c.area >= smallest]
+    for c in pieces:
+        top, bottom, left, right = c.box
+        inside = np.pad(labels[top:bottom, left:right] == c.label, 1)
+        c.thickness = 2 * float(ndimage.distance_transform_edt(inside).max())
     return labels, pieces
 
 
@@ -436,11 +446,12 @@ def _touches_border(c: Component, shape: tuple[int, int]) -> bool:
 def digit_components(pieces: list[Component], shape: tuple[int, int]) -> list[Component]:
     """The pieces that make up the one digit of the picture.
 
-    The main piece has the most ink (a piece touching the picture's edge, like a
-    page edge or a finger's outline, counts half); the pieces whose boxes come
-    within :data:`GROUP_MARGIN` of its size (a 5's separate bar, a broken pencil
-    stroke) join it, except, when the main piece lies inside the picture, pieces
-    that touch the picture's edge.
+    Pieces at the picture's edge more than :data:`SOLID_STROKES` times thicker than
+    any piece inside it are dropped first. The main piece has the most ink (a piece
+    touching the picture's edge, like a page edge or a finger's outline, counts half);
+    the pieces whose boxes come within :data:`GROUP_MARGIN` of its size (a 5's
+    separate bar, a broken pencil stroke) join it, except, when the main piece lies
+    inside the picture, pieces that touch the picture's edge.
 
     Raises
     ------
@@ -449,6 +460,11 @@ def digit_components(pieces: list[Component], shape: tuple[int, int]) -> list[Co
     """
     if not pieces:
         raise EmptyDrawingError("the picture is nearly blank: too little ink to be a digit")
+    inside = [c for c in pieces if not _touches_border(c, shape)]
+    if inside:  # a solid mass at the edge, far thicker than any stroke, is the desk or a finger
+        strokes = max(c.thickness for c in inside)
+        pieces = [c for c in pieces if not _touches_border(c, shape)
+                  or c.thickness <= SOLID_STROKES * strokes]
     main = max(pieces, key=lambda c: c.mass * (0.5 if _touches_border(c, shape) else 1.0))
     margin = GROUP_MARGIN * max(main.height, main.width)
     group = [main]
