@@ -79,7 +79,9 @@ def train_from_config(config: dict[str, Any], data_dir: Path | None = None,
         run.write_config(dumps(config))
         run.write_data_source(dataset)
         log(trainer.model.summary())
-        log(f"training on {dataset.name}: {len(data.y_train)} images, validating on "
+        extra = ("" if trainer.non_digits is None else
+                 f" and {len(trainer.non_digits)} generated non-digits")
+        log(f"training on {dataset.name}: {len(data.y_train)} images{extra}, validating on "
             f"{len(data.y_val)}; run folder {run.path}")
     model = trainer.fit(log)
     run.save_final(model, {"epochs": trainer.state.epoch})

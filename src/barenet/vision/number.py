@@ -19,7 +19,7 @@ segmentation whose digits it is most sure of (segmentation by recognition).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -76,7 +76,6 @@ class RowAtoms:
 
     atoms: list[Atom]
     height: float
-    notes: list[str] = field(default_factory=list)
 
 
 def merged(atoms: list[Atom]) -> tuple[np.ndarray, Box]:
