@@ -129,6 +129,7 @@ def test_finetune_writes_a_run_that_records_its_parent_and_samples(parent_run, c
     config = configs.load(str(out / "config.toml"))
     assert config["finetune"]["parent"] == str((run / "best.npz").resolve())
     assert config["finetune"]["samples_sha256"] == read_folder(samples, DIGITS).fingerprint()
+    assert config["non_digits"] == 0.25  # the parent's (mlp.toml): still unsure of non-digits
     model = barenet.load(out / "best.npz")
     assert model.metadata["parent"] == str((run / "best.npz").resolve())
     assert model.metadata["metrics"]["held_out"] == 10

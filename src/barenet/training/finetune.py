@@ -98,6 +98,9 @@ def finetune_config(parent: Sequential, parent_path: Path, samples: LabelledPict
         "epochs": epochs, "batch_size": 64,
         "validation_size": (base or {}).get("validation_size", 5000),
         "label_smoothing": (base or {}).get("label_smoothing", 0.0), "dtype": str(parent.dtype),
+        # generated non-digits too, if the parent learnt from them: the taught model must not
+        # forget to be unsure of what is no digit
+        "non_digits": (base or {}).get("non_digits", 0.0),
         "optimizer": {"name": "adam", "lr": 6e-4}, "schedule": {"name": "cosine"},
         "augment": dict(AUGMENT), "model": layer_specs(parent),
         "finetune": {"parent": str(parent_path.resolve()), "parent_sha256":
