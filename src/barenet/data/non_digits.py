@@ -36,6 +36,7 @@ from scipy import ndimage
 
 from ..vision.glyph import to_glyph
 from ..vision.ink import stroke_width
+from .scaling import Standardization
 
 #: The kinds of non-digit pictures, in the order :func:`make_non_digits` cycles through.
 KINDS = ("turned", "mirrored", "pair", "overlay", "jumble")
@@ -122,14 +123,26 @@ def _tight(image: np.ndarray) -> np.ndarray:
     return image[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
 
 
+class _Unstandardized:
+    """``digits[i]`` back in [0, 1]: one picked digit at a time, not a copy of the set."""
+
+    def __init__(self, digits: np.ndarray, standardization: Standardization) -> None:
+        self.digits, self.std, self.mean = digits, standardization.std, standardization.mean
+
+    def __getitem__(self, i: int) -> np.ndarray:
+        return self.digits[i] * np.float32(self.std) + np.float32(self.mean)
+
+
 def make_non_digits(digits: np.ndarray, labels: np.ndarray, count: int,
-                    rng: np.random.Generator) -> np.ndarray:
+                    rng: np.random.Generator,
+                    standardization: Standardization | None = None) -> np.ndarray:
     """``count`` pictures of no digit, made from ``digits``, normalised as predict does.
 
     Parameters
     ----------
     digits : ndarray (N, 28, 28)
-        Digit images in [0, 1], bright ink on black (MNIST's training images).
+        Digit images in [0, 1], bright ink on black (MNIST's training images), or
+        standardised by ``standardization``, which is then undone on each digit used.
     labels : ndarray of int (N,)
         Their classes 0-9 (which transformations apply depends on them).
     count : int
@@ -144,6 +157,8 @@ def make_non_digits(digits: np.ndarray, labels: np.ndarray, count: int,
         in the middle, like the 28x28 ``barenet predict`` hands the network.
     """
     digits = np.asarray(digits, np.float32).reshape(len(digits), 28, 28)
+    if standardization is not None:
+        digits = _Unstandardized(digits, standardization)
     labels = np.asarray(labels).astype(np.int64)
     out = np.zeros((count, 28, 28), np.float32)
     for n in range(count):

@@ -142,8 +142,8 @@ class Trainer:
         pool_seed, draw_seed = seed.spawn(2)
         count = max(1, round(fraction * len(data.x_train)))
         standard = data.standardization
-        digits = data.x_train if standard is None else data.x_train * standard.std + standard.mean
-        pool = make_non_digits(digits, data.y_train, count, np.random.default_rng(pool_seed))
+        pool = make_non_digits(data.x_train, data.y_train, count,
+                               np.random.default_rng(pool_seed), standard)
         return (network_input(pool, data.x_train.dtype, standard),
                 np.random.default_rng(draw_seed))
 

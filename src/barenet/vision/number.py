@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .ink import Component, EmptyDrawingError, stroke_width
+from .ink import Component, EmptyDrawingError, stroke_width, union_box
 
 if TYPE_CHECKING:
     from .preprocess import Box, Extraction
@@ -80,8 +80,7 @@ class RowAtoms:
 
 def merged(atoms: list[Atom]) -> tuple[np.ndarray, Box]:
     """Several neighbouring atoms as one picture: their joint ink and its box."""
-    box = (min(a.box[0] for a in atoms), max(a.box[1] for a in atoms),
-           min(a.box[2] for a in atoms), max(a.box[3] for a in atoms))
+    box = union_box(atoms)
     mask = np.zeros((box[1] - box[0], box[3] - box[2]), bool)
     for a in atoms:
         top, bottom, left, right = a.box
@@ -160,16 +159,13 @@ def row_atoms(found: Extraction) -> RowAtoms:
                              or [c.height for c in row]))
     atoms: list[Atom] = []
     for group in columns(row):
-        top = min(c.box[0] for c in group)
-        bottom = max(c.box[1] for c in group)
+        top, bottom, left, right = union_box(group)
         if bottom - top < MIN_HEIGHT * height:
             continue  # a dash or a dot between the digits
-        left = min(c.box[2] for c in group)
-        right = max(c.box[3] for c in group)
         selected = np.isin(found.labels[top:bottom, left:right], [c.label for c in group])
         cuts = candidate_cuts(selected, height)
         profile = selected.sum(axis=0)
-        limit = CLEAN_CUT_STROKES * max(stroke_width(selected), 1.0)
+        limit = CLEAN_CUT_STROKES * max(stroke_width(selected), 1.0) if cuts else 0.0
         edges = [0, *cuts, selected.shape[1]]
         for a, b in zip(edges[:-1], edges[1:], strict=True):
             part = selected[:, a:b]
