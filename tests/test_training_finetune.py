@@ -42,6 +42,16 @@ def canvas_of(digit28: np.ndarray, slant: float = 0.5) -> np.ndarray:
 
 # -- sample folders -----------------------------------------------------------------------
 
+def test_samples_saved_in_quick_succession_are_all_kept_in_the_order_saved(tmp_path,
+                                                                          monkeypatch):
+    # a frozen clock: every sample saved in the same microsecond
+    monkeypatch.setattr(time, "time_ns", lambda: 1_700_000_000_123_456_789)
+    drawings = [np.full((28, 28), 10 * i, np.uint8) for i in range(12)]
+    paths = [add_sample(tmp_path, "3", d) for d in drawings]
+    assert len(set(paths)) == 12
+    assert [path for _, path in picture_files(tmp_path)] == paths
+
+
 def test_samples_are_saved_counted_and_the_last_one_deleted(tmp_path):
     drawing = np.zeros((280, 280), np.uint8)
     drawing[60:220, 130:150] = 255

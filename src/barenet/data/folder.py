@@ -144,7 +144,15 @@ def add_sample(root: str | os.PathLike, label: str, picture: np.ndarray) -> Path
     ensure_writable_dir(folder, "samples folder", "choose another folder")
     buffer = io.BytesIO()
     Image.fromarray(np.ascontiguousarray(picture)).save(buffer, "PNG")
-    path = folder / f"{time.strftime('%Y%m%d-%H%M%S')}-{time.time_ns() // 1000 % 1_000_000:06d}.png"
+    # one reading of the clock (two could straddle a second and sort out of order), and a
+    # name not taken yet (two samples saved in the same microsecond must not overwrite)
+    micros = time.time_ns() // 1000
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(micros // 1_000_000))
+    path = folder / f"{stamp}-{micros % 1_000_000:06d}.png"
+    taken = 0
+    while path.exists():
+        taken += 1
+        path = folder / f"{stamp}-{micros % 1_000_000:06d}_{taken:03d}.png"
     try:
         write_bytes(path, buffer.getvalue())
     except OSError as exc:

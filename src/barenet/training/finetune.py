@@ -44,6 +44,8 @@ USER_SHARE = 0.33
 FEW_SAMPLES = 5
 #: Passes over the mixed samples and replay (the cnn model: 55 s on two cores).
 EPOCHS = 4
+#: Adam's learning rate: gentler than training from scratch, the model is already good.
+LR = 6e-4
 #: How the user's samples are varied while learning.
 AUGMENT = {"max_shift": 2.0, "max_rotation": 12.0, "scale": [0.85, 1.15]}
 
@@ -101,7 +103,7 @@ def finetune_config(parent: Sequential, parent_path: Path, samples: LabelledPict
         # generated non-digits too, if the parent learnt from them: the taught model must not
         # forget to be unsure of what is no digit
         "non_digits": (base or {}).get("non_digits", 0.0),
-        "optimizer": {"name": "adam", "lr": 6e-4}, "schedule": {"name": "cosine"},
+        "optimizer": {"name": "adam", "lr": LR}, "schedule": {"name": "cosine"},
         "augment": dict(AUGMENT), "model": layer_specs(parent),
         "finetune": {"parent": str(parent_path.resolve()), "parent_sha256":
                      file_sha256(parent_path), "samples": str(samples_dir.resolve()),
