@@ -62,8 +62,11 @@ SPECK_FRACTION = 0.04
 #: A straight run of ink this long (fraction of the picture's width or height) is a
 #: candidate ruled line...
 LINE_FRACTION = 0.5
-#: ...and a ruled line if it is this much longer than the rest of the ink is wide.
+#: ...and a ruled line if it is this much longer than the rest of the ink is wide...
 LINE_OVERHANG = 1.3
+#: ...or this much longer than the rest of the ink is tall (for a horizontal line; wide,
+#: for a vertical one): the lines under a row of digits that fills the page's width.
+LINE_ACROSS = 4.0
 #: ...and holds at most this many times the pixels of the rest of the ink (a lone "1"
 #: with a serif is a stroke, not a line).
 LINE_SHARE = 3.0
@@ -303,7 +306,9 @@ def ruled_lines(faint: np.ndarray, mask: np.ndarray, width: float | None = None)
     picture long; each run's width is where the ink across it stops. A run is a
     ruled line only if it is :data:`LINE_OVERHANG` times longer than the rest of
     the ink is wide (or tall): the bar of a 7 that fills a tight crop is part of
-    the digit, a line across the whole page is not.
+    the digit, a line across the whole page is not. A row of digits may be as wide as
+    the page: a line :data:`LINE_ACROSS` times longer than the rest of the ink is tall
+    is a ruled line too (a 7's bar is shorter than the 7 is tall).
 
     Parameters
     ----------
@@ -353,15 +358,17 @@ def ruled_lines(faint: np.ndarray, mask: np.ndarray, width: float | None = None)
     for line, _ in found:
         on_line |= _line_distance(line, ink_y, ink_x) <= line.half_width
     rest_y, rest_x = ink_y[~on_line], ink_x[~on_line]
+    if not rest_y.size:
+        return []
     lines = []
     for line, _ in found:
         along = _line_distance(line, ys, xs) <= line.half_width
         horizontal = abs(math.sin(line.theta)) > 0.5
-        coord, rest = (xs, rest_x) if horizontal else (ys, rest_y)
+        coord, rest, across = (xs, rest_x, rest_y) if horizontal else (ys, rest_y, rest_x)
         extent = float(np.ptp(coord[along])) + 1 if along.any() else 0.0
-        rest_extent = float(np.ptp(rest)) + 1 if rest.size else 0.0
-        if rest.size and extent >= LINE_OVERHANG * rest_extent \
-                and along.sum() <= LINE_SHARE * rest.size:
+        longer = extent >= LINE_OVERHANG * (float(np.ptp(rest)) + 1) or \
+            extent >= LINE_ACROSS * (float(np.ptp(across)) + 1)
+        if longer and along.sum() <= LINE_SHARE * rest_y.size:
             lines.append(line)
     return lines
 
@@ -400,8 +407,8 @@ class Component:
     area: int
     mass: float
     box: tuple[int, int, int, int]  # top, bottom, left, right; bottom and right exclusive
-    #: Twice the largest distance from inside the piece to its edge: a stroke's width, or
-    #: a blot's, a desk's, a finger's.
+    #: Twice the largest distance from inside the piece to its edge, small holes filled:
+    #: a stroke's width, or a blot's, a desk's, a finger's (set by :func:`components`).
     thickness: float = 0.0
 
     @property
@@ -414,28 +421,55 @@ class Component:
 
 
 def components(mask: np.ndarray, ink: np.ndarray) -> tuple[np.ndarray, list[Component]]:
-    """The connected pieces of ``mask`` (8-connected) that are not specks.
+    """The connected pieces of ``mask`` (8-connected) that are not specks nor solid masses.
+
+    A piece at the picture's edge more than :data:`SOLID_STROKES` times thicker than
+    the thickest piece inside it (the desk beyond the page, a finger) is dropped
+    first; then pieces under :data:`SPECK_FRACTION` of the largest one left.
 
     Returns
     -------
     labels : ndarray of int (H, W)
         0 for background, ``k`` for the pixels of component ``k``.
     pieces : list of Component
-        Largest first; pieces under :data:`SPECK_FRACTION` of the largest are dropped.
+        Largest first.
     """
     labels = label(mask, connectivity=2)
     pieces = [Component(r.label, int(r.area), float(r.image_intensity[r.image].sum()),
                         tuple(int(v) for v in (r.bbox[0], r.bbox[2], r.bbox[1], r.bbox[3])))
-              for r in regionprops(labels, intensity_image=ink)]
+              for r in regionprops(labels, intensity_image=ink) if r.area >= MIN_INK_PIXELS]
     pieces.sort(key=lambda c: -c.area)
+    inside = [c for c in pieces if not _touches_border(c, mask.shape)]
+    if inside and len(inside) < len(pieces):
+        strokes = max(_thickness(c, labels) for c in inside
+                      if c.area >= SPECK_FRACTION * inside[0].area)
+        # a piece that thick has at least the area of a square that wide
+        solid = [c for c in pieces if c.area >= (SOLID_STROKES * strokes) ** 2
+                 and _touches_border(c, mask.shape)
+                 and _thickness(c, labels) > SOLID_STROKES * strokes]
+        pieces = [c for c in pieces if c not in solid]
     if pieces:
-        smallest = max(MIN_INK_PIXELS, SPECK_FRACTION * pieces[0].area)
+        smallest = SPECK_FRACTION * pieces[0].area
         pieces = [c for c in pieces if c.area >= smallest]
     for c in pieces:
-        top, bottom, left, right = c.box
-        inside = np.pad(labels[top:bottom, left:right] == c.label, 1)
-        c.thickness = 2 * float(ndimage.distance_transform_edt(inside).max())
+        _thickness(c, labels)
     return labels, pieces
+
+
+def _thickness(c: Component, labels: np.ndarray) -> float:
+    """Sets and returns ``c.thickness``: twice the largest distance from inside the piece to
+    its edge, with holes smaller than a square of the piece's stroke width filled (thresholded
+    noise, a dark desk or a finger in the picture, is full of them; a digit's loops are larger)."""
+    if not c.thickness:
+        top, bottom, left, right = c.box
+        piece = np.pad(labels[top:bottom, left:right] == c.label, 1)
+        width = 2 * float(ndimage.distance_transform_edt(piece).max())
+        holes, count = ndimage.label(ndimage.binary_fill_holes(piece) & ~piece)
+        if count:
+            small = np.bincount(holes.ravel())[1:] < max(1.0, width * width / 4)
+            piece = piece | small[np.maximum(holes - 1, 0)] & (holes > 0)
+        c.thickness = 2 * float(ndimage.distance_transform_edt(piece).max())
+    return c.thickness
 
 
 def _touches_border(c: Component, shape: tuple[int, int]) -> bool:
@@ -446,8 +480,7 @@ def _touches_border(c: Component, shape: tuple[int, int]) -> bool:
 def digit_components(pieces: list[Component], shape: tuple[int, int]) -> list[Component]:
     """The pieces that make up the one digit of the picture.
 
-    Pieces at the picture's edge more than :data:`SOLID_STROKES` times thicker than
-    any piece inside it are dropped first. The main piece has the most ink (a piece
+    The main piece has the most ink (a piece
     touching the picture's edge, like a page edge or a finger's outline, counts half);
     the pieces whose boxes come within :data:`GROUP_MARGIN` of its size (a 5's
     separate bar, a broken pencil stroke) join it, except, when the main piece lies
@@ -460,11 +493,6 @@ def digit_components(pieces: list[Component], shape: tuple[int, int]) -> list[Co
     """
     if not pieces:
         raise EmptyDrawingError("the picture is nearly blank: too little ink to be a digit")
-    inside = [c for c in pieces if not _touches_border(c, shape)]
-    if inside:  # a solid mass at the edge, far thicker than any stroke, is the desk or a finger
-        strokes = max(c.thickness for c in inside)
-        pieces = [c for c in pieces if not _touches_border(c, shape)
-                  or c.thickness <= SOLID_STROKES * strokes]
     main = max(pieces, key=lambda c: c.mass * (0.5 if _touches_border(c, shape) else 1.0))
     margin = GROUP_MARGIN * max(main.height, main.width)
     group = [main]
