@@ -298,6 +298,16 @@ def bench_digits(models: dict[str, Sequential], images: np.ndarray, labels: np.n
     return tallies
 
 
+def edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance: the fewest digits inserted, deleted or changed to turn a into b."""
+    row = list(range(len(b) + 1))
+    for i, x in enumerate(a, 1):
+        diagonal, row[0] = row[0], i
+        for j, y in enumerate(b, 1):
+            diagonal, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, diagonal + (x != y))
+    return row[-1]
+
+
 @dataclass
 class NumberTally:
     """Answers of one model on pictures of numbers."""
@@ -306,6 +316,7 @@ class NumberTally:
     whole: int = 0
     digits: int = 0
     digits_right: int = 0
+    edits: int = 0
     wrong_count: int = 0
     unsure: int = 0
     errors: int = 0
@@ -344,6 +355,7 @@ def bench_numbers(models: dict[str, Sequential], images: np.ndarray, labels: np.
                 t.whole += found == truth
                 t.digits += length
                 t.digits_right += right_digits
+                t.edits += min(edit_distance(found, truth), length)
                 t.wrong_count += len(found) != len(truth)
                 t.unsure += unsure
                 t.errors += error is not None
@@ -579,14 +591,18 @@ def main(argv: list[str] | None = None) -> int:
             for g, t in numbers[m].items():
                 if not t.n:
                     continue
-                rows.append([g, str(t.n), pct(t.digits_right / max(t.digits, 1)),
+                rows.append([g, str(t.n), pct(1 - t.edits / max(t.digits, 1)),
+                             pct(t.digits_right / max(t.digits, 1)),
                              pct(t.whole / t.n), pct(t.wrong_count / t.n), pct(t.unsure / t.n),
                              pct(t.errors / t.n), f"{t.seconds / t.n:.3f}"])
-            print(table(["numbers", "pictures", "per-digit accuracy", "whole-number accuracy",
-                         "wrong count of digits", "not sure", "no digit found", "s/picture"],
-                        rows))
-            print(f"\nper-digit: position by position when the count of digits found is "
-                  f"right, all wrong otherwise. Single-digit photo accuracy for comparison: "
+            print(table(["numbers", "pictures", "per-digit accuracy", "same, count must match",
+                         "whole-number accuracy", "wrong count of digits", "not sure",
+                         "no digit found", "s/picture"], rows))
+            print(f"\nper-digit accuracy: 1 - (digits inserted, deleted or changed to turn "
+                  f"the reading into the truth) / digits, at least 0 per number (one minus "
+                  f"the character error rate); 'count must match': position by position "
+                  f"when the count of digits found is right, all wrong otherwise. "
+                  f"Single-digit photo accuracy for comparison: "
                   f"{pct(every.accuracy())} over the conditions above"
                   + (f", {pct(single.accuracy())} on phone_photo" if single else "") + ".\n")
 

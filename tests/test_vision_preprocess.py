@@ -20,6 +20,7 @@ from barenet.vision import (
     paste_center,
     preprocess,
     resize_longer_side,
+    row_atoms,
     shift,
     stroke_width,
     thicken,
@@ -184,6 +185,16 @@ def test_ruled_lines_are_removed_and_the_digit_kept():
     assert len(found.lines) >= 7
     assert found.box == (40, 160, 140, 146)
     assert found.mask[40:160, 140:146].all()  # not cut where it crosses the lines
+
+
+def test_lines_under_a_row_of_digits_as_wide_as_the_page_are_removed():
+    page = np.full((200, 400), 0.9, np.float32)
+    page[::25, :] = 0.6
+    for k in range(8):  # eight "1"s from one side of the page nearly to the other
+        page[60:110, 20 + 48 * k:26 + 48 * k] = 0.1
+    found = extract(page)
+    assert len(found.lines) >= 8
+    assert len(row_atoms(found).atoms) == 8
 
 
 def test_a_digit_bar_filling_a_tight_crop_is_not_a_line():
@@ -371,7 +382,6 @@ def test_nearly_blank_drawing_is_reported():
 
 
 def test_marks_that_form_no_row_are_no_number(recwarn):
-    from barenet.vision import row_atoms
 
     image = np.zeros((60, 30), np.uint8)
     image[2:12, 3:9] = 255  # one mark near the top...
@@ -379,6 +389,18 @@ def test_marks_that_form_no_row_are_no_number(recwarn):
     with pytest.raises(EmptyDrawingError, match="no row of digits"):
         row_atoms(extract(image))
     assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
+
+
+def test_a_noisy_dark_desk_at_the_edge_neither_becomes_the_digit_nor_hides_it():
+    """Thresholded noise on a dark desk is one piece full of small holes: thick once they
+    are filled, so it is dropped, and before the specks are measured against it (the digit
+    holds under 4% of its pixels)."""
+    rng = np.random.default_rng(0)
+    image = np.full((300, 300), 0.85, np.float32)
+    image[:, :120] = rng.uniform(0.05, 0.7, (300, 120))  # the desk beyond the page
+    image[100:200, 200:206] = 0.2  # a thin "1"
+    found = extract(image)
+    assert found.box == (100, 200, 200, 206)
 
 
 def test_a_solid_mass_at_the_edge_is_not_part_of_the_digit():
