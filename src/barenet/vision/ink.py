@@ -480,11 +480,11 @@ def _touches_border(c: Component, shape: tuple[int, int]) -> bool:
 def digit_components(pieces: list[Component], shape: tuple[int, int]) -> list[Component]:
     """The pieces that make up the one digit of the picture.
 
-    The main piece has the most ink (a piece
-    touching the picture's edge, like a page edge or a finger's outline, counts half);
-    the pieces whose boxes come within :data:`GROUP_MARGIN` of its size (a 5's
-    separate bar, a broken pencil stroke) join it, except, when the main piece lies
-    inside the picture, pieces that touch the picture's edge.
+    The main piece has the most ink (a piece touching the picture's edge, like a
+    page edge or a finger's outline, counts half); the pieces whose boxes come
+    within :data:`GROUP_MARGIN` of its size (a 5's separate bar, a broken pencil
+    stroke) join it, except, when the main piece lies inside the picture, pieces
+    that touch the picture's edge.
 
     Raises
     ------
