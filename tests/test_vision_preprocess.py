@@ -197,6 +197,22 @@ def test_lines_under_a_row_of_digits_as_wide_as_the_page_are_removed():
     assert len(row_atoms(found).atoms) == 8
 
 
+def test_faint_tilted_squared_paper_as_faint_as_its_noise_is_removed():
+    # a grid as faint as the paper's noise, turned by 0.7 degrees: thresholded, each line
+    # is a dotted trail that joins the digits into one piece
+    rng = np.random.default_rng(0)
+    h, w = 300, 400
+    y, x = np.mgrid[:h, :w].astype(np.float32)
+    turn = np.float32(np.tan(np.radians(0.7)))
+    across, down = (x + turn * y) % 14, (y - turn * x) % 14
+    page = 0.9 - 0.04 * ((across < 1.5) | (down < 1.5)) + rng.normal(0, 0.012, (h, w))
+    for k in range(8):  # eight "1"s across the page, crossing several lines
+        page[150:200, 20 + 48 * k:24 + 48 * k] = 0.2
+    found = extract(np.clip(page, 0, 1).astype(np.float32))
+    assert len(found.lines) >= 40
+    assert len(row_atoms(found).atoms) == 8
+
+
 def test_a_digit_bar_filling_a_tight_crop_is_not_a_line():
     found = extract(255 - seven())  # dark 7 on white: its bar is 140 of 280 pixels
     assert found.lines == [] and found.box == (30, 230, 60, 200)

@@ -57,8 +57,10 @@ MIN_INK = 0.05
 MIN_INK_PIXELS = 4
 #: ...and at least this fraction of its area in ink, else it is "nearly blank".
 MIN_INK_FRACTION = 1e-4
-#: Components smaller than this fraction of the largest are specks.
+#: Components smaller than this fraction of the largest are specks...
 SPECK_FRACTION = 0.04
+#: ...unless they are this many stroke widths long (a piece of a broken stroke).
+SPECK_STROKES = 6.0
 #: A straight run of ink this long (fraction of the picture's width or height) is a
 #: candidate ruled line...
 LINE_FRACTION = 0.5
@@ -72,8 +74,17 @@ LINE_ACROSS = 4.0
 LINE_SHARE = 3.0
 #: Pictures smaller than this (a side, in pixels) are not searched for lines.
 MIN_LINES_SIDE = 48
+#: Lines are looked for in the ink averaged over this many pixels along them.
+LINE_SMOOTH = 7
+#: ...where they are this much darker than averaged across them.
+LINE_ACROSS_SHARE = 0.5
 #: Lines are looked for within this many degrees of horizontal and vertical.
 LINE_TILT = 12.0
+#: ...in steps of this many degrees (a line across 1000 pixels, a tenth of a degree off
+#: the nearest step, drifts by less than 2 pixels).
+LINE_ANGLE_STEP = 0.1
+#: A pixel on a ruled line this many times darker than the line's typical pixel is a pen's.
+PEN_OVER_LINE = 2.0
 #: A piece at the picture's edge this many times thicker than the thickest piece inside it
 #: is no ink of the digit (the desk beyond the page, a finger) and is dropped.
 SOLID_STROKES = 2.5
@@ -298,7 +309,39 @@ def _refine(line: Line, ys: np.ndarray, xs: np.ndarray) -> Line:
     return line
 
 
-def ruled_lines(faint: np.ndarray, mask: np.ndarray, width: float | None = None) -> list[Line]:
+#: How far across a line its width is looked for (pixels, either side).
+LINE_REACH = 12
+
+
+def _crossing_runs(line: Line, faint: np.ndarray) -> np.ndarray:
+    """At each place along ``line`` inside the picture (each column of a horizontal line, each
+    row of a vertical one), how many ``faint`` pixels run across it there: 0 where it has no
+    ink, at most ``2 * LINE_REACH + 1``."""
+    h, w = faint.shape
+    horizontal = abs(math.sin(line.theta)) > 0.5
+    steps = np.arange(w if horizontal else h)
+    cos, sin = math.cos(line.theta), math.sin(line.theta)
+    centre = (line.rho - steps * cos) / sin if horizontal else (line.rho - steps * sin) / cos
+    offsets = np.arange(-LINE_REACH, LINE_REACH + 1)[:, None]
+    at = np.round(centre).astype(int)[None, :] + offsets
+    inside = (at >= 0) & (at < (h if horizontal else w))
+    at = np.clip(at, 0, (h if horizontal else w) - 1)
+    ink = (faint[at, steps] if horizontal else faint[steps, at]) & inside
+    stop = np.zeros((1, ink.shape[1]), bool)
+    beyond = np.argmin(np.vstack([ink[LINE_REACH + 1:], stop]), axis=0)
+    before = np.argmin(np.vstack([ink[LINE_REACH - 1::-1], stop]), axis=0)
+    return np.where(ink[LINE_REACH], 1 + beyond + before, 0)[inside[LINE_REACH]]
+
+
+def _spread(coords: np.ndarray) -> float:
+    """How far the rest of the ink extends along one axis, its furthest percent on either
+    side left out (crumbs of the lines, specks)."""
+    low, high = np.percentile(coords, [1, 99])
+    return float(high - low) + 1
+
+
+def ruled_lines(ink: np.ndarray, low: float, mask: np.ndarray,
+                width: float | None = None) -> list[Line]:
     """Straight lines across the picture (ruled or squared paper, a page edge).
 
     A Hough transform over angles within :data:`LINE_TILT` degrees of horizontal
@@ -310,11 +353,19 @@ def ruled_lines(faint: np.ndarray, mask: np.ndarray, width: float | None = None)
     the page: a line :data:`LINE_ACROSS` times longer than the rest of the ink is tall
     is a ruled line too (a 7's bar is shorter than the 7 is tall).
 
+    Paper lines are often fainter than the pen, as faint as the paper's noise: they
+    are looked for in the ink averaged over :data:`LINE_SMOOTH` pixels along them
+    (where the noise averages out and a line does not), above half of ``low`` and
+    :data:`LINE_ACROSS_SHARE` times fainter averaged across them (blots and JPEG's halos
+    round strokes are as dark either way), and in ``mask``; the pen's strokes are not
+    averaged (a row of digits would become a band).
+
     Parameters
     ----------
-    faint : ndarray of bool (H, W)
-        Every pixel darker than the paper's noise: paper lines are often fainter
-        than the pen, and are found whole here.
+    ink : ndarray (H, W)
+        The ink's strength (:func:`ink_strength`).
+    low : float
+        The faintest ink (:func:`ink_levels`' low level).
     mask : ndarray of bool (H, W)
         The ink (:func:`ink_mask`): what the lines are compared with.
     width : float, optional
@@ -323,62 +374,67 @@ def ruled_lines(faint: np.ndarray, mask: np.ndarray, width: float | None = None)
     h, w = mask.shape
     if min(h, w) < MIN_LINES_SIDE or not mask.any():
         return []
-    faint = faint | mask
     tilt = math.radians(LINE_TILT)
-    steps = max(3, int(LINE_TILT * 2 / 1.0) + 1)
+    steps = max(3, int(LINE_TILT * 2 / LINE_ANGLE_STEP) + 1)
     near_vertical = np.linspace(-tilt, tilt, steps)
     near_horizontal = np.concatenate([np.linspace(-math.pi / 2, -math.pi / 2 + tilt, steps // 2),
                                       np.linspace(math.pi / 2 - tilt, math.pi / 2, steps // 2,
                                                   endpoint=False)])
-    ys, xs = np.nonzero(faint)
     width = stroke_width(mask) if width is None else width
     thickest = max(4.0, 2 * width)  # paper lines are no wider than pen strokes
-    found: list[tuple[Line, float]] = []
-    for thetas, length in ((near_horizontal, w), (near_vertical, h)):
+    found: list[tuple[Line, np.ndarray, np.ndarray]] = []
+    weak = np.where(mask, np.float32(0), ink)  # the pen's strokes are not smeared into lines
+    smooth = [ndimage.uniform_filter1d(weak, LINE_SMOOTH, axis=axis) for axis in (0, 1)]
+    for thetas, length, axis in ((near_horizontal, w, 1), (near_vertical, h, 0)):
+        along, across = smooth[axis], smooth[1 - axis]
+        # faint ink drawn out along the direction: no blot, no JPEG halo round a stroke
+        faint = (along > low / 2) & (across < LINE_ACROSS_SHARE * along) | mask
+        ys, xs = np.nonzero(faint)
         space, angles, dists = hough_line(faint, theta=thetas)
         _, peak_angles, peak_dists = hough_line_peaks(
             space, angles, dists, threshold=LINE_FRACTION * length, min_distance=5,
             min_angle=len(thetas), num_peaks=64)
         for theta, rho in zip(peak_angles, peak_dists, strict=True):
-            line = Line(float(theta), float(rho), 0.0)
-            offsets = np.round(xs * math.cos(theta) + ys * math.sin(theta) - rho).astype(int)
-            counts = np.bincount(np.abs(offsets[np.abs(offsets) <= 12]), minlength=13)
-            counts[1:] = counts[1:] / 2  # both sides of the line, averaged
-            core = counts[0]
-            half = next((d for d in range(1, 13) if counts[d] < 0.35 * core), None)
-            # a ruled line is long, and no wider than the pen's strokes: else a thick bar
-            if half is None or 2 * half - 1 > min(thickest, max(3.0, 0.03 * length)):
+            # the Hough peak's angle is a degree off or so: fitted to the line's pixels first
+            line = _refine(Line(float(theta), float(rho), 2.0), ys, xs)
+            # a ruled line is long, and no wider than the pen's strokes (else a thick bar)
+            # over most of its length (where strokes cross it, or lines, its ink is wider)
+            runs = _crossing_runs(line, faint)
+            thin = (runs > 0) & (runs <= min(thickest, max(3.0, 0.03 * length)))
+            if thin.sum() < min(LINE_FRACTION / 2 * len(runs), 0.5 * (runs > 0).sum()):
                 continue
-            line.half_width = half + 0.5
-            found.append((_refine(line, ys, xs), length))
+            line.half_width = int(np.percentile(runs[runs > 0], 25)) // 2 + 1.5
+            found.append((line, ys, xs))
     if not found:
         return []
     ink_y, ink_x = np.nonzero(mask)
     on_line = np.zeros(len(ink_y), bool)
-    for line, _ in found:
+    for line, _, _ in found:
         on_line |= _line_distance(line, ink_y, ink_x) <= line.half_width
     rest_y, rest_x = ink_y[~on_line], ink_x[~on_line]
     if not rest_y.size:
         return []
     lines = []
-    for line, _ in found:
+    for line, ys, xs in found:
         along = _line_distance(line, ys, xs) <= line.half_width
         horizontal = abs(math.sin(line.theta)) > 0.5
         coord, rest, across = (xs, rest_x, rest_y) if horizontal else (ys, rest_y, rest_x)
         extent = float(np.ptp(coord[along])) + 1 if along.any() else 0.0
-        longer = extent >= LINE_OVERHANG * (float(np.ptp(rest)) + 1) or \
-            extent >= LINE_ACROSS * (float(np.ptp(across)) + 1)
+        longer = extent >= LINE_OVERHANG * _spread(rest) or \
+            extent >= LINE_ACROSS * _spread(across)
         if longer and along.sum() <= LINE_SHARE * rest_y.size:
             lines.append(line)
     return lines
 
 
-def remove_lines(mask: np.ndarray, lines: list[Line]) -> np.ndarray:
+def remove_lines(mask: np.ndarray, lines: list[Line], ink: np.ndarray) -> np.ndarray:
     """``mask`` without the pixels of ``lines``, except where a stroke crosses a line.
 
     A line pixel stays when the ink continues on both sides of the line (just
     beyond its width, above and below a horizontal line, left and right of a
-    vertical one): the digit's strokes are not cut where they cross the paper's lines.
+    vertical one), or when it is :data:`PEN_OVER_LINE` times darker than the line's
+    typical pixel (a pen stroke along or across a faint paper line): the digit's
+    strokes are not cut where they cross the paper's lines.
     """
     if not lines:
         return mask
@@ -387,12 +443,15 @@ def remove_lines(mask: np.ndarray, lines: list[Line]) -> np.ndarray:
     h, w = mask.shape
     for line in lines:
         on = _line_distance(line, ys, xs) <= line.half_width
+        if not on.any():
+            continue
         reach = int(math.ceil(line.half_width)) + 1
         dy, dx = (reach, 0) if abs(math.sin(line.theta)) > 0.5 else (0, reach)
         y0, x0, y1, x1 = ys[on] - dy, xs[on] - dx, ys[on] + dy, xs[on] + dx
         inside = (y0 >= 0) & (x0 >= 0) & (y1 < h) & (x1 < w)
-        crossing = np.zeros(on.sum(), bool)
-        crossing[inside] = mask[y0[inside], x0[inside]] & mask[y1[inside], x1[inside]]
+        strength = ink[ys[on], xs[on]]
+        crossing = strength > PEN_OVER_LINE * float(np.median(strength))
+        crossing[inside] |= mask[y0[inside], x0[inside]] & mask[y1[inside], x1[inside]]
         drop[np.flatnonzero(on)[~crossing]] = True
     out = mask.copy()
     out[ys[drop], xs[drop]] = False
@@ -420,12 +479,17 @@ class Component:
         return self.box[3] - self.box[2]
 
 
-def components(mask: np.ndarray, ink: np.ndarray) -> tuple[np.ndarray, list[Component]]:
+def components(mask: np.ndarray, ink: np.ndarray,
+               width: float | None = None) -> tuple[np.ndarray, list[Component]]:
     """The connected pieces of ``mask`` (8-connected) that are not specks nor solid masses.
 
     A piece at the picture's edge more than :data:`SOLID_STROKES` times thicker than
     the thickest piece inside it (the desk beyond the page, a finger) is dropped
-    first; then pieces under :data:`SPECK_FRACTION` of the largest one left.
+    first; then specks: pieces under :data:`SPECK_FRACTION` of the largest one left
+    that are short too, under :data:`SPECK_STROKES` stroke widths long (a thin pen's
+    stroke broken by noise or a faint stretch of ink is long, dust is not).
+
+    ``width`` is the strokes' width (:func:`stroke_width` of ``mask``), if already measured.
 
     Returns
     -------
@@ -450,7 +514,9 @@ def components(mask: np.ndarray, ink: np.ndarray) -> tuple[np.ndarray, list[Comp
         pieces = [c for c in pieces if c not in solid]
     if pieces:
         smallest = SPECK_FRACTION * pieces[0].area
-        pieces = [c for c in pieces if c.area >= smallest]
+        shortest = max(SPECK_STROKES * (stroke_width(mask) if width is None else width),
+                       SPECK_FRACTION * max(pieces[0].height, pieces[0].width))
+        pieces = [c for c in pieces if c.area >= smallest or max(c.height, c.width) >= shortest]
     for c in pieces:
         _thickness(c, labels)
     return labels, pieces

@@ -179,10 +179,9 @@ def extract(image: np.ndarray, invert: bool | None = None) -> Extraction:
         low, high = ink_levels(ink, noise)
         mask = ink_mask(ink, low, high)
         width = stroke_width(mask)
-    # faint lines too, whole, not only where they touch the ink
-    lines = ruled_lines(ink > low, mask, width)
-    mask = remove_lines(mask, lines)
-    labels, pieces = components(mask, ink)
+    lines = ruled_lines(ink, low, mask, width)
+    mask = remove_lines(mask, lines, ink)
+    labels, pieces = components(mask, ink, width)
     digit = digit_components(pieces, mask.shape)
     selected = np.isin(labels, [c.label for c in digit])
     top, bottom, left, right = union_box(digit)
