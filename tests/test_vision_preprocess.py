@@ -228,6 +228,18 @@ def test_specks_are_dropped_and_a_separate_stroke_joins_the_digit():
     assert len(found.digit) == 2 and found.box == (40, 150, 80, 110)
 
 
+def test_a_thin_stroke_broken_into_short_pieces_is_no_speck():
+    image = np.zeros((200, 300), np.uint8)
+    y, x = np.mgrid[:200, :300]
+    image[np.abs(np.hypot(y - 100, x - 90) - 60) < 2] = 255  # a large "0"
+    for top in range(50, 150, 29):  # a "1" beside it, broken in four by a faint stretch
+        image[top:top + 26, 220:222] = 255
+    found = extract(image)
+    one = [c for c in found.pieces if c.box[2] >= 200]
+    assert len(one) == 4 and all(c.area < 0.04 * found.pieces[0].area for c in one)
+    assert len(row_atoms(found).atoms) == 2
+
+
 def test_bbox_is_tight_and_exclusive():
     ink = np.zeros((30, 40), np.float32)
     ink[5:12, 20:33] = 1.0
