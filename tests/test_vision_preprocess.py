@@ -26,6 +26,7 @@ from barenet.vision import (
     thicken,
     to_grayscale,
 )
+from barenet.vision.number import Atom, RowAtoms, groupings, is_dash
 
 
 def bbox_of(image: np.ndarray, level: float = 0.0) -> tuple[int, int, int, int]:
@@ -211,6 +212,17 @@ def test_faint_tilted_squared_paper_as_faint_as_its_noise_is_removed():
     found = extract(np.clip(page, 0, 1).astype(np.float32))
     assert len(found.lines) >= 40
     assert len(row_atoms(found).atoms) == 8
+
+
+def test_a_low_piece_cut_off_a_digit_is_no_digit_alone_but_joins_its_neighbours():
+    def atom(top: int, bottom: int, left: int, right: int) -> Atom:
+        return Atom(np.ones((bottom - top, right - left), bool), (top, bottom, left, right))
+
+    # a 5's body, its bar cut off to the right of it, and the next digit
+    row = RowAtoms([atom(0, 50, 0, 30), atom(0, 8, 30, 45), atom(0, 50, 50, 80)], 50.0)
+    runs = groupings(row)
+    assert (1, 2) not in runs and {(0, 1), (0, 2), (1, 3), (2, 3)} <= set(runs)
+    assert is_dash(row.atoms[1].box, row.height) and not is_dash(row.atoms[0].box, row.height)
 
 
 def test_a_digit_bar_filling_a_tight_crop_is_not_a_line():

@@ -160,7 +160,7 @@ def row_atoms(found: Extraction) -> RowAtoms:
     atoms: list[Atom] = []
     for group in columns(row):
         top, bottom, left, right = union_box(group)
-        if bottom - top < MIN_HEIGHT * height:
+        if is_dash((top, bottom, left, right), height):
             continue  # a dash or a dot between the digits
         selected = np.isin(found.labels[top:bottom, left:right], [c.label for c in group])
         cuts = candidate_cuts(selected, height)
@@ -180,24 +180,33 @@ def row_atoms(found: Extraction) -> RowAtoms:
     return RowAtoms(atoms, height)
 
 
+def is_dash(box: Box, height: float) -> bool:
+    """Whether ink in ``box`` is too low to be a digit of a row ``height`` tall
+    (under :data:`MIN_HEIGHT` of it): a dash, a dot, a 5's bar cut off its body."""
+    return box[1] - box[0] < MIN_HEIGHT * height
+
+
 def groupings(row: RowAtoms) -> list[tuple[int, int]]:
     """The runs ``(i, j)`` of atoms ``i .. j-1`` that could be one digit.
 
     At most :data:`MAX_ATOMS` atoms, no wider than :data:`MAX_DIGIT_WIDTH` row
-    heights, and no gap between them wider than :data:`JOIN_GAP` of the height
-    (digits written apart are never joined).
+    heights, no gap between them wider than :data:`JOIN_GAP` of the height
+    (digits written apart are never joined), and no dash (:func:`is_dash`) alone.
     """
     atoms, height = row.atoms, row.height
     runs = []
     for i in range(len(atoms)):
         right = atoms[i].box[3]
+        top, bottom = atoms[i].box[:2]
         for j in range(i + 1, min(len(atoms), i + MAX_ATOMS) + 1):
             if j > i + 1:
                 gap = atoms[j - 1].box[2] - right
                 if gap > JOIN_GAP * height:
                     break
                 right = max(right, atoms[j - 1].box[3])
+                top, bottom = min(top, atoms[j - 1].box[0]), max(bottom, atoms[j - 1].box[1])
             if right - atoms[i].box[2] > MAX_DIGIT_WIDTH * height and j > i + 1:
                 break
-            runs.append((i, j))
+            if not is_dash((top, bottom, 0, 0), height):
+                runs.append((i, j))
     return runs

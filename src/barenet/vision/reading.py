@@ -18,7 +18,7 @@ from ..errors import BarenetError
 from ..evaluation.calibration import is_unsure
 from ..model import Sequential
 from .ink import EmptyDrawingError
-from .number import MAX_DIGITS, groupings, merged, row_atoms
+from .number import MAX_DIGITS, groupings, is_dash, merged, row_atoms
 from .preprocess import Extraction, extract
 
 
@@ -182,7 +182,9 @@ def read_number(model: Sequential, image: np.ndarray,
     that could be one digit (:func:`barenet.vision.number.groupings`) is read by
     the model, and the number is the grouping that covers all atoms with the
     highest total log-probability, ``sum_d log p(top class of d)``, found by
-    dynamic programming over the atoms. A digit cut in two reads as two doubtful
+    dynamic programming over the atoms; an atom too low to be a digit (a 5's bar cut
+    off its body: :func:`barenet.vision.number.is_dash`) joins a neighbour or is left
+    out. A digit cut in two reads as two doubtful
     halves, two digits read as one are doubtful (the shipped models were trained to
     be unsure of pairs: ``non_digits`` in their configs), so the right cut wins.
 
@@ -203,25 +205,34 @@ def read_number(model: Sequential, image: np.ndarray,
     readings = _readings(model, [found.glyph_of(mask, box) for mask, box in pictures],
                          [found.to_picture(box) for _, box in pictures])
     best = [0.0] + [-math.inf] * n  # best[j]: the best reading of atoms 0 .. j-1
-    back: list[tuple[int, Reading] | None] = [None] * (n + 1)
-    for (i, j), reading in sorted(zip(runs, readings, strict=True), key=lambda r: r[0][1]):
-        cost = CUT_COST if i > 0 and row.atoms[i].cut else 0.0
-        score = best[i] + math.log(max(reading.probability, 1e-12)) - cost
-        if score > best[j]:
-            best[j], back[j] = score, (i, reading)
-    digits, starts, j = [], [], n
+    # back[j]: where that reading's last step starts, and its digit (None: atom j-1 skipped)
+    back: list[tuple[int, Reading | None]] = [(0, None)] * (n + 1)
+    ending: dict[int, list[tuple[int, Reading]]] = {}
+    for (i, j), reading in zip(runs, readings, strict=True):
+        ending.setdefault(j, []).append((i, reading))
+    for j in range(1, n + 1):
+        if is_dash(row.atoms[j - 1].box, row.height):  # a dash, or a 5's bar cut off: no digit
+            best[j], back[j] = best[j - 1], (j - 1, None)
+        for i, reading in ending.get(j, []):
+            cost = CUT_COST if i > 0 and row.atoms[i].cut else 0.0
+            score = best[i] + math.log(max(reading.probability, 1e-12)) - cost
+            if score > best[j]:
+                best[j], back[j] = score, (i, reading)
+    digits, spans, j = [], [], n
     while j > 0:
         i, reading = back[j]
-        digits.append(reading)
-        starts.append(i)
+        if reading is not None:
+            digits.append(reading)
+            spans.append((i, j))
         j = i
+    if not digits:
+        raise EmptyDrawingError("no digits found on the picture: only dashes and dots")
     digits.reverse()
-    starts.reverse()
+    spans.reverse()
     notes = [f"digits {k} and {k + 1} touch and could not be split cleanly"
-             for k, i in enumerate(starts[1:], start=1) if not row.atoms[i].clean]
-    ends = [*starts[1:], n]
+             for k, (i, _) in enumerate(spans[1:], start=1) if not row.atoms[i].clean]
     notes += [f"digit {k} is as wide as two: it may be two digits that touch"
-              for k, (i, j) in enumerate(zip(starts, ends, strict=True), start=1)
+              for k, (i, j) in enumerate(spans, start=1)
               if any(row.atoms[m].cut for m in range(i + 1, j))]
     if len(digits) > MAX_DIGITS:
         notes.append(f"found {len(digits)} digit-like marks, more than a number of "
