@@ -178,6 +178,20 @@ def test_empty_drawing_error_is_a_barenet_error():
 
 # -- lines, specks, pieces -------------------------------------------------------------
 
+def test_faint_ink_on_quiet_paper_is_found_beside_a_noisy_corner():
+    # three quarters of the picture are noisy (a shadow's grain): measured over the whole
+    # picture, the noise would put the threshold above the faint "1" on the quiet quarter
+    rng = np.random.default_rng(0)
+    page = np.full((240, 480), 0.8, np.float32)
+    page[:, 120:] += rng.normal(0, 0.05, (240, 360)).astype(np.float32)
+    page[:, :120] += rng.normal(0, 0.004, (240, 120)).astype(np.float32)
+    page[60:180, 57:63] -= 0.12  # the faint "1": 15% darker than its paper
+    found = extract(np.clip(page, 0, 1))
+    top, bottom, left, right = found.box
+    assert abs(top - 60) <= 3 and abs(bottom - 180) <= 3 and abs(left - 57) <= 3 \
+        and abs(right - 63) <= 3
+
+
 def test_ruled_lines_are_removed_and_the_digit_kept():
     page = np.full((200, 300), 0.9, np.float32)
     page[::25, :] = 0.6  # ruled lines across the page

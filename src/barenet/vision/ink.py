@@ -34,7 +34,7 @@ from scipy import ndimage
 from skimage.filters import apply_hysteresis_threshold, threshold_otsu
 from skimage.measure import label, regionprops
 from skimage.morphology import skeletonize
-from skimage.transform import hough_line, hough_line_peaks
+from skimage.transform import hough_line, hough_line_peaks, resize
 
 from ..errors import BarenetError
 
@@ -90,6 +90,10 @@ PEN_OVER_LINE = 2.0
 SOLID_STROKES = 2.5
 #: Strokes within this fraction of the digit's size of its largest piece belong to it.
 GROUP_MARGIN = 0.25
+
+
+#: A threshold: one level for the whole picture, or one per pixel (H, W).
+Level = float | np.ndarray
 
 
 class EmptyDrawingError(BarenetError):
@@ -224,14 +228,40 @@ def ink_strength(paper: np.ndarray, background: np.ndarray) -> tuple[np.ndarray,
     return ink.astype(np.float32, copy=False), noise
 
 
-def ink_levels(ink: np.ndarray, noise: float,
-               min_contrast: float = MIN_CONTRAST) -> tuple[float, float]:
+def local_noise(ink: np.ndarray, noise: float, tile: int) -> np.ndarray:
+    """The paper's noise around each pixel, at most the whole picture's ``noise``.
+
+    The noise of a photo is not the same everywhere (a shadow is noisier than the
+    light, relative to its paper): measured over the whole picture, a noisy corner
+    raises the ink threshold everywhere and faint ink elsewhere is lost. In tiles
+    about ``tile`` pixels wide, the noise is the 75th percentile of ``ink`` (the
+    strength above the paper's median, clipped at 0: 0.674 deviations for paper),
+    interpolated between the tiles' centres; a tile holding much ink would measure
+    more, which the cap at ``noise`` bounds.
+
+    Returns
+    -------
+    ndarray float32 (H, W)
+    """
+    h, w = ink.shape
+    rows = np.linspace(0, h, max(1, round(h / tile)) + 1).astype(int)
+    cols = np.linspace(0, w, max(1, round(w / tile)) + 1).astype(int)
+    grid = np.array([[np.percentile(ink[r0:r1, c0:c1], 75) / 0.6745
+                      for c0, c1 in zip(cols[:-1], cols[1:], strict=True)]
+                     for r0, r1 in zip(rows[:-1], rows[1:], strict=True)], np.float32)
+    spread = resize(grid, (h, w), order=1, mode="edge", anti_aliasing=False)
+    return np.minimum(spread, np.float32(noise)).astype(np.float32)
+
+
+def ink_levels(ink: np.ndarray, noise: float | np.ndarray,
+               min_contrast: float = MIN_CONTRAST) -> tuple[Level, Level]:
     """The two levels of hysteresis thresholding, taken from the picture itself.
 
     The low level is :data:`NOISE_SIGMAS` noise deviations (at least
     :data:`MIN_INK`): anything fainter could be paper grain. The high level is
     Otsu's threshold between faint and strong ink among the pixels above the low
-    level, at least twice the low level and at most half the darkest ink.
+    level, at least twice the low level and at most half the darkest ink. With
+    ``noise`` given at each pixel (:func:`local_noise`), both levels are too.
 
     Raises
     ------
@@ -244,17 +274,20 @@ def ink_levels(ink: np.ndarray, noise: float,
     peak = float(np.partition(top, -2)[-2]) if top.size > 1 else 0.0
     if peak < min_contrast:
         raise EmptyDrawingError("the picture is blank: nothing stands out from the background")
-    low = max(NOISE_SIGMAS * noise, MIN_INK)
+    low = np.maximum(NOISE_SIGMAS * np.asarray(noise, np.float32), np.float32(MIN_INK))
     candidates = ink[ink > low]
     if candidates.size < max(MIN_INK_PIXELS, MIN_INK_FRACTION * ink.size):
         raise EmptyDrawingError("the picture is nearly blank: too little ink to be a digit")
     high = 2 * low
     if candidates.size >= 16 and candidates.max() > candidates.min():
-        high = max(high, float(threshold_otsu(candidates)))
-    return low, max(min(high, 0.5 * peak), low)
+        high = np.maximum(high, np.float32(threshold_otsu(candidates)))
+    high = np.maximum(np.minimum(high, np.float32(0.5 * peak)), low)
+    if low.ndim == 0:
+        return float(low), float(high)
+    return low, high
 
 
-def ink_mask(ink: np.ndarray, low: float, high: float) -> np.ndarray:
+def ink_mask(ink: np.ndarray, low: Level, high: Level) -> np.ndarray:
     """Which pixels are ink: at least ``low`` and connected to pixels above ``high``.
 
     Hysteresis thresholding: strong ink seeds, and faint ink joined to it (the
@@ -340,7 +373,7 @@ def _spread(coords: np.ndarray) -> float:
     return float(high - low) + 1
 
 
-def ruled_lines(ink: np.ndarray, low: float, mask: np.ndarray,
+def ruled_lines(ink: np.ndarray, low: Level, mask: np.ndarray,
                 width: float | None = None) -> list[Line]:
     """Straight lines across the picture (ruled or squared paper, a page edge).
 

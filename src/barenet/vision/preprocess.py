@@ -45,6 +45,7 @@ from .ink import (
     ink_levels,
     ink_mask,
     ink_strength,
+    local_noise,
     odd_window,
     paper_background,
     remove_lines,
@@ -170,13 +171,13 @@ def extract(image: np.ndarray, invert: bool | None = None) -> Extraction:
     side = min(work.shape)
     window = odd_window(max(BACKGROUND_FRACTION * side, MIN_BACKGROUND_WINDOW))
     ink, noise = ink_strength(paper, paper_background(paper, window))
-    low, high = ink_levels(ink, noise)
+    low, high = ink_levels(ink, local_noise(ink, noise, window))
     mask = ink_mask(ink, low, high)
     width = stroke_width(mask)
     wider = odd_window(min(BACKGROUND_STROKES * width, 2 * side))
     if wider > window:  # thick strokes: a wider window keeps them out of the paper
         ink, noise = ink_strength(paper, paper_background(paper, wider))
-        low, high = ink_levels(ink, noise)
+        low, high = ink_levels(ink, local_noise(ink, noise, wider))
         mask = ink_mask(ink, low, high)
         width = stroke_width(mask)
     lines = ruled_lines(ink, low, mask, width)
