@@ -12,6 +12,7 @@ from barenet.vision import (
     center_of_mass,
     crop,
     extract,
+    harden,
     ink_is_dark,
     ink_levels,
     ink_mask,
@@ -285,6 +286,16 @@ def test_stroke_width_is_measured():
     mask = np.zeros((60, 60), bool)
     mask[10:50, 20:26] = True
     assert stroke_width(mask) == pytest.approx(6, abs=1.5)
+
+
+def test_the_soft_edges_of_bold_strokes_are_made_hard_and_thin_strokes_left_alone():
+    x = np.arange(100, dtype=np.float32)
+    soft = np.clip(1 - np.abs(x - 50) / 20, 0, 1)  # a blurred stroke 20 pixels wide
+    bold = np.tile(soft, (100, 1))  # of a 100-pixel digit: MNIST's would be 12 wide
+    hard = harden(bold, 20.0)
+    assert hard.max() == 1.0 and ((hard > 0) & (hard < 1)).sum() < ((bold > 0) & (bold < 1)).sum()
+    assert (hard[:, 50] == 1).all() and (hard[:, 40] == 0.5).all() and (hard[:, 31] == 0).all()
+    assert harden(bold, 12.0) is bold
 
 
 def test_thin_strokes_are_thickened_before_shrinking():

@@ -31,7 +31,11 @@ BOX_SIZE = 20
 STROKE_FRACTION = 0.12
 #: ...and strokes thinner than this fraction of that are thickened before shrinking,
 THIN_STROKE = 0.6
-#: on a copy of the digit at most this many pixels long (8 times MNIST's box).
+#: on a copy of the digit at most this many pixels long (8 times MNIST's box);
+#: strokes more than this many times MNIST's wide get hard edges...
+BOLD_STROKE = 1.5
+#: ...ink under this fraction of full brightness becoming none, over one minus it full.
+SOFT_INK = 0.25
 THICKEN_SIDE = 160
 
 
@@ -163,6 +167,15 @@ def thicken(ink: np.ndarray, width: float) -> np.ndarray:
     return ndimage.grey_dilation(padded, footprint=disk(radius).astype(bool))
 
 
+def harden(ink: np.ndarray, width: float) -> np.ndarray:
+    """Make the soft edges of bold strokes hard (a blurred photo, a felt pen): ink under
+    :data:`SOFT_INK` of full brightness becomes none, over one minus it full, for strokes
+    more than :data:`BOLD_STROKE` times MNIST's width; others are returned as they are."""
+    if width <= BOLD_STROKE * STROKE_FRACTION * max(ink.shape):
+        return ink
+    return np.clip((ink - SOFT_INK) / np.float32(1 - 2 * SOFT_INK), 0, 1)
+
+
 def to_glyph(ink: np.ndarray, width: float) -> np.ndarray:
     """The 28x28 MNIST-style image of a digit's cropped ink.
 
@@ -181,7 +194,7 @@ def to_glyph(ink: np.ndarray, width: float) -> np.ndarray:
     if max(ink.shape) > THICKEN_SIDE:  # thicken at a bounded size: a huge crop stays cheap
         width *= THICKEN_SIDE / max(ink.shape)
         ink = resize_longer_side(ink, THICKEN_SIDE)
-    glyph = resize_longer_side(thicken(ink, width), BOX_SIZE)
+    glyph = resize_longer_side(thicken(harden(ink, width), width), BOX_SIZE)
     peak = float(glyph.max())
     if peak <= 0:
         raise EmptyDrawingError("the picture is blank: it has no ink to centre")
