@@ -240,6 +240,28 @@ def test_a_low_piece_cut_off_a_digit_is_no_digit_alone_but_joins_its_neighbours(
     assert is_dash(row.atoms[1].box, row.height) and not is_dash(row.atoms[0].box, row.height)
 
 
+def test_ink_of_one_level_but_for_rounding_has_its_levels():
+    ink = np.zeros((100, 100), np.float32)
+    ink[10:60, 10:20] = 0.8
+    ink[10:60, 20:22] = np.nextafter(np.float32(0.8), np.float32(1))  # Otsu has no bins here
+    low, high = ink_levels(ink, 0.0)
+    assert low == pytest.approx(0.05) and high == pytest.approx(0.1)
+
+
+def test_a_felt_pen_stem_in_a_large_photo_is_not_a_line():
+    # a 7 whose stem, 40 pixels wide, leans by 11 degrees: inside it, the ink across any
+    # line along it runs further than the search looks (LINE_REACH), which is no thin line
+    h, w = 1000, 700
+    y, x = np.mgrid[:h, :w].astype(np.float32)
+    page = np.full((h, w), 0.9, np.float32)
+    page[150:230, 150:550] = 0.1
+    page[(np.abs(x - (530 - np.tan(np.radians(11)) * (y - 150))) < 20) & (y >= 150)
+         & (y < 900)] = 0.1
+    found = extract(page)
+    assert found.lines == []
+    assert found.mask[150:900].sum() > 0.95 * (page[150:900] < 0.5).sum()
+
+
 def test_a_digit_bar_filling_a_tight_crop_is_not_a_line():
     found = extract(255 - seven())  # dark 7 on white: its bar is 140 of 280 pixels
     assert found.lines == [] and found.box == (30, 230, 60, 200)

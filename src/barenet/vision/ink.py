@@ -53,6 +53,8 @@ MIN_CONTRAST = 0.15
 NOISE_SIGMAS = 4.0
 #: ...and never less than this (relative darkness), even on noiseless pictures.
 MIN_INK = 0.05
+#: Otsu's threshold needs ink levels this far apart (closer, its histogram cannot be made).
+OTSU_RANGE = 1e-3
 #: A picture needs at least this many ink pixels...
 MIN_INK_PIXELS = 4
 #: ...and at least this fraction of its area in ink, else it is "nearly blank".
@@ -279,7 +281,7 @@ def ink_levels(ink: np.ndarray, noise: float | np.ndarray,
     if candidates.size < max(MIN_INK_PIXELS, MIN_INK_FRACTION * ink.size):
         raise EmptyDrawingError("the picture is nearly blank: too little ink to be a digit")
     high = 2 * low
-    if candidates.size >= 16 and candidates.max() > candidates.min():
+    if candidates.size >= 16 and candidates.max() - candidates.min() > OTSU_RANGE:
         high = np.maximum(high, np.float32(threshold_otsu(candidates)))
     high = np.maximum(np.minimum(high, np.float32(0.5 * peak)), low)
     if low.ndim == 0:
@@ -349,7 +351,7 @@ LINE_REACH = 12
 def _crossing_runs(line: Line, faint: np.ndarray) -> np.ndarray:
     """At each place along ``line`` inside the picture (each column of a horizontal line, each
     row of a vertical one), how many ``faint`` pixels run across it there: 0 where it has no
-    ink, at most ``2 * LINE_REACH + 1``."""
+    ink, ``2 * LINE_REACH + 1`` where it is that wide or wider (no line is)."""
     h, w = faint.shape
     horizontal = abs(math.sin(line.theta)) > 0.5
     steps = np.arange(w if horizontal else h)
@@ -433,7 +435,7 @@ def ruled_lines(ink: np.ndarray, low: Level, mask: np.ndarray,
             # a ruled line is long, and no wider than the pen's strokes (else a thick bar)
             # over most of its length (where strokes cross it, or lines, its ink is wider)
             runs = _crossing_runs(line, faint)
-            thin = (runs > 0) & (runs <= min(thickest, max(3.0, 0.03 * length)))
+            thin = (runs > 0) & (runs <= min(thickest, max(3.0, 0.03 * length), 2 * LINE_REACH))
             if thin.sum() < min(LINE_FRACTION / 2 * len(runs), 0.5 * (runs > 0).sum()):
                 continue
             line.half_width = int(np.percentile(runs[runs > 0], 25)) // 2 + 1.5
