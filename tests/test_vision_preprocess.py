@@ -193,6 +193,21 @@ def test_faint_ink_on_quiet_paper_is_found_beside_a_noisy_corner():
         and abs(right - 63) <= 3
 
 
+def test_a_faint_digit_beside_a_dark_desk_is_found():
+    # the desk beyond the page is nearly black: Otsu's level between it and the pens lies
+    # above the faint pen's ink, which then never seeds the hysteresis
+    rng = np.random.default_rng(0)
+    h, w = 400, 500
+    y, x = np.mgrid[:h, :w]
+    page = np.full((h, w), 0.9, np.float32) + rng.normal(0, 0.01, (h, w)).astype(np.float32)
+    desk = y < 100 - 0.15 * x  # beyond the page's slanting edge
+    page[desk] = 0.08 + rng.normal(0, 0.03, desk.sum())
+    page[220:320, 150:156] = 0.35  # a "1" in a dark pen...
+    page[220:320, 300:306] = 0.6  # ...and one in a faint pen
+    found = extract(np.clip(page, 0, 1))
+    assert [a.box[2:] for a in row_atoms(found).atoms] == [(150, 156), (300, 306)]
+
+
 def test_ruled_lines_are_removed_and_the_digit_kept():
     page = np.full((200, 300), 0.9, np.float32)
     page[::25, :] = 0.6  # ruled lines across the page

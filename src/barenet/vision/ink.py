@@ -515,7 +515,8 @@ class Component:
 
 
 def components(mask: np.ndarray, ink: np.ndarray,
-               width: float | None = None) -> tuple[np.ndarray, list[Component]]:
+               width: float | None = None
+               ) -> tuple[np.ndarray, list[Component], list[Component]]:
     """The connected pieces of ``mask`` (8-connected) that are not specks nor solid masses.
 
     A piece at the picture's edge more than :data:`SOLID_STROKES` times thicker than
@@ -532,6 +533,8 @@ def components(mask: np.ndarray, ink: np.ndarray,
         0 for background, ``k`` for the pixels of component ``k``.
     pieces : list of Component
         Largest first.
+    solid : list of Component
+        The solid masses at the edge that were dropped.
     """
     labels = label(mask, connectivity=2)
     pieces = [Component(r.label, int(r.area), float(r.image_intensity[r.image].sum()),
@@ -539,6 +542,7 @@ def components(mask: np.ndarray, ink: np.ndarray,
               for r in regionprops(labels, intensity_image=ink) if r.area >= MIN_INK_PIXELS]
     pieces.sort(key=lambda c: -c.area)
     inside = [c for c in pieces if not _touches_border(c, mask.shape)]
+    solid: list[Component] = []
     if inside and len(inside) < len(pieces):
         strokes = max(_thickness(c, labels) for c in inside
                       if c.area >= SPECK_FRACTION * inside[0].area)
@@ -554,7 +558,7 @@ def components(mask: np.ndarray, ink: np.ndarray,
         pieces = [c for c in pieces if c.area >= smallest or max(c.height, c.width) >= shortest]
     for c in pieces:
         _thickness(c, labels)
-    return labels, pieces
+    return labels, pieces, solid
 
 
 def _thickness(c: Component, labels: np.ndarray) -> float:
