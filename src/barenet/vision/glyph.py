@@ -31,12 +31,12 @@ BOX_SIZE = 20
 STROKE_FRACTION = 0.12
 #: ...and strokes thinner than this fraction of that are thickened before shrinking,
 THIN_STROKE = 0.6
-#: on a copy of the digit at most this many pixels long (8 times MNIST's box);
-#: strokes more than this many times MNIST's wide get hard edges...
+#: on a copy of the digit at most this many pixels long (8 times MNIST's box).
+THICKEN_SIDE = 160
+#: Strokes more than this many times MNIST's wide get hard edges...
 BOLD_STROKE = 1.5
 #: ...ink under this fraction of full brightness becoming none, over one minus it full.
 SOFT_INK = 0.25
-THICKEN_SIDE = 160
 
 
 def crop(image: np.ndarray, bbox: tuple[int, int, int, int]) -> np.ndarray:

@@ -8,11 +8,12 @@ One pure stage at a time (docs/pictures.md shows each on a real picture):
 3. :func:`ink_is_dark`: dark ink on light paper, or light on dark;
 4. :func:`paper_background`: the paper's local brightness (uneven light, shadows);
 5. :func:`ink_strength`: how much darker than its paper each pixel is, noise removed;
-6. :func:`ink_levels`, :func:`ink_mask`, :func:`ruled_lines`, :func:`components`,
-   :func:`digit_components`: adaptive thresholding, paper lines and specks removed,
+6. :func:`local_noise`, :func:`ink_levels`, :func:`ink_mask`, :func:`ruled_lines`,
+   :func:`components`, :func:`digit_components`: adaptive thresholding (taken again
+   without the desk or a finger where one is found), paper lines and specks removed,
    the digit's strokes kept;
-7. :func:`to_glyph` (``glyph.py``): crop, thicken thin strokes, resize to 20 pixels,
-   centre by mass in 28x28, as MNIST was made.
+7. :func:`to_glyph` (``glyph.py``): crop, thicken thin strokes (harden bold ones),
+   resize to 20 pixels, centre by mass in 28x28, as MNIST was made.
 
 :func:`extract` runs them all and keeps every stage's result (for
 ``predict --show`` and the app's preview); :func:`preprocess` returns only the
