@@ -255,7 +255,7 @@ def local_noise(ink: np.ndarray, noise: float, tile: int) -> np.ndarray:
     return np.minimum(spread, np.float32(noise)).astype(np.float32)
 
 
-def ink_levels(ink: np.ndarray, noise: float | np.ndarray,
+def ink_levels(ink: np.ndarray, noise: Level,
                min_contrast: float = MIN_CONTRAST) -> tuple[Level, Level]:
     """The two levels of hysteresis thresholding, taken from the picture itself.
 
@@ -399,8 +399,8 @@ def ruled_lines(ink: np.ndarray, low: Level, mask: np.ndarray,
     ----------
     ink : ndarray (H, W)
         The ink's strength (:func:`ink_strength`).
-    low : float
-        The faintest ink (:func:`ink_levels`' low level).
+    low : float or ndarray (H, W)
+        The faintest ink (:func:`ink_levels`' low level), for the picture or per pixel.
     mask : ndarray of bool (H, W)
         The ink (:func:`ink_mask`): what the lines are compared with.
     width : float, optional
