@@ -27,7 +27,7 @@ from barenet.vision import (
     thicken,
     to_grayscale,
 )
-from barenet.vision.number import Atom, RowAtoms, groupings, is_dash
+from barenet.vision.number import Atom, RowAtoms, candidate_cuts, groupings, is_dash
 
 
 def bbox_of(image: np.ndarray, level: float = 0.0) -> tuple[int, int, int, int]:
@@ -253,6 +253,20 @@ def test_a_low_piece_cut_off_a_digit_is_no_digit_alone_but_joins_its_neighbours(
     runs = groupings(row)
     assert (1, 2) not in runs and {(0, 1), (0, 2), (1, 3), (2, 3)} <= set(runs)
     assert is_dash(row.atoms[1].box, row.height) and not is_dash(row.atoms[0].box, row.height)
+
+
+def test_two_wide_digits_joined_by_a_thin_stroke_are_cut_where_they_join():
+    # two wide 0s, 2.7 digit widths together: counted as three digits, the expected
+    # boundaries fall inside the rings; counted as two, the join is found
+    h, w = 50, 96
+    y, x = np.mgrid[:h, :w]
+
+    def ring(centre: float) -> np.ndarray:
+        return np.abs(np.hypot((y - 24.5) / 24.5, (x - centre) / 22.5) - 1) < 0.09
+
+    mask = ring(22.5) | ring(73.5)
+    mask[23:26, 44:52] = True  # the pen did not lift between them
+    assert any(47 <= cut <= 49 for cut in candidate_cuts(mask, float(h)))
 
 
 def test_ink_of_one_level_but_for_rounding_has_its_levels():
