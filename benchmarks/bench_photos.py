@@ -321,6 +321,8 @@ class NumberTally:
     unsure: int = 0
     errors: int = 0
     seconds: float = 0.0
+    plain_right: int = 0  # the same digits' 28x28 MNIST images, read right
+    single_right: int = 0  # the same digits, one per photo of the same condition, read right
 
 
 def bench_numbers(models: dict[str, Sequential], images: np.ndarray, labels: np.ndarray,
@@ -330,6 +332,8 @@ def bench_numbers(models: dict[str, Sequential], images: np.ndarray, labels: np.
     groups = {"2-4 digits": range(2, 5), "5-8 digits": range(5, 9), "9-12 digits": range(9, 13)}
     tallies = {m: {g: NumberTally() for g in [*groups, "all"]} for m in models}
     names = list(scenes.CONDITIONS)
+    plain = {m: model.predict_proba(images).argmax(axis=1) == labels
+             for m, model in models.items()}
     start = time.perf_counter()
     for i in range(args.numbers):
         rng = np.random.default_rng([args.seed, 2, i])
@@ -342,7 +346,15 @@ def bench_numbers(models: dict[str, Sequential], images: np.ndarray, labels: np.
         data = encode(picture, jpeg)
         image, decode_s = decode(data)
         group = next(g for g, r in groups.items() if length in r)
+        singles = []  # each digit of the row alone, photographed under the row's condition
+        for d, p in enumerate(picks):
+            alone, _ = scenes.render_digit(images[p], np.random.default_rng([args.seed, 5, i, d]),
+                                           condition)
+            singles.append(decode(encode(alone, jpeg))[0])
         for k, (m, model) in enumerate(models.items()):
+            plain_right = int(plain[m][picks].sum())
+            single_right = sum(read_one(model, alone).label == str(labels[p])
+                               for alone, p in zip(singles, picks, strict=True))
             n, a = attempt(read_number, model, image)
             found, unsure, error = (n.number, bool(n.unsure), None) if n is not None else \
                 ("", True, a.error)
@@ -360,6 +372,8 @@ def bench_numbers(models: dict[str, Sequential], images: np.ndarray, labels: np.
                 t.unsure += unsure
                 t.errors += error is not None
                 t.seconds += seconds
+                t.plain_right += plain_right
+                t.single_right += single_right
             for trouble in ([error] if error else []) + a.warned:
                 if k == 0 or not trouble.startswith("EmptyDrawingError"):
                     problems.append((f"numbers/{condition}", trouble, m, f"number #{i} {truth}"))
@@ -594,14 +608,20 @@ def main(argv: list[str] | None = None) -> int:
                 rows.append([g, str(t.n), pct(1 - t.edits / max(t.digits, 1)),
                              pct(t.digits_right / max(t.digits, 1)),
                              pct(t.whole / t.n), pct(t.wrong_count / t.n), pct(t.unsure / t.n),
-                             pct(t.errors / t.n), f"{t.seconds / t.n:.3f}"])
+                             pct(t.errors / t.n), f"{t.seconds / t.n:.3f}",
+                             pct(t.single_right / max(t.digits, 1)),
+                             pct(t.plain_right / max(t.digits, 1))])
             print(table(["numbers", "pictures", "per-digit accuracy", "same, count must match",
                          "whole-number accuracy", "wrong count of digits", "not sure",
-                         "no digit found", "s/picture"], rows))
+                         "no digit found", "s/picture", "same digits, one per photo",
+                         "same digits, plain 28x28"], rows))
             print(f"\nper-digit accuracy: 1 - (digits inserted, deleted or changed to turn "
                   f"the reading into the truth) / digits, at least 0 per number (one minus "
                   f"the character error rate); 'count must match': position by position "
-                  f"when the count of digits found is right, all wrong otherwise. "
+                  f"when the count of digits found is right, all wrong otherwise; 'same "
+                  f"digits, one per photo': each digit of each row alone in a photo of the "
+                  f"row's condition (read_digit), so that the cost of cutting a row into "
+                  f"digits is the difference from per-digit accuracy. "
                   f"Single-digit photo accuracy for comparison: "
                   f"{pct(every.accuracy())} over the conditions above"
                   + (f", {pct(single.accuracy())} on phone_photo" if single else "") + ".\n")
