@@ -135,6 +135,7 @@ def test_finetune_writes_a_run_that_records_its_parent_and_samples(parent_run, c
     printed = capsys.readouterr().out
     assert "your held-out samples (10):" in printed and "before" in printed
     assert "this figure is noisy" in printed  # 4 samples per digit
+    assert "more at your samples' slant" in printed  # canvas_of slants them
     assert "MNIST test accuracy:" in printed
     config = configs.load(str(out / "config.toml"))
     assert config["finetune"]["parent"] == str((run / "best.npz").resolve())
