@@ -21,6 +21,7 @@ from barenet.data.folder import (
     read_folder,
     remove_last_sample,
 )
+from barenet.data.writer_style import STYLED_SHARE
 from barenet.training import config as configs
 from barenet.training import finetune as ft
 from barenet.training.finetune import split_held_out
@@ -135,7 +136,7 @@ def test_finetune_writes_a_run_that_records_its_parent_and_samples(parent_run, c
     printed = capsys.readouterr().out
     assert "your held-out samples (10):" in printed and "before" in printed
     assert "this figure is noisy" in printed  # 4 samples per digit
-    assert "more at your samples' slant" in printed  # canvas_of slants them
+    assert "slant" not in printed  # an MLP: no slanted replay (learns_slant)
     assert "MNIST test accuracy:" in printed
     config = configs.load(str(out / "config.toml"))
     assert config["finetune"]["parent"] == str((run / "best.npz").resolve())
@@ -147,6 +148,26 @@ def test_finetune_writes_a_run_that_records_its_parent_and_samples(parent_run, c
     assert "temperature" in model.metadata["calibration"]
     parent = barenet.load(run / "best.npz")
     assert not np.array_equal(model.layers[0].weight.data, parent.layers[0].weight.data)
+
+
+def test_slanted_replay_is_for_convolutional_digit_models_only():
+    mlp, cnn = configs.load("mlp"), configs.load("cnn")
+    assert ft.learns_slant(cnn) and not ft.learns_slant(mlp)
+    assert not ft.learns_slant({**cnn, "dataset": "fashion-mnist"})
+
+
+@needs_mnist
+def test_slanted_samples_add_replayed_digits_at_their_slant(parent_run, capsys, monkeypatch,
+                                                           tmp_path):
+    run, samples, _ = parent_run
+    monkeypatch.setattr(ft, "MIN_REPLAY", 300)
+    monkeypatch.setattr(ft, "learns_slant", lambda config: True)
+    capsys.readouterr()
+    assert main(["finetune", "--model", str(run), "--samples", str(samples), "--out",
+                 str(tmp_path / "taught"), "--epochs", "1"]) == 0
+    slanted = int(STYLED_SHARE * 900)  # a quarter of the 30 replayed per sample learnt from
+    assert f"900 replayed mnist images ({slanted} more at your samples' slant)" in \
+        capsys.readouterr().out
 
 
 @needs_mnist
