@@ -9,9 +9,8 @@ scaled, so a few drawings go a long way) and three quarters *replay* of the
 model's original training images, so that it does not forget MNIST while it learns
 the new hand. When the user's digits slant clearly unlike MNIST's and the model
 is convolutional, a quarter as many again of the replayed digits are added
-sheared to their slant
-(:mod:`barenet.data.writer_style`): the slant is learnt from every digit, not
-only from the user's few. The run folder's config records the parent model and
+sheared to their slant (:mod:`barenet.data.writer_style`): the slant is learnt
+from every digit, not only from the user's few. The run folder's config records the parent model and
 a hash of the samples; the result is calibrated again on MNIST's validation split.
 """
 

@@ -123,8 +123,9 @@ def candidate_cuts(mask: np.ndarray, height: float) -> list[int]:
     least 2): for each such ``k``, a candidate is the column of least ink within a
     quarter of a digit of each expected boundary, at least :data:`MIN_PART` of the
     height from the piece's ends. (Rounding ``r`` to one ``k`` put the boundaries of
-    two wide digits, 2.6 widths together, inside them: benchmark rows "0 8" read "0 7".) Whether the
-    cuts are taken is left to the reader (:func:`barenet.vision.reading.read_number`):
+    two wide digits, 2.6 widths together, inside them: a benchmark row's "0 8" read
+    "0 7".) Whether the cuts are taken is left to the reader
+    (:func:`barenet.vision.reading.read_number`):
     a wide 0 is one digit, a 4 and a 7 that touch are two. (Cutting also at every
     thin place of narrower pieces was measured, and cut 2s and 5s into fragments the
     model read with confidence: 19 of 40 benchmark rows read right, against 24.)
