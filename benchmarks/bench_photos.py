@@ -326,14 +326,16 @@ class NumberTally:
 
 
 def bench_numbers(models: dict[str, Sequential], images: np.ndarray, labels: np.ndarray,
-                  args: argparse.Namespace, problems: list[tuple[str, str, str, str]]
+                  plain: dict[str, np.ndarray], args: argparse.Namespace,
+                  problems: list[tuple[str, str, str, str]]
                   ) -> dict[str, dict[str, NumberTally]]:
-    """Rows of 2-12 MNIST test digits under random conditions; tallies[model][length group]."""
+    """Rows of 2-12 MNIST test digits under random conditions; tallies[model][length group].
+
+    ``plain[m]`` says which of ``images`` model ``m`` reads right as plain 28x28 images.
+    """
     groups = {"2-4 digits": range(2, 5), "5-8 digits": range(5, 9), "9-12 digits": range(9, 13)}
     tallies = {m: {g: NumberTally() for g in [*groups, "all"]} for m in models}
     names = list(scenes.CONDITIONS)
-    plain = {m: model.predict_proba(images).argmax(axis=1) == labels
-             for m, model in models.items()}
     start = time.perf_counter()
     for i in range(args.numbers):
         rng = np.random.default_rng([args.seed, 2, i])
@@ -562,14 +564,15 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     progress("rendering and reading:")
     digits = bench_digits(models, images, labels, conditions, args, problems)
-    numbers = bench_numbers(models, test_images, test_labels, args, problems) \
+    probs_of = {m: model.predict_proba(test_images) for m, model in models.items()}
+    right_of = {m: p.argmax(axis=1) == test_labels for m, p in probs_of.items()}
+    numbers = bench_numbers(models, test_images, test_labels, right_of, args, problems) \
         if args.numbers else None
     non_digits = bench_non_digits(models, args, problems) if args.non_digits else None
     big = bench_big(model_paths, test_images, test_labels, args) if args.big else None
 
     for m, model in models.items():
-        plain_probs = model.predict_proba(test_images)
-        plain_right = plain_probs.argmax(axis=1) == test_labels
+        plain_probs, plain_right = probs_of[m], right_of[m]
         plain_unsure = is_unsure(plain_probs, model.min_confidence)
         subset = plain_right[pick].mean()
         print(f"## {m}\n")

@@ -69,7 +69,7 @@ def _mirrored(digits: np.ndarray, labels: np.ndarray, rng: np.random.Generator) 
 
 
 def _pair(digits: np.ndarray, labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    a, b = (_tight(digits[i]) for i in _pick(labels, rng, count=2))
+    a, b = (tight(digits[i]) for i in _pick(labels, rng, count=2))
     gap = int(rng.integers(-4, 3))  # overlapping by up to 4 pixels, or up to 2 apart
     height = max(a.shape[0], b.shape[0])
     width = a.shape[1] + max(gap, 0) + b.shape[1]
@@ -114,7 +114,7 @@ def _pick(labels: np.ndarray, rng: np.random.Generator, allowed=None, count: int
     return index  # a data set without such digits: any will do
 
 
-def _tight(image: np.ndarray) -> np.ndarray:
+def tight(image: np.ndarray) -> np.ndarray:
     """``image`` cropped to the box of its pixels at least :data:`INK_LEVEL` bright."""
     rows = np.flatnonzero((image >= INK_LEVEL).any(axis=1))
     cols = np.flatnonzero((image >= INK_LEVEL).any(axis=0))
@@ -162,7 +162,7 @@ def make_non_digits(digits: np.ndarray, labels: np.ndarray, count: int,
     labels = np.asarray(labels).astype(np.int64)
     out = np.zeros((count, 28, 28), np.float32)
     for n in range(count):
-        picture = _tight(_MAKERS[KINDS[n % len(KINDS)]](digits, labels, rng))
+        picture = tight(_MAKERS[KINDS[n % len(KINDS)]](digits, labels, rng))
         if float(picture.max(initial=0.0)) < INK_LEVEL:
             continue  # nothing left to draw: a blank picture (also no digit)
         picture = np.clip(picture, 0, 1).astype(np.float32)

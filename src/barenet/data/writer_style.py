@@ -21,6 +21,7 @@ import numpy as np
 from ..vision.glyph import to_glyph
 from ..vision.ink import stroke_width
 from .augment import warp_images
+from .non_digits import INK_LEVEL, tight
 
 #: The samples' median slant must differ from the replay's by this much (MNIST's own
 #: digits spread from -0.49 to 0.22 between their 10th and 90th percentiles).
@@ -30,8 +31,6 @@ SLANT_GAP = 0.2
 #: value with 0.25, 0.38 with 0.5; before the `mlp` was left out, 0.25 cost it 0.22 points
 #: of MNIST accuracy and 0.5 cost 0.34.)
 STYLED_SHARE = 0.25
-#: A pixel at least this bright belongs to a sheared digit's box.
-INK_LEVEL = 0.1
 #: Digits sheared at a time: 1,500 at once peaked at 321 MB of temporaries.
 CHUNK = 256
 
@@ -86,10 +85,13 @@ def in_writers_slant(replay: np.ndarray, samples: np.ndarray,
         :data:`SLANT_GAP`).
     """
     replay = np.asarray(replay, np.float32)
-    target = float(np.median(slant(samples))) if len(samples) else 0.0
+    none = np.zeros(0, np.int64), np.zeros((0, *replay.shape[1:]), np.float32)
+    if len(samples) == 0:
+        return none
+    target = float(np.median(slant(samples)))
     own = slant(replay)
-    if len(samples) == 0 or abs(target - float(np.median(own))) < SLANT_GAP:
-        return np.zeros(0, np.int64), np.zeros((0, *replay.shape[1:]), np.float32)
+    if abs(target - float(np.median(own))) < SLANT_GAP:
+        return none
     index = np.sort(rng.choice(len(replay), int(STYLED_SHARE * len(replay)), replace=False))
     shear = (target - own[index]).astype(np.float32)
     copies = np.zeros((len(index), *replay.shape[1:]), np.float32)
@@ -111,9 +113,7 @@ def _sheared(digits: np.ndarray, shear: np.ndarray) -> np.ndarray:
     displacement[:, 1] = -shear[:, None, None] * rows[None, :, None]
     out = np.array(digits, np.float32)
     for k, picture in enumerate(np.clip(warp_images(framed, displacement=displacement), 0, 1)):
-        rows_in = np.flatnonzero((picture >= INK_LEVEL).any(axis=1))
-        cols_in = np.flatnonzero((picture >= INK_LEVEL).any(axis=0))
-        if rows_in.size:
-            picture = picture[rows_in[0]:rows_in[-1] + 1, cols_in[0]:cols_in[-1] + 1]
+        picture = tight(picture)
+        if float(picture.max(initial=0.0)) >= INK_LEVEL:
             out[k] = to_glyph(picture, stroke_width(picture >= 0.5))
     return out
