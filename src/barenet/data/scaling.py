@@ -20,6 +20,8 @@ from ..errors import BarenetError
 
 #: Float types a model may train in.
 FLOAT_DTYPES = ("float32", "float64")
+#: Pixels counted or looked up at a time (the 8-byte index copies NumPy makes stay small).
+CHUNK = 1 << 20
 
 
 def float_dtype(dtype: DTypeLike) -> np.dtype:
@@ -100,7 +102,10 @@ class Standardization:
             raise BarenetError(f"expected uint8 pixels, got {pixels.dtype}")
         if pixels.size == 0:
             return cls.fit(pixels)
-        counts = np.bincount(pixels.ravel(), minlength=256).astype(np.float64)
+        flat = pixels.reshape(-1)
+        # in chunks: bincount turns its input into 8-byte indices, 376 MB for all of MNIST
+        counts = sum(np.bincount(flat[i:i + CHUNK], minlength=256).astype(np.float64)
+                     for i in range(0, flat.size, CHUNK))
         values = np.arange(256) / 255
         mean = float(counts @ values / pixels.size)
         std = math.sqrt(float(counts @ (values - mean) ** 2 / pixels.size))
@@ -158,6 +163,16 @@ def pixel_table(dtype: DTypeLike, standardization: Standardization) -> np.ndarra
                                  inplace=True)
 
 
+def look_up(table: np.ndarray, pixels: np.ndarray) -> np.ndarray:
+    """``table[pixels]`` for uint8 ``pixels``, a chunk at a time (NumPy would first turn all
+    the pixels into 8-byte indices: 376 MB and 0.5 s of page faults for MNIST)."""
+    out = np.empty(pixels.shape, table.dtype)
+    flat, flat_out = pixels.reshape(-1), out.reshape(-1)
+    for i in range(0, flat.size, CHUNK):
+        np.take(table, flat[i:i + CHUNK], out=flat_out[i:i + CHUNK], mode="clip")  # 0..255
+    return out
+
+
 def network_input(images: np.ndarray, dtype: DTypeLike = np.float32,
                   standardization: Standardization | None = None,
                   input_shape: tuple[int, ...] | None = None) -> np.ndarray:
@@ -187,7 +202,7 @@ def network_input(images: np.ndarray, dtype: DTypeLike = np.float32,
         raise BarenetError(f"images must be numeric arrays, got dtype {images.dtype}")
     dtype = float_dtype(dtype)
     if images.dtype == np.uint8 and standardization is not None:
-        x = pixel_table(dtype, standardization)[images]  # the two steps below, in one pass
+        x = look_up(pixel_table(dtype, standardization), images)  # the steps below, at once
     else:
         x = to_float(images, dtype) if images.dtype == np.uint8 else images.astype(
             dtype, copy=False)
