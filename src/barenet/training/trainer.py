@@ -53,11 +53,9 @@ def evaluate(model: Sequential, x: np.ndarray, y: np.ndarray,
 
 def logits_of(model: Sequential, x: np.ndarray,
               batch_size: int = INFERENCE_BATCH) -> np.ndarray:
-    """The network's outputs (N, K) in eval mode for prepared images (N, 28, 28)."""
-    with model.evaluating():
-        out = [model.forward(to_input(model, x[i:i + batch_size]))
-               for i in range(0, len(x), batch_size)]
-    return np.concatenate(out) if out else np.zeros((0, model.output_shape(model.input_shape)[-1]))
+    """The network's outputs (N, K) in eval mode for prepared images (N, 28, 28), as
+    ``barenet predict`` computes them (:meth:`Sequential.eval_logits`)."""
+    return model.eval_logits(to_input(model, x), batch_size)
 
 
 def check_input_shape(input_shape: list[int], image_shape: tuple[int, ...]) -> None:
