@@ -189,7 +189,9 @@ def test_prediction_on_several_threads_gives_the_same_numbers(rng):
     (lambda: Conv2d(6, 4, 3, stride=2, rng=0), (32, 6, 15, 15)),  # windows path
     (lambda: Conv2d(32, 64, 3, padding=1, rng=0), (8, 32, 14, 14)),  # cnn.toml's second
     (lambda: Conv2d(64, 128, 3, padding=1, rng=0), (8, 64, 7, 7)),  # and third
-    (lambda: Conv2d(16, 32, 3, padding=1, rng=0), (16, 16, 14, 14)),  # speedrun's second
+    (lambda: Conv2d(16, 32, 3, padding=1, bias=False, rng=0), (16, 16, 14, 14)),  # speedrun's
+    (lambda: Conv2d(32, 64, 3, padding=1, bias=False, rng=0), (16, 32, 7, 7)),  # 2nd and 3rd
+    (lambda: BatchNorm2d(32), (16, 32, 7, 7)),  # the speedrun's, after pooling
 ])
 @pytest.mark.parametrize("training", [True, False])
 def test_layer_work_split_over_threads_gives_the_same_bits(rng, make, shape, training,
