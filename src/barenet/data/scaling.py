@@ -94,7 +94,7 @@ class Standardization:
 
         A uint8 image set has only 256 distinct values, so its mean and standard
         deviation follow exactly from how often each occurs: one pass of counting
-        instead of two in float64 (60,000 MNIST images: 0.15 s instead of 1.3 s).
+        instead of two in float64 (60,000 MNIST images: 0.12 s instead of 1.3 s).
         Equal to ``fit(to_float(pixels, float64))`` up to rounding (the tests check it).
         """
         pixels = np.asarray(pixels)
