@@ -192,7 +192,8 @@ class Sequential(Module):
 
     def inference_layers(self) -> list[Module]:
         """The layers :meth:`predict_logits` runs: :attr:`layers`, in eval mode, with each
-        batch norm that follows a Linear or Conv2d folded into it (``fold_into``).
+        batch norm that follows a Linear or Conv2d folded into it (``fold_into``), also
+        across a max-pooling between them where the batch norm's scales are all positive.
 
         The same function as ``forward`` in eval mode, up to rounding (the tests hold
         them equal), with one pass over every such activation fewer (batch norm was
@@ -200,8 +201,14 @@ class Sequential(Module):
         """
         out: list[Module] = []
         for layer in self.layers:
-            folded = fold_into(out[-1], layer) if out and isinstance(layer, _BatchNorm) \
-                and not layer.training else None
+            folded = None
+            if out and isinstance(layer, _BatchNorm) and not layer.training:
+                folded = fold_into(out[-1], layer)
+                if folded is None and len(out) > 1 and type(out[-1]).__name__ == "MaxPool2d":
+                    folded = fold_into(out[-2], layer, through_max=True)
+                    if folded is not None:  # conv (+ batch norm), then the pooling
+                        out[-2] = folded
+                        continue
             if folded is not None:
                 out[-1] = folded
             else:

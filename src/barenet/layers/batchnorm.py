@@ -184,13 +184,17 @@ class BatchNorm2d(_BatchNorm):
     ndim = 4
 
 
-def fold_into(layer: Module, norm: _BatchNorm) -> Module | None:
+def fold_into(layer: Module, norm: _BatchNorm, through_max: bool = False) -> Module | None:
     """``layer`` (a Linear or Conv2d) and the eval-mode batch norm after it, as one layer.
 
     ``gamma ((W x + b) - mu) r + beta = (gamma r W) x + (gamma r (b - mu) + beta)`` per
     output channel, with ``r = 1 / sqrt(running_var + eps)``: the same numbers up to
     rounding, one pass over the activations fewer. Returns a new layer (``layer`` and
     ``norm`` are not changed), or None for a layer that cannot take it in.
+
+    ``through_max``: a max-pooling sits between the two. Max commutes with a
+    per-channel ``a x + c`` only where ``a > 0`` (``max(a x + c) = a max(x) + c``), so the
+    fold is refused (None) unless every channel's ``gamma r`` is positive.
     """
     kind = type(layer).__name__
     if kind not in ("Linear", "Conv2d"):
@@ -198,6 +202,8 @@ def fold_into(layer: Module, norm: _BatchNorm) -> Module | None:
     weight = layer.params["weight"].data
     scale = (norm.params["gamma"].data.astype(np.float64)
              / np.sqrt(norm.buffers["running_var"].astype(np.float64) + norm.eps))
+    if through_max and not np.all(scale > 0):
+        return None
     bias = layer.params["bias"].data if "bias" in layer.params else 0.0
     shift = (bias - norm.buffers["running_mean"]) * scale + norm.params["beta"].data
     # Linear's weight is (in, out), a convolution's (out, in, KH, KW): scale each output
