@@ -48,7 +48,9 @@ def test_fit_pixels_equals_the_float64_fit(rng):
         fast, plain = Standardization.fit_pixels(pixels), Standardization.fit(pixels / 255)
         assert fast.mean == pytest.approx(plain.mean, rel=1e-12)
         assert fast.std == pytest.approx(plain.std, rel=1e-12)
-    assert Standardization.fit_pixels(np.full(5, 9, np.uint8)).std == 1.0
+    for value in range(256):  # one value only: std 1, whatever the rounding of the mean
+        constant = Standardization.fit_pixels(np.full(7, value, np.uint8))
+        assert constant.std == 1.0 and constant.mean == pytest.approx(value / 255)
     with pytest.raises(BarenetError, match="empty training set"):
         Standardization.fit_pixels(np.zeros((0, 4), np.uint8))
     with pytest.raises(BarenetError, match="expected uint8 pixels, got float32"):

@@ -79,7 +79,11 @@ class Standardization:
 
     @classmethod
     def fit(cls, x: np.ndarray) -> Standardization:
-        """Measure mean and standard deviation of ``x`` (any shape), in float64."""
+        """Measure mean and standard deviation of ``x`` (any shape), in float64.
+
+        For float data; uint8 pixels go through :meth:`fit_pixels`, which the tests
+        hold equal to this plain two-pass form.
+        """
         x = np.asarray(x)
         if x.size == 0:
             raise BarenetError("cannot standardise on an empty training set; "
@@ -108,8 +112,9 @@ class Standardization:
                      for i in range(0, flat.size, CHUNK))
         values = np.arange(256) / 255
         mean = float(counts @ values / pixels.size)
-        std = math.sqrt(float(counts @ (values - mean) ** 2 / pixels.size))
-        return cls(mean, std if std > 0 else 1.0)
+        if np.count_nonzero(counts) == 1:  # one value only: no spread (not a rounding residue)
+            return cls(mean, 1.0)
+        return cls(mean, math.sqrt(float(counts @ (values - mean) ** 2 / pixels.size)))
 
     @classmethod
     def from_record(cls, record: Any, dtype: DTypeLike = np.float32) -> Standardization:
