@@ -134,6 +134,7 @@ def test_train_writes_a_complete_run_folder(tiny_data, tiny_config, tmp_path, ca
     assert [row["epoch"] for row in history["epochs"]] == [1, 2, 3]
     assert history["test"]["accuracy"] > 0.9  # the classes are separable
     assert f"test accuracy: {history['test']['accuracy']:.2%}" in printed.out
+    assert "best model by validation accuracy, epoch" in printed.out
     assert "epoch 3: train loss" in printed.out  # the bar is off in a log: the epoch lines stay
     header = (out / "history.csv").read_text().splitlines()[0]
     assert header.startswith("epoch,train_loss") and header.endswith(",label_smoothing")
@@ -208,6 +209,16 @@ def test_bad_config_file_is_one_line(tmp_path, capsys):
     assert main(["train", "--config", str(path)]) == 2
     err = capsys.readouterr().err
     assert "not valid TOML" in err and err.count("\n") == 1
+
+
+def test_train_without_a_validation_split_says_the_last_epoch_is_the_model(
+        tiny_data, tiny_config, tmp_path, capsys):
+    assert main(["train", "--config", str(tiny_config), "--data-dir", str(tiny_data),
+                 "--out", str(tmp_path / "run"), "--set", "validation_size=0",
+                 "--epochs", "2", "--no-plots"]) == 0
+    printed = capsys.readouterr().out
+    assert "no validation split | lr" in printed
+    assert "(mnist, no validation split: the last epoch's model, epoch 2)" in printed
 
 
 # -- the real thing, small --------------------------------------------------------------

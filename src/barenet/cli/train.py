@@ -95,8 +95,10 @@ def run(args: argparse.Namespace) -> int:
     except Interrupted as exc:
         print(f"barenet: {exc}", file=sys.stderr)
         return EXIT_INTERRUPTED
-    print(f"test accuracy: {result.test_accuracy:.2%} ({result.dataset}, best model by "
-          f"validation accuracy, epoch {result.best_epoch})")
+    chosen = ("best model by validation accuracy" if config["validation_size"] else
+              "no validation split: the last epoch's model")
+    print(f"test accuracy: {result.test_accuracy:.2%} ({result.dataset}, {chosen}, "
+          f"epoch {result.best_epoch})")
     print(f"trained in {time.strftime('%H:%M:%S', time.gmtime(result.seconds))} "
           f"({result.seconds:.1f} s); run folder: {result.run_dir}")
     return 0
