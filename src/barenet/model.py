@@ -18,6 +18,7 @@ from .io.model_file import save as save_model
 from .layers import parallel
 from .layers.activations import Softmax, softmax
 from .layers.batchnorm import _BatchNorm, fold_into
+from .layers.pooling import MaxPool2d
 from .module import Module, Parameter
 
 INFERENCE_BATCH = limits.INFERENCE_BATCH  # images per forward pass when only predicting
@@ -204,7 +205,7 @@ class Sequential(Module):
             folded = None
             if out and isinstance(layer, _BatchNorm) and not layer.training:
                 folded = fold_into(out[-1], layer)
-                if folded is None and len(out) > 1 and type(out[-1]).__name__ == "MaxPool2d":
+                if folded is None and len(out) > 1 and isinstance(out[-1], MaxPool2d):
                     folded = fold_into(out[-2], layer, through_max=True)
                     if folded is not None:  # conv (+ batch norm), then the pooling
                         out[-2] = folded
