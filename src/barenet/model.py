@@ -202,18 +202,17 @@ class Sequential(Module):
         """
         out: list[Module] = []
         for layer in self.layers:
-            folded = None
             if out and isinstance(layer, _BatchNorm) and not layer.training:
                 folded = fold_into(out[-1], layer)
-                if folded is None and len(out) > 1 and isinstance(out[-1], MaxPool2d):
+                if folded is not None:
+                    out[-1] = folded
+                    continue
+                if len(out) > 1 and isinstance(out[-1], MaxPool2d):
                     folded = fold_into(out[-2], layer, through_max=True)
                     if folded is not None:  # conv (+ batch norm), then the pooling
                         out[-2] = folded
                         continue
-            if folded is not None:
-                out[-1] = folded
-            else:
-                out.append(layer)
+            out.append(layer)
         return out
 
     @property

@@ -207,10 +207,11 @@ def network_input(images: np.ndarray, dtype: DTypeLike = np.float32,
         raise BarenetError(f"images must be numeric arrays, got dtype {images.dtype}")
     dtype = float_dtype(dtype)
     if images.dtype == np.uint8 and standardization is not None:
-        x = look_up(pixel_table(dtype, standardization), images)  # the steps below, at once
+        x = look_up(pixel_table(dtype, standardization), images)  # to_float + apply, at once
+    elif images.dtype == np.uint8:
+        x = to_float(images, dtype)
     else:
-        x = to_float(images, dtype) if images.dtype == np.uint8 else images.astype(
-            dtype, copy=False)
+        x = images.astype(dtype, copy=False)
         if standardization is not None:
             x = standardization.apply(x, inplace=x is not images)
     if input_shape is not None:
