@@ -77,6 +77,16 @@ def test_evaluate_prints_accuracy_report_and_confusion(run_dir, data_dir, capsys
     assert err == ""
 
 
+def test_evaluate_with_mirror_images_averages_the_two_outputs(run_dir, data_dir, capsys):
+    images, labels = (read_idx(data_dir / "mnist" / name) for name in FILES[2:])
+    model = tiny_model()
+    averaged = (model.predict_logits(images) + model.predict_logits(images[:, :, ::-1])) / 2
+    correct = int((averaged.argmax(axis=1) == labels).sum())
+    assert main(["evaluate", str(run_dir), "--data-dir", str(data_dir), "--mirror"]) == 0
+    assert (f"test accuracy: {correct / len(labels):.2%} ({correct}/{len(labels)}, each "
+            "averaged with its mirror image)") in capsys.readouterr().out
+
+
 def test_evaluate_a_run_folder_uses_its_best_model(run_dir, data_dir, capsys):
     assert main(["evaluate", str(run_dir), "--data-dir", str(data_dir)]) == 0
     assert f"model: {run_dir / 'best.npz'}" in capsys.readouterr().out

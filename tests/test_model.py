@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import barenet as bn
+from barenet.errors import BarenetError
 from barenet.layers import (
     BatchNorm1d,
     Dropout,
@@ -300,3 +301,16 @@ def test_adam_refuses_betas_outside_zero_one(betas):
 
     with pytest.raises(bn.BarenetError, match=r"betas must be a list of two numbers in \[0, 1\)"):
         Adam([Parameter(np.zeros(2))], betas=betas)
+
+
+def test_predict_with_mirror_averages_each_image_with_its_mirror_image(rng):
+    model = bn.Sequential([Linear(784, 10, rng=rng)])  # raw images are mirrored, not rows
+    images = rng.integers(0, 256, (5, 28, 28), dtype=np.uint8)
+    plain, mirrored = model.predict_logits(images), model.predict_logits(images[:, :, ::-1])
+    np.testing.assert_allclose(model.predict_logits(images, mirror=True),
+                               (plain + mirrored) / 2, rtol=1e-6, atol=1e-6)
+    symmetric = np.concatenate([images[:, :, :14], images[:, :, 13::-1]], axis=2)
+    np.testing.assert_allclose(model.predict_logits(symmetric, mirror=True),
+                               model.predict_logits(symmetric), rtol=1e-6, atol=1e-6)
+    with pytest.raises(BarenetError, match=r"mirroring expects images of shape \(N, H, W\)"):
+        model.predict_logits(images.reshape(5, 784), mirror=True)

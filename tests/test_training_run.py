@@ -10,7 +10,7 @@ from conftest import write_mnist_slice
 
 import barenet
 from barenet.cli.main import main
-from barenet.data import FILES
+from barenet.data import FILES, load_dataset
 from barenet.errors import BarenetError
 from barenet.io.paths import CONFIGS_DIR
 from barenet.layers import BatchNorm1d, Linear
@@ -219,6 +219,25 @@ def test_train_without_a_validation_split_says_the_last_epoch_is_the_model(
     printed = capsys.readouterr().out
     assert "no validation split | lr" in printed
     assert "(mnist, no validation split: the last epoch's model, epoch 2)" in printed
+
+
+def test_a_model_trained_on_mirror_images_is_also_tested_on_them(tiny_data, tiny_config,
+                                                                   tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "--config", str(tiny_config), "--data-dir", str(tiny_data),
+                 "--out", str(out), "--set", "augment.flip=true", "--epochs", "2",
+                 "--no-plots"]) == 0
+    printed = capsys.readouterr().out
+    best = barenet.load(out / "best.npz")
+    test = load_dataset("mnist", tiny_data)
+    logits = best.predict_logits(test.test_images, mirror=True)
+    mirrored = float((logits.argmax(axis=1) == test.test_labels).mean())
+    assert best.metadata["metrics"]["test_accuracy_mirrored"] == pytest.approx(mirrored)
+    assert f"test accuracy with mirror images (test-time augmentation, `barenet evaluate " \
+           f"--mirror`): {mirrored:.2%}" in printed
+    assert main(["train", "--config", str(tiny_config), "--data-dir", str(tiny_data),
+                 "--out", str(tmp_path / "plain"), "--epochs", "1", "--no-plots"]) == 0
+    assert "with mirror images" not in capsys.readouterr().out  # digits: never mirrored
 
 
 # -- the real thing, small --------------------------------------------------------------

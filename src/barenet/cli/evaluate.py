@@ -45,6 +45,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--images", type=Path, metavar="DIR",
                         help="evaluate on a folder of pictures instead of a dataset, laid out "
                              "as <label>/<name>.png (photos, scans, the app's samples)")
+    parser.add_argument("--mirror", action="store_true",
+                        help="average each image's outputs with its mirror image's "
+                             "(test-time augmentation for models trained with "
+                             "augment.flip, as for clothes; wrong for digits)")
     parser.add_argument("--batch-size", type=positive_int, default=INFERENCE_BATCH,
                         help=f"images per forward pass (default {INFERENCE_BATCH})")
 
@@ -177,13 +181,14 @@ def run(args: argparse.Namespace) -> int:
         data = load_test_split(model, args.dataset, args.data_dir, path)
         images, labels, names = data.test_images, data.test_labels, list(data.class_names)
         source = f"{data.name} test split, {len(labels)} images from {data.source}"
-    logits = model.predict_logits(images, batch_size=args.batch_size)
+    logits = model.predict_logits(images, batch_size=args.batch_size, mirror=args.mirror)
     predicted = logits.argmax(axis=1)
     matrix = confusion_matrix(labels, predicted, len(names))
     correct = int(matrix.trace())
     print(f"model: {path}")
     print(f"data: {source}")
-    print(f"test accuracy: {accuracy(labels, predicted):.2%} ({correct}/{len(labels)})")
+    views = ", each averaged with its mirror image" if args.mirror else ""
+    print(f"test accuracy: {accuracy(labels, predicted):.2%} ({correct}/{len(labels)}{views})")
     raw = expected_calibration_error(model.probabilities(logits, calibrated=False), labels)
     calibrated = model.probabilities(logits)
     if "calibration" in model.metadata:

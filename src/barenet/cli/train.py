@@ -99,6 +99,9 @@ def run(args: argparse.Namespace) -> int:
               "no validation split: the last epoch's model")
     print(f"test accuracy: {result.test_accuracy:.2%} ({result.dataset}, {chosen}, "
           f"epoch {result.best_epoch})")
+    if result.mirrored_accuracy is not None:
+        print(f"test accuracy with mirror images (test-time augmentation, `barenet evaluate "
+              f"--mirror`): {result.mirrored_accuracy:.2%}")
     print(f"trained in {time.strftime('%H:%M:%S', time.gmtime(result.seconds))} "
           f"({result.seconds:.1f} s); run folder: {result.run_dir}")
     return 0

@@ -150,6 +150,24 @@ def _check_images(images: np.ndarray) -> None:
                            f"got {images.shape}")
 
 
+def mirror_images(images: np.ndarray) -> np.ndarray:
+    """Each image mirrored left to right: a view of ``images``.
+
+    Parameters
+    ----------
+    images : ndarray, shape (N, H, W) or (N, 1, H, W)
+        Any dtype (raw pixels or prepared floats).
+
+    Returns
+    -------
+    ndarray, same shape
+    """
+    if not (images.ndim == 3 or (images.ndim == 4 and images.shape[1] == 1)):
+        raise BarenetError(f"mirroring expects images of shape (N, H, W) or (N, 1, H, W), "
+                           f"got {images.shape}")
+    return images[..., ::-1]
+
+
 def _warp(scratch: _Scratch, images: np.ndarray, angle: ArrayLike, scale: ArrayLike,
           shift: ArrayLike, displacement: np.ndarray | None, fill: float) -> np.ndarray:
     batch = images.reshape(len(images), images.shape[-2], images.shape[-1])
@@ -405,7 +423,7 @@ class Augment:
             out[chosen] = warped
         if self.flip:
             mirror = chosen & (rng.random(n) < 0.5)
-            out[mirror] = out[mirror, ..., ::-1]
+            out[mirror] = mirror_images(out[mirror])
         if self.erase > 0:
             erased = chosen & (rng.random(n) < self.erase)
             out.reshape(n, height, width)[self._rectangles(rng, erased, height, width)] = self.fill

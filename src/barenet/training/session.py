@@ -48,6 +48,9 @@ class TrainingResult:
     test_loss: float
     best_epoch: int
     seconds: float
+    #: Test accuracy with each image's outputs averaged with its mirror image's, for
+    #: models trained on mirrored images (``augment.flip``); None otherwise.
+    mirrored_accuracy: float | None = None
 
 
 def train_from_config(config: dict[str, Any], data_dir: Path | None = None,
@@ -96,7 +99,12 @@ def train_from_config(config: dict[str, Any], data_dir: Path | None = None,
     test_loss, test_acc = evaluate(best, data.x_test, data.y_test)
     record = trainer.state.best or {"epoch": trainer.state.epoch}
     best_epoch = int(record["epoch"])
-    run.save_best(best, {**record, "test_accuracy": test_acc, "test_loss": test_loss})
+    metrics = {**record, "test_accuracy": test_acc, "test_loss": test_loss}
+    mirrored = None
+    if config["augment"].get("flip"):
+        mirrored = evaluate(best, data.x_test, data.y_test, mirror=True)[1]
+        metrics["test_accuracy_mirrored"] = mirrored
+    run.save_best(best, metrics)
     run.write_history(trainer.state.history, {"accuracy": test_acc, "loss": test_loss,
                                               "best_epoch": best_epoch})
     if plots and config["plots"]:
@@ -104,4 +112,4 @@ def train_from_config(config: dict[str, Any], data_dir: Path | None = None,
                                 list(data.class_names))
         log(f"plots: {', '.join(p.name for p in paths)} in {run.plots}")
     return TrainingResult(run.path, dataset.name, test_acc, test_loss, best_epoch,
-                          time.perf_counter() - started)
+                          time.perf_counter() - started, mirrored)

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..data import Augment, Batches, PreparedData
+from ..data.augment import mirror_images
 from ..data.non_digits import make_non_digits, per_batch
 from ..data.scaling import network_input
 from ..errors import BarenetError
@@ -40,13 +41,16 @@ def to_input(model: Sequential, images: np.ndarray) -> np.ndarray:
 
 
 def evaluate(model: Sequential, x: np.ndarray, y: np.ndarray,
-             batch_size: int = INFERENCE_BATCH,
-             loss_fn: Loss | None = None) -> tuple[float, float]:
+             batch_size: int = INFERENCE_BATCH, loss_fn: Loss | None = None,
+             mirror: bool = False) -> tuple[float, float]:
     """Mean loss (cross-entropy unless ``loss_fn``) and accuracy of ``model`` (eval mode)
-    on prepared images."""
+    on prepared images; with ``mirror``, of the outputs averaged with the mirror
+    images' (as :meth:`Sequential.predict_logits` does)."""
     if len(y) == 0:
         return 0.0, 0.0
     logits = logits_of(model, x, batch_size)
+    if mirror:
+        logits = (logits + logits_of(model, mirror_images(x), batch_size)) / 2
     loss = (loss_fn or SoftmaxCrossEntropy())(logits, y)
     return float(loss), float((logits.argmax(axis=1) == y).mean())
 
