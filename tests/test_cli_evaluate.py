@@ -7,6 +7,7 @@ import pytest
 
 from barenet.cli.main import main
 from barenet.data import DATASETS, FILES, read_idx, write_idx
+from barenet.data.augment import ONE_PIXEL_SHIFTS, shift_images
 from barenet.layers import Linear
 from barenet.model import Sequential
 
@@ -85,6 +86,17 @@ def test_evaluate_with_mirror_images_averages_the_two_outputs(run_dir, data_dir,
     assert main(["evaluate", str(run_dir), "--data-dir", str(data_dir), "--mirror"]) == 0
     assert (f"test accuracy: {correct / len(labels):.2%} ({correct}/{len(labels)}, each "
             "averaged with its mirror image)") in capsys.readouterr().out
+
+
+def test_evaluate_with_shift_averages_each_image_with_its_shifts(run_dir, data_dir, capsys):
+    images, labels = (read_idx(data_dir / "mnist" / name) for name in FILES[2:])
+    model = tiny_model()
+    views = [images, *(shift_images(images, dy, dx) for dy, dx in ONE_PIXEL_SHIFTS)]
+    averaged = sum(model.predict_logits(v) for v in views) / len(views)
+    correct = int((averaged.argmax(axis=1) == labels).sum())
+    assert main(["evaluate", str(run_dir), "--data-dir", str(data_dir), "--shift"]) == 0
+    assert (f"test accuracy: {correct / len(labels):.2%} ({correct}/{len(labels)}, each "
+            "averaged with its four one-pixel shifts)") in capsys.readouterr().out
 
 
 def test_evaluate_a_run_folder_uses_its_best_model(run_dir, data_dir, capsys):

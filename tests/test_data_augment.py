@@ -3,7 +3,16 @@
 import numpy as np
 import pytest
 
-from barenet.data.augment import Augment, elastic_displacement, gaussian_matrix, warp_images
+from barenet.data.augment import (
+    ONE_PIXEL_SHIFTS,
+    Augment,
+    elastic_displacement,
+    gaussian_matrix,
+    shift_images,
+    tta_description,
+    tta_views,
+    warp_images,
+)
 from barenet.errors import BarenetError
 
 
@@ -168,3 +177,38 @@ def test_erase_draws_nothing_when_off_so_older_runs_repeat_exactly(digits):
                                   with_erase_zero(digits, np.random.default_rng(5)))
     config = Augment(erase=0.3, erase_area=(0.1, 0.3)).config()
     assert config["erase"] == 0.3 and Augment(**config).erase_area == (0.1, 0.3)
+
+
+def test_shift_images_moves_every_pixel_and_repeats_the_edge():
+    images = np.arange(2 * 5 * 6, dtype=np.float32).reshape(2, 5, 6)
+    down_right = shift_images(images, 1, 2)
+    np.testing.assert_array_equal(down_right[:, 1:, 2:], images[:, :-1, :-2])  # moved
+    np.testing.assert_array_equal(down_right[:, 0, 2:], images[:, 0, :-2])  # edge row repeated
+    np.testing.assert_array_equal(down_right[:, 1:, 0], images[:, :-1, 0])  # edge column too
+    up_left = shift_images(images[:, None], -1, -1)[:, 0]  # (N, 1, H, W) as well
+    np.testing.assert_array_equal(up_left[:, :-1, :-1], images[:, 1:, 1:])
+    np.testing.assert_array_equal(up_left[:, -1, :-1], images[:, -1, 1:])
+    # an affine change of the pixels (standardising) commutes with it: raw or prepared alike
+    np.testing.assert_allclose(shift_images(3 * images - 7, 1, 2), 3 * down_right - 7)
+    assert down_right.dtype == images.dtype and not np.shares_memory(down_right, images)
+
+
+def test_shift_images_refuses_wrong_shapes_and_shifts_as_large_as_the_image():
+    with pytest.raises(BarenetError, match=r"shifting expects images of shape \(N, H, W\)"):
+        shift_images(np.zeros((3, 784)), 1, 0)
+    with pytest.raises(BarenetError, match=r"a shift of \(0, 6\) pixels leaves nothing of a 5x6"):
+        shift_images(np.zeros((1, 5, 6)), 0, 6)
+
+
+def test_tta_views_are_the_image_its_shifts_and_their_mirror_images(digits):
+    assert len(tta_views(digits)) == 1 and tta_views(digits)[0] is digits
+    plain, *shifts = tta_views(digits, shift=True)
+    expected = [shift_images(digits, dy, dx) for dy, dx in ONE_PIXEL_SHIFTS]
+    for got, want in zip(shifts, expected, strict=True):
+        np.testing.assert_array_equal(got, want)
+    both = tta_views(digits, mirror=True, shift=True)
+    assert len(both) == 10
+    for got, want in zip(both[5:], [digits, *expected], strict=True):
+        np.testing.assert_array_equal(got, want[..., ::-1])
+    assert tta_description(shift=True) == "its four one-pixel shifts"
+    assert tta_description(mirror=True) == "its mirror image" and tta_description() == ""

@@ -314,3 +314,17 @@ def test_predict_with_mirror_averages_each_image_with_its_mirror_image(rng):
                                model.predict_logits(symmetric), rtol=1e-6, atol=1e-6)
     with pytest.raises(BarenetError, match=r"mirroring expects images of shape \(N, H, W\)"):
         model.predict_logits(images.reshape(5, 784), mirror=True)
+
+
+def test_predict_with_shift_averages_each_image_with_its_four_one_pixel_shifts(rng):
+    model = bn.Sequential([Linear(784, 10, rng=rng)])
+    images = np.zeros((5, 28, 28), np.uint8)  # a blank edge, as MNIST's: rolling it in
+    images[:, 4:24, 4:24] = rng.integers(0, 256, (5, 20, 20))  # is what the shift does
+    shifted = [np.roll(images, step, axis=axis) for step in (-1, 1) for axis in (1, 2)]
+    views = [images, *shifted]
+    expected = sum(model.predict_logits(v) for v in views) / 5
+    np.testing.assert_allclose(model.predict_logits(images, shift=True), expected,
+                               rtol=1e-5, atol=1e-5)
+    both = sum(model.predict_logits(v) + model.predict_logits(v[:, :, ::-1]) for v in views) / 10
+    np.testing.assert_allclose(model.predict_logits(images, shift=True, mirror=True), both,
+                               rtol=1e-5, atol=1e-5)

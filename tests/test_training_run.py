@@ -221,6 +221,29 @@ def test_train_without_a_validation_split_says_the_last_epoch_is_the_model(
     assert "(mnist, no validation split: the last epoch's model, epoch 2)" in printed
 
 
+def test_keep_last_keeps_the_last_epochs_model_and_still_calibrates(tiny_data, tiny_config,
+                                                                   tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "--config", str(tiny_config), "--data-dir", str(tiny_data),
+                 "--out", str(out), "--set", 'keep="last"', "--epochs", "3",
+                 "--no-plots"]) == 0
+    printed = capsys.readouterr().out
+    assert "(mnist, the last epoch's model (keep = \"last\"), epoch 3)" in printed
+    best, last = (barenet.load(out / name) for name in ("best.npz", "model.npz"))
+    for name, array in last.state().items():
+        np.testing.assert_array_equal(best.state()[name], array)
+    history = json.loads((out / "history.json").read_text())
+    assert best.metadata["metrics"]["val_accuracy"] == history["epochs"][-1]["val_acc"]
+    assert "calibration" in best.metadata  # the validation split still calibrates
+    for setting, problem in [('keep="middle"', 'keep = \'middle\' is invalid; expected "best"'),
+                             ("early_stopping=2", "set early_stopping = 0 or keep")]:
+        assert main(["train", "--config", str(tiny_config), "--data-dir", str(tiny_data),
+                     "--out", str(tmp_path / "refused"), "--set", 'keep="last"',
+                     "--set", setting]) == 2
+        err = capsys.readouterr().err
+        assert problem in err and err.count("\n") == 1, err
+
+
 def test_a_model_trained_on_mirror_images_is_also_tested_on_them(tiny_data, tiny_config,
                                                                    tmp_path, capsys):
     out = tmp_path / "run"
@@ -232,12 +255,28 @@ def test_a_model_trained_on_mirror_images_is_also_tested_on_them(tiny_data, tiny
     test = load_dataset("mnist", tiny_data)
     logits = best.predict_logits(test.test_images, mirror=True)
     mirrored = float((logits.argmax(axis=1) == test.test_labels).mean())
-    assert best.metadata["metrics"]["test_accuracy_mirrored"] == pytest.approx(mirrored)
-    assert f"test accuracy with mirror images (test-time augmentation, `barenet evaluate " \
-           f"--mirror`): {mirrored:.2%}" in printed
+    assert best.metadata["metrics"]["test_accuracy_tta"] == pytest.approx(mirrored)
+    assert ("test accuracy with test-time augmentation, each image's outputs averaged with "
+            f"its mirror image (`barenet evaluate --mirror`): {mirrored:.2%}") in printed
     assert main(["train", "--config", str(tiny_config), "--data-dir", str(tiny_data),
                  "--out", str(tmp_path / "plain"), "--epochs", "1", "--no-plots"]) == 0
-    assert "with mirror images" not in capsys.readouterr().out  # digits: never mirrored
+    assert "test-time augmentation" not in capsys.readouterr().out  # trained on neither
+
+
+def test_a_model_trained_on_shifted_images_is_also_tested_on_shifted_and_mirrored_ones(
+        tiny_data, tiny_config, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "--config", str(tiny_config), "--data-dir", str(tiny_data),
+                 "--out", str(out), "--set", "augment.max_shift=1.0", "--set",
+                 "augment.flip=true", "--epochs", "1", "--no-plots"]) == 0
+    printed = capsys.readouterr().out
+    best = barenet.load(out / "best.npz")
+    test = load_dataset("mnist", tiny_data)
+    logits = best.predict_logits(test.test_images, shift=True, mirror=True)
+    averaged = float((logits.argmax(axis=1) == test.test_labels).mean())
+    assert best.metadata["metrics"]["test_accuracy_tta"] == pytest.approx(averaged)
+    assert ("averaged with its four one-pixel shifts and the mirror images of all five "
+            f"(`barenet evaluate --shift --mirror`): {averaged:.2%}") in printed
 
 
 # -- the real thing, small --------------------------------------------------------------

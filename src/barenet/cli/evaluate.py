@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..data.augment import tta_description
 from ..errors import BarenetError
 from ..io import paths
 from ..model import INFERENCE_BATCH, Sequential
@@ -49,6 +50,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="average each image's outputs with its mirror image's "
                              "(test-time augmentation for models trained with "
                              "augment.flip, as for clothes; wrong for digits)")
+    parser.add_argument("--shift", action="store_true",
+                        help="average each image's outputs with those of its four one-pixel "
+                             "shifts (test-time augmentation for models trained with "
+                             "augment.max_shift, as cnn.toml is)")
     parser.add_argument("--batch-size", type=positive_int, default=INFERENCE_BATCH,
                         help=f"images per forward pass (default {INFERENCE_BATCH})")
 
@@ -181,13 +186,15 @@ def run(args: argparse.Namespace) -> int:
         data = load_test_split(model, args.dataset, args.data_dir, path)
         images, labels, names = data.test_images, data.test_labels, list(data.class_names)
         source = f"{data.name} test split, {len(labels)} images from {data.source}"
-    logits = model.predict_logits(images, batch_size=args.batch_size, mirror=args.mirror)
+    logits = model.predict_logits(images, batch_size=args.batch_size, mirror=args.mirror,
+                                  shift=args.shift)
     predicted = logits.argmax(axis=1)
     matrix = confusion_matrix(labels, predicted, len(names))
     correct = int(matrix.trace())
     print(f"model: {path}")
     print(f"data: {source}")
-    views = ", each averaged with its mirror image" if args.mirror else ""
+    views = tta_description(args.mirror, args.shift)
+    views = f", each averaged with {views}" if views else ""
     print(f"test accuracy: {accuracy(labels, predicted):.2%} ({correct}/{len(labels)}{views})")
     raw = expected_calibration_error(model.probabilities(logits, calibrated=False), labels)
     calibrated = model.probabilities(logits)

@@ -62,6 +62,7 @@ def _overrides(args: argparse.Namespace) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..data.augment import tta_description
     from ..errors import BarenetError
     from ..layers.parallel import default_threads, training_threads
     from ..training import config as configs
@@ -95,13 +96,16 @@ def run(args: argparse.Namespace) -> int:
     except Interrupted as exc:
         print(f"barenet: {exc}", file=sys.stderr)
         return EXIT_INTERRUPTED
-    chosen = ("best model by validation accuracy" if config["validation_size"] else
-              "no validation split: the last epoch's model")
+    chosen = ("no validation split: the last epoch's model" if not config["validation_size"]
+              else "the last epoch's model (keep = \"last\")" if config["keep"] == "last"
+              else "best model by validation accuracy")
     print(f"test accuracy: {result.test_accuracy:.2%} ({result.dataset}, {chosen}, "
           f"epoch {result.best_epoch})")
-    if result.mirrored_accuracy is not None:
-        print(f"test accuracy with mirror images (test-time augmentation, `barenet evaluate "
-              f"--mirror`): {result.mirrored_accuracy:.2%}")
+    if result.tta_accuracy is not None:
+        flags = " ".join(f"--{name}" for name, on in result.tta_views.items() if on)
+        print(f"test accuracy with test-time augmentation, each image's outputs averaged "
+              f"with {tta_description(**result.tta_views)} (`barenet evaluate {flags}`): "
+              f"{result.tta_accuracy:.2%}")
     print(f"trained in {time.strftime('%H:%M:%S', time.gmtime(result.seconds))} "
           f"({result.seconds:.1f} s); run folder: {result.run_dir}")
     return 0

@@ -168,6 +168,75 @@ def mirror_images(images: np.ndarray) -> np.ndarray:
     return images[..., ::-1]
 
 
+#: The one-pixel shifts (dy, dx) that :func:`tta_views` adds: up, down, left, right.
+ONE_PIXEL_SHIFTS = ((-1, 0), (1, 0), (0, -1), (0, 1))
+
+
+def shift_images(images: np.ndarray, dy: int, dx: int) -> np.ndarray:
+    """Each image moved ``dy`` pixels down and ``dx`` to the right: a new array.
+
+    The rows and columns that come in repeat the image's edge (NumPy's ``"edge"``
+    padding), so the result is the same whether ``images`` are raw pixels or
+    prepared (standardised) ones: on digits and clothes the edge is background.
+
+    Parameters
+    ----------
+    images : ndarray, shape (N, H, W) or (N, 1, H, W)
+        Any dtype.
+    dy, dx : int
+        Shifts in pixels, each smaller than the image in magnitude.
+
+    Returns
+    -------
+    ndarray, same shape and dtype
+    """
+    if not (images.ndim == 3 or (images.ndim == 4 and images.shape[1] == 1)):
+        raise BarenetError(f"shifting expects images of shape (N, H, W) or (N, 1, H, W), "
+                           f"got {images.shape}")
+    height, width = images.shape[-2:]
+    if abs(dy) >= height or abs(dx) >= width:
+        raise BarenetError(f"a shift of ({dy}, {dx}) pixels leaves nothing of a "
+                           f"{height}x{width} image")
+    py, px = abs(dy), abs(dx)
+    padded = np.pad(images, [(0, 0)] * (images.ndim - 2) + [(py, py), (px, px)], mode="edge")
+    return padded[..., py - dy:py - dy + height, px - dx:px - dx + width].copy()
+
+
+def tta_views(images: np.ndarray, mirror: bool = False, shift: bool = False,
+               ) -> list[np.ndarray]:
+    """The images and the views of them that test-time augmentation averages over.
+
+    ``[images]``, then with ``shift`` the four :data:`ONE_PIXEL_SHIFTS` of them
+    (for models trained with ``augment.max_shift``: digits and clothes), then with
+    ``mirror`` the mirror image of each of those (for models trained with
+    ``augment.flip``: clothes, not digits).
+
+    Parameters
+    ----------
+    images : ndarray, shape (N, H, W) or (N, 1, H, W)
+    mirror, shift : bool
+
+    Returns
+    -------
+    list of ndarray, each of the shape of ``images``: 1, 2, 5 or 10 of them
+    """
+    views = [images]
+    if shift:
+        views += [shift_images(images, dy, dx) for dy, dx in ONE_PIXEL_SHIFTS]
+    if mirror:
+        views += [mirror_images(view) for view in views]
+    return views
+
+
+def tta_description(mirror: bool = False, shift: bool = False) -> str:
+    """What :func:`tta_views` adds to each image, in words ("" for nothing)."""
+    if shift and mirror:
+        return "its four one-pixel shifts and the mirror images of all five"
+    if shift:
+        return "its four one-pixel shifts"
+    return "its mirror image" if mirror else ""
+
+
 def _warp(scratch: _Scratch, images: np.ndarray, angle: ArrayLike, scale: ArrayLike,
           shift: ArrayLike, displacement: np.ndarray | None, fill: float) -> np.ndarray:
     batch = images.reshape(len(images), images.shape[-2], images.shape[-1])

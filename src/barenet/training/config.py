@@ -57,6 +57,9 @@ SCHEMA: dict[str, tuple[Any, Any, str, Any]] = {
     "label_smoothing": ((int, float), lambda v: 0 <= v < 1, "a number in [0, 1)", 0.0),
     "clip_norm": ((int, float), lambda v: v >= 0, "a number >= 0 (0 = off)", 0.0),
     "early_stopping": (int, lambda v: v >= 0, "epochs without improvement, >= 0 (0 = off)", 0),
+    "keep": (str, lambda v: v in ("best", "last"),
+             '"best" (the epoch of best validation accuracy) or "last" (the last epoch\'s '
+             'model; the validation split then only calibrates and is reported)', "best"),
     "non_digits": ((int, float), lambda v: 0 <= v <= 0.5,
                    "a fraction in [0, 0.5]: generated non-digit pictures added to each batch, "
                    "per digit (0 = off)", 0.0),
@@ -187,6 +190,10 @@ def validate(config: dict[str, Any], max_memory: int | None = None) -> dict[str,
         raise BarenetError(f"[schedule] {name}: warmup {problem}")
     limits.check_options(f"[schedule] {name}", limits.SCHEDULES[name], options)
     limits.check_options("[augment]", limits.AUGMENT, full["augment"])
+    if full["keep"] == "last" and full["early_stopping"]:
+        raise BarenetError(f"config: early_stopping = {full['early_stopping']} stops at the "
+                           "best validation epoch, keep = \"last\" keeps the last one; "
+                           "set early_stopping = 0 or keep = \"best\"")
     if full["non_digits"] and full["dataset"] != "mnist":
         raise BarenetError(f"config: non_digits = {full['non_digits']} is for digits; "
                            f"{full['dataset']} holds no digits, set non_digits = 0")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -48,9 +48,11 @@ class TrainingResult:
     test_loss: float
     best_epoch: int
     seconds: float
-    #: Test accuracy with each image's outputs averaged with its mirror image's, for
-    #: models trained on mirrored images (``augment.flip``); None otherwise.
-    mirrored_accuracy: float | None = None
+    #: Test accuracy with test-time augmentation: each image's outputs averaged over the
+    #: views of ``tta_views`` (``mirror`` for models trained with ``augment.flip``,
+    #: ``shift`` for ``augment.max_shift`` of at least a pixel); None without either.
+    tta_accuracy: float | None = None
+    tta_views: dict[str, bool] = field(default_factory=dict)
 
 
 def train_from_config(config: dict[str, Any], data_dir: Path | None = None,
@@ -100,10 +102,11 @@ def train_from_config(config: dict[str, Any], data_dir: Path | None = None,
     record = trainer.state.best or {"epoch": trainer.state.epoch}
     best_epoch = int(record["epoch"])
     metrics = {**record, "test_accuracy": test_acc, "test_loss": test_loss}
-    mirrored = None
-    if config["augment"].get("flip"):
-        mirrored = evaluate(best, data.x_test, data.y_test, mirror=True)[1]
-        metrics["test_accuracy_mirrored"] = mirrored
+    views = {"shift": config["augment"].get("max_shift", 0) >= 1,
+             "mirror": bool(config["augment"].get("flip"))}
+    tta = evaluate(best, data.x_test, data.y_test, **views)[1] if any(views.values()) else None
+    if tta is not None:
+        metrics["test_accuracy_tta"] = tta
     run.save_best(best, metrics)
     run.write_history(trainer.state.history, {"accuracy": test_acc, "loss": test_loss,
                                               "best_epoch": best_epoch})
@@ -112,4 +115,4 @@ def train_from_config(config: dict[str, Any], data_dir: Path | None = None,
                                 list(data.class_names))
         log(f"plots: {', '.join(p.name for p in paths)} in {run.plots}")
     return TrainingResult(run.path, dataset.name, test_acc, test_loss, best_epoch,
-                          time.perf_counter() - started, mirrored)
+                          time.perf_counter() - started, tta, views)

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..data import Augment, Batches, PreparedData
-from ..data.augment import mirror_images
+from ..data.augment import tta_views
 from ..data.non_digits import make_non_digits, per_batch
 from ..data.scaling import network_input
 from ..errors import BarenetError
@@ -42,15 +42,18 @@ def to_input(model: Sequential, images: np.ndarray) -> np.ndarray:
 
 def evaluate(model: Sequential, x: np.ndarray, y: np.ndarray,
              batch_size: int = INFERENCE_BATCH, loss_fn: Loss | None = None,
-             mirror: bool = False) -> tuple[float, float]:
+             mirror: bool = False, shift: bool = False) -> tuple[float, float]:
     """Mean loss (cross-entropy unless ``loss_fn``) and accuracy of ``model`` (eval mode)
-    on prepared images; with ``mirror``, of the outputs averaged with the mirror
-    images' (as :meth:`Sequential.predict_logits` does)."""
+    on prepared images; with ``mirror`` or ``shift``, of the outputs averaged over the
+    test-time views that :meth:`Sequential.predict_logits` averages over."""
     if len(y) == 0:
         return 0.0, 0.0
-    logits = logits_of(model, x, batch_size)
-    if mirror:
-        logits = (logits + logits_of(model, mirror_images(x), batch_size)) / 2
+    views = tta_views(x, mirror, shift)
+    logits = logits_of(model, views[0], batch_size)
+    for view in views[1:]:
+        logits += logits_of(model, view, batch_size)
+    if len(views) > 1:
+        logits /= len(views)
     loss = (loss_fn or SoftmaxCrossEntropy())(logits, y)
     return float(loss), float((logits.argmax(axis=1) == y).mean())
 
@@ -340,9 +343,11 @@ class Trainer:
                                f"{self._saved_so_far()}")
 
     def _track_best(self, row: dict[str, Any]) -> None:
-        """Keep the weights of the best epoch by validation accuracy (the last without one)."""
+        """Keep the weights of the best epoch by validation accuracy (the last without a
+        validation split, or with ``keep = "last"``)."""
         best = self.state.best
-        if row["val_acc"] is None or best is None or row["val_acc"] > best["val_accuracy"]:
+        if (self.config["keep"] == "last" or row["val_acc"] is None or best is None
+                or row["val_acc"] > best["val_accuracy"]):
             self.state.best = {"epoch": row["epoch"], "val_accuracy": row["val_acc"],
                                "val_loss": row["val_loss"]}
             self.best = {name: array.copy() for name, array in self.model.state().items()}
