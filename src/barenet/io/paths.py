@@ -58,7 +58,8 @@ def dataset_cache_dir(dataset: str) -> Path:
     return cache_dir() / dataset
 
 
-#: Inside a run folder: the best model by validation accuracy, and the final one.
+#: Inside a run folder: the model kept (by default the best by validation accuracy), and the
+#: final one.
 BEST_MODEL = "best.npz"
 FINAL_MODEL = "model.npz"
 

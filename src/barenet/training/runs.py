@@ -7,7 +7,7 @@
         data.json        the dataset's folder and the SHA-256 of its four files
         history.json     per-epoch metrics and the final test result
         history.csv      the same epochs as a table
-        best.npz         the model with the best validation accuracy
+        best.npz         the model with the best validation accuracy (keep = "last": the last)
         model.npz        the model after the last epoch
         checkpoint.npz   model, best epoch, optimizer, loop and RNG state, for --resume
         plots/*.png      curves, confusion matrix, misclassified digits, weights
