@@ -103,14 +103,40 @@ class MaxPool2d(_Pool2d):
         self.check(x)
         # Work channel-major, (C, N, ...): the memory order convolution and batch-norm
         # outputs already have, so reading the taps is a strided view and no copy.
-        windows = sliding_windows(x.transpose(1, 0, 2, 3), self.kernel, self.stride,
-                                  self.padding, pad_value=-np.inf)  # (C, N, KH, KW, OH, OW)
+        channel_major = x.transpose(1, 0, 2, 3)
+        pairs = self.kernel == self.stride == (2, 2) and self.padding == (0, 0)
+        if not self.training and pairs:  # eval: no winners (needed only by a rare backward)
+            y, self.argmax, self.input = self._max_of_pairs(channel_major), None, x
+            return y.transpose(1, 0, 2, 3)
+        windows = sliding_windows(channel_major, self.kernel, self.stride, self.padding,
+                                  pad_value=-np.inf)  # (C, N, KH, KW, OH, OW)
         if self.training:
             y, self.argmax = self._max_and_argmax(windows)
             self.input = None
-        else:  # eval: the winners are needed only if a backward pass follows (rarely)
+        else:
             y, self.argmax, self.input = self._max(windows), None, x
         return y.transpose(1, 0, 2, 3)
+
+    @staticmethod
+    def _max_of_pairs(x: np.ndarray) -> np.ndarray:
+        """:meth:`_max` for 2x2 windows at stride 2 without padding, on ``x`` (C, N, H, W):
+        the larger of each pair of rows, then of each pair of columns of that.
+
+        Two passes instead of four, the first along whole rows: 1.7 times faster than
+        :meth:`_max` on cnn.toml's first pooling in eval mode (64 images, one thread,
+        Intel Xeon), 1.4 on its second. The same numbers: a maximum is exact in any order.
+        """
+        c, n, h, w = x.shape
+        oh, ow = h // 2, w // 2
+        rows = x[:, :, :2 * oh].reshape(c, n, oh, 2, w)  # a view: one axis split in two
+        y = np.empty((c, n, oh, ow), x.dtype)
+
+        def channels(s: slice) -> None:
+            larger_row = np.maximum(rows[s, :, :, 0], rows[s, :, :, 1])  # (c, N, OH, W)
+            np.maximum(larger_row[..., 0:2 * ow:2], larger_row[..., 1:2 * ow:2], out=y[s])
+
+        over_channels(channels, c, y.size * 4)
+        return y
 
     def _max(self, windows: np.ndarray) -> np.ndarray:
         """The running maximum alone (eval mode): one pass a tap, 1.6 times faster than
