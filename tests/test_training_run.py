@@ -244,39 +244,33 @@ def test_keep_last_keeps_the_last_epochs_model_and_still_calibrates(tiny_data, t
         assert problem in err and err.count("\n") == 1, err
 
 
-def test_a_model_trained_on_mirror_images_is_also_tested_on_them(tiny_data, tiny_config,
-                                                                   tmp_path, capsys):
+@pytest.mark.parametrize("settings, views, words", [
+    (["augment.flip=true"], {"mirror": True}, "its mirror image (`barenet evaluate --mirror`)"),
+    (["augment.max_shift=1.0", "augment.flip=true"], {"shift": True, "mirror": True},
+     "its four one-pixel shifts and the mirror images of all five "
+     "(`barenet evaluate --shift --mirror`)"),
+])
+def test_a_model_trained_on_shifted_or_mirrored_images_is_also_tested_on_them(
+        tiny_data, tiny_config, tmp_path, capsys, settings, views, words):
     out = tmp_path / "run"
     assert main(["train", "--config", str(tiny_config), "--data-dir", str(tiny_data),
-                 "--out", str(out), "--set", "augment.flip=true", "--epochs", "2",
+                 "--out", str(out), *(f"--set={s}" for s in settings), "--epochs", "1",
                  "--no-plots"]) == 0
     printed = capsys.readouterr().out
     best = barenet.load(out / "best.npz")
     test = load_dataset("mnist", tiny_data)
-    logits = best.predict_logits(test.test_images, mirror=True)
-    mirrored = float((logits.argmax(axis=1) == test.test_labels).mean())
-    assert best.metadata["metrics"]["test_accuracy_tta"] == pytest.approx(mirrored)
-    assert ("test accuracy with test-time augmentation, each image's outputs averaged with "
-            f"its mirror image (`barenet evaluate --mirror`): {mirrored:.2%}") in printed
-    assert main(["train", "--config", str(tiny_config), "--data-dir", str(tiny_data),
-                 "--out", str(tmp_path / "plain"), "--epochs", "1", "--no-plots"]) == 0
-    assert "test-time augmentation" not in capsys.readouterr().out  # trained on neither
-
-
-def test_a_model_trained_on_shifted_images_is_also_tested_on_shifted_and_mirrored_ones(
-        tiny_data, tiny_config, tmp_path, capsys):
-    out = tmp_path / "run"
-    assert main(["train", "--config", str(tiny_config), "--data-dir", str(tiny_data),
-                 "--out", str(out), "--set", "augment.max_shift=1.0", "--set",
-                 "augment.flip=true", "--epochs", "1", "--no-plots"]) == 0
-    printed = capsys.readouterr().out
-    best = barenet.load(out / "best.npz")
-    test = load_dataset("mnist", tiny_data)
-    logits = best.predict_logits(test.test_images, shift=True, mirror=True)
+    logits = best.predict_logits(test.test_images, **views)
     averaged = float((logits.argmax(axis=1) == test.test_labels).mean())
     assert best.metadata["metrics"]["test_accuracy_tta"] == pytest.approx(averaged)
-    assert ("averaged with its four one-pixel shifts and the mirror images of all five "
-            f"(`barenet evaluate --shift --mirror`): {averaged:.2%}") in printed
+    assert ("test accuracy with test-time augmentation, each image's outputs averaged with "
+            f"{words}: {averaged:.2%}") in printed
+
+
+def test_a_model_trained_on_neither_is_tested_on_its_images_alone(tiny_data, tiny_config,
+                                                                 tmp_path, capsys):
+    assert main(["train", "--config", str(tiny_config), "--data-dir", str(tiny_data),
+                 "--out", str(tmp_path / "plain"), "--epochs", "1", "--no-plots"]) == 0
+    assert "test-time augmentation" not in capsys.readouterr().out
 
 
 # -- the real thing, small --------------------------------------------------------------
