@@ -29,6 +29,14 @@ def test_shipped_configs_are_valid():
         assert model.output_shape(model.input_shape) == (10,)
 
 
+def test_fashion_config_is_the_cnn_with_the_clothes_augmentation():
+    fashion, cnn = configs.load("fashion"), configs.load("cnn")
+    assert fashion["model"] == cnn["model"]
+    assert (fashion["dataset"], fashion["non_digits"]) == ("fashion-mnist", 0)
+    assert fashion["augment"] == {"max_shift": 1.0, "flip": True}
+    assert fashion["epochs"] > cnn["epochs"]
+
+
 def test_mlp_config_is_the_classic_setup():
     config = configs.load("mlp")
     model = build_model(config["model"], np.random.default_rng(0))

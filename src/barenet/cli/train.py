@@ -7,6 +7,8 @@ import sys
 import time
 from pathlib import Path
 
+from ..io.paths import CONFIGS_DIR
+
 #: command-line flag -> dotted config key it overrides
 FLAG_KEYS = {"epochs": "epochs", "lr": "optimizer.lr", "batch_size": "batch_size",
              "optimizer": "optimizer.name", "seed": "seed", "dataset": "dataset"}
@@ -15,8 +17,9 @@ EXIT_INTERRUPTED = 3
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    shipped = ", ".join(sorted(p.stem for p in CONFIGS_DIR.glob("*.toml")))
     parser.add_argument("--config", default="mlp",
-                        help="TOML config file, or a shipped one by name: mlp, mlp-best, cnn "
+                        help=f"TOML config file, or a shipped one by name: {shipped} "
                              "(default: mlp)")
     parser.add_argument("--epochs", type=int, help="number of epochs")
     parser.add_argument("--lr", type=float, help="learning rate")
