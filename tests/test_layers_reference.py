@@ -103,6 +103,58 @@ def test_conv_matches_the_index_form(rng, shape, out_channels, kernel, stride, p
         np.testing.assert_allclose(layer.bias.grad, db_plain, **TIGHT)
 
 
+def _channels_last(x: np.ndarray) -> np.ndarray:
+    """The same (N, C, H, W) values as a view of (N, H, W, C) memory, as infer returns."""
+    return np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+
+
+@pytest.mark.parametrize("shape, out_channels, kernel, stride, padding",
+                         CONVS + [((2, 4, 6, 6), 3, (2, 3), (2, 1), (0, 1)),
+                                  ((0, 4, 6, 6), 3, 3, 1, 1)])  # an empty batch
+@pytest.mark.parametrize("layout", ["channel-major", "channels-last"])
+def test_conv_infer_equals_its_forward(rng, shape, out_channels, kernel, stride, padding,
+                                       layout):
+    layer = Conv2d(shape[1], out_channels, kernel, stride=stride, padding=padding,
+                   rng=rng, dtype=np.float64).eval()
+    layer.bias.data[...] = rng.standard_normal(out_channels)
+    x = rng.standard_normal(shape)
+    if layout == "channels-last":
+        x = _channels_last(x)
+    y = layer.infer(x)
+    np.testing.assert_allclose(y, layer.forward(x), **TIGHT)
+    assert y.shape[0] == 0 or y.shape[1] == 1 or y.strides[1] == y.itemsize  # channels last
+    y_plain = conv2d_reference(x, layer.weight.data, layer.bias.data, np.zeros(y.shape),
+                               layer.stride, layer.padding)[0]
+    np.testing.assert_allclose(y, y_plain, **TIGHT)
+
+
+@pytest.mark.parametrize("shape, kernel, stride, padding", POOLS)
+@pytest.mark.parametrize("layout", ["channel-major", "channels-last"])
+def test_max_pool_infer_equals_its_forward(rng, shape, kernel, stride, padding, layout):
+    x = rng.standard_normal(shape)
+    x[0, 0, :2, :2] = 1.5  # a tie
+    x[-1, -1, 0, 0] = np.nan  # propagates as in forward
+    if layout == "channels-last":
+        x = _channels_last(x)
+    layer = MaxPool2d(kernel, stride=stride, padding=padding).eval()
+    y = layer.infer(x)
+    np.testing.assert_array_equal(y, layer.forward(x))
+    np.testing.assert_array_equal(y, max_pool2d_reference(
+        x, np.zeros(y.shape), layer.kernel, layer.stride, layer.padding)[0])
+    if layout == "channels-last" and layer.kernel == layer.stride == (2, 2) and shape[1] > 1:
+        assert y.strides[1] == y.itemsize  # stays channels last for the next layer
+
+
+def test_relu_infer_equals_its_forward(rng):
+    from barenet.layers import ReLU
+
+    x = _channels_last(rng.standard_normal((3, 4, 5, 6)))
+    x[0, 0, 0, :3] = [0.0, -0.0, np.nan]
+    y = ReLU().infer(x)
+    np.testing.assert_array_equal(y, ReLU().forward(x))
+    assert y.strides == x.strides
+
+
 @pytest.mark.parametrize("cls, shape", [(BatchNorm1d, (16, 5)), (BatchNorm2d, (4, 3, 5, 6)),
                                         (BatchNorm1d, (1, 3))])
 @pytest.mark.parametrize("training", [True, False])

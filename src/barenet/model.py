@@ -196,7 +196,7 @@ class Sequential(Module):
                     for start in part:  # an empty batch still passes once: shape (0, K)
                         h = x[start:start + batch_size]
                         for layer in own:
-                            h = layer.forward(h)
+                            h = layer.infer(h)
                         out.append(h)
                 return out
 

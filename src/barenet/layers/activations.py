@@ -44,6 +44,10 @@ class ReLU(Module):
         """
         return grad_out * self.mask
 
+    def infer(self, x: np.ndarray) -> np.ndarray:
+        """``max(x, 0)`` in one pass, no mask kept; any memory order stays."""
+        return np.maximum(x, x.dtype.type(0))
+
 
 @LAYERS.register()
 class LeakyReLU(Module):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import DTypeLike
 
 from ..init import INITIALIZERS, as_generator
@@ -113,6 +114,50 @@ class Conv2d(Module):
         if self.bias is not None:
             y += self.params["bias"].data[:, None]
         return y.reshape(self.out_channels, x.shape[0], oh, ow).transpose(1, 0, 2, 3)
+
+    def infer(self, x: np.ndarray) -> np.ndarray:
+        """:meth:`forward` for prediction, with the channels last in memory: the same
+        numbers up to rounding, nothing kept for a backward pass.
+
+        The windows are copied in the input's own memory order: from channels-last
+        input (what this returns) one row per window, its taps ``(i, j, c)``
+        contiguous; from any other (the network's input) the ``im2col`` columns. Either
+        way the product is (windows, taps) x (taps, OC), whose (N*OH*OW, OC) result is
+        the output with the channels last. OpenBLAS runs that orientation faster for
+        few output channels and many windows: ``cnn.toml``'s convolutions at
+        batch 64 took 0.94 -> 0.75, 4.80 -> 3.79 and 3.49 -> 3.18 ms (one thread,
+        Intel Xeon). :class:`MaxPool2d` and :class:`ReLU` keep that memory order.
+
+        Parameters
+        ----------
+        x : ndarray, shape (N, C, H, W), any memory order
+
+        Returns
+        -------
+        y : ndarray, shape (N, OC, OH, OW)
+            A transposed view of (N, OH, OW, OC) memory.
+        """
+        check_image_batch(x, self.in_channels, self.kernel, self.padding, "Conv2d")
+        n, c, h, w = x.shape
+        (oh, ow), (ph, pw) = output_size((h, w), self.kernel, self.stride, self.padding), \
+            self.padding
+        weight = self.params["weight"].data
+        if c > 1 and x.strides[1] == x.itemsize:  # channels last: one row per window
+            padded = np.zeros((n, h + 2 * ph, w + 2 * pw, c), x.dtype)
+            padded[:, ph:ph + h, pw:pw + w] = x.transpose(0, 2, 3, 1)
+            windows = sliding_window_view(padded, self.kernel, axis=(1, 2))
+            windows = windows[:, ::self.stride[0], ::self.stride[1]]  # (N, OH, OW, C, KH, KW)
+            rows = np.empty((n, oh, ow, *self.kernel, c), x.dtype)
+            rows[...] = windows.transpose(0, 1, 2, 4, 5, 3)
+            rows = rows.reshape(n * oh * ow, c * self.kernel[0] * self.kernel[1])
+            taps = weight.transpose(0, 2, 3, 1).reshape(self.out_channels, -1)  # (i, j, c)
+        else:  # channel-major input: im2col's columns, read transposed by the product
+            rows = im2col(x, self.kernel, self.stride, self.padding).T
+            taps = weight.reshape(self.out_channels, -1)  # (c, i, j)
+        y = rows @ taps.T  # (N*OH*OW, OC)
+        if self.bias is not None:
+            y += self.params["bias"].data
+        return y.reshape(n, oh, ow, self.out_channels).transpose(0, 3, 1, 2)
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray | None:
         """``dL/dW_mat = delta_Y X^T``, ``dL/dX = W_mat^T delta_Y``, dL/db = row sums of delta_Y.
