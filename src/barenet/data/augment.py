@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable
 
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
@@ -226,6 +227,20 @@ def tta_views(images: np.ndarray, mirror: bool = False, shift: bool = False,
     if mirror:
         views += [mirror_images(view) for view in views]
     return views
+
+
+def tta_mean(outputs_of: Callable[[np.ndarray], np.ndarray], images: np.ndarray,
+             mirror: bool = False, shift: bool = False) -> np.ndarray:
+    """``outputs_of(view)`` averaged over the :func:`tta_views` of ``images``, summed in
+    the order of the views (``outputs_of(images)`` itself without ``mirror`` or ``shift``).
+    """
+    views = tta_views(images, mirror, shift)
+    total = outputs_of(views[0])
+    for view in views[1:]:
+        total += outputs_of(view)
+    if len(views) > 1:
+        total /= len(views)
+    return total
 
 
 def tta_description(mirror: bool = False, shift: bool = False) -> str:

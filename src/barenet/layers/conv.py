@@ -139,8 +139,8 @@ class Conv2d(Module):
         """
         check_image_batch(x, self.in_channels, self.kernel, self.padding, "Conv2d")
         n, c, h, w = x.shape
-        (oh, ow), (ph, pw) = output_size((h, w), self.kernel, self.stride, self.padding), \
-            self.padding
+        oh, ow = output_size((h, w), self.kernel, self.stride, self.padding)
+        ph, pw = self.padding
         weight = self.params["weight"].data
         if c > 1 and x.strides[1] == x.itemsize:  # channels last: one row per window
             padded = np.zeros((n, h + 2 * ph, w + 2 * pw, c), x.dtype)

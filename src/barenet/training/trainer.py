@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..data import Augment, Batches, PreparedData
-from ..data.augment import tta_views
+from ..data.augment import tta_mean
 from ..data.non_digits import make_non_digits, per_batch
 from ..data.scaling import network_input
 from ..errors import BarenetError
@@ -48,12 +48,7 @@ def evaluate(model: Sequential, x: np.ndarray, y: np.ndarray,
     test-time views that :meth:`Sequential.predict_logits` averages over."""
     if len(y) == 0:
         return 0.0, 0.0
-    views = tta_views(x, mirror, shift)
-    logits = logits_of(model, views[0], batch_size)
-    for view in views[1:]:
-        logits += logits_of(model, view, batch_size)
-    if len(views) > 1:
-        logits /= len(views)
+    logits = tta_mean(lambda view: logits_of(model, view, batch_size), x, mirror, shift)
     loss = (loss_fn or SoftmaxCrossEntropy())(logits, y)
     return float(loss), float((logits.argmax(axis=1) == y).mean())
 
