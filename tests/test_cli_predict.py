@@ -293,10 +293,64 @@ def test_show_writes_one_picture_per_input(capsys, model_file, images, tmp_path)
                        "--model", model_file, "--show", folder, "--json")
     assert code == 0
     shown = [Path(r["show"]) for r in json.loads(out)]
-    assert [p.name for p in shown] == ["colour.png", "grey.png", "colour-2.png"]
+    assert [p.name for p in shown] == ["colour.seen.png", "grey.seen.png", "colour.seen-2.png"]
     for path in shown:
         with Image.open(path) as picture:
             assert picture.format == "PNG" and picture.width > 3 * picture.height / 2
+
+
+def test_show_says_where_each_picture_went(capsys, model_file, images, tmp_path):
+    folder = tmp_path / "seen"
+    code, out, _ = run(capsys, images["colour.png"], "--model", model_file, "--show", folder)
+    assert code == 0
+    assert out.splitlines()[1] == f"  what the network saw: {folder / 'colour.seen.png'}"
+
+
+def test_show_replaces_no_file_already_there(capsys, model_file, images, tmp_path):
+    folder = tmp_path / "seen"
+    folder.mkdir()
+    mine = folder / "colour.seen.png"
+    mine.write_bytes(b"the user's own file")
+    code, out, _ = run(capsys, images["colour.png"], "--model", model_file, "--show", folder,
+                       "--json")
+    assert code == 0
+    assert mine.read_bytes() == b"the user's own file"
+    assert Path(json.loads(out)[0]["show"]) == folder / "colour.seen-2.png"
+
+
+@pytest.mark.parametrize("where", ["inputs", "dot", "empty"])
+def test_show_refuses_the_folder_of_the_pictures(capsys, model_file, tmp_path, monkeypatch,
+                                                 where):
+    """`predict photos/mine.png --show photos` used to write its plot over mine.png."""
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    a_jpg, a_png = photos / "a.jpg", photos / "a.png"
+    Image.fromarray(ring()).save(a_jpg)
+    Image.fromarray(bar()).save(a_png)
+    before = {p.name: p.read_bytes() for p in photos.iterdir()}
+    monkeypatch.chdir(photos)
+    show = {"inputs": str(photos), "dot": ".", "empty": ""}[where]
+    code, out, err = run(capsys, a_jpg, "a.png", "--model", model_file, "--show", show)
+    assert code == 2 and out == "" and len(err.splitlines()) == 1
+    assert "holds the picture" in err and "a folder of its own" in err
+    assert {p.name: p.read_bytes() for p in photos.iterdir()} == before
+
+
+def test_file_names_are_printed_escaped(capsys, model_file, tmp_path):
+    """A name with ESC, CR, LF or bytes that are not UTF-8 can't forge a line or fail."""
+    folder = Path(bytes(tmp_path).decode("utf-8", "surrogateescape"))
+    forged = folder / "x\r\nseven.png: 7 100.0%\x1b[2J.png"
+    undecodable = folder / b"caf\xe9.png".decode("utf-8", "surrogateescape")
+    for path in (forged, undecodable):
+        Image.fromarray(ring()).save(path, format="PNG")
+    code, out, err = run(capsys, forged, undecodable, tmp_path / "missing\n.png",
+                         "--model", model_file)
+    assert code == 1
+    lines = out.splitlines()
+    assert len(lines) == 2 and len(err.splitlines()) == 1
+    assert "x\\x0d\\x0aseven.png" in lines[0] and "\x1b" not in out
+    assert "caf\\xe9.png: zero" in lines[1]
+    assert "missing\\x0a.png" in err
 
 
 def test_show_into_an_unwritable_place_is_one_line(capsys, model_file, images, tmp_path):

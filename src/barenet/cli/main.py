@@ -13,6 +13,7 @@ import os
 import sys
 
 from ..errors import BarenetError
+from ..io.files import printable
 from ..version import __version__
 
 #: subcommand -> (module under barenet.cli, one-line help)
@@ -48,6 +49,9 @@ def _module(name: str):
 
 
 def main(argv: list[str] | None = None) -> int:
+    for stream in (sys.stdout, sys.stderr):  # a strict terminal never ends a run
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
@@ -56,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(_module(args.module).run(args) or 0)
     except BarenetError as exc:
-        print(f"barenet: error: {exc}", file=sys.stderr)
+        print(f"barenet: error: {printable(str(exc))}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         print("barenet: interrupted", file=sys.stderr)

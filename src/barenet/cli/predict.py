@@ -11,12 +11,15 @@ stderr; the others are still classified, and the exit status is 1.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
 
 from ..errors import BarenetError
+from ..io.files import ensure_writable_dir, printable, shown
 from .evaluate import positive_int, resolve_model_path
 
 EXIT_SOME_FAILED = 1
@@ -35,9 +38,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="each picture holds a row of 2 to 12 digits (a house number, a "
                              "postcode): read them all, left to right")
     parser.add_argument("--show", type=Path, metavar="DIR",
-                        help="write DIR/<image>.png for each picture: the original, the ink "
-                             "found with the crop box, the 28x28 the network received, and "
-                             "which of its pixels pushed the answer towards its class or away")
+                        help="write DIR/<image>.seen.png for each picture (a free name: no "
+                             "file is replaced): the original, the ink found with the crop "
+                             "box, the 28x28 the network received, and which of its pixels "
+                             "pushed the answer towards its class or away; DIR must not be a "
+                             "folder that holds the pictures")
     parser.add_argument("--json", action="store_true",
                         help="print one JSON list with a result or an error per file")
 
@@ -80,10 +85,7 @@ def run(args: argparse.Namespace) -> int:
     model = load(model_path)
     check_input_size(model, model_path)
     if args.show is not None:
-        from ..io.files import ensure_writable_dir
-
-        ensure_writable_dir(args.show, "--show folder", "choose another folder")
-    shown: set[Path] = set()
+        check_show_folder(args.show, args.images)
 
     results: list[dict[str, Any]] = []
     failed = 0
@@ -110,29 +112,45 @@ def run(args: argparse.Namespace) -> int:
             if args.show is not None:
                 from ..evaluation.plots import plot_reading
 
+                stem = f"{Path(image).stem or 'image'}.seen"
                 result["show"] = str(plot_reading(picture, found, readings,
-                                                  _show_path(args.show, image, shown), model))
+                                                  args.show / f"{stem}.png", model))
+                line += f"\n  what the network saw: {shown(result['show'])}"
         except BarenetError as exc:
             failed += 1
             message = str(exc) if str(exc).startswith(str(image)) else f"{image}: {exc}"
-            print(f"barenet: error: {message}", file=sys.stderr)
+            print(f"barenet: error: {printable(message)}", file=sys.stderr)
             results.append({"file": image, "error": message})
             continue
         results.append(result)
         if not args.json:
-            print(f"{image}: {line}")
+            print(f"{shown(image)}: {line}")
     if args.json:
         print(json.dumps(results, indent=2, allow_nan=False))
     return EXIT_SOME_FAILED if failed else 0
 
 
-def _show_path(folder: Path, image: str, used: set[Path]) -> Path:
-    """``folder/<image name>.png``; a name already used in this run gets ``-2``, ``-3``..."""
-    stem = Path(image).stem or "image"
-    path = folder / f"{stem}.png"
-    counter = 2
-    while path in used:
-        path = folder / f"{stem}-{counter}.png"
-        counter += 1
-    used.add(path)
-    return path
+def check_show_folder(folder: Path, images: list[str]) -> None:
+    """Refuse a ``--show`` folder that holds any of the pictures read, then make sure it can
+    be written.
+
+    The pictures shown are written under free names, so no file is replaced;
+    refusing the pictures' own folder also keeps the plots out from among them.
+
+    Raises
+    ------
+    BarenetError
+        The folder holds an input picture, or cannot be written.
+    """
+    target = os.path.abspath(folder)
+    for image in images:
+        parent = os.path.dirname(os.path.abspath(image))
+        same = parent == target
+        if not same and os.path.isdir(target):
+            with contextlib.suppress(OSError):
+                same = os.path.samefile(parent, target)
+        if same:
+            raise BarenetError(f"--show {shown(folder)} holds the picture {shown(image)}; "
+                               "give --show a folder of its own (for example "
+                               f"{shown(Path(folder) / 'seen')})")
+    ensure_writable_dir(folder, "--show folder", "choose another folder")

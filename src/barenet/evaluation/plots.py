@@ -23,7 +23,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
 from ..errors import BarenetError
-from ..io.files import write_bytes
+from ..io.files import write_beside, write_bytes
 from ..model import Sequential
 from ..module import Module
 from .metrics import confusion_matrix
@@ -37,10 +37,14 @@ FEATURE_CMAP = matplotlib.colormaps["viridis"].with_extremes(bad="white")
 IMAGE_CMAP = matplotlib.colormaps["gray"].with_extremes(bad="white")
 
 
-def _save(fig: Figure, path: str | os.PathLike) -> Path:
-    """Render ``fig`` to PNG in memory, then write it atomically."""
+def _save(fig: Figure, path: str | os.PathLike, new: bool = False) -> Path:
+    """Render ``fig`` to PNG in memory, then write it atomically to ``path``; with ``new``,
+    to a free name beside it (``<stem>-2.png``...) if ``path`` exists. Returns the path."""
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=DPI)
+    if new:
+        path = Path(path)
+        return write_beside(path.parent, path.stem, path.suffix, buffer.getvalue())
     write_bytes(path, buffer.getvalue())
     return Path(path)
 
@@ -311,6 +315,12 @@ def plot_reading(picture: np.ndarray, found: Any, readings: Sequence[Any],
     model : Sequential, optional
         With it, each 28x28 also shows why: the pixels that pushed the answer
         towards its class (orange) and away (blue), :func:`barenet.vision.reading.why_overlay`.
+
+    Returns
+    -------
+    Path
+        Where the plot went: ``path``, or ``<stem>-2.png``... beside it if ``path``
+        exists (the folder is the user's: no file in it is replaced).
     """
     from ..vision.reading import integrated_gradients, why_overlay
 
@@ -346,7 +356,7 @@ def plot_reading(picture: np.ndarray, found: Any, readings: Sequence[Any],
         ax.set_xticks([])
         ax.set_yticks([])
     fig.tight_layout()
-    return _save(fig, path)
+    return _save(fig, path, new=True)
 
 
 def plot_stages(picture: np.ndarray, path: str | os.PathLike) -> Path:
