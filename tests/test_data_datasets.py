@@ -135,3 +135,21 @@ def test_real_mnist(env):
     for labels in (data.train_labels, data.test_labels):
         assert labels.dtype == np.uint8 and labels.min() == 0 and labels.max() == 9
     assert data.train_images.max() == 255 and data.class_names == tuple("0123456789")
+
+
+def test_files_larger_than_the_published_sets_are_refused_before_reading(env):
+    folder = env / "big"
+    _write_set(folder, 1)
+    # one test image more than MNIST's 10,000 (a header could declare 3,000,000 as well)
+    write_idx(folder / FILES[2], np.zeros((10_001, 28, 28), np.uint8))
+    write_idx(folder / FILES[3], np.zeros(10_001, np.uint8))
+    with pytest.raises(BarenetError, match=rf"{FILES[2]}: IDX header declares shape \(10001, "
+                                           r"28, 28\), 7,840,784 values, more than the "
+                                           "7,840,000 expected") as info:
+        load_dataset("mnist", folder)
+    assert "\n" not in str(info.value)
+    write_idx(folder / FILES[2], np.zeros((3, 28, 27), np.uint8))
+    write_idx(folder / FILES[3], np.zeros(3, np.uint8))
+    with pytest.raises(BarenetError, match=r"expected uint8 images of shape \(N, 28, 28\), "
+                                           r"found uint8 of shape \(3, 28, 27\)"):
+        load_dataset("mnist", folder)

@@ -2,6 +2,7 @@
 
 import gzip
 import struct
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -127,3 +128,35 @@ def test_missing_file_and_folder(tmp_path):
         read_idx(tmp_path / "nope.gz")
     with pytest.raises(BarenetError, match="cannot read"):
         read_idx(tmp_path)
+
+
+def test_a_lying_gzip_header_allocates_no_more_than_the_real_data(tmp_path):
+    # 100 kB of data under a header declaring 100 MB: within what a 100 kB gzip file could
+    # inflate to, so only reading tells the lie; the buffer grows with the real data.
+    data = _header(0x08, [100_000_000]) + np.random.default_rng(0).bytes(100_000)
+    (tmp_path / "liar.gz").write_bytes(gzip.compress(data, compresslevel=1))
+    tracemalloc.start()
+    try:
+        with pytest.raises(BarenetError, match="truncated .*found 100000"):
+            read_idx(tmp_path / "liar.gz")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 10_000_000
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_more_values_than_allowed_or_than_memory_is_refused_before_reading(tmp_path, gz,
+                                                                          monkeypatch):
+    path = tmp_path / ("x.gz" if gz else "x")
+    write_idx(path, np.zeros((3, 1000), np.uint8))
+    assert read_idx(path, max_values=3000).shape == (3, 1000)
+    with pytest.raises(BarenetError, match=r"declares shape \(3, 1000\), 3,000 values, more "
+                                           "than the 2,999 expected") as info:
+        read_idx(path, max_values=2999)
+    assert str(info.value).startswith(str(path)) and "\n" not in str(info.value)
+    monkeypatch.setenv("BARENET_MAX_MEMORY", "2K")
+    with pytest.raises(BarenetError, match="declares 2.9 KB of data, more than the 2.0 KB of "
+                                           "memory available") as info:
+        read_idx(path)
+    assert "--max-memory" in str(info.value)

@@ -17,6 +17,7 @@ A folder counts only when it holds all four files; each may be gzipped
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -53,6 +54,11 @@ class DatasetSpec:
         streams more is cut off there.
     system_dirs : tuple of pathlib.Path
         Folders where an operating-system package may have installed the files.
+    sizes : tuple of int
+        Images in the published training and test sets: a file declaring more is
+        refused before its data are read (a copy may hold fewer, as the tests' do).
+    image_shape : tuple of int
+        Height and width of every image.
     """
 
     name: str
@@ -60,6 +66,15 @@ class DatasetSpec:
     sha256: dict[str, str]
     max_bytes: dict[str, int]
     system_dirs: tuple[Path, ...] = ()
+    sizes: tuple[int, int] = (60_000, 10_000)
+    image_shape: tuple[int, int] = (28, 28)
+
+    def max_values(self, filename: str) -> int:
+        """The most values file ``filename`` (one of :data:`FILES`, gzipped or raw) holds:
+        its set's images times their pixels, or one label per image."""
+        index = [f.removesuffix(".gz") for f in FILES].index(filename.removesuffix(".gz"))
+        count = self.sizes[index // 2]  # FILES: train images and labels, then test's
+        return count * math.prod(self.image_shape) if index % 2 == 0 else count
 
 
 #: Known datasets by name.
@@ -217,10 +232,13 @@ def find_dataset_files(name: str, data_dir: str | os.PathLike | None = None,
 
 def _check(spec: DatasetSpec, images: np.ndarray, labels: np.ndarray,
            image_file: Path, label_file: Path) -> None:
-    """Raise :class:`BarenetError` unless images (N, H, W) uint8 and labels (N,) match."""
-    if images.ndim != 3 or images.dtype != np.uint8:
-        raise BarenetError(f"{image_file}: expected uint8 images of shape (N, H, W), found "
-                           f"{images.dtype} of shape {images.shape}; is it the right file?")
+    """Raise :class:`BarenetError` unless images (N, H, W) uint8 of the dataset's image
+    shape and labels (N,) match."""
+    if images.ndim != 3 or images.dtype != np.uint8 or images.shape[1:] != spec.image_shape:
+        height, width = spec.image_shape
+        raise BarenetError(f"{image_file}: expected uint8 images of shape (N, {height}, "
+                           f"{width}), found {images.dtype} of shape {images.shape}; is it "
+                           "the right file?")
     if labels.ndim != 1 or labels.dtype != np.uint8:
         raise BarenetError(f"{label_file}: expected uint8 labels of shape (N,), found "
                            f"{labels.dtype} of shape {labels.shape}; is it the right file?")
@@ -289,7 +307,7 @@ def load_dataset(name: str, data_dir: str | os.PathLike | None = None, *,
                                    max_bytes=spec.max_bytes)
         except BarenetError as exc:
             raise BarenetError(f"{exc}; no local copy of {name} either: {where}") from None
-    arrays = [read_idx(path) for path in files]
+    arrays = [read_idx(path, spec.max_values(path.name)) for path in files]
     _check(spec, arrays[0], arrays[1], files[0], files[1])
     _check(spec, arrays[2], arrays[3], files[2], files[3])
     return Dataset(name, *arrays, class_names=spec.class_names, source=files[0].parent,

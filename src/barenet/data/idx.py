@@ -6,8 +6,11 @@ Either the raw file or its gzip-compressed form (``.gz``) is read; which one
 is told by the gzip magic bytes, not by the name.
 
 Every check runs before the array is allocated: a header that declares more
-data than the file can hold is refused, so a corrupt file cannot make the
-reader ask for gigabytes.
+values than the caller allows (a dataset's known size), more bytes than the
+memory budget (:func:`barenet.limits.memory_budget`) or more data than the file
+can hold is refused, and the data are read in chunks into a buffer that grows
+with what the file really holds, so a header that lies cannot make the reader
+ask for gigabytes.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import numpy as np
 
 from ..errors import BarenetError
 from ..io.files import atomic_write
+from ..limits import format_bytes, memory_budget
 
 #: IDX dtype code -> big-endian NumPy dtype.
 IDX_DTYPES: dict[int, np.dtype] = {
@@ -48,20 +52,28 @@ def _hex(data: bytes) -> str:
     return " ".join(f"{b:02x}" for b in data) or "nothing"
 
 
-def _read_exact(stream: BinaryIO, out: memoryview) -> int:
-    """Fill ``out`` from ``stream`` in chunks; return the number of bytes read."""
-    filled = 0
-    while filled < len(out):
-        chunk = stream.read(min(_CHUNK, len(out) - filled))
+def _read_data(stream: BinaryIO, name: str, expected: int) -> bytearray:
+    """Up to ``expected + 1`` bytes of ``stream`` (one more tells a file that is too long),
+    read in chunks into a buffer that grows with the data the stream really holds;
+    refused first if ``expected`` bytes would not fit the memory budget."""
+    budget = memory_budget()
+    if expected > budget:
+        raise BarenetError(f"{name}: its header declares {format_bytes(expected)} of data, "
+                           f"more than the {format_bytes(budget)} of memory available; the "
+                           "file is corrupt, or allow more with --max-memory (or "
+                           "BARENET_MAX_MEMORY)")
+    data = bytearray()
+    while len(data) <= expected:
+        chunk = stream.read(min(_CHUNK, expected + 1 - len(data)))
         if not chunk:
             break
-        out[filled:filled + len(chunk)] = chunk
-        filled += len(chunk)
-    return filled
+        data += chunk
+    return data
 
 
-def _parse_header(stream: BinaryIO, name: str) -> tuple[np.dtype, tuple[int, ...], int]:
-    """Read and check the magic number and dimensions.
+def _parse_header(stream: BinaryIO, name: str,
+                  max_values: int | None) -> tuple[np.dtype, tuple[int, ...], int]:
+    """Read and check the magic number and dimensions, and the size they declare.
 
     Returns
     -------
@@ -71,6 +83,11 @@ def _parse_header(stream: BinaryIO, name: str) -> tuple[np.dtype, tuple[int, ...
         The declared dimensions.
     header_size : int
         Bytes taken by magic number and dimensions.
+
+    Raises
+    ------
+    BarenetError
+        A damaged header, or more than ``max_values`` values.
     """
     magic = stream.read(4)
     if len(magic) < 4:
@@ -101,12 +118,16 @@ def _parse_header(stream: BinaryIO, name: str) -> tuple[np.dtype, tuple[int, ...
             > np.iinfo(np.intp).max:
         raise BarenetError(f"{name}: IDX header declares shape {shape}, too large for any "
                            "array; the file is corrupt")
+    if max_values is not None and math.prod(shape) > max_values:
+        raise BarenetError(f"{name}: IDX header declares shape {shape}, {math.prod(shape):,} "
+                           f"values, more than the {max_values:,} expected; the file is corrupt "
+                           "or not the right one, download it again")
     return IDX_DTYPES[code], shape, 4 + 4 * ndim
 
 
-def _finish(buffer: np.ndarray, dtype: np.dtype, shape: tuple[int, ...]) -> np.ndarray:
+def _finish(data: bytearray, dtype: np.dtype, shape: tuple[int, ...]) -> np.ndarray:
     """View the raw bytes as the declared array, in native byte order."""
-    array = buffer.view(dtype).reshape(shape)
+    array = np.frombuffer(data, dtype).reshape(shape)
     if dtype.itemsize > 1:
         array = array.astype(dtype.newbyteorder("="))
     else:
@@ -114,13 +135,17 @@ def _finish(buffer: np.ndarray, dtype: np.dtype, shape: tuple[int, ...]) -> np.n
     return array
 
 
-def read_idx(path: str | os.PathLike) -> np.ndarray:
+def read_idx(path: str | os.PathLike, max_values: int | None = None) -> np.ndarray:
     """Read an IDX file, raw or gzip-compressed.
 
     Parameters
     ----------
     path : str or os.PathLike
         The file, e.g. ``train-images-idx3-ubyte.gz``.
+    max_values : int or None
+        The most values the array may hold (``60000 * 28 * 28`` for MNIST's
+        training images); a header declaring more is refused before any data
+        are read. ``None``: only the memory budget bounds it.
 
     Returns
     -------
@@ -132,8 +157,9 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     ------
     BarenetError
         If the file is missing, unreadable, not IDX, truncated, longer than its
-        header declares, or a corrupt gzip stream. The message names the file
-        and the expected and found values.
+        header declares, larger than ``max_values`` or the memory budget, or a
+        corrupt gzip stream. The message names the file and the expected and
+        found values.
     """
     path = Path(path)
     name = str(path)
@@ -143,16 +169,20 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
             is_gzip = handle.read(2) == _GZIP_MAGIC
             handle.seek(0)
             if is_gzip:
-                return _read_gzip(handle, name, file_size)
-            return _read_raw(handle, name, file_size)
+                return _read_gzip(handle, name, file_size, max_values)
+            return _read_raw(handle, name, file_size, max_values)
+    except MemoryError:
+        raise BarenetError(f"{name}: not enough memory to read it; close other programs "
+                           "and run again") from None
     except FileNotFoundError:
         raise BarenetError(f"{name}: no such file; check the path") from None
     except OSError as exc:
         raise BarenetError(f"cannot read {name}: {exc.strerror or exc}") from None
 
 
-def _read_raw(handle: BinaryIO, name: str, file_size: int) -> np.ndarray:
-    dtype, shape, header = _parse_header(handle, name)
+def _read_raw(handle: BinaryIO, name: str, file_size: int,
+              max_values: int | None) -> np.ndarray:
+    dtype, shape, header = _parse_header(handle, name, max_values)
     expected = math.prod(shape) * dtype.itemsize
     found = file_size - header
     if found != expected:
@@ -160,28 +190,30 @@ def _read_raw(handle: BinaryIO, name: str, file_size: int) -> np.ndarray:
         raise BarenetError(f"{name}: {kind} (header declares shape {shape} of {dtype.name}: "
                            f"expected {expected} data bytes, found {found}); "
                            "download the file again")
-    buffer = np.empty(expected, dtype=np.uint8)
-    _read_exact(handle, memoryview(buffer))
-    return _finish(buffer, dtype, shape)
+    data = _read_data(handle, name, expected)
+    if len(data) != expected:
+        raise BarenetError(f"{name}: changed while it was read (expected {expected} data "
+                           f"bytes, found {len(data)}); read it again")
+    return _finish(data, dtype, shape)
 
 
-def _read_gzip(handle: BinaryIO, name: str, file_size: int) -> np.ndarray:
+def _read_gzip(handle: BinaryIO, name: str, file_size: int,
+               max_values: int | None) -> np.ndarray:
     try:
         with gzip.GzipFile(fileobj=handle, mode="rb") as stream:
-            dtype, shape, _ = _parse_header(stream, name)
+            dtype, shape, _ = _parse_header(stream, name, max_values)
             expected = math.prod(shape) * dtype.itemsize
             limit = _MAX_GZIP_RATIO * file_size + 1024
             if expected > limit:
                 raise BarenetError(f"{name}: header declares shape {shape} of {dtype.name} "
                                    f"({expected} bytes), more than a {file_size}-byte gzip "
                                    "file can hold; the file is corrupt, download it again")
-            buffer = np.empty(expected, dtype=np.uint8)
-            found = _read_exact(stream, memoryview(buffer))
-            if found < expected:
+            data = _read_data(stream, name, expected)
+            if len(data) < expected:
                 raise BarenetError(f"{name}: truncated (header declares shape {shape}: "
-                                   f"expected {expected} data bytes, found {found}); "
+                                   f"expected {expected} data bytes, found {len(data)}); "
                                    "download the file again")
-            if stream.read(1):
+            if len(data) > expected:
                 raise BarenetError(f"{name}: longer than its header declares (shape {shape}: "
                                    f"expected {expected} data bytes, found more); "
                                    "the file is corrupt, download it again")
@@ -191,7 +223,7 @@ def _read_gzip(handle: BinaryIO, name: str, file_size: int) -> np.ndarray:
     except (zlib.error, gzip.BadGzipFile) as exc:
         raise BarenetError(f"{name}: corrupt gzip stream ({exc}); "
                            "delete the file and download it again") from None
-    return _finish(buffer, dtype, shape)
+    return _finish(data, dtype, shape)
 
 
 def write_idx(path: str | os.PathLike, array: np.ndarray) -> None:
