@@ -6,11 +6,12 @@ import http.server
 import os
 import socket
 import threading
+import time
 
 import numpy as np
 import pytest
 
-from barenet.data import datasets
+from barenet.data import datasets, download
 from barenet.data.datasets import FILES, DatasetSpec, load_dataset
 from barenet.data.download import download_file, download_files
 from barenet.data.idx import write_idx
@@ -19,7 +20,8 @@ from barenet.errors import BarenetError
 
 class _Handler(http.server.BaseHTTPRequestHandler):
     """Serves ``server.files`` (URL path -> bytes); paths in ``server.truncate`` lie about
-    their length: Content-Length is 100 bytes more than the body, then the connection closes."""
+    their length: Content-Length is 100 bytes more than the body, then the connection closes;
+    paths in ``server.drip`` send their body one byte every 50 ms."""
 
     def do_GET(self):  # noqa: N802 (http.server's naming)
         self.server.requests.append(self.path)
@@ -38,7 +40,14 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         extra = 100 if self.path in self.server.truncate else 0
         self.send_header("Content-Length", str(len(body) + extra))
         self.end_headers()
-        self.wfile.write(body)
+        if self.path in self.server.drip:
+            with contextlib.suppress(OSError):  # until the client hangs up
+                for i in range(len(body)):
+                    self.wfile.write(body[i:i + 1])
+                    self.wfile.flush()
+                    time.sleep(0.05)
+        else:
+            self.wfile.write(body)
         self.close_connection = True
 
     def log_message(self, *args):
@@ -48,7 +57,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 @pytest.fixture
 def server():
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    httpd.files, httpd.truncate, httpd.endless, httpd.requests = {}, set(), set(), []
+    httpd.files, httpd.truncate, httpd.endless, httpd.drip = {}, set(), set(), set()
+    httpd.requests = []
     httpd.url = f"http://127.0.0.1:{httpd.server_address[1]}"
     thread = threading.Thread(target=httpd.serve_forever, args=(0.02,), daemon=True)
     thread.start()
@@ -214,3 +224,26 @@ def test_a_mirror_announcing_too_much_is_refused_before_reading(server, tmp_path
 def test_every_known_dataset_caps_every_file():
     for spec in datasets.DATASETS.values():
         assert set(spec.max_bytes) == set(FILES) == set(spec.sha256)
+
+
+def test_a_mirror_dripping_bytes_is_cut_off_at_the_transfers_deadline(server, tmp_path,
+                                                                     monkeypatch):
+    # one byte every 50 ms, each well within the socket's timeout: 50 s for the whole file
+    blob = b"z" * 1000
+    server.files["/d/f.gz"] = blob
+    server.drip.add("/d/f.gz")
+    started = time.monotonic()
+    with pytest.raises(BarenetError, match=r"could not download f.gz \(.*/d/f.gz: too slow: "
+                                           r"\d+ bytes in 0.\d s, more than the 0.3 s the "
+                                           "whole transfer may take") as info:
+        download_file("f.gz", _sha(blob), [server.url + "/d/"], tmp_path / "d",
+                      progress=False, max_bytes=len(blob), seconds=0.3)
+    assert time.monotonic() - started < 5 and "\n" not in str(info.value)
+    assert _listing(tmp_path / "d") == []
+    # without ``seconds``: the deadline of the file's size (here 0.2 s + 1000 B at 1 MB/s)
+    monkeypatch.setattr(download, "TIMEOUT", 0.2)
+    monkeypatch.setattr(download, "MIN_RATE", 1_000_000)
+    with pytest.raises(BarenetError, match="more than the 0.201 s the whole transfer"):
+        download_file("f.gz", _sha(blob), [server.url + "/d/"], tmp_path / "d",
+                      progress=False, max_bytes=len(blob))
+    assert time.monotonic() - started < 5
