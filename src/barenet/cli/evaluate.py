@@ -70,13 +70,17 @@ def model_in_run(run_dir: Path, which: str | None = None) -> Path:
     Raises
     ------
     BarenetError
-        The folder or the model file is missing.
+        The folder or the model file is missing, or the model file is a symbolic link
+        (nothing inside a run folder is followed).
     """
     if not run_dir.is_dir():
         raise BarenetError(f"{run_dir}: no such run folder (runs are written by "
                            "`barenet train` into runs/)")
     names = [RUN_MODELS[which]] if which else list(RUN_MODELS.values())
     for name in names:
+        if (run_dir / name).is_symlink():
+            raise BarenetError(f"{run_dir / name} is a symbolic link, and barenet follows "
+                               "none inside a run folder; give the model file itself")
         if (run_dir / name).is_file():
             return run_dir / name
     raise BarenetError(f"{run_dir}: no {' or '.join(names)} in this run folder; "

@@ -16,6 +16,10 @@
 :class:`RunFolder` is the only code that writes into a run folder, one method
 per file: the trainer writes the checkpoint and the history as it goes, the
 session the config, the data record, the two models and the plots, once each.
+
+A run folder is untrusted input (it may come from someone else): nothing in it
+is followed if it is a symbolic link, every file is read with a size bound, and
+a folder that holds other files is never taken as a new run's folder.
 """
 
 from __future__ import annotations
@@ -32,9 +36,19 @@ import time
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from ..data.datasets import Dataset, file_sha256
+from ..data.datasets import FILES, Dataset, file_sha256
 from ..errors import BarenetError
-from ..io.files import atomic_write, ensure_writable_dir, remove_stale_temporaries, write_text
+from ..io.files import (
+    atomic_write,
+    ensure_writable_dir,
+    open_regular,
+    printable,
+    read_regular,
+    real_folder,
+    remove_stale_temporaries,
+    shown,
+    write_text,
+)
 from ..io.model_file import save
 from ..io.paths import BEST_MODEL, FINAL_MODEL, RUNS_DIR
 
@@ -51,6 +65,14 @@ HISTORY_COLUMNS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "l
 
 #: Longest config name used in a run folder's name (file systems allow 255 bytes a part).
 MAX_NAME = 80
+#: Largest ``history.json`` read (a run of 10,000 epochs writes about 2 MB) and ``data.json``.
+MAX_HISTORY_BYTES = 16 << 20
+MAX_DATA_RECORD_BYTES = 64 << 10
+#: The files a run's ``data.json`` may name: the dataset's own four, gzipped or not.
+DATA_FILES = frozenset(FILES) | {name.removesuffix(".gz") for name in FILES}
+#: Leftovers of barenet's own that a new run may find in its folder: the lock of a run
+#: killed before its first checkpoint.
+OWN_LEFTOVERS = frozenset({LOCK})
 
 
 def safe_name(name: str) -> str:
@@ -87,12 +109,19 @@ class RunFolder:
         out = Path(out)
         try:
             taken = (out / CHECKPOINT).exists() or (out / FINAL_MODEL).exists()
+            others = sorted(entry.name for entry in os.scandir(out)
+                            if entry.name not in OWN_LEFTOVERS) if out.is_dir() else []
         except OSError as exc:  # a name over 255 bytes, a path through a file...
-            raise BarenetError(f"cannot use {reprlib.repr(str(out))} as a run folder "
+            raise BarenetError(f"cannot use {shown(reprlib.repr(str(out)))} as a run folder "
                                f"({exc.strerror or exc}); choose another --out") from None
         if taken:
-            raise BarenetError(f"{out} already holds a run; choose another --out or "
-                               f"continue it with --resume {out}")
+            raise BarenetError(f"{shown(out)} already holds a run; choose another --out or "
+                               f"continue it with --resume {shown(out)}")
+        if others:  # barenet writes only in folders it made or was handed empty
+            raise BarenetError(f"{shown(out)} is not empty (it holds {shown(others[0])}"
+                               f"{f' and {len(others) - 1} more' if len(others) > 1 else ''}) "
+                               "and holds no barenet run to continue; give --out a new or "
+                               "empty folder")
         return cls(out)
 
     def preflight(self, model_bytes: int) -> None:
@@ -124,7 +153,8 @@ class RunFolder:
             import fcntl
         except ImportError:  # pragma: no cover - Windows: no advisory locks in the stdlib
             return
-        handle = open(self.lock_file, "a+", encoding="ascii")  # noqa: SIM115 - held open
+        fd = open_regular(self.lock_file, os.O_RDWR | os.O_CREAT, 0o644)  # no symbolic link
+        handle = open(fd, "r+", encoding="ascii")  # noqa: SIM115 - held open
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
@@ -165,6 +195,7 @@ class RunFolder:
         """The run's PNGs in ``plots/``, from a model of the run and its history."""
         from ..evaluation.plots import write_report
 
+        real_folder(self.plots, "plots folder")
         history = self.read_history() if epochs is None else epochs
         return write_report(self.path, model, images, labels, class_names, history=history)
 
@@ -172,6 +203,7 @@ class RunFolder:
         """Only the loss and accuracy curves (they need no data)."""
         from ..evaluation.plots import write_curves
 
+        real_folder(self.plots, "plots folder")
         return write_curves(self.path, epochs)
 
     def write_history(self, epochs: list[dict[str, Any]], test: dict | None = None) -> None:
@@ -192,17 +224,24 @@ class RunFolder:
         """The folder this run's ``dataset`` was read from, if it still holds the same files.
 
         None when the run has no record of it (older runs), it was another dataset, or
-        the folder is gone; a line on stderr says when the files there have changed.
+        the folder is gone; a line on stderr says when the files there have changed. A
+        record that cannot be read, or that names files other than the dataset's own,
+        is ignored with a line on stderr.
         """
         try:
-            record = json.loads(self.data.read_text(encoding="utf-8"))
+            record = json.loads(read_regular(self.data, MAX_DATA_RECORD_BYTES, "data record"))
             folder, sums = Path(record["data_dir"]), dict(record["sha256"])
-        except (OSError, ValueError, KeyError, TypeError):
+            if not set(sums) <= DATA_FILES or not all(isinstance(v, str) for v in sums.values()):
+                raise ValueError("it names files that are not the dataset's")
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, BarenetError) as exc:
+            print(f"barenet: warning: ignoring {shown(self.data)} ({printable(str(exc))}); "
+                  "give --data-dir", file=sys.stderr)
             return None
         if record.get("dataset") != dataset or not folder.is_dir():
             return None
-        changed = [name for name, digest in sums.items()
-                   if not (folder / name).is_file() or file_sha256(folder / name) != digest]
+        changed = [name for name, digest in sums.items() if not _same_file(folder / name, digest)]
         if changed:
             print(f"barenet: warning: {', '.join(changed)} in {folder} changed since "
                   f"{self.path} was trained", file=sys.stderr)
@@ -210,9 +249,18 @@ class RunFolder:
 
     def read_history(self) -> dict[str, Any]:
         try:
-            return json.loads(self.history_json.read_text(encoding="utf-8"))
+            return json.loads(read_regular(self.history_json, MAX_HISTORY_BYTES, "history"))
         except FileNotFoundError:
-            raise BarenetError(f"{self.history_json} not found: is {self.path} a run "
-                               "folder written by `barenet train`?") from None
-        except (OSError, ValueError) as exc:
-            raise BarenetError(f"cannot read {self.history_json}: {exc}") from None
+            raise BarenetError(f"{shown(self.history_json)} not found: is {shown(self.path)} a "
+                               "run folder written by `barenet train`?") from None
+        except (OSError, ValueError, RecursionError) as exc:
+            raise BarenetError(f"cannot read {shown(self.history_json)}: "
+                               f"{printable(str(exc))}") from None
+
+
+def _same_file(path: Path, digest: str) -> bool:
+    """Whether ``path`` is a regular file whose SHA-256 is ``digest``."""
+    try:
+        return path.is_file() and file_sha256(path) == digest
+    except OSError:
+        return False
