@@ -68,6 +68,31 @@ def test_curves_skip_missing_validation_values(tmp_path):
     assert_png(plots.plot_loss(history, tmp_path / "loss.png"))
 
 
+ODD_VALUES = [1e308, -1e308, 10**400, -1, 2**63, float("nan"), True, "x", [], 1e-320]
+
+
+@pytest.mark.parametrize("value", ODD_VALUES, ids=repr)
+def test_odd_numbers_in_a_history_are_left_out_not_a_crash(tmp_path, value):
+    """Item 19: `report` crashed (OverflowError, UnboundLocalError, ValueError) on these."""
+    keys = ["epoch", "train_loss", "val_loss", "train_acc", "val_acc", "label_smoothing"]
+    history = [dict(row) for row in HISTORY * 2]
+    for row, key in zip(history, keys, strict=False):  # the odd value in a new place each row
+        row[key] = value
+    for plot in (plots.plot_loss, plots.plot_accuracy):
+        assert_png(plot(history, tmp_path / "curve.png"))
+
+
+def test_a_history_of_only_odd_numbers_is_one_line(tmp_path):
+    history = [{"epoch": 1e308, "train_loss": -0.0, "val_loss": "x", "train_acc": 1e308,
+                "val_acc": 1e15, "label_smoothing": "x"},
+               {"epoch": -1e308, "val_loss": 3, "label_smoothing": -1},
+               {"epoch": 2**63, "train_loss": 0, "val_loss": None, "val_acc": 1e-320}]
+    with pytest.raises(BarenetError, match="no train_acc or val_acc"):
+        plots.plot_accuracy(history, tmp_path / "accuracy.png")
+    with pytest.raises(BarenetError, match="no train_loss or val_loss"):
+        plots.plot_loss(history, tmp_path / "loss.png")
+
+
 def test_curves_need_epochs(tmp_path):
     with pytest.raises(BarenetError, match="no epochs"):
         plots.plot_loss([], tmp_path / "loss.png")

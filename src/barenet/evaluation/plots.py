@@ -83,11 +83,20 @@ def _mosaic(tiles: np.ndarray, columns: int | None = None, pad: int = 1,
     return canvas
 
 
-def _number(value: Any) -> float | None:
-    """``value`` as a finite float, or None when it is missing or not a number."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
-        return float(value)
-    return None
+#: What a history's values can be: an epoch is a count, an accuracy or a label smoothing a
+#: fraction, a loss non-negative. A value outside its range (a history.json edited or from
+#: elsewhere) is left out of the plots, as a missing one is.
+HISTORY_RANGES = {"epoch": (1, 1e9), "acc": (0.0, 1.0), "loss": (0.0, 1e9),
+                  "label_smoothing": (0.0, 1.0)}
+
+
+def _number(value: Any, quantity: str) -> float | None:
+    """``value`` as a float within the range of ``quantity`` (:data:`HISTORY_RANGES`), or
+    None when it is missing, not a number or out of range."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return None
+    low, high = HISTORY_RANGES[quantity]
+    return float(value) if low <= value <= high else None  # NaN compares False
 
 
 def _plot_curves(history: Sequence[Mapping[str, Any]], key: str, quantity: str,
@@ -97,11 +106,12 @@ def _plot_curves(history: Sequence[Mapping[str, Any]], key: str, quantity: str,
         raise BarenetError("the training history has no epochs to plot")
     fig = Figure(figsize=(6.4, 4.2), layout="constrained")
     ax = fig.add_subplot()
-    smoothing = _number(history[-1].get("label_smoothing")) if key == "loss" else None
+    smoothing = _number(history[-1].get("label_smoothing"), "label_smoothing") \
+        if key == "loss" else None
     train_label = "train" if not smoothing else f"train (with label smoothing {smoothing:g})"
     for split, label in (("train", train_label), ("val", "validation")):
-        points = [(_number(row.get("epoch", i + 1)), _number(row.get(f"{split}_{key}")))
-                  for i, row in enumerate(history)]
+        points = [(_number(row.get("epoch", i + 1), "epoch"),
+                   _number(row.get(f"{split}_{key}"), key)) for i, row in enumerate(history)]
         points = [(e, v) for e, v in points if e is not None and v is not None]
         if points:
             epochs, values = zip(*points, strict=True)
