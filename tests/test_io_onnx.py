@@ -150,3 +150,44 @@ def test_export_to_a_folder_that_cannot_be_written_is_one_line(tmp_path, capsys)
     assert len(err.strip().splitlines()) == 1 and "cannot write to the output folder" in err
     assert main(["export", str(model_path), "--out", str(tmp_path)]) == 2
     assert "is a folder" in capsys.readouterr().err
+
+
+def test_a_model_too_large_for_one_onnx_file_is_refused_before_building(tmp_path,
+                                                                        monkeypatch):
+    import barenet.io.export_onnx as export
+
+    model = bn.Sequential([Linear(784, 10, rng=0)])  # 7,850 weights: 31,400 bytes as float32
+    assert 31_400 < export.onnx_bytes(model) < 31_400 + 20_000
+    monkeypatch.setattr(export, "MAX_BYTES", 31_400)  # protobuf's 2 GB, scaled down
+
+    def no_graph():
+        raise AssertionError("the graph was built")
+
+    monkeypatch.setattr(export, "_Graph", no_graph)
+    with pytest.raises(bn.BarenetError, match=r"the model would take about \d+.\d KB as ONNX "
+                                              r"\(its weights as float32\), more than the "
+                                              "30.7 KB protobuf can write in one file; export a "
+                                              "smaller model"):
+        export_onnx(model, tmp_path / "m.onnx")
+    assert not (tmp_path / "m.onnx").exists()
+
+
+@pytest.mark.parametrize("spoil, where", [
+    (lambda m: m.layers[0].weight.data.__setitem__((5, 3), 1e39), "the weight of layer 0"),
+    (lambda m: m.layers[2].bias.data.__setitem__(1, -np.inf), "the bias of layer 2"),
+    (lambda m: m.layers[1].buffers["running_var"].__setitem__(0, np.nan),
+     "the var of layer 1 \\(BatchNorm1d\\)"),
+    (lambda m: m.metadata.update(normalization={"mean": 0.0, "std": 1e-40}),
+     "the inv_std of the normalisation"),
+])
+def test_values_float32_cannot_hold_are_refused(tmp_path, spoil, where):
+    model = bn.Sequential([Linear(784, 16, rng=0), BatchNorm1d(16), Linear(16, 10, rng=1)],
+                          metadata={"normalization": {"mean": 0.13, "std": 0.31}})
+    model.astype(np.float64)
+    export_onnx(model, tmp_path / "good.onnx")
+    spoil(model)
+    with pytest.raises(bn.BarenetError, match=f"cannot export to ONNX: {where}.* holds values "
+                                              "that are NaN or infinite as float32") as info:
+        export_onnx(model, tmp_path / "m.onnx")
+    assert "\n" not in str(info.value)
+    assert not (tmp_path / "m.onnx").exists()

@@ -12,7 +12,10 @@ The graph (opset 17) computes, for a float32 input ``image`` of shape
 and has two outputs: ``logits`` (N, K), the network's raw outputs, and
 ``probabilities`` (N, K), which equal ``Sequential.predict_proba`` on the same
 images to within 1e-5 (a model ending in its own ``Softmax`` gives its outputs
-as both). The weights are stored as float32 whatever the model's dtype.
+as both). The weights are stored as float32 whatever the model's dtype: a value
+float32 cannot hold (a float64 weight beyond 3.4e38, or NaN) is refused, as is
+a model whose file would pass protobuf's 2 GB limit (:func:`onnx_bytes`, known
+from the parameter counts before anything is built).
 
 Built with the helpers of the ``onnx`` package (``pip install 'barenet[onnx]'``),
 imported only here.
@@ -28,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import BarenetError
+from ..limits import format_bytes
 from .files import write_bytes
 
 if TYPE_CHECKING:
@@ -38,6 +42,11 @@ IR_VERSION = 8  # what opset 17 came with: older runtimes read it too
 INPUT = "image"
 OUTPUTS = ("logits", "probabilities")
 IMAGE_SHAPE = (1, 28, 28)
+#: Largest ONNX file: protobuf cannot serialise a message of 2 GiB or more.
+MAX_BYTES = (1 << 31) - 1
+#: Bytes of graph (nodes, names, attributes) per layer and for the steps around the layers,
+#: at most: a few hundred are used.
+_LAYER_BYTES = 1024
 
 
 def _onnx():
@@ -51,21 +60,33 @@ def _onnx():
 
 
 class _Graph:
-    """Nodes and float32 initialisers added one at a time, each with a fresh name."""
+    """Nodes and float32 initialisers added one at a time, each with a fresh name.
+
+    ``where`` names the part of the model being added (``"layer 3 (Linear)"``), for
+    the message refusing a value float32 cannot hold.
+    """
 
     def __init__(self) -> None:
         _, self.helper, self.numpy_helper = _onnx()
         self.nodes: list[Any] = []
         self.initializers: list[Any] = []
         self.count = 0
+        self.where = "the model"
 
     def name(self, hint: str) -> str:
         self.count += 1
         return f"{hint}_{self.count}"
 
     def constant(self, hint: str, array: Any, dtype: Any = np.float32) -> str:
+        with np.errstate(over="ignore"):  # a float64 beyond float32's range: inf, refused
+            values = np.asarray(array, dtype)
+        if values.dtype.kind == "f" and not np.all(np.isfinite(values)):
+            raise BarenetError(f"cannot export to ONNX: the {hint} of {self.where} holds values "
+                               "that are NaN or infinite as float32 (ONNX weights are float32, "
+                               f"at most {np.finfo(np.float32).max:.3g} in magnitude); this "
+                               "model can only be used with barenet")
         name = self.name(hint)
-        self.initializers.append(self.numpy_helper.from_array(np.asarray(array, dtype), name))
+        self.initializers.append(self.numpy_helper.from_array(values, name))
         return name
 
     def node(self, op: str, inputs: list[str], hint: str, output: str | None = None,
@@ -139,6 +160,14 @@ EXPORTERS: dict[str, Callable[[_Graph, Any, str], str]] = {
 }
 
 
+def onnx_bytes(model: Sequential) -> int:
+    """At most how many bytes the ONNX file of ``model`` takes, from its parameter counts:
+    four per value of its arrays (float32), and :data:`_LAYER_BYTES` per layer and for
+    the normalisation, reshape, calibration and outputs around them."""
+    values = sum(array.size for array in model.state().values())
+    return 4 * values + _LAYER_BYTES * (len(model.layers) + 8)
+
+
 def to_onnx(model: Sequential) -> Any:
     """The ``onnx.ModelProto`` of ``model`` (see the module docstring), checked by ``onnx``.
 
@@ -146,7 +175,9 @@ def to_onnx(model: Sequential) -> Any:
     ------
     BarenetError
         The onnx package is missing, the model does not record its input shape,
-        takes no 28x28 image, or has a layer with no ONNX equivalent (named).
+        takes no 28x28 image, has a layer with no ONNX equivalent (named), would
+        take more than :data:`MAX_BYTES`, or holds a value float32 cannot hold
+        (named).
     """
     onnx, helper, _ = _onnx()
     for i, layer in enumerate(model.layers):
@@ -157,22 +188,31 @@ def to_onnx(model: Sequential) -> Any:
     if model.input_shape is None or math.prod(model.input_shape) != math.prod(IMAGE_SHAPE):
         raise BarenetError(f"the model takes input shape {model.input_shape}; ONNX export "
                            "needs a model of 28x28 images (784 values)")
+    size = onnx_bytes(model)
+    if size > MAX_BYTES:
+        raise BarenetError(f"the model would take about {format_bytes(size)} as ONNX (its "
+                           "weights as float32), more than the "
+                           f"{format_bytes(MAX_BYTES)} protobuf can write in one file; "
+                           "export a smaller model")
     g = _Graph()
+    g.where = "the normalisation"
     x = INPUT
     standardization = model.standardization
     if standardization is not None:
         x = g.node("Sub", [x, g.constant("mean", standardization.mean)], "centred")
-        x = g.node("Mul", [x, g.constant("inv_std", np.float32(1.0 / standardization.std))],
+        x = g.node("Mul", [x, g.constant("inv_std", 1.0 / standardization.std)],
                    "normalised")
     shape = g.constant("shape", [-1, *model.input_shape], np.int64)
     x = g.node("Reshape", [x, shape], "input")
-    for layer in model.layers:
+    for i, layer in enumerate(model.layers):
+        g.where = f"layer {i} ({type(layer).__name__})"
         x = EXPORTERS[type(layer).__name__](g, layer, x)
+    g.where = "the calibration"
     g.node("Identity", [x], "logits", output=OUTPUTS[0])
     if model.ends_in_softmax:
         g.node("Identity", [x], "probabilities", output=OUTPUTS[1])
     else:
-        scaled = g.node("Div", [x, g.constant("temperature", np.float32(model.temperature))],
+        scaled = g.node("Div", [x, g.constant("temperature", model.temperature)],
                         "calibrated")
         g.node("Softmax", [scaled], "softmax", output=OUTPUTS[1], axis=1)
     classes = len(model.class_names)
