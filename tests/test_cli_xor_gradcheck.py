@@ -116,12 +116,22 @@ def test_gradcheck_command_reports_broken_example_and_guesses(capsys, extra_laye
     assert len(guessed) == 1 and guessed[0][2] == "PASS"
 
 
-@pytest.mark.parametrize("option", [["--eps", "0"], ["--max-entries", "0"],
-                                    ["--tolerance", "-1"]])
-def test_gradcheck_command_rejects_meaningless_options(capsys, option):
-    assert main(["gradcheck", *option]) == 2
+@pytest.mark.parametrize("command, option, words", [
+    ("gradcheck", ["--eps", "0"], "finite number above 0"),
+    ("gradcheck", ["--eps", "inf"], "finite number above 0"),  # item 22: was accepted
+    ("gradcheck", ["--tolerance", "-1"], "finite number above 0"),
+    ("gradcheck", ["--max-entries", "0"], "positive integer"),
+    ("gradcheck", ["--seed", "-1"], "whole number from 0 to 4294967295"),  # was a traceback
+    ("xor", ["--seed", "-1"], "whole number from 0 to 4294967295"),  # was a traceback
+    ("xor", ["--seed", str(2**32)], "whole number from 0 to 4294967295"),
+])
+def test_meaningless_options_are_refused_naming_the_option(capsys, command, option, words):
+    with pytest.raises(SystemExit) as info:
+        main([command, *option])
     err = capsys.readouterr().err
-    assert err.startswith("barenet: error:") and err.count("\n") == 1
+    assert info.value.code == 2 and "Traceback" not in err
+    assert err.splitlines()[-1] == (f"barenet {command}: error: argument {option[0]}: "
+                                    f"expected a {words}, got {option[1]!r}")
 
 
 def test_xor_refuses_zero_steps(capsys):

@@ -13,6 +13,7 @@ from ..data.augment import tta_description
 from ..errors import BarenetError
 from ..io import paths
 from ..model import INFERENCE_BATCH, Sequential
+from .arguments import positive_int
 
 if TYPE_CHECKING:
     from ..data import Dataset
@@ -20,17 +21,6 @@ if TYPE_CHECKING:
 DEFAULT_DATASET = "mnist"
 #: ``--model`` choices of a run folder -> file name.
 RUN_MODELS = {"best": paths.BEST_MODEL, "final": paths.FINAL_MODEL}
-
-
-def positive_int(text: str) -> int:
-    """argparse type: an integer >= 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 
 from ..io import paths
-from .evaluate import positive_int, resolve_model_path
+from .arguments import positive_int, seed, thread_count
+from .evaluate import resolve_model_path
 from .train import EXIT_INTERRUPTED
 
 
@@ -30,13 +31,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--epochs", type=positive_int, default=None,
                         help="passes over the mixed samples and replay (default "
                              f"{finetune_epochs()})")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--seed", type=seed, default=0, help="random seed (default 0)")
     parser.add_argument("--data-dir", type=Path, metavar="DIR",
                         help="folder with the model's training data, for replay (default: "
                              "the folder its run was trained on, else the usual search)")
     parser.add_argument("--resume", type=Path, metavar="RUN_DIR",
                         help="continue an interrupted fine-tuning run")
-    parser.add_argument("--threads", type=int, default=0, metavar="N",
+    parser.add_argument("--threads", type=thread_count, default=0, metavar="N",
                         help="threads for the layers' work (default 0: one per core)")
 
 
@@ -47,10 +48,6 @@ def run(args: argparse.Namespace) -> int:
     from ..training.finetune import finetune
     from ..training.trainer import Interrupted
 
-    if args.threads < 0:
-        raise BarenetError(f"--threads must be >= 0 (0: one per core), got {args.threads}")
-    if not 0 <= args.seed < 2**32:
-        raise BarenetError(f"--seed must be in [0, 2^32), got {args.seed}")
     if args.resume is not None:
         config = load_config(str(Path(args.resume) / "config.toml"))["finetune"]
         if not config:

@@ -15,15 +15,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .arguments import positive_float, positive_int, seed
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--tolerance", type=float, default=1e-6,
+    parser.add_argument("--tolerance", type=positive_float, default=1e-6,
                         help="largest relative error that passes (default 1e-6)")
-    parser.add_argument("--eps", type=float, default=1e-6,
+    parser.add_argument("--eps", type=positive_float, default=1e-6,
                         help="finite-difference step (default 1e-6)")
-    parser.add_argument("--max-entries", type=int, default=200,
+    parser.add_argument("--max-entries", type=positive_int, default=200,
                         help="entries checked per array at most (default 200)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--seed", type=seed, default=0, help="random seed (default 0)")
     parser.add_argument("--strict", action="store_true",
                         help="also fail when a layer or loss has no example input")
 
@@ -88,10 +90,6 @@ def format_table(rows: list[Row]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..errors import BarenetError
-
-    if not (args.eps > 0 and args.tolerance > 0 and args.max_entries >= 1):
-        raise BarenetError("--eps and --tolerance must be > 0 and --max-entries >= 1")
     print(f"gradcheck in float64: central differences, eps={args.eps:g}, "
           f"pass if relative error < {args.tolerance:g}")
     rows = check_all(args.tolerance, args.eps, args.max_entries, args.seed)

@@ -20,7 +20,8 @@ from typing import Any
 
 from ..errors import BarenetError
 from ..io.files import ensure_writable_dir, printable, shown
-from .evaluate import positive_int, resolve_model_path
+from .arguments import positive_int
+from .evaluate import resolve_model_path
 
 EXIT_SOME_FAILED = 1
 

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from ..io.paths import CONFIGS_DIR
+from .arguments import thread_count
 
 #: command-line flag -> dotted config key it overrides
 FLAG_KEYS = {"epochs": "epochs", "lr": "optimizer.lr", "batch_size": "batch_size",
@@ -36,7 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, help="run folder (default: runs/<name>-<time>)")
     parser.add_argument("--resume", type=Path, metavar="RUN_DIR",
                         help="continue an interrupted run from its checkpoint")
-    parser.add_argument("--threads", type=int, default=0, metavar="N",
+    parser.add_argument("--threads", type=thread_count, default=0, metavar="N",
                         help="threads for the layers' work, matrix products included "
                              "(default 0: one per core; 1 = one thread)")
     parser.add_argument("--no-plots", action="store_true", help="skip writing the PNG plots")
@@ -89,8 +90,6 @@ def run(args: argparse.Namespace) -> int:
         config = configs.load(str(config_path), max_memory=max_memory)
     else:
         config = configs.load(args.config, _overrides(args), max_memory=max_memory)
-    if args.threads < 0:
-        raise BarenetError(f"--threads must be >= 0 (0: one per core), got {args.threads}")
     try:
         with training_threads(args.threads or default_threads()):
             result = train_from_config(config, data_dir=args.data_dir,

@@ -6,11 +6,11 @@ import argparse
 
 import numpy as np
 
-from .evaluate import positive_int
+from .arguments import positive_int, seed
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--seed", type=seed, default=0, help="random seed (default 0)")
     parser.add_argument("--steps", type=positive_int, default=2000,
                         help="maximum full-batch steps")
 
