@@ -134,9 +134,37 @@ def test_parse_bytes():
     assert limits.parse_bytes("512M") == 512 << 20
     assert limits.parse_bytes("2g") == 2 << 30
     assert limits.parse_bytes("1000") == 1000
-    for bad in ("", "lots", "-1G", "0", "nanM"):
-        with pytest.raises(bn.BarenetError, match="positive number of bytes"):
+    for bad in ("", "lots", "-1G", "0", "nanM", "1e308T", "2000T"):
+        with pytest.raises(bn.BarenetError, match="--max-memory must be a memory size"):
             limits.parse_bytes(bad)
+
+
+@pytest.mark.parametrize("variable, value", [("BARENET_MAX_MEMORY", "1e308T"),
+                                             ("BARENET_MAX_MEMORY", "lots"),
+                                             ("BARENET_THREADS", "\u00b2"),
+                                             ("BARENET_THREADS", "0"),
+                                             ("BARENET_THREADS", "100000")])
+def test_a_bad_environment_setting_is_one_line_naming_it(monkeypatch, capsys, variable, value):
+    """Item 20: these gave tracebacks, or blamed a good model file."""
+    from barenet.cli.main import main
+
+    monkeypatch.setenv(variable, value)
+    assert main(["xor", "--steps", "1"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"barenet: error: ${variable} must be") and err.count("\n") == 1
+
+
+def test_a_batch_that_does_not_fit_in_memory_is_refused_before_allocating(monkeypatch):
+    """Item 9: `evaluate --batch-size 10000` asked for 16.8 GiB and ended in a traceback."""
+    from barenet.layers import Conv2d, Flatten, Linear, ReLU
+
+    model = bn.Sequential([Conv2d(1, 64, 3, padding=1), ReLU(), Flatten(),
+                           Linear(64 * 28 * 28, 10)], input_shape=(1, 28, 28))
+    images = np.zeros((2000, 28, 28), np.uint8)
+    monkeypatch.setenv("BARENET_MAX_MEMORY", "200M")
+    with pytest.raises(bn.BarenetError, match="predicting 2,000 images at a time"):
+        model.predict_logits(images, batch_size=2000)
+    assert model.predict_logits(images[:10], batch_size=64).shape == (10, 10)
 
 
 def test_a_config_whose_model_file_the_loader_would_refuse_is_refused_first():

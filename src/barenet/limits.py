@@ -47,6 +47,10 @@ NPY_OVERHEAD = 4096
 MAX_INFLATION = 4
 #: The memory budget when the machine's available memory cannot be read.
 FALLBACK_BUDGET = 2 << 30
+#: Environment variable setting the memory budget (``--max-memory`` on the command line),
+#: and the most it may say: a petabyte, far beyond any machine, well within an int64.
+MEMORY_ENV = "BARENET_MAX_MEMORY"
+MAX_MEMORY_SETTING = 1 << 50
 #: Images per forward pass when only predicting (``Sequential.predict``): layers keep
 #: their last batch's intermediates (cnn.toml's second convolution's im2col matrix is
 #: 58 MB at 256 images, 14 MB at 64). At 64 each batch's im2col matrices stay in the
@@ -306,17 +310,19 @@ LAYERS: dict[str, Spec] = {
 _LR = number(REQUIRED, open_low=True)
 _BETAS = Option("numbers", (0.9, 0.999), low=0.0, high=1.0, open_high=True, ordered=False)
 # beta = 1 never forgets, and makes the bias correction 1 - beta^t divide by zero
+_MOMENTUM = number(0.0, high=1.0, open_high=True)  # 1 never forgets: the steps only grow
+_DECAY = number(0.99, high=1.0, open_high=True)  # RMSProp's alpha = 1 keeps the mean square 0
 
 #: Optimizer name -> its options (``params`` is not one: the trainer passes the model's).
 OPTIMIZERS: dict[str, Spec] = {
-    "sgd": Spec({"lr": number(0.01, open_low=True), "momentum": number(0.0, high=1.0),
+    "sgd": Spec({"lr": number(0.01, open_low=True), "momentum": _MOMENTUM,
                  "nesterov": flag(False), "weight_decay": number(0.0)}),
     "adam": Spec({"lr": number(1e-3, open_low=True), "betas": _BETAS,
                   "eps": number(1e-8, open_low=True), "weight_decay": number(0.0)}),
     "adamw": Spec({"lr": number(1e-3, open_low=True), "betas": _BETAS,
                    "eps": number(1e-8, open_low=True), "weight_decay": number(0.01)}),
-    "rmsprop": Spec({"lr": number(1e-2, open_low=True), "alpha": number(0.99, high=1.0),
-                     "eps": number(1e-8, open_low=True), "momentum": number(0.0, high=1.0),
+    "rmsprop": Spec({"lr": number(1e-2, open_low=True), "alpha": _DECAY,
+                     "eps": number(1e-8, open_low=True), "momentum": _MOMENTUM,
                      "weight_decay": number(0.0)}),
 }
 
@@ -333,7 +339,8 @@ WARMUP = number(0.0)
 #: ``[augment]`` options (``rng`` and ``fill`` are set by the trainer).
 AUGMENT = Spec({
     "max_shift": number(0.0, high=14.0), "max_rotation": number(0.0, high=180.0),
-    "scale": numbers((1.0, 1.0), 0.0, 10.0, open_low=True),
+    # below a quarter a digit is a few pixels, above 4 it leaves the picture: nothing to learn
+    "scale": numbers((1.0, 1.0), 0.25, 4.0),
     "elastic_alpha": number(0.0, high=1000.0), "elastic_sigma": number(4.0, high=100.0,
                                                                        open_low=True),
     "flip": flag(False), "erase": number(0.0, high=1.0),
@@ -419,9 +426,9 @@ def memory_budget(override: int | None = None) -> int:
     """
     if override is not None:
         return int(override)
-    env = os.environ.get("BARENET_MAX_MEMORY")
+    env = os.environ.get(MEMORY_ENV)
     if env:
-        return parse_bytes(env)
+        return parse_bytes(env, f"${MEMORY_ENV}")
     try:
         with open("/proc/meminfo", encoding="ascii") as info:
             for line in info:
@@ -435,26 +442,35 @@ def memory_budget(override: int | None = None) -> int:
         return FALLBACK_BUDGET
 
 
-def parse_bytes(text: str) -> int:
-    """``"512M"`` -> 536870912; plain numbers are bytes. Suffixes K, M, G, T (powers of 1024)."""
-    text = str(text).strip().upper().removesuffix("B")
+def parse_bytes(text: str, name: str = "--max-memory") -> int:
+    """``"512M"`` -> 536870912; plain numbers are bytes. Suffixes K, M, G, T (powers of 1024).
+
+    Raises
+    ------
+    BarenetError
+        Not a positive number, or more than :data:`MAX_MEMORY_SETTING`; the message
+        names the setting ``name`` (a flag or an environment variable).
+    """
+    given = str(text)
+    text = given.strip().upper().removesuffix("B")
     scale = 1
     if text[-1:] in "KMGT" and text[-1:]:
         scale = 1024 ** ("KMGT".index(text[-1]) + 1)
         text = text[:-1]
     try:
-        value = float(text)
+        value = float(text) * scale
     except ValueError:
         value = math.nan
-    if not (math.isfinite(value) and value > 0):
-        raise BarenetError(f"a memory size must be a positive number of bytes such as 512M "
-                           f"or 4G, got {text!r}")
-    return int(value * scale)
+    if not (math.isfinite(value) and 1 <= value <= MAX_MEMORY_SETTING):
+        raise BarenetError(f"{name} must be a memory size such as 512M or 4G, from 1 byte to "
+                           f"{format_bytes(MAX_MEMORY_SETTING)}, got {given!r}")
+    return int(value)
 
 
 def format_bytes(n: float) -> str:
+    """``1536`` -> ``"1.5 KB"`` (powers of 1024, up to TB)."""
     for unit in ("bytes", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
+        if n < 1024:
             return f"{n:,.0f} {unit}" if unit == "bytes" else f"{n:,.1f} {unit}"
         n /= 1024
     return f"{n:,.1f} TB"

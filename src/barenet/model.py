@@ -180,6 +180,7 @@ class Sequential(Module):
         starts = list(range(0, max(len(x), 1), batch_size))
         threads = max(1, min(parallel.default_threads() if threads is None else int(threads),
                              len(starts)))
+        self._check_batch_memory(x.shape[1:], min(batch_size, len(x)) * threads)
         with self.evaluating():
             layers = self.inference_layers()
 
@@ -202,6 +203,19 @@ class Sequential(Module):
             with threadpool_limits(limits=1, user_api="blas"), \
                     ThreadPoolExecutor(threads) as pool:
                 return np.concatenate([h for out in pool.map(run, parts) for h in out])
+
+    def _check_batch_memory(self, sample_shape: tuple[int, ...], images: int) -> None:
+        """Refuse, before allocating, ``images`` passing through at once that would not fit
+        :func:`barenet.limits.memory_budget`."""
+        try:
+            per_sample = limits.sample_values(limits.model_layers(self), tuple(sample_shape))
+        except (KeyError, TypeError, ValueError, BarenetError):  # no size rule: forward says
+            return
+        weights = sum(p.data.size for p in self.parameters())
+        limits.check_memory(f"predicting {images:,} images at a time (the batch size times "
+                            "the threads)", limits.inference_bytes(
+                                weights, per_sample, self.dtype.itemsize, images),
+                            limits.memory_budget())
 
     def inference_layers(self) -> list[Module]:
         """The layers :meth:`predict_logits` runs: :attr:`layers`, in eval mode, with each

@@ -48,6 +48,16 @@ def _module(name: str):
     return importlib.import_module(f"barenet.cli.{name}")
 
 
+def check_environment() -> None:
+    """Refuse a bad ``$BARENET_MAX_MEMORY`` or ``$BARENET_THREADS`` before any work, in a line
+    naming the variable (later, a bad setting would look like a bad model file)."""
+    from ..layers.parallel import default_threads
+    from ..limits import memory_budget
+
+    memory_budget()
+    default_threads()
+
+
 def main(argv: list[str] | None = None) -> int:
     for stream in (sys.stdout, sys.stderr):  # a strict terminal never ends a run
         if hasattr(stream, "reconfigure"):
@@ -58,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USER_ERROR
     try:
+        check_environment()
         return int(_module(args.module).run(args) or 0)
     except BarenetError as exc:
         print(f"barenet: error: {printable(str(exc))}", file=sys.stderr)

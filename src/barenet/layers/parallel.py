@@ -16,6 +16,8 @@ import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
+from ..errors import BarenetError
+
 #: Below this many values a layer's work stays on one thread: handing it out costs more.
 MIN_VALUES = 1 << 17
 #: Matrix products are sliced at multiples of this many columns...
@@ -25,6 +27,11 @@ BLOCK = 256
 MAX_SLICES = 4
 SMALL_PRODUCT = 1 << 22
 
+#: Most threads barenet starts: more than a machine's cores only slow the work down.
+MAX_THREADS = 256
+#: Environment variable setting the thread count (``--threads`` on the command line).
+THREADS_ENV = "BARENET_THREADS"
+
 _state = threading.local()  # each caller thread has its own setting (predict's workers: 1)
 _pools: dict[int, ThreadPoolExecutor] = {}
 _lock = threading.Lock()
@@ -32,9 +39,19 @@ _lock = threading.Lock()
 
 def default_threads() -> int:
     """Threads for training and prediction: ``$BARENET_THREADS``, else the cores this process
-    may use."""
-    env = os.environ.get("BARENET_THREADS", "")
-    if env.isdigit() and int(env) >= 1:
+    may use.
+
+    Raises
+    ------
+    BarenetError
+        ``$BARENET_THREADS`` is set but not a whole number from 1 to :data:`MAX_THREADS`.
+    """
+    env = os.environ.get(THREADS_ENV, "").strip()
+    if env:
+        if not (env.isascii() and env.isdigit() and 1 <= int(env) <= MAX_THREADS):
+            raise BarenetError(f"${THREADS_ENV} must be a whole number of threads from 1 to "
+                               f"{MAX_THREADS}, got {env!r}; set it so, or unset it to use one "
+                               "thread per core")
         return int(env)
     try:
         return len(os.sched_getaffinity(0))
