@@ -179,7 +179,9 @@ def test_divergence_stops_with_advice_and_no_broken_model(tiny_data, tiny_config
                  "--out", str(out), "--optimizer", "sgd", "--lr", "1e30", "--no-plots"])
     err = capsys.readouterr().err
     assert code == 2
-    assert "lower learning rate (e.g. --lr 1e+29)" in err and "epoch 1, batch" in err
+    # a tenth of 1e30 would diverge too: the optimizer's default, named as option and flag
+    assert "lower learning rate (the config's [optimizer] lr, or --lr; e.g. --lr 0.01)" in err
+    assert "epoch 1, batch" in err
     assert "no model or checkpoint had been saved yet" in err and "intact" not in err
     assert err.count("\n") == 1 and "Traceback" not in err
     assert not (out / "model.npz").exists() and not (out / "best.npz").exists()
@@ -191,6 +193,29 @@ def test_the_suggested_learning_rate_is_a_round_tenth(lr, lower):
     from barenet.training.trainer import lower_rate
 
     assert lower_rate(lr) == pytest.approx(lower)
+
+
+@pytest.mark.parametrize("lr, default, lower", [(1e308, 1e-3, 1e-3), (0.5, 1e-2, 1e-2),
+                                                (0.05, 1e-2, 5e-3), (1e-3, 1e-3, 1e-4)])
+def test_far_above_the_default_the_suggestion_is_the_default(lr, default, lower):
+    """Item 21: `--lr 1e308` suggested `--lr 1e+307`."""
+    from barenet.training.trainer import lower_rate
+
+    assert lower_rate(lr, default) == pytest.approx(lower)
+
+
+@pytest.mark.parametrize("override, fragment", [
+    ({"augment.scale": [5e-324, 5e-324]}, "scale must be"),
+    ({"augment.scale": [1.0, 50.0]}, "scale must be"),
+    ({"optimizer.name": "sgd", "optimizer.momentum": 1.0}, "momentum must be"),
+    ({"optimizer.name": "rmsprop", "optimizer.alpha": 1.0}, "alpha must be"),
+    ({"optimizer.name": "rmsprop", "optimizer.momentum": 1.0}, "momentum must be"),
+])
+def test_settings_that_can_only_diverge_are_refused_before_training(tiny_config, override,
+                                                                    fragment):
+    """Item 21: these validated, then ended with advice to lower the learning rate."""
+    with pytest.raises(BarenetError, match=fragment):
+        configs.load(str(tiny_config), override)
 
 
 def test_unwritable_output_is_reported_before_training(tiny_data, tiny_config, tmp_path,
@@ -305,10 +330,13 @@ def test_train_on_a_slice_of_real_mnist(tmp_path, capsys):
     assert f"calibration: temperature {model.temperature:.3f}" in printed
 
 
-def test_negative_threads_refused(tiny_data, tiny_config, capsys):
-    assert main(["train", "--config", str(tiny_config), "--data-dir", str(tiny_data),
-                 "--threads", "-1"]) == 2
-    assert "--threads must be >= 0" in capsys.readouterr().err
+@pytest.mark.parametrize("threads", ["-1", "100000", "²"])
+def test_bad_thread_counts_are_refused(tiny_data, tiny_config, capsys, threads):
+    with pytest.raises(SystemExit) as exit_:
+        main(["train", "--config", str(tiny_config), "--data-dir", str(tiny_data),
+              "--threads", threads])
+    assert exit_.value.code == 2
+    assert "--threads: expected a whole number from 0" in capsys.readouterr().err
 
 
 def test_resume_refuses_flags_it_would_ignore(tmp_path, capsys):

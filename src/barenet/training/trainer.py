@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import limits
 from ..data import Augment, Batches, PreparedData
 from ..data.augment import tta_mean
 from ..data.non_digits import make_non_digits, per_batch
@@ -70,11 +71,13 @@ def check_input_shape(input_shape: list[int], image_shape: tuple[int, ...]) -> N
                            f"[{math.prod(image_shape)}] or [1, {', '.join(map(str, image_shape))}]")
 
 
-def lower_rate(lr: float) -> float:
-    """A round learning rate about a tenth of ``lr``: 1e6 -> 1e5, 2e-3 -> 2e-4, 0.7 -> 0.07."""
+def lower_rate(lr: float, default: float = math.inf) -> float:
+    """A round learning rate about a tenth of ``lr`` (1e6 -> 1e5, 2e-3 -> 2e-4, 0.7 -> 0.07),
+    or the optimizer's ``default`` when ``lr`` is ten times that or more (a tenth of 1e308
+    would diverge as well)."""
     tenth = lr / 10
-    if not (math.isfinite(tenth) and tenth > 0):
-        return 1e-3
+    if tenth >= default or not (math.isfinite(tenth) and tenth > 0):
+        return default if math.isfinite(default) else 1e-3
     exponent = math.floor(math.log10(tenth))
     return round(tenth / 10**exponent) * 10**exponent
 
@@ -287,10 +290,8 @@ class Trainer:
             x, targets = self.with_non_digits(images, y)
             loss, correct = self.train_batch(to_input(self.model, self.augment(x)), targets)
             if not np.isfinite(loss):
-                raise BarenetError(
-                    f"loss became {loss} at epoch {epoch + 1}, batch {b + 1}: training "
-                    f"diverged; try a lower learning rate (e.g. --lr "
-                    f"{lower_rate(self.config['optimizer']['lr']):g}){self._saved_so_far()}")
+                raise BarenetError(f"loss became {loss} at epoch {epoch + 1}, batch {b + 1}: "
+                                   f"training diverged; {self._advice()}")
             partial.loss += loss * len(y)
             partial.correct += correct
             partial.seen += len(y)
@@ -333,9 +334,15 @@ class Trainer:
     def _check_weights(self) -> None:
         if not all(np.all(np.isfinite(p.data)) for p in self.model.parameters()):
             raise BarenetError(f"weights became NaN or infinite in epoch {self.state.epoch + 1}; "
-                               f"try a lower learning rate (e.g. --lr "
-                               f"{lower_rate(self.config['optimizer']['lr']):g})"
-                               f"{self._saved_so_far()}")
+                               f"{self._advice()}")
+
+    def _advice(self) -> str:
+        """What to do after training diverged: a lower learning rate, named as the config's
+        option and as the flag, and what was saved so far."""
+        optimizer = self.config["optimizer"]
+        default = limits.OPTIMIZERS[optimizer["name"]].options["lr"].default
+        return (f"try a lower learning rate (the config's [optimizer] lr, or --lr; e.g. "
+                f"--lr {lower_rate(optimizer['lr'], default):g}){self._saved_so_far()}")
 
     def _track_best(self, row: dict[str, Any]) -> None:
         """Keep the weights of the best epoch by validation accuracy (the last without a
