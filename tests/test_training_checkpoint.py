@@ -27,10 +27,12 @@ def train(capsys, *args):
 
 @pytest.fixture
 def run(tiny_data, tiny_config, tmp_path, capsys):
-    """A finished tiny run: its folder holds a checkpoint after the last epoch."""
+    """A tiny run stopped after its last checkpoint, before its end was written (a finished
+    run is not resumed)."""
     out = tmp_path / "run"
     code, _, err = train(capsys, "--config", tiny_config, "--data-dir", tiny_data, "--out", out)
     assert code == 0, err
+    (out / "history.json").unlink()
     return out
 
 

@@ -168,7 +168,7 @@ def test_existing_run_is_not_overwritten(tiny_data, tiny_config, tmp_path, capsy
     assert main(args) == 0
     before = (tmp_path / "run" / "model.npz").read_bytes()
     assert main(args) == 2
-    assert "already holds a run" in capsys.readouterr().err
+    assert "already holds a finished run" in capsys.readouterr().err
     assert (tmp_path / "run" / "model.npz").read_bytes() == before
 
 

@@ -85,7 +85,8 @@ def test_a_lock_that_is_a_symbolic_link_is_refused_and_its_target_kept(tmp_path,
 def test_resume_through_a_lock_link_leaves_the_linked_file(finished_run, users_file, capsys):
     (finished_run / ".lock").unlink(missing_ok=True)
     (finished_run / ".lock").symlink_to(users_file)
-    (finished_run / "model.npz").unlink()  # an interrupted run: resumable
+    for name in ("model.npz", "best.npz", "history.json"):  # an interrupted run: resumable
+        (finished_run / name).unlink()
     assert main(["train", "--resume", str(finished_run)]) == 2
     assert "symbolic link" in one_line(capsys)
     assert users_file.read_text() == "the user's own words\n"
@@ -162,3 +163,25 @@ def test_a_data_record_pointing_at_a_fifo_is_not_opened(finished_run, capsys):
     os.mkfifo(finished_run / "data.json")
     assert RunFolder(finished_run).data_dir("mnist") is None  # returns at once, no hang
     assert "not a regular file" in capsys.readouterr().err
+
+
+# -- a finished run is not redone ------------------------------------------------------------
+
+def test_resume_of_a_finished_run_says_so_and_rewrites_nothing(finished_run, capsys):
+    """Issue 33, item 4: `train --resume` on a finished run recalibrated, re-tested and
+    rewrote best.npz."""
+    before = {p.name: p.read_bytes() for p in finished_run.iterdir() if p.is_file()}
+    assert main(["train", "--resume", str(finished_run)]) == 2
+    err = one_line(capsys)
+    assert "is a finished run: there is nothing to resume" in err
+    assert f"barenet evaluate {finished_run}" in err
+    after = {p.name: p.read_bytes() for p in finished_run.iterdir() if p.is_file()}
+    assert after == before
+
+
+def test_training_into_a_finished_run_does_not_suggest_resuming_it(finished_run, tiny_data,
+                                                                   tiny_config, capsys):
+    assert main(["train", "--config", str(tiny_config), "--data-dir", str(tiny_data),
+                 "--out", str(finished_run)]) == 2
+    err = one_line(capsys)
+    assert "already holds a finished run" in err and "--resume" not in err

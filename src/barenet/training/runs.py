@@ -114,6 +114,9 @@ class RunFolder:
         except OSError as exc:  # a name over 255 bytes, a path through a file...
             raise BarenetError(f"cannot use {shown(reprlib.repr(str(out)))} as a run folder "
                                f"({exc.strerror or exc}); choose another --out") from None
+        if taken and cls(out).finished():
+            raise BarenetError(f"{shown(out)} already holds a finished run; choose another "
+                               "--out")
         if taken:
             raise BarenetError(f"{shown(out)} already holds a run; choose another --out or "
                                f"continue it with --resume {shown(out)}")
@@ -246,6 +249,22 @@ class RunFolder:
             print(f"barenet: warning: {', '.join(changed)} in {folder} changed since "
                   f"{self.path} was trained", file=sys.stderr)
         return folder
+
+    def finished(self) -> bool:
+        """Whether the run finished: its history holds the test result, which is written
+        after the kept model."""
+        if not self.history_json.exists() or not self.best_model.exists():
+            return False
+        test = self.read_history().get("test")
+        return isinstance(test, dict) and isinstance(test.get("accuracy"), (int, float))
+
+    def check_unfinished(self) -> None:
+        """Refuse to resume a finished run: its end (calibration, test, the kept model,
+        plots) would be done again and ``best.npz`` rewritten."""
+        if self.finished():
+            raise BarenetError(f"{shown(self.path)} is a finished run: there is nothing to "
+                               f"resume; see it with `barenet evaluate {shown(self.path)}` or "
+                               f"`barenet report {shown(self.path)}`")
 
     def read_history(self) -> dict[str, Any]:
         try:

@@ -66,6 +66,8 @@ def train_from_config(config: dict[str, Any], data_dir: Path | None = None,
 
     started = time.perf_counter()
     run = RunFolder(out) if resume else RunFolder.create(config["name"], out)
+    if resume:
+        run.check_unfinished()
     if resume and data_dir is None:  # the folder the interrupted run read its data from
         data_dir = run.data_dir(config["dataset"])
     dataset = load_dataset(config["dataset"], data_dir)
