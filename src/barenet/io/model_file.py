@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import json
 import os
-import unicodedata
+import reprlib
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .. import limits
+from ..data.labels import label_folder
 from ..data.scaling import Standardization
 from ..errors import BarenetError
 from ..evaluation.calibration import min_confidence, temperature
@@ -91,18 +92,22 @@ def _header_text(model: Sequential, metadata: dict[str, Any] | None = None) -> s
 def check_metadata(metadata: Any, dtype: str) -> None:
     """What :func:`save` writes and :func:`load` reads of a model's metadata; else BarenetError.
 
-    Class names without control characters (they are printed: escapes, CR or LF
-    could forge output lines), a usable normalisation for ``dtype``, a valid
-    calibration record.
+    Class names that are distinct strings, each able to name the folder of its
+    samples (:func:`barenet.data.labels.label_folder`: no control characters,
+    which could also forge printed lines, no ``..``), a usable normalisation for
+    ``dtype``, a valid calibration record.
     """
     if not isinstance(metadata, dict):
         raise BarenetError("metadata is not an object")
     names = metadata.get("class_names")
-    if isinstance(names, list) and any(
-            not isinstance(n, str) or any(unicodedata.category(ch)[0] == "C" for ch in n)
-            for n in names):
-        raise BarenetError("class_names must be strings without control characters "
-                           "(escapes, newlines)")
+    if isinstance(names, list):
+        if not all(isinstance(n, str) for n in names):
+            raise BarenetError("class_names must be strings")
+        for name in names:
+            label_folder(name)
+        if len(set(names)) < len(names):
+            raise BarenetError(f"class_names must differ, but {reprlib.repr(names)} repeats "
+                               "one; give each class its own name")
     if metadata.get("normalization"):
         Standardization.from_record(metadata["normalization"], dtype)
     temperature(metadata)
