@@ -111,7 +111,7 @@ def finetune_config(parent: Sequential, parent_path: Path, samples: LabelledPict
         "augment": dict(AUGMENT), "model": layer_specs(parent),
         "finetune": {"parent": str(parent_path.resolve()), "parent_sha256":
                      file_sha256(parent_path), "samples": str(samples_dir.resolve()),
-                     "samples_sha256": samples.fingerprint(), "held_out": HELD_OUT,
+                     "samples_sha256": samples.fingerprint, "held_out": HELD_OUT,
                      "replay": MIN_REPLAY},
     }
     return validate(config)
@@ -151,6 +151,8 @@ def finetune(model_path: Path, samples_dir: Path, out: Path | None = None, epoch
         raise BarenetError(f"{model_path}: the model does not take 28x28 images; it cannot "
                            "learn from drawn samples")
     samples = read_folder(samples_dir, parent.class_names)
+    for _, message in samples.skipped:
+        log(f"warning: left out {message}")
     if len(samples.labels) < 2:
         raise BarenetError(f"{samples_dir} holds {len(samples.labels)} sample; fine-tuning "
                            "needs at least 2 (better 10 or more of each digit)")
@@ -165,7 +167,7 @@ def finetune(model_path: Path, samples_dir: Path, out: Path | None = None, epoch
         run = RunFolder(out)
         config = load_config(str(run.config))
         expected = config["finetune"]
-        if expected.get("samples_sha256") != samples.fingerprint() or \
+        if expected.get("samples_sha256") != samples.fingerprint or \
                 expected.get("parent_sha256") != file_sha256(model_path):
             raise BarenetError(f"the samples or the parent model changed since {run.path} "
                                "started; start a new fine-tuning run instead of resuming")
