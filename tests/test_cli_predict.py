@@ -189,7 +189,7 @@ def test_bad_files_get_one_line_each_and_the_good_ones_still_run(capsys, model_f
     bad = bad_files(tmp_path)
     paths = [images["colour.png"], *(path for path, _ in bad.values()), images["grey.jpg"]]
     code, out, err = run(capsys, *paths, "--model", model_file)
-    assert code == 1
+    assert code == 2
     assert [line.split(":")[0] for line in out.splitlines()] == [str(images["colour.png"]),
                                                                    str(images["grey.jpg"])]
     lines = err.splitlines()
@@ -203,7 +203,7 @@ def test_bad_files_appear_in_json_with_their_error(capsys, model_file, images, t
     bad = bad_files(tmp_path)
     code, out, err = run(capsys, bad["notes.txt"][0], images["colour.png"], "--model",
                          model_file, "--json")
-    assert code == 1 and len(err.splitlines()) == 1
+    assert code == 2 and len(err.splitlines()) == 1
     results = json.loads(out)
     assert "not an image" in results[0]["error"] and "predictions" not in results[0]
     assert results[1]["predictions"][0]["class"] == "zero"
@@ -212,7 +212,7 @@ def test_bad_files_appear_in_json_with_their_error(capsys, model_file, images, t
 def test_decompression_bomb_limit_is_kept(capsys, model_file, images, monkeypatch):
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100 * 100)
     code, _, err = run(capsys, images["colour.png"], "--model", model_file)
-    assert code == 1 and "decompression-bomb limit" in err
+    assert code == 2 and "decompression-bomb limit" in err
 
 
 def test_huge_images_are_shrunk_while_decoding(tmp_path):
@@ -345,7 +345,7 @@ def test_file_names_are_printed_escaped(capsys, model_file, tmp_path):
         Image.fromarray(ring()).save(path, format="PNG")
     code, out, err = run(capsys, forged, undecodable, tmp_path / "missing\n.png",
                          "--model", model_file)
-    assert code == 1
+    assert code == 2
     lines = out.splitlines()
     assert len(lines) == 2 and len(err.splitlines()) == 1
     assert "x\\x0d\\x0aseven.png" in lines[0] and "\x1b" not in out
@@ -422,7 +422,7 @@ def test_number_without_digits_is_one_line(capsys, model_file, tmp_path):
     path = tmp_path / "blank.png"
     Image.fromarray(np.full((100, 300), 255, np.uint8)).save(path)
     code, out, err = run(capsys, path, "--model", model_file, "--number")
-    assert code == 1 and out == "" and len(err.splitlines()) == 1 and "blank" in err
+    assert code == 2 and out == "" and len(err.splitlines()) == 1 and "blank" in err
 
 
 def test_an_unsure_answer_is_a_question_mark_and_json_says_so(capsys, tmp_path, images,
@@ -463,7 +463,7 @@ def test_a_model_giving_nan_is_one_line_never_nan_in_json(capsys, tmp_path, imag
     path = tmp_path / "nan.npz"
     model.save(path)
     code, out, err = run(capsys, images["colour.png"], "--model", path, "--json")
-    assert code == 1 and "not finite" in err and "NaN" not in out.replace("(NaN", "")
+    assert code == 2 and "not finite" in err and "NaN" not in out.replace("(NaN", "")
     assert json.loads(out)[0]["error"].endswith("re-train it")
 
 
@@ -478,7 +478,7 @@ def test_a_fifo_a_device_and_an_unreadable_file_get_their_own_line(capsys, model
     locked.chmod(0)
     code, out, err = run(capsys, fifo, "/dev/zero", locked, images["colour.png"],
                          "--model", model_file)
-    assert code == 1 and f"{images['colour.png']}: zero" in out  # the others still run
+    assert code == 2 and f"{images['colour.png']}: zero" in out  # the others still run
     lines = err.splitlines()
     assert f"{fifo}: not a regular file" in lines[0] and "/dev/zero: not a regular file" in lines[1]
     if os.geteuid() != 0:  # root reads any file

@@ -8,11 +8,12 @@ Heavy imports (matplotlib, Tk, the training loop) live inside those modules, so
 from __future__ import annotations
 
 import argparse
+import difflib
 import importlib
 import os
 import sys
 
-from ..errors import BarenetError
+from ..errors import EXIT_USER_ERROR, BarenetError
 from ..io.files import printable
 from ..version import __version__
 
@@ -29,7 +30,6 @@ COMMANDS = {
     "xor": ("xor", "train a tiny network on XOR: the smallest sanity check"),
 }
 
-EXIT_USER_ERROR = 2
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,9 +39,21 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module, help_text) in COMMANDS.items():
         command = sub.add_parser(name, help=help_text, description=help_text)
-        command.set_defaults(module=module)
+        command.set_defaults(module=module, parser=command)
         _module(module).add_arguments(command)
     return parser
+
+
+def unknown_flags(command: argparse.ArgumentParser, unknown: list[str]) -> str:
+    """argparse's "unrecognized arguments", with the command's nearest flag for each
+    mistyped one (``--optimiser``: did you mean ``--optimizer``?)."""
+    flags = [flag for flag in command._option_string_actions if flag.startswith("--")]
+    hints = []
+    for given in unknown:
+        close = difflib.get_close_matches(given.split("=")[0], flags, n=1, cutoff=0.75)
+        if given.startswith("-") and close:
+            hints.append(f"{given}: did you mean {close[0]}?")
+    return f"unrecognized arguments: {' '.join(unknown)}" + "".join(f"; {h}" for h in hints)
 
 
 def _module(name: str):
@@ -63,7 +75,10 @@ def main(argv: list[str] | None = None) -> int:
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="backslashreplace")
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        (getattr(args, "parser", None) or parser).error(unknown_flags(
+            getattr(args, "parser", parser), unknown))
     if args.command is None:
         parser.print_help()
         return EXIT_USER_ERROR

@@ -5,7 +5,7 @@ Each file is decoded (:mod:`barenet.vision.images`), its ink found and turned in
 drawing app uses) and read (:mod:`barenet.vision.reading`): one digit, or with
 ``--number`` a row of digits. An answer the model is not sure of is printed as
 ``?``. A file that cannot be read or holds no digit gets a one-line error on
-stderr; the others are still classified, and the exit status is 1.
+stderr; the others are still classified, and the exit status is 2, as for any bad input.
 """
 
 from __future__ import annotations
@@ -18,12 +18,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..errors import BarenetError
+from ..errors import EXIT_USER_ERROR, BarenetError
 from ..io.files import ensure_writable_dir, printable, shown
 from .arguments import positive_int
 from .evaluate import resolve_model_path
-
-EXIT_SOME_FAILED = 1
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -76,7 +74,7 @@ def _line_number(result: Any) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Classify every file; 0 if all were classified, 1 if any failed."""
+    """Classify every file; 0 if all were classified, 2 (bad input) if any failed."""
     from ..io.model_loader import load
     from ..vision import check_input_size, extract
     from ..vision.images import load_image
@@ -128,7 +126,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"{shown(image)}: {line}")
     if args.json:
         print(json.dumps(results, indent=2, allow_nan=False))
-    return EXIT_SOME_FAILED if failed else 0
+    return EXIT_USER_ERROR if failed else 0
 
 
 def check_show_folder(folder: Path, images: list[str]) -> None:
