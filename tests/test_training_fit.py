@@ -91,3 +91,30 @@ def test_whole_number_float_labels_and_a_loss_instance_are_taken(digits):
     history = bn.fit(mlp(), x, y.astype(np.float64), epochs=1, log=None,
                      loss=bn.losses.SoftmaxCrossEntropy(label_smoothing=0.1))
     assert len(history.epochs) == 1 and history.val_loss == [None]
+
+
+def test_a_cnn_fitted_on_images_with_no_channel_axis_is_told_the_input_shape(digits):
+    """Issue 33, item 8: a hand-built CNN fitted on (N, 28, 28) data."""
+    from barenet.layers import Conv2d
+
+    x, y = digits
+    model = bn.Sequential([Conv2d(1, 2, 3), ReLU(), Flatten(), Linear(2 * 26 * 26, 10)])
+    with pytest.raises(bn.BarenetError, match=r"build it with input_shape=\(1, 28, 28\)"):
+        bn.fit(model, x.reshape(-1, 28, 28), y, epochs=1, log=None)
+
+
+def test_float_pixels_from_0_to_255_are_warned_about(digits):
+    """Issue 33, item 9: they were taken silently and trained worse."""
+    x, y = digits
+    model = bn.Sequential([Flatten(), Linear(784, 10)])
+    with pytest.warns(UserWarning, match=r"x\.astype\(np\.uint8\) or x / 255"):
+        bn.fit(model, x.astype(np.float32), y, epochs=1, log=None)
+
+
+@pytest.mark.parametrize("shape", [(28, 28), (784,)])
+def test_one_image_with_no_batch_axis_is_told_how_to_add_it(shape):
+    """Issue 33, item 8: `predict` on a single image."""
+    model = bn.Sequential([Flatten(), Linear(784, 10)])
+    with pytest.raises(bn.BarenetError, match=r"no batch axis.*images\[None\]"):
+        model.predict(np.zeros(shape, np.uint8))
+    assert model.predict(np.zeros((1, *shape), np.uint8)).shape == (1,)

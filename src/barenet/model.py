@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -138,9 +139,22 @@ class Sequential(Module):
         The same :func:`~barenet.data.scaling.network_input` prepares training data.
         """
         images = np.asarray(images)
+        self._check_batch_axis(images.shape)
         # floats are raw pixels here: never the input itself, even without a normalisation
         standardization = self.standardization or Standardization(0.0, 1.0)
         return network_input(images, self.dtype, standardization, self.input_shape)
+
+    def _check_batch_axis(self, shape: tuple[int, ...]) -> None:
+        """Refuse one image given without its batch axis, saying how to add it: (28, 28)
+        for a model of 784 inputs is one image, not 28 samples."""
+        first = next((layer for layer in self.layers if hasattr(layer, "in_features")), None)
+        sample = self.input_shape or ((first.in_features,) if first is not None else None)
+        if sample is None or not shape or shape[0] == 1:
+            return
+        if math.prod(shape) == math.prod(sample) and len(shape) <= max(len(sample), 2):
+            raise BarenetError(f"got one image of shape {tuple(shape)} with no batch axis; "
+                               "give a batch of images (N, ...): images[None] for one image, "
+                               "np.stack(images) for several")
 
     def predict_logits(self, images: np.ndarray, batch_size: int = INFERENCE_BATCH,
                        threads: int | None = None, mirror: bool = False,

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import reprlib
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -162,6 +163,18 @@ def _arrays(model: Sequential, x: Any, y: Any, x_name: str,
                            f"model has {classes} outputs, so labels 0 to {classes - 1} expected")
     if np.issubdtype(x.dtype, np.floating) and not np.all(np.isfinite(x)):
         raise BarenetError(f"{x_name} holds NaN or infinite values; clean or drop those samples")
+    if (np.issubdtype(x.dtype, np.floating) and x.max() > 1 and x.min() >= 0
+            and np.all(x == np.round(x))):  # 0..255 as floats, not pixels in [0, 1]
+        warnings.warn(f"{x_name} holds whole numbers from {x.min():g} to {x.max():g}: pixels "
+                      "from 0 to 255 as floats? barenet takes float pixels in [0, 1] (uint8 "
+                      "pixels are scaled by 1/255): give x.astype(np.uint8) or x / 255",
+                      stacklevel=3)
+    first = model.layers[0] if model.layers else None
+    if model.input_shape is None and x.ndim == 3 and hasattr(first, "in_channels"):
+        raise BarenetError(f"{x_name} samples are {x.shape[1]}x{x.shape[2]} images with no "
+                           f"channel axis, and the model starts with a convolution: build it "
+                           f"with input_shape=(1, {x.shape[1]}, {x.shape[2]}), e.g. "
+                           f"bn.Sequential([...], input_shape=(1, {x.shape[1]}, {x.shape[2]}))")
     if model.input_shape is not None and math.prod(x.shape[1:]) != math.prod(model.input_shape):
         raise BarenetError(f"{x_name} samples have shape {x.shape[1:]}, the model takes "
                            f"{model.input_shape}")
