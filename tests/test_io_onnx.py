@@ -179,7 +179,7 @@ def test_a_model_too_large_for_one_onnx_file_is_refused_before_building(tmp_path
      "the var of layer 1 \\(BatchNorm1d\\)"),
     (lambda m: m.metadata.update(normalization={"mean": 0.0, "std": 1e-40}),
      "the inv_std of the normalisation"),
-])
+], ids=["weight", "bias", "running_var", "normalisation"])
 def test_values_float32_cannot_hold_are_refused(tmp_path, spoil, where):
     model = bn.Sequential([Linear(784, 16, rng=0), BatchNorm1d(16), Linear(16, 10, rng=1)],
                           metadata={"normalization": {"mean": 0.13, "std": 0.31}})
