@@ -228,8 +228,11 @@ def test_without_model_the_newest_run_is_used(capsys, model_file, images, tmp_pa
     monkeypatch.chdir(tmp_path)
     (tmp_path / "runs" / "first").mkdir(parents=True)
     (tmp_path / "runs" / "first" / "best.npz").write_bytes(model_file.read_bytes())
-    code, out, _ = run(capsys, images["colour.png"])
+    code, out, err = run(capsys, images["colour.png"])
     assert code == 0 and ": zero " in out
+    # issue 33, item 1: after a new run another model answers, so say which
+    assert err == (f"barenet: using the newest model under runs/, "
+                   f"{Path('runs/first/best.npz')} (choose another with --model)\n")
 
 
 def test_without_any_model_the_error_says_to_train(capsys, images, tmp_path, monkeypatch):

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from ..data.augment import tta_description
 from ..errors import BarenetError
 from ..io import paths
+from ..io.files import shown
 from ..model import INFERENCE_BATCH, Sequential
 from .arguments import positive_int
 
@@ -136,12 +137,15 @@ def load_test_split(model: Sequential, dataset: str | None = None,
 
 
 def resolve_model_path(path: Path | None) -> Path:
-    """The model file meant by ``path``: itself, a run folder's, or the newest under runs/."""
+    """The model file meant by ``path``: itself, a run folder's, or the newest under runs/
+    (said on stderr: after a new run, another model answers)."""
     if path is None:
         path = paths.latest_model()
         if path is None:
             raise BarenetError(f"no model given and none found under {paths.RUNS_DIR}/; "
                                "pass a model or train one with `barenet train`")
+        print(f"barenet: using the newest model under {paths.RUNS_DIR}/, {shown(path)} "
+              "(choose another with --model)", file=sys.stderr)
     elif path.is_dir():
         path = model_in_run(path)
     return path
