@@ -45,6 +45,7 @@ MAX_PICTURES = 100_000
 MAX_PICTURE_BYTES = 64 << 20
 #: Most tries of :func:`add_sample` at finding a free name.
 _MAX_NAME_TRIES = 1000
+_LINK = "a symbolic link, and barenet follows none inside a samples folder"
 
 
 @dataclass
@@ -95,7 +96,8 @@ class _Picture(io.BytesIO):
 def _scan(root: Path) -> tuple[list[tuple[str, Path]], list[tuple[Path, str]]]:
     """``(label folder, file)`` for every picture in the label folders of ``root``, sorted,
     and what was left out, with why: symbolic links, folders inside label folders, label
-    folders that cannot be listed. Nothing when ``root`` is not a folder."""
+    folders that cannot be listed. Nothing when ``root`` is not a folder; BarenetError
+    when it cannot be listed."""
     found: list[tuple[str, Path]] = []
     skipped: list[tuple[Path, str]] = []
 
@@ -106,20 +108,18 @@ def _scan(root: Path) -> tuple[list[tuple[str, Path]], list[tuple[Path, str]]]:
         return found, skipped
     for folder in _entries(root):
         if folder.is_symlink():
-            left_out(Path(folder.path), "a symbolic link, and barenet follows none inside a "
-                                        "samples folder")
+            left_out(Path(folder.path), _LINK)
             continue
         if not folder.is_dir(follow_symlinks=False):
             continue
         try:
             entries = _entries(Path(folder.path))
-        except OSError as exc:
-            left_out(Path(folder.path), f"cannot list it ({exc.strerror or exc})")
+        except BarenetError as exc:
+            skipped.append((Path(folder.path), str(exc)))
             continue
         for entry in entries:
             if entry.is_symlink():
-                left_out(Path(entry.path), "a symbolic link, and barenet follows none inside a "
-                                           "samples folder")
+                left_out(Path(entry.path), _LINK)
             elif entry.is_dir(follow_symlinks=False):
                 left_out(Path(entry.path), f"a folder inside the label folder {folder.name!r}; "
                                            "pictures go in the label folder itself")
@@ -130,8 +130,12 @@ def _scan(root: Path) -> tuple[list[tuple[str, Path]], list[tuple[Path, str]]]:
 
 
 def _entries(folder: Path) -> list[os.DirEntry]:
-    with os.scandir(folder) as entries:
-        return sorted(entries, key=lambda entry: entry.name)
+    """The entries of ``folder``, sorted by name."""
+    try:
+        with os.scandir(folder) as entries:
+            return sorted(entries, key=lambda entry: entry.name)
+    except OSError as exc:
+        raise BarenetError(f"{shown(folder)}: cannot list it ({exc.strerror or exc})") from None
 
 
 def picture_files(root: Path) -> tuple[list[tuple[str, Path]], list[tuple[Path, str]]]:
