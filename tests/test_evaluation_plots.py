@@ -190,6 +190,16 @@ def test_write_report_for_a_cnn_without_history(tmp_path, images, rng):
                                          "weights.png", "feature_maps.png"]
 
 
+def test_a_run_of_one_epoch_gets_no_curve_of_one_dot(tmp_path, images, rng, linear_model):
+    """Issue 33, item 1: the speedrun's loss plot was a single dot."""
+    labels = rng.integers(0, 10, len(images))
+    history = {"epochs": HISTORY[:1], "test": {"accuracy": 0.1, "loss": 2.3}}
+    written = plots.write_report(tmp_path, linear_model(class_names=NAMES), images, labels,
+                                 NAMES, history)
+    assert "loss.png" not in [p.name for p in written] and "confusion.png" in [
+        p.name for p in written]
+
+
 def test_write_report_checks_class_names_against_outputs(tmp_path, images):
     model = Sequential([Linear(784, 3)])
     with pytest.raises(BarenetError, match="3 outputs but 10 class names"):

@@ -22,7 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Write the curves (they need no data), then the plots that need the test split."""
     from ..errors import BarenetError
-    from ..evaluation.plots import history_epochs
+    from ..evaluation.plots import MIN_CURVE_EPOCHS, history_epochs
     from ..io.model_loader import load
     from ..training.runs import RunFolder
 
@@ -37,11 +37,14 @@ def run(args: argparse.Namespace) -> int:
         for path in written:
             print(path)
         raise BarenetError(f"{exc} (the curves need no data and were written"
-                           f"{'' if written else ': none, the run has no epochs'}; the other "
-                           "plots need the test split)") from None
+                           f"{'' if written else ': none, the run has fewer than two epochs'}; "
+                           "the other plots need the test split)") from None
     written = run_folder.write_plots(model, data.test_images, data.test_labels,
                                      data.class_names, epochs)
     print(f"plots of {model_path} on the {data.name} test split:")
     for path in written:
         print(path)
+    if len(epochs) < MIN_CURVE_EPOCHS:
+        print(f"(no loss or accuracy curve: the run has {len(epochs)} epoch"
+              f"{'' if len(epochs) == 1 else 's'})")
     return 0

@@ -30,6 +30,8 @@ from .metrics import confusion_matrix
 
 #: The folder of a run that :func:`write_report` writes into.
 PLOTS_DIR = "plots"
+#: Fewest epochs that make a loss or accuracy curve (the speedrun trains one).
+MIN_CURVE_EPOCHS = 2
 DPI = 100
 #: Diverging colormap for weights: red positive, blue negative, white zero.
 WEIGHT_CMAP = matplotlib.colormaps["RdBu_r"].with_extremes(bad="white")
@@ -603,13 +605,14 @@ def history_epochs(history: Mapping[str, Any] | Sequence[Mapping[str, Any]] | No
 
 def write_curves(run_dir: str | os.PathLike,
                  history: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None) -> list[Path]:
-    """``loss.png`` and ``accuracy.png`` into ``run_dir/plots`` (none without epochs).
+    """``loss.png`` and ``accuracy.png`` into ``run_dir/plots`` (none with fewer than
+    :data:`MIN_CURVE_EPOCHS` epochs: one point is no curve).
 
     They need only the run's history, no data.
     """
     folder = Path(run_dir) / PLOTS_DIR
     epochs = history_epochs(history)
-    if not epochs:
+    if len(epochs) < MIN_CURVE_EPOCHS:
         return []
     return [plot_loss(epochs, folder / "loss.png"), plot_accuracy(epochs, folder / "accuracy.png")]
 
