@@ -27,6 +27,8 @@ def test_shipped_configs_are_valid():
         assert config["name"] == name
         model = build_model(config["model"], np.random.default_rng(0))
         assert model.output_shape(model.input_shape) == (10,)
+        # calibration and the "not sure" bar are fitted on the validation split (issue 33)
+        assert config["validation_size"] > 0, name
 
 
 def test_fashion_config_is_the_cnn_with_the_clothes_augmentation():
