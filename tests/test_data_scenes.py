@@ -95,6 +95,8 @@ def test_shapes_types_and_box(digits):
     assert scene(digits, 0, size=(40, 70)).digit_mask.shape == (40, 70)
     with pytest.raises(ValueError, match="16 pixels"):
         scene(digits, 0, size=10)
+    with pytest.raises(ValueError, match="uint8"):
+        make_scene(digits[0] / 255, digits[1], np.random.default_rng(0))
 
 
 def test_the_mask_is_the_digits_ink(digits):

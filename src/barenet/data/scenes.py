@@ -17,6 +17,13 @@ adds light, blur and the faults of sensors and files. The digit mask follows the
 through the camera's geometry but not its optics: it is where the ink lies, not how
 blur or low resolution smeared it.
 
+The digit is one of the MNIST images given, its ink height from an eighth of the
+picture's short side to nearly all of it (most of it on pictures under 64 pixels, crops
+of a digit). It is enlarged smoothly (Pillow's bilinear or bicubic filter, some forty
+times faster here than ``scipy.ndimage.zoom``), thinned or thickened a little (grey
+erosion or dilation, and the grey level taken as the stroke's edge), its edge steepened
+to a pen's, and its grey values used as the ink's coverage.
+
 What a scene may hold (its :attr:`Scene.kinds` name those used):
 
 - paper, exactly one of :data:`PAPERS`: white, cream, grey, recycled (with fibres and
@@ -42,14 +49,17 @@ What a scene may hold (its :attr:`Scene.kinds` name those used):
   sensor ``noise``, ``jpeg`` re-encoding at quality 15 to 95.
 
 Each of the last is on with its chance in :data:`CHANCES`, drawn independently, so that
-several come together. Pictures are 24 to 400 pixels on the short side (most 64 to
-256), the digit from an eighth of it to nearly all of it.
+several come together (a desk or neighbours that find no room are left out). The
+camera's exposure then brings the brightest part of the view partly or fully towards
+white. Pictures are 24 to 400 pixels on the short side (one in ten under 64, most 64 to
+256 spread evenly in scale, one in eight above 256), the long side up to 1.5 times it.
 
 Held out
 --------
 Three conditions of everyday pages are chosen now, before any training, never to be
-generated, so that a benchmark can report how the reader copes with what it never saw
-(:data:`HELD_OUT`):
+generated, so that a benchmark can report how the reader copes with what it never saw::
+
+    HELD_OUT = ("circled", "chalkboard", "sticky_note")
 
 - ``circled``: no circle, ellipse or other loop is ever drawn around the digit; the
   handwritten strokes near it are open, nearly straight lines, and the only outlines
@@ -186,6 +196,8 @@ class _Choices:
         self.kinds: set[str] = set()
 
     def on(self, kind: str, chance: float | None = None) -> bool:
+        """Whether the scene uses ``kind`` (by its chance in :data:`CHANCES`, or
+        ``chance``)."""
         drawn = self.rng.random() < (CHANCES[kind] if chance is None else chance)
         used = kind not in self.exclude and (kind in self.force or drawn)
         if used:
@@ -216,12 +228,12 @@ class _Choices:
 
 @dataclass
 class _Ink:
-    """How a writing tool lays down ink (all in the picture's pixels)."""
+    """How a writing tool lays down ink."""
 
     colour: np.ndarray  # reflectance (3,), below one in every channel
     opacity: float
-    edge: float  # width of the stroke's soft edge
-    level: float  # iso-level of the enlarged digit taken as the stroke's edge
+    edge: float  # width in pixels of the stroke's soft edge
+    level: float  # grey level of the enlarged MNIST digit taken as the stroke's edge
     spread: int  # pixels of grey dilation (> 0) or erosion (< 0)
     tooth: float  # how much of the paper's tooth breaks the stroke (pencil)
     pressure: float  # variation of the ink's density along the strokes (pen)
@@ -296,9 +308,18 @@ def _digit_coverage(image: np.ndarray, height: float, ink: _Ink,
         raise ValueError("a digit with no ink cannot be drawn")
     crop = grey[rows[0] - 1:rows[-1] + 2, cols[0] - 1:cols[-1] + 2]
     zoom = height / (rows[-1] - rows[0] + 1)
-    size = (max(1, round(crop.shape[1] * zoom)), max(1, round(crop.shape[0] * zoom)))
-    resample = (Image.Resampling.BILINEAR, Image.Resampling.BICUBIC)[rng.integers(2)]
-    enlarged = np.asarray(Image.fromarray(crop).resize(size, resample))
+    # Bicubic to at most 4 times MNIST's size, MNIST's pixel grid smoothed away there (at
+    # a pen's sharp edge it showed as ripples), then bilinear to the full size.
+    stage = min(zoom, 4.0)
+    enlarged = np.asarray(Image.fromarray(crop).resize(
+        (max(1, round(crop.shape[1] * stage)), max(1, round(crop.shape[0] * stage))),
+        Image.Resampling.BICUBIC))
+    if stage > 1.5:
+        enlarged = ndimage.gaussian_filter(enlarged, rng.uniform(0.25, 0.45) * stage)
+    if zoom > stage:
+        enlarged = np.asarray(Image.fromarray(enlarged).resize(
+            (round(crop.shape[1] * zoom), round(crop.shape[0] * zoom)),
+            Image.Resampling.BILINEAR))
     enlarged = np.pad(np.clip(enlarged, 0, 1), abs(ink.spread) + 2)
     if ink.spread > 0:
         enlarged = ndimage.grey_dilation(enlarged, size=ink.spread + 1)
@@ -347,19 +368,6 @@ def _stroke(points: np.ndarray, width: float) -> tuple[np.ndarray, int, int]:
         t = np.clip(((xs - ax) * ex + (ys - ay) * ey) / max(ex * ex + ey * ey, 1e-9), 0, 1)
         np.minimum(distance, np.hypot(xs - ax - t * ex, ys - ay - t * ey), out=distance)
     return np.clip(width / 2 + 0.5 - distance, 0, 1), int(top), int(left)
-
-
-def _lay(page: np.ndarray, coverage: np.ndarray, top: int, left: int, colour: np.ndarray,
-         opacity: float = 1.0) -> None:
-    """Ink of reflectance ``colour`` (3,) with ``coverage`` (h, w) at (top, left),
-    multiplied onto ``page`` (H, W, 3) in place; what falls outside is cut off."""
-    height, width = coverage.shape
-    y0, x0 = max(top, 0), max(left, 0)
-    y1, x1 = min(top + height, page.shape[0]), min(left + width, page.shape[1])
-    if y0 >= y1 or x0 >= x1:
-        return
-    part = coverage[y0 - top:y1 - top, x0 - left:x1 - left, None]
-    page[y0:y1, x0:x1] *= 1 - part * (opacity * (1 - colour))
 
 
 @cache
@@ -419,11 +427,20 @@ class _Page:
 
     def lay(self, coverage: np.ndarray, top: int, left: int, colour: np.ndarray,
             opacity: float = 1.0) -> None:
-        """Ink with ``coverage`` whose pixel [0, 0] is at page point (left, top)."""
-        _lay(self.rgb, coverage, top - self.y0, left - self.x0, colour, opacity)
+        """Ink of reflectance ``colour`` (3,) with ``coverage`` (h, w), its pixel [0, 0]
+        at page point (left, top), multiplied onto the canvas; what falls outside it is
+        cut off."""
+        top, left = top - self.y0, left - self.x0
+        y0, x0 = max(top, 0), max(left, 0)
+        y1 = min(top + coverage.shape[0], self.rgb.shape[0])
+        x1 = min(left + coverage.shape[1], self.rgb.shape[1])
+        if y0 < y1 and x0 < x1:
+            part = coverage[y0 - top:y1 - top, x0 - left:x1 - left, None]
+            self.rgb[y0:y1, x0:x1] *= 1 - part * (opacity * (1 - colour))
 
     def lay_stroke(self, points: np.ndarray, width: float, colour: np.ndarray,
                    opacity: float = 1.0) -> None:
+        """Ink along the polyline ``points`` (K, 2) of page points, ``width`` wide."""
         coverage, top, left = _stroke(points, width)
         self.lay(coverage, top, left, colour, opacity)
 
@@ -509,7 +526,7 @@ def _page_window(camera: np.ndarray, shape: tuple[int, int]) -> tuple[int, int, 
     return int(x0), int(y0), int(x1 - x0), int(y1 - y0)
 
 
-def _paper(choices: _Choices, rng: np.random.Generator, kind: str) -> np.ndarray:
+def _paper(rng: np.random.Generator, kind: str) -> np.ndarray:
     """The reflectance (3,) of paper of ``kind``."""
     if kind == "white":
         return np.clip(rng.uniform(0.84, 0.98) + rng.normal(0, 0.015, 3), 0, 1)
@@ -560,11 +577,12 @@ def _ruling(page: _Page, choices: _Choices, rng: np.random.Generator, kind: str 
         across, down = lines(xs, spacing, phase[0], width), lines(ys, spacing, phase[1], width)
         if kind == "grid":
             coverage = 1 - (1 - across) * (1 - down)
-            if spacing < 0.25 * digit_height:  # graph paper: every 5th or 10th line heavier
-                every = spacing * rng.choice([5, 10])
-                heavy = width * rng.uniform(1.5, 2.5)
-                coverage = np.maximum(coverage, 1 - (1 - lines(xs, every, phase[0], heavy))
-                                      * (1 - lines(ys, every, phase[1], heavy)))
+            if spacing < 0.25 * digit_height:  # graph paper: faint lines, every 5th or
+                every = spacing * rng.choice([5, 10])  # 10th one heavier
+                heavy = width * rng.uniform(1.2, 2.0)
+                coverage = np.maximum(rng.uniform(0.3, 0.6) * coverage, 1 - (
+                    1 - lines(xs, every, phase[0], heavy)) * (1 - lines(ys, every, phase[1],
+                                                                        heavy)))
         else:
             u = (xs - phase[0]) / spacing
             v = (ys - phase[1]) / spacing
@@ -951,9 +969,10 @@ def make_scene(digits: np.ndarray, labels: np.ndarray, rng: np.random.Generator,
         forced together with what it excludes (a ``desk`` with ``coloured`` paper).
     """
     digits, labels = np.asarray(digits), np.asarray(labels)
-    if digits.ndim != 3 or len(digits) == 0 or labels.shape != (len(digits),):
-        raise ValueError(f"digits (N, 28, 28) and labels (N,) expected, got {digits.shape} "
-                         f"and {labels.shape}")
+    if digits.ndim != 3 or len(digits) == 0 or labels.shape != (len(digits),) \
+            or digits.dtype != np.uint8:
+        raise ValueError(f"digits uint8 (N, H, W) and labels (N,) expected, got "
+                         f"{digits.dtype} {digits.shape} and {labels.shape}")
     force = set(force)
     if force & {"comb", "label"}:
         force.add("box")
@@ -967,7 +986,7 @@ def make_scene(digits: np.ndarray, labels: np.ndarray, rng: np.random.Generator,
     if size is None:
         shape = _picture_shape(rng)
     else:
-        shape = (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
+        shape = (int(size),) * 2 if np.ndim(size) == 0 else (int(size[0]), int(size[1]))
         if min(shape) < 16:
             raise ValueError(f"pictures have at least 16 pixels a side, not {shape}")
     index = int(rng.integers(len(digits)))
@@ -996,10 +1015,10 @@ def make_scene(digits: np.ndarray, labels: np.ndarray, rng: np.random.Generator,
     if window is None:  # too steep a view for the canvas: taken straight on instead
         choices.kinds.discard("perspective")
         camera = _camera(rng, shape, turn, None, ink_box, margin)
-        window = _page_window(camera, shape)
+        window = _page_window(camera, shape)  # straight on, it always fits
     x0, y0, canvas_width, canvas_height = window
 
-    paper = _paper(choices, rng, str(paper_kind)).astype(np.float32)
+    paper = _paper(rng, str(paper_kind)).astype(np.float32)
     tone = np.ones((canvas_height, canvas_width), np.float32)
     if choices.on("mottling"):
         tone += rng.uniform(0.005, 0.035) * _smooth_field(
