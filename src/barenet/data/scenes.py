@@ -573,12 +573,12 @@ def _ruling(page: _Page, choices: _Choices, rng: np.random.Generator, kind: str 
     elif kind in ("grid", "dot_grid"):
         spacing = digit_height * (rng.uniform(0.3, 0.9) if rng.random() < 0.75
                                   else rng.uniform(0.08, 0.2))
-        phase = rng.uniform(0, spacing, 2)
+        phase = rng.uniform(0, spacing, 2).tolist()
         across, down = lines(xs, spacing, phase[0], width), lines(ys, spacing, phase[1], width)
         if kind == "grid":
             coverage = 1 - (1 - across) * (1 - down)
             if spacing < 0.25 * digit_height:  # graph paper: faint lines, every 5th or
-                every = spacing * rng.choice([5, 10])  # 10th one heavier
+                every = spacing * int(rng.choice([5, 10]))  # 10th one heavier
                 heavy = width * rng.uniform(1.2, 2.0)
                 coverage = np.maximum(rng.uniform(0.3, 0.6) * coverage, 1 - (
                     1 - lines(xs, every, phase[0], heavy)) * (1 - lines(ys, every, phase[1],
@@ -785,8 +785,8 @@ def _desk(page: _Page, rng: np.random.Generator, camera: np.ndarray, shape: tupl
     else:
         return None
     xs, ys = page.coords()
-    inside = np.min([reach[k] - ((xs - centre[0]) * n[0] + (ys - centre[1]) * n[1])
-                     for k, n in enumerate(normals)], axis=0)
+    inside = np.min([float(r - centre @ n) - (xs * float(n[0]) + ys * float(n[1]))
+                     for r, n in zip(reach, normals, strict=True)], axis=0)
     desk_colour = (_hsv(rng.uniform(0.05, 0.11), rng.uniform(0.3, 0.7), rng.uniform(0.2, 0.6))
                    if rng.random() < 0.5 else
                    _hsv(rng.random(), rng.uniform(0, 0.4), rng.uniform(0.05, 0.5)))
@@ -811,7 +811,8 @@ def _crease(page: _Page, rng: np.random.Generator) -> None:
     height, width = page.rgb.shape[:2]
     angle = rng.uniform(0, np.pi)
     through = np.array([page.x0 + rng.uniform(0, width), page.y0 + rng.uniform(0, height)])
-    across = (xs - through[0]) * np.sin(angle) - (ys - through[1]) * np.cos(angle)
+    sin, cos = float(np.sin(angle)), float(np.cos(angle))
+    across = xs * sin - ys * cos - float(through[0] * sin - through[1] * cos)
     soft = rng.uniform(1, 6)
     shade = (1 - rng.uniform(0.04, 0.15) * np.exp(-(across / soft) ** 2)
              - rng.uniform(0, 0.06) * (across > 0))
@@ -838,12 +839,12 @@ def _light(picture: np.ndarray, choices: _Choices, rng: np.random.Generator) -> 
             field = _smooth_field(rng, (height, width), rng.uniform(1, 3))
             shadow = np.clip((field - rng.uniform(-0.8, 0.8)) / rng.uniform(0.3, 1.5) + 0.5,
                              0, 1)
-        tint = 1 - rng.uniform(0, 0.1, 3) * (rng.random() < 0.5)
+        tint = (1 - rng.uniform(0, 0.1, 3) * (rng.random() < 0.5)).astype(np.float32)
         picture *= 1 - rng.uniform(0.25, 0.65) * shadow[..., None] * tint
     if choices.on("glare"):
         for _ in range(int(rng.integers(1, 3))):
-            su, sv = rng.uniform(0.05, 0.5, 2)
-            cu, cv = rng.uniform(-1, 1, 2)
+            su, sv = rng.uniform(0.05, 0.5, 2).tolist()
+            cu, cv = rng.uniform(-1, 1, 2).tolist()
             spot = np.exp(-((u - cu) / su) ** 2 / 2) * np.exp(-((v - cv) / sv) ** 2 / 2)
             picture += (1 - np.clip(picture, 0, 1)) * (rng.uniform(0.3, 0.9) * spot)[..., None]
     if choices.on("colour_cast"):
@@ -1003,8 +1004,8 @@ def make_scene(digits: np.ndarray, labels: np.ndarray, rng: np.random.Generator,
     coverage = _digit_coverage(digits[index], digit_height, ink, rng)
     rows, cols = np.flatnonzero(coverage.max(axis=1) > 0), np.flatnonzero(coverage.max(axis=0) > 0)
     patch_top, patch_left = -(coverage.shape[0] // 2), -(coverage.shape[1] // 2)
-    ink_box = (patch_left + cols[0] - 0.5, patch_left + cols[-1] + 0.5,
-               patch_top + rows[0] - 0.5, patch_top + rows[-1] + 0.5)
+    ink_box = (patch_left + int(cols[0]) - 0.5, patch_left + int(cols[-1]) + 0.5,
+               patch_top + int(rows[0]) - 0.5, patch_top + int(rows[-1]) + 0.5)
     margin = max(1.0, 0.02 * min(shape))
 
     turn = np.deg2rad(rng.uniform(-15, 15)) if choices.on("rotation") else 0.0
