@@ -660,7 +660,8 @@ def _print_lines(page: _Page, rng: np.random.Generator,
 def _hand_stroke(rng: np.random.Generator, start: np.ndarray, end: np.ndarray,
                  wobble: float) -> np.ndarray:
     """An open, nearly straight handwritten line (K, 2) from ``start`` to ``end``,
-    bending by up to ``wobble`` pixels (never a loop: x or y only advance)."""
+    bending sideways by about ``wobble`` pixels: its points only advance from ``start``
+    towards ``end``, so it never crosses itself or closes a loop."""
     steps = int(rng.integers(3, 7))
     t = np.linspace(0, 1, steps)[:, None]
     points = start + t * (end - start)
