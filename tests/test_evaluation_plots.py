@@ -221,3 +221,12 @@ def test_history_epochs_accepts_the_file_or_its_list():
     assert plots.history_epochs(None) == [] and plots.history_epochs({"test": None}) == []
     with pytest.raises(BarenetError, match="per-epoch"):
         plots.history_epochs({"epochs": 3})
+
+
+def test_the_loss_plot_says_why_training_loss_stays_above_validation_loss():
+    """Issue 33, item 6: 0.94 against 0.14 was put down to label smoothing alone."""
+    label, sentence = plots.training_loss_note({"label_smoothing": 0.1, "non_digits": 0.25})
+    assert label == "label smoothing 0.1, 25% non-digits"
+    assert "ln 10 = 2.30" in sentence and "smoothed by 0.1" in sentence
+    assert plots.training_loss_note({"label_smoothing": 0.1})[0] == "label smoothing 0.1"
+    assert plots.training_loss_note({"label_smoothing": 0.0, "non_digits": 0.0}) is None

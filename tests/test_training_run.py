@@ -147,7 +147,7 @@ def test_train_writes_a_complete_run_folder(tiny_data, tiny_config, tmp_path, ca
     assert "best model by validation accuracy, epoch" in printed.out
     assert "epoch 3: train loss" in printed.out  # the bar is off in a log: the epoch lines stay
     header = (out / "history.csv").read_text().splitlines()[0]
-    assert header.startswith("epoch,train_loss") and header.endswith(",label_smoothing")
+    assert header.startswith("epoch,train_loss") and header.endswith(",label_smoothing,non_digits")
     best = barenet.load(out / "best.npz")
     assert best.metadata["dataset"] == "mnist" and best.metadata["config"] == "tiny"
     assert best.metadata["metrics"]["test_accuracy"] == history["test"]["accuracy"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import math
 import os
+import textwrap
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -89,7 +90,7 @@ def _mosaic(tiles: np.ndarray, columns: int | None = None, pad: int = 1,
 #: fraction, a loss non-negative. A value outside its range (a history.json edited or from
 #: elsewhere) is left out of the plots, as a missing one is.
 HISTORY_RANGES = {"epoch": (1, 1e9), "acc": (0.0, 1.0), "loss": (0.0, 1e9),
-                  "label_smoothing": (0.0, 1.0)}
+                  "label_smoothing": (0.0, 1.0), "non_digits": (0.0, 10.0)}
 
 
 def _number(value: Any, quantity: str) -> float | None:
@@ -108,9 +109,9 @@ def _plot_curves(history: Sequence[Mapping[str, Any]], key: str, quantity: str,
         raise BarenetError("the training history has no epochs to plot")
     fig = Figure(figsize=(6.4, 4.2), layout="constrained")
     ax = fig.add_subplot()
-    smoothing = _number(history[-1].get("label_smoothing"), "label_smoothing") \
-        if key == "loss" else None
-    train_label = "train" if not smoothing else f"train (with label smoothing {smoothing:g})"
+    train_label, note = "train", training_loss_note(history[-1]) if key == "loss" else None
+    if note:
+        train_label = f"train ({note[0]})"
     for split, label in (("train", train_label), ("val", "validation")):
         points = [(_number(row.get("epoch", i + 1), "epoch"),
                    _number(row.get(f"{split}_{key}"), key)) for i, row in enumerate(history)]
@@ -127,11 +128,29 @@ def _plot_curves(history: Sequence[Mapping[str, Any]], key: str, quantity: str,
         ax.yaxis.set_major_formatter(PercentFormatter(xmax=1, decimals=None))
     ax.grid(alpha=0.3)
     ax.legend()
-    if smoothing:
-        ax.set_title("The training loss includes label smoothing (its floor is above zero); the "
-                     "validation loss is plain cross-entropy", fontsize=7, loc="left",
-                     color="0.35", y=-0.22)
+    if note:
+        fig.supxlabel(textwrap.fill(note[1], 115), fontsize=7, color="0.35", x=0.02,
+                      ha="left")
     return _save(fig, path)
+
+
+def training_loss_note(row: Mapping[str, Any]) -> tuple[str, str] | None:
+    """Why the training loss stays above the validation loss, for a history row: its label
+    smoothing and its share of non-digits (whose target is the uniform distribution, so
+    their loss never falls below ln K). A short label and a sentence; None for neither."""
+    smoothing = _number(row.get("label_smoothing"), "label_smoothing")
+    non_digits = _number(row.get("non_digits"), "non_digits")
+    parts = ([f"label smoothing {smoothing:g}"] if smoothing else []) + (
+        [f"{non_digits:.0%} non-digits"] if non_digits else [])
+    if not parts:
+        return None
+    reasons = ([f"targets smoothed by {smoothing:g}"] if smoothing else []) + (
+        [f"generated non-digits ({non_digits:.0%} as many as the digits) trained towards "
+         "equal probabilities, whose loss cannot fall below ln 10 = 2.30"]
+        if non_digits else [])
+    return (", ".join(parts),
+            f"The training loss stays above the validation loss by design: it includes "
+            f"{' and '.join(reasons)}. The validation loss is plain cross-entropy on digits.")
 
 
 def plot_loss(history: Sequence[Mapping[str, Any]], path: str | os.PathLike) -> Path:
@@ -142,8 +161,9 @@ def plot_loss(history: Sequence[Mapping[str, Any]], path: str | os.PathLike) -> 
     history : sequence of dict
         One dict per epoch with keys ``epoch``, ``train_loss``, ``val_loss``
         (the ``"epochs"`` list of a run's ``history.json``); missing or
-        ``None`` values are left out. A ``label_smoothing`` above 0 is said on
-        the plot: the training loss includes it, the validation loss does not.
+        ``None`` values are left out. A ``label_smoothing`` or ``non_digits``
+        above 0 is said on the plot (:func:`training_loss_note`): the training
+        loss includes them, the validation loss does not.
     path : path-like
         The PNG file to write.
 

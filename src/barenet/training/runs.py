@@ -60,7 +60,7 @@ if TYPE_CHECKING:
 CHECKPOINT = "checkpoint.npz"
 LOCK = ".lock"
 HISTORY_COLUMNS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds",
-                   "label_smoothing")
+                   "label_smoothing", "non_digits")
 
 
 #: Longest config name used in a run folder's name (file systems allow 255 bytes a part).

@@ -328,8 +328,9 @@ class Trainer:
         return {"epoch": epoch + 1, "train_loss": train_loss, "train_acc": train_acc,
                 "val_loss": val_loss, "val_acc": val_acc, "lr": self.optimizer.lr,
                 "seconds": seconds,
-                # train_loss includes it, val_loss (plain cross-entropy) does not
-                "label_smoothing": self.config["label_smoothing"]}
+                # train_loss includes both, val_loss (plain cross-entropy on digits) neither
+                "label_smoothing": self.config["label_smoothing"],
+                "non_digits": self.config["non_digits"] if self.non_digits is not None else 0.0}
 
     def _check_weights(self) -> None:
         if not all(np.all(np.isfinite(p.data)) for p in self.model.parameters()):
