@@ -508,8 +508,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--count", type=int, default=100, help="pictures per condition")
     parser.add_argument("--numbers", type=int, default=None,
                         help="pictures of numbers (default: --count)")
-    parser.add_argument("--files", type=int, default=500,
-                        help="MNIST test digits saved as files, per kind of file (default 500)")
+    parser.add_argument("--files", type=int, default=300,
+                        help="MNIST test digits saved as files, per kind of file (default 300)")
     parser.add_argument("--tiny", type=int, default=None,
                         help="tiny blurry digits (default: --count)")
     parser.add_argument("--seed", type=int, default=0, help="random seed of everything")

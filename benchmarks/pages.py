@@ -134,7 +134,7 @@ class Page:
 
 # --------------------------------------------------------------------------- small tools
 
-def _frame(rng: np.random.Generator, low: float = 320, high: float = 840) -> tuple[int, int]:
+def _frame(rng: np.random.Generator, low: float = 320, high: float = 760) -> tuple[int, int]:
     """A frame ``(H, W)``, 4:3, 3:4 or square, its longer side log-uniform in [low, high]."""
     a = (4 / 3, 3 / 4, 1.0)[rng.choice(3, p=[0.45, 0.35, 0.2])]
     long = math.exp(rng.uniform(math.log(low), math.log(high)))
@@ -448,7 +448,8 @@ def _marker(look: Look, rng: np.random.Generator) -> None:
     look.ink = tuple(_jitter(_MARKERS[name], rng, 8))
     look.ink_opacity = rng.uniform(0.93, 1.0)
     look.ink_blotch = rng.uniform(0.0, 0.08)
-    look.thickness = rng.uniform(1.8, 2.8)
+    # a fine-point marker (1-1.5 mm) to a chisel tip (3-5 mm) on a digit 2-5 cm tall
+    look.thickness = rng.uniform(0.7, 2.2)
 
 
 def _note(rng: np.random.Generator, frame: tuple[int, int], side: tuple[float, float],
@@ -765,6 +766,7 @@ def _whiteboard(digit28: np.ndarray, rng: np.random.Generator) -> Page:
     _marker(look, rng)
     look.ink_opacity = rng.uniform(0.85, 0.97)  # dry-erase ink is a little thin...
     look.ink_blotch = rng.uniform(0.05, 0.25)  # ...and streaky
+    look.thickness = rng.uniform(0.8, 1.8)  # the digit is large: 5-15 cm
     look.gradient = rng.uniform(0.1, 0.35)
     albedo = _paper(look, rng, (fh, fw))
     scale = min(fh, fw) / 600
@@ -1043,12 +1045,11 @@ def render_number_note(digits28: list[np.ndarray], rng: np.random.Generator,
     row; a wide row gets a wider note (76x127 mm notes exist), the rest is as
     ``sticky_note``.
     """
-    fh, fw = _frame(rng, 480, 840)
+    fh, fw = _frame(rng, 400, 760)
     if fh > fw:
         fh, fw = fw, fh  # a row is photographed in landscape
     look = _baseline(rng)
     _marker(look, rng)
-    look.thickness *= 0.8  # a marker is relatively thinner on smaller digits
     n = len(digits28)
     height = rng.uniform(0.18, 0.3) * fh
     height = min(height, 0.8 * fw / (n * 0.95 + 0.5))
