@@ -63,6 +63,12 @@ SCHEMA: dict[str, tuple[Any, Any, str, Any]] = {
     "non_digits": ((int, float), lambda v: 0 <= v <= 0.5,
                    "a fraction in [0, 0.5]: generated non-digit pictures added to each batch, "
                    "per digit (0 = off)", 0.0),
+    "scene_crops": ((int, float), lambda v: 0 <= v <= 1,
+                    "a fraction in [0, 1]: crops the picture reader extracts from generated "
+                    "pages added to each batch, per digit (0 = off)", 0.0),
+    "scene_count": (int, lambda v: 1 <= v <= 1_000_000,
+                    "an integer in [1, 1000000]: pages generated once before training, for "
+                    "scene_crops", 8000),
     "optimizer": (dict, lambda v: True, "a table", {"name": "adam", "lr": 1e-3}),
     "schedule": (dict, lambda v: True, "a table", {"name": "constant"}),
     "augment": (dict, lambda v: True, "a table", {}),
@@ -130,7 +136,8 @@ def check_fits(full: dict[str, Any], max_memory: int | None = None) -> None:
         raise BarenetError("[model] has no parameters to train; add a Linear or Conv2d layer")
     per_sample = limits.sample_values([(p.kind, p.options) for p in layers],
                                       tuple(model["input_shape"]))
-    batch = full["batch_size"] + per_batch(full["batch_size"], full["non_digits"])
+    batch = full["batch_size"] + sum(per_batch(full["batch_size"], full[key])
+                                     for key in ("non_digits", "scene_crops"))
     limits.check_memory(f"training this model with batch_size {full['batch_size']}",
                         limits.training_bytes(weights, state, per_sample, batch, itemsize),
                         budget)
@@ -197,6 +204,9 @@ def validate(config: dict[str, Any], max_memory: int | None = None) -> dict[str,
     if full["non_digits"] and full["dataset"] != "mnist":
         raise BarenetError(f"config: non_digits = {full['non_digits']} is for digits; "
                            f"{full['dataset']} holds no digits, set non_digits = 0")
+    if full["scene_crops"] and full["dataset"] != "mnist":
+        raise BarenetError(f"config: scene_crops = {full['scene_crops']} is for digits; "
+                           f"{full['dataset']} holds no digits, set scene_crops = 0")
     _check_model(full["model"])
     check_fits(full, max_memory)
     _check_keys("[finetune]", full["finetune"], FINETUNE_KEYS)

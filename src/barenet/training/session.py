@@ -76,7 +76,17 @@ def train_from_config(config: dict[str, Any], data_dir: Path | None = None,
     norm = data.standardization.to_dict() if data.standardization else {"mean": 0.0, "std": 1.0}
     metadata = {"dataset": dataset.name, "class_names": list(data.class_names),
                 "normalization": norm, "config": config["name"]}
-    trainer = Trainer(config, data, metadata, run, data_sha256=dataset.checksums())
+    crops = None
+    if config["scene_crops"]:
+        from .scene_crops import scene_crops
+
+        log(f"making {config['scene_count']} pages and extracting the reader's crops...")
+        crops = scene_crops(dataset, config["scene_count"], config["seed"],
+                            validation_size=config["validation_size"])
+        log(f"{len(crops)} crops in {crops.seconds:.0f} s ({crops.seconds_per_crop:.3f} s a "
+            f"page; no ink found on {crops.skipped})")
+    trainer = Trainer(config, data, metadata, run, data_sha256=dataset.checksums(),
+                      scene_crops=crops)
     run.preflight(sum(a.nbytes for a in trainer.model.state().values()))
     if resume:
         trainer.resume()
@@ -88,6 +98,8 @@ def train_from_config(config: dict[str, Any], data_dir: Path | None = None,
         log(trainer.model.summary())
         extra = ("" if trainer.non_digits is None else
                  f" and {len(trainer.non_digits)} generated non-digits")
+        if crops is not None:
+            extra += f" and {len(crops)} crops of generated pages"
         log(f"training on {dataset.name}: {len(data.y_train)} images{extra}, validating on "
             f"{len(data.y_val)}; run folder {run.path}")
     model = trainer.fit(log)

@@ -12,7 +12,7 @@ import math
 import signal
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -30,6 +30,9 @@ from ..optim import clip_grad_norm
 from .builder import build_model, build_optimizer, build_schedule
 from .checkpoint import LoopState, Partial, config_fingerprint, load_checkpoint, read_state
 from .runs import RunFolder
+
+if TYPE_CHECKING:
+    from .scene_crops import SceneCrops
 
 
 class Interrupted(BarenetError):
@@ -104,16 +107,21 @@ class Trainer:
     loss_fn : Loss, optional
         The loss to train and validate with; by default cross-entropy (with the
         config's label smoothing for training, without it for validation).
+    scene_crops : SceneCrops, optional
+        What the picture reader extracted from generated pages
+        (:func:`barenet.training.scene_crops.scene_crops`): required when the config's
+        ``scene_crops`` share is above 0, and mixed into every batch at that share.
     """
 
     def __init__(self, config: dict[str, Any], data: PreparedData,
                  metadata: dict[str, Any], run: RunFolder | None,
                  start: Sequential | None = None, data_sha256: dict[str, str] | None = None,
-                 model: Sequential | None = None, loss_fn: Loss | None = None) -> None:
+                 model: Sequential | None = None, loss_fn: Loss | None = None,
+                 scene_crops: SceneCrops | None = None) -> None:
         self.config, self.data, self.run = config, data, run
         check_input_shape(config["model"]["input_shape"], data.x_train.shape[1:])
-        init_seed, shuffle_seed, augment_seed, non_digit_seed = np.random.SeedSequence(
-            config["seed"]).spawn(4)
+        init_seed, shuffle_seed, augment_seed, non_digit_seed, scene_seed = (
+            np.random.SeedSequence(config["seed"]).spawn(5))
         self.model = model if model is not None else build_model(
             config["model"], np.random.default_rng(init_seed), np.dtype(config["dtype"]))
         if start is not None:
@@ -125,6 +133,8 @@ class Trainer:
                                rng=np.random.default_rng(augment_seed))
         self.batches = Batches(data.x_train, data.y_train, config["batch_size"], self.shuffle_rng)
         self.non_digits, self.non_digit_rng = self._non_digit_pool(non_digit_seed)
+        self.scene_crops, self.scene_targets, self.scene_rng = self._scene_crop_pool(
+            scene_crops, scene_seed)
         self.loss_fn = loss_fn or SoftmaxCrossEntropy(config["label_smoothing"])
         self.val_loss_fn = loss_fn or SoftmaxCrossEntropy()
         self.optimizer = build_optimizer(config, self.model.parameters())
@@ -149,6 +159,33 @@ class Trainer:
                                np.random.default_rng(pool_seed), standard)
         return (network_input(pool, data.x_train.dtype, standard),
                 np.random.default_rng(draw_seed))
+
+    def _scene_crop_pool(self, crops: SceneCrops | None, seed: np.random.SeedSequence
+                         ) -> tuple[np.ndarray | None, np.ndarray | None,
+                                    np.random.Generator | None]:
+        """The reader's crops of generated pages (``scene_crops`` in the config), prepared
+        as the digits are, their targets, and the generator that draws them into batches."""
+        if not self.config["scene_crops"]:
+            return None, None, None
+        if crops is None or not len(crops):
+            raise BarenetError(f"scene_crops = {self.config['scene_crops']} needs the crops "
+                               "of generated pages; barenet train makes them")
+        data = self.data
+        return (network_input(crops.glyphs, data.x_train.dtype, data.standardization),
+                crops.targets, np.random.default_rng(seed))
+
+    def with_scene_crops(self, images: np.ndarray, y: np.ndarray,
+                         digits: int) -> tuple[np.ndarray, np.ndarray]:
+        """The batch with its share of the reader's crops of generated pages added, for
+        its ``digits`` digits, each with its page's label (``NO_CLASS`` where the reader
+        cropped something else)."""
+        if self.scene_crops is None:
+            return images, y
+        count = per_batch(digits, self.config["scene_crops"])
+        picked = self.scene_rng.integers(0, len(self.scene_crops), count)
+        return (np.concatenate([images, self.scene_crops[picked].reshape(
+                    (count, *images.shape[1:]))]),
+                np.concatenate([y.astype(np.int64), self.scene_targets[picked]]))
 
     def with_non_digits(self, images: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The batch with its share of non-digit pictures added, labelled ``NO_CLASS``."""
@@ -175,7 +212,7 @@ class Trainer:
     # -- random state, for exact resumption --------------------------------------
     def _generators(self) -> list[np.random.Generator]:
         layer_rngs = [layer.rng for layer in self.model.layers if hasattr(layer, "rng")]
-        extra = [] if self.non_digit_rng is None else [self.non_digit_rng]
+        extra = [g for g in (self.non_digit_rng, self.scene_rng) if g is not None]
         return [self.shuffle_rng, *layer_rngs, self.augment.rng, *extra]
 
     def _checkpoint(self) -> None:
@@ -287,14 +324,15 @@ class Trainer:
                            unit="batch")
         for b, (images, y) in itertools.islice(enumerate(self.batches), self.state.batch, None):
             self.optimizer.lr = self.schedule(epoch + b / batches)
-            x, targets = self.with_non_digits(images, y)
+            x, targets = self.with_scene_crops(*self.with_non_digits(images, y), len(y))
             loss, correct = self.train_batch(to_input(self.model, self.augment(x)), targets)
             if not np.isfinite(loss):
                 raise BarenetError(f"loss became {loss} at epoch {epoch + 1}, batch {b + 1}: "
                                    f"training diverged; {self._advice()}")
-            partial.loss += loss * len(y)
+            labelled = int(np.count_nonzero(targets != NO_CLASS))  # digits, crops of digits
+            partial.loss += loss * labelled
             partial.correct += correct
-            partial.seen += len(y)
+            partial.seen += labelled
             bar.set_postfix(loss=f"{partial.loss / partial.seen:.4f}",
                             acc=f"{partial.correct / partial.seen:.2%}", refresh=False)
             bar.update()
