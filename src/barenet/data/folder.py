@@ -83,14 +83,15 @@ class LabelledPictures:
 
 
 class _Picture(io.BytesIO):
-    """A picture's bytes, for the decoder: printed as the file they were read from."""
+    """A picture's bytes, for the decoder, named (as a file object is) by the file they were
+    read from, which its messages name."""
 
     def __init__(self, data: bytes, path: Path) -> None:
         super().__init__(data)
-        self.path = path
+        self.name = shown(path)
 
-    def __str__(self) -> str:
-        return shown(self.path)
+    def __str__(self) -> str:  # load_image of 270141d names a file object by str() (reported)
+        return self.name
 
 
 def _scan(root: Path) -> tuple[list[tuple[str, Path]], list[tuple[Path, str]]]:
@@ -227,7 +228,7 @@ def _decode(data: bytes, path: Path) -> np.ndarray:
 
     try:
         return load_image(_Picture(data, path))
-    except TypeError:  # load_image sizes bytes it cannot identify by a file name (reported)
+    except TypeError:  # load_image of 270141d sizes an unknown file object by name (reported)
         raise BarenetError(f"{shown(path)}: not an image file Pillow can read (give a PNG, "
                            "JPEG, BMP or GIF file)") from None
 
