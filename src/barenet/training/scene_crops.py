@@ -23,6 +23,7 @@ from __future__ import annotations
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -40,9 +41,9 @@ WORKERS = 2
 #: Pages one task of a worker makes: several tasks per worker, so neither idles at the end.
 TASK = 200
 
-#: The training digits and their labels inside a worker process (set once per process by
-#: :func:`_share`, so that they are not sent again with every task).
-_SHARED: tuple[np.ndarray, np.ndarray] | None = None
+#: The training digits, their labels and the options of the pages inside a worker process
+#: (set once per process by :func:`_share`, so that they are not sent with every task).
+_SHARED: tuple[np.ndarray, np.ndarray, dict[str, Any]] | None = None
 
 
 @dataclass(frozen=True)
@@ -87,11 +88,11 @@ class SceneCrops:
         return self.seconds / max(self.scenes, 1)
 
 
-def _crops(digits: np.ndarray, labels: np.ndarray, seed: int, start: int,
-           stop: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+def _crops(digits: np.ndarray, labels: np.ndarray, options: dict[str, Any], seed: int,
+           start: int, stop: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """Pages ``start`` to ``stop - 1`` of the series ``seed`` and what the reader extracts.
 
-    Page ``i`` is made with ``numpy.random.default_rng([seed, i])`` (as
+    Page ``i`` is made with ``numpy.random.default_rng([seed, i])`` and ``options`` (as
     :func:`barenet.data.scenes.make_scenes` makes it), so that any split of the series
     among workers gives the same crops.
 
@@ -105,7 +106,7 @@ def _crops(digits: np.ndarray, labels: np.ndarray, seed: int, start: int,
     """
     glyphs, classes, held = [], [], []
     for i in range(start, stop):
-        scene = make_scene(digits, labels, np.random.default_rng([seed, i]))
+        scene = make_scene(digits, labels, np.random.default_rng([seed, i]), **options)
         try:
             found = extract(scene.picture)
         except EmptyDrawingError:
@@ -119,10 +120,10 @@ def _crops(digits: np.ndarray, labels: np.ndarray, seed: int, start: int,
             np.array(held, np.float32), stop - start - len(classes))
 
 
-def _share(digits: np.ndarray, labels: np.ndarray) -> None:
+def _share(digits: np.ndarray, labels: np.ndarray, options: dict[str, Any]) -> None:
     """Keep the training digits in this worker process for :func:`_crops_in_worker`."""
     global _SHARED
-    _SHARED = (digits, labels)
+    _SHARED = (digits, labels, options)
 
 
 def _crops_in_worker(seed: int, start: int,
@@ -134,7 +135,7 @@ def _crops_in_worker(seed: int, start: int,
 
 def scene_crops(dataset: Dataset, count: int, seed: int, *,
                 validation_size: int = DEFAULT_VAL_SIZE, validation: bool = False,
-                workers: int = WORKERS) -> SceneCrops:
+                workers: int = WORKERS, **options: Any) -> SceneCrops:
     """Make ``count`` random pages of training digits and extract the reader's crop of each.
 
     Parameters
@@ -155,6 +156,9 @@ def scene_crops(dataset: Dataset, count: int, seed: int, *,
         to choose settings on, never trained on).
     workers : int
         Processes making the pages; 1 makes them in this process.
+    **options
+        ``size``, ``force`` and ``exclude`` of :func:`barenet.data.scenes.make_scene`, for
+        every page (by default none: pages of every kind and size).
 
     Returns
     -------
@@ -167,10 +171,10 @@ def scene_crops(dataset: Dataset, count: int, seed: int, *,
     digits, labels = np.ascontiguousarray(digits), np.ascontiguousarray(labels)
     ranges = [(start, min(start + TASK, count)) for start in range(0, count, TASK)]
     if workers <= 1 or len(ranges) <= 1:
-        parts = [_crops(digits, labels, seed, start, stop) for start, stop in ranges]
+        parts = [_crops(digits, labels, options, seed, start, stop) for start, stop in ranges]
     else:
         with ProcessPoolExecutor(workers, initializer=_share,
-                                 initargs=(digits, labels)) as pool:
+                                 initargs=(digits, labels, options)) as pool:
             parts = list(pool.map(_crops_in_worker, *zip(*[(seed, a, b) for a, b in ranges],
                                                          strict=True)))
     glyphs, classes, held, skipped = zip(*parts, strict=True) if parts else ((), (), (), ())
