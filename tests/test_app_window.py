@@ -8,6 +8,7 @@ A screenshot of the window is saved to test-artifacts/app.png.
 
 from __future__ import annotations
 
+import gc
 import os
 import select
 import shutil
@@ -260,6 +261,19 @@ class Window:
             args += ["mousemove", x, y, "sleep", str(pause)]
         self.xdotool(*args, "mouseup", "1")
 
+    def settle(self, timeout: float = 20.0) -> None:
+        """Pump events until the reader has answered the last drawing and it is shown."""
+        from barenet.app.window import READER_POLL_MS
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.app._pending is None and self.app.reader.idle:
+                self.pump(2 * READER_POLL_MS / 1000)  # the window's next look shows it
+                if self.app.reader.idle and self.app.reader.answer() is None:
+                    return
+            self.pump(0.02)
+        pytest.fail("the reader did not answer in time")
+
     def screenshot(self) -> Image.Image:
         from PIL import ImageGrab
 
@@ -268,7 +282,8 @@ class Window:
                                     y + self.root.winfo_height()), xdisplay=self.display)
 
     def close(self) -> None:
-        self.root.destroy()
+        self.app.close()
+        gc.collect()  # here, on Tk's thread: Tk objects must not be collected on another
         assert not self.errors, self.errors
 
 
@@ -299,13 +314,14 @@ def test_drawing_with_the_pointer_updates_what_the_network_sees_and_its_bars(
     app, state = w.app, w.app.state
     assert state.seen is None and bar_lengths(app.network) == [0.0] * 10
     assert app.status.cget("text") == DRAW_PROMPT
-    updates = []
-    update = state.update
-    monkeypatch.setattr(state, "update", lambda: (updates.append(1), update())[1])
+    reads = []
+    read = state.read
+    monkeypatch.setattr(state, "read", lambda *a: (reads.append(1), read(*a))[1])
 
-    w.draw(RING, pause=0.04)  # about a second of drawing: throttled updates while moving
+    w.draw(RING, pause=0.04)  # about a second of drawing: throttled reads while moving
+    w.settle()
 
-    assert len(updates) >= 3  # some while drawing, one on release
+    assert len(reads) >= 3  # some while drawing, one on release
     board = state.board.to_array()
     for (xa, ya), (xb, yb) in zip(RING, RING[1:], strict=False):  # joined between events
         assert board[round((ya + yb) / 2), round((xa + xb) / 2)] == 255
@@ -353,6 +369,7 @@ def test_without_a_model_the_window_says_how_to_train_one(window, tmp_path, monk
     message = canvas.itemcget(canvas.find_withtag("message")[0], "text")
     assert "barenet train" in message
     w.draw(RING)
+    w.settle()
     assert w.app.state.seen is not None  # the preview works without a model
 
 
@@ -368,6 +385,7 @@ def test_convolutional_model_shows_feature_maps(window, conv_file):
     w = window(conv_file)
     assert w.app.network.maps_photo is None
     w.draw(RING)
+    w.settle()
     photo = w.app.network.maps_photo
     assert photo is not None and photo.width() > 4 * 56
     colours = [w.app.network.canvas.itemcget(item, "fill") for item in w.app.network.nodes[0]]
@@ -381,7 +399,8 @@ def test_saying_which_digit_it_was_saves_a_sample(window, model_file, tmp_path, 
     assert app.state.samples == tmp_path / "home" / "samples"
     assert app.counts.cget("text").startswith("samples: zero: 0")
     w.draw(RING)
-    assert app.state.why() is not None and app.state.why().shape == (28, 28, 3)
+    w.settle()
+    assert app.state.reasons is not None and app.state.reasons.shape == (28, 28, 3)
     w.xdotool("key", "0")  # "it's a zero"
     saved = list((tmp_path / "home" / "samples" / "zero").glob("*.png"))
     assert len(saved) == 1 and app.state.board.empty
@@ -420,8 +439,44 @@ def test_teach_swaps_in_the_taught_model_and_back(window, model_file, tmp_path, 
     assert w.app.state.model_path == taught / "best.npz"
     assert w.app.status.cget("text").startswith("Taught: your held-out samples 50% -> 100%")
     assert w.app.original_button.cget("state") == "normal"
+    # issue 33, item 7: the model label names the taught model and its run folder
+    assert w.app.model_label.cget("text") == (f"model: {taught / 'best.npz'} (taught; run "
+                                              f"folder {taught})")
+    assert w.app.teach_progress.cget("value") == 1.0
     w.app.use_original()
     assert w.app.state.model_path == model_file
+    assert w.app.model_label.cget("text") == f"model: {model_file}"
+    assert w.app.teach_progress.cget("value") == 0  # not left full after swapping back
+
+
+def test_drawing_never_waits_for_the_network(window, model_file, monkeypatch):
+    """Issue 33, item 7: each refresh blocked the window for 0.25-0.75 s, so fast strokes
+    became coarse polygons and the first stroke after launch lost its start."""
+    w = window(model_file)
+    state = w.app.state
+    read = state.read
+
+    def slow_read(*args):
+        time.sleep(1.0)  # a network far slower than any real one
+        return read(*args)
+
+    monkeypatch.setattr(state, "read", slow_read)
+    started = time.monotonic()
+    w.app.refresh()
+    assert time.monotonic() - started < 0.1  # handed over, not computed here
+    motions = []
+    original = w.app._motion
+    monkeypatch.setattr(w.app, "_motion", lambda event: (motions.append(
+        (event.x, event.y)), original(event))[1])
+    w.app.canvas.bind("<B1-Motion>", w.app._motion)
+    w.draw(RING, pause=0.01)  # fast strokes while the reader is busy
+    assert len(motions) >= len(RING) - 2  # every pointer move reached the board
+    board = state.board.to_array()
+    for (xa, ya), (xb, yb) in zip(RING, RING[1:], strict=False):  # joined between events
+        assert board[round((ya + yb) / 2), round((xa + xb) / 2)] == 255
+    w.settle()
+    assert state.seen is not None  # and the answer came when the reader was done
+    np.testing.assert_array_equal(state.seen, preprocess(board, invert=False))
 
 
 def test_titles_of_a_deep_cnn_are_readable(window, tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,20 @@ from .network import Activations, Stage, activations, describe, load_model
 
 #: Shown while the board is empty.
 DRAW_PROMPT = "Draw a digit with the mouse. C, Delete or Escape clears."
+
+
+@dataclass(frozen=True)
+class View:
+    """What the window shows for one drawing: what the network sees, its answer, why.
+
+    Computed by :meth:`AppState.read` (off the window's thread, see
+    :class:`barenet.app.window.Reader`) and shown with :meth:`AppState.apply`.
+    """
+
+    seen: np.ndarray | None
+    result: Activations | None
+    why: np.ndarray | None
+    status: str
 
 
 class AppState:
@@ -36,6 +51,8 @@ class AppState:
         The 28x28 image the network sees; ``None`` while the drawing is blank.
     result : Activations or None
         The network's activations and probabilities for :attr:`seen`.
+    reasons : numpy.ndarray or None
+        The why overlay of :attr:`seen` (:meth:`why`), when it was computed.
     status : str
         One line describing the current state for the user.
     """
@@ -58,31 +75,39 @@ class AppState:
                 self.class_names = self.model.class_names
         self.seen: np.ndarray | None = None
         self.result: Activations | None = None
-        self._why: np.ndarray | None = None  # computed on demand: see why()
+        self.reasons: np.ndarray | None = None  # the why overlay, when computed: see why()
         self.status = DRAW_PROMPT
 
     def update(self) -> None:
-        """Recompute :attr:`seen`, :attr:`result` and :attr:`status` from the drawing."""
+        """Recompute :attr:`seen`, :attr:`result` and :attr:`status` from the drawing, now."""
+        self.apply(self.read(self.board.to_array()))
+
+    def read(self, drawing: np.ndarray, with_why: bool = False) -> View:
+        """What the network makes of ``drawing`` (the board's array), and with ``with_why``
+        the reasons painted on; changes nothing, so it may run on another thread while the
+        window goes on drawing."""
+        model = self.model  # the model of this moment, if a taught one is swapped in meanwhile
         try:
-            self.seen = preprocess(self.board.to_array(), invert=False)
+            seen = preprocess(drawing, invert=False)
         except EmptyDrawingError as exc:
-            self.seen, self.result, self._why = None, None, None
-            self.status = DRAW_PROMPT if self.board.empty else f"Not a digit yet: {exc}."
-            return
-        if self.model is None:
-            self.result, self._why = None, None
-            self.status = "No model to ask (see the Network panel)."
-            return
-        self.result = activations(self.model, self.stages, self.seen)
-        self._why = None
-        p = self.result.probabilities
+            status = DRAW_PROMPT if not drawing.any() else f"Not a digit yet: {exc}."
+            return View(None, None, None, status)
+        if model is None:
+            return View(seen, None, None, "No model to ask (see the Network panel).")
+        result = activations(model, self.stages, seen)
+        why = why_overlay(seen, integrated_gradients(model, seen)) if with_why else None
+        p = result.probabilities
         order = np.argsort(-p, kind="stable")
-        if is_unsure(p[None], self.model.min_confidence)[0]:
+        if is_unsure(p[None], model.min_confidence)[0]:
             top = ", ".join(f"{self.class_names[i]} {100 * p[i]:.0f}%" for i in order[:2])
-            self.status = f"? The network is not sure ({top})."
-        else:
-            self.status = (f"The network says {self.class_names[order[0]]} "
-                           f"({100 * p[order[0]]:.1f}%).")
+            return View(seen, result, why, f"? The network is not sure ({top}).")
+        return View(seen, result, why, f"The network says {self.class_names[order[0]]} "
+                                       f"({100 * p[order[0]]:.1f}%).")
+
+    def apply(self, view: View) -> None:
+        """Show ``view``: it becomes :attr:`seen`, :attr:`result` and :attr:`status`."""
+        self.seen, self.result, self.reasons, self.status = (view.seen, view.result, view.why,
+                                                          view.status)
 
     def why(self) -> np.ndarray | None:
         """What the network saw with its reasons painted on, (28, 28, 3) uint8, or None.
@@ -90,9 +115,9 @@ class AppState:
         Integrated gradients of the answer (:func:`barenet.vision.reading.integrated_gradients`),
         computed when first asked for after each update: only while the app shows them.
         """
-        if self._why is None and self.seen is not None and self.model is not None:
-            self._why = why_overlay(self.seen, integrated_gradients(self.model, self.seen))
-        return self._why
+        if self.reasons is None and self.seen is not None and self.model is not None:
+            self.reasons = why_overlay(self.seen, integrated_gradients(self.model, self.seen))
+        return self.reasons
 
     # -- the user's samples ---------------------------------------------------------
     def save_sample(self, label: str) -> str:
@@ -115,7 +140,8 @@ class AppState:
         return count_samples(self.samples, self.class_names or [str(d) for d in range(10)])
 
     def use_model(self, path: Path | None) -> str:
-        """Swap in the model at ``path`` (a taught one), or the original with ``None``."""
+        """Swap in the model at ``path`` (a taught one), or the original with ``None``; the
+        drawing is read again by whoever shows it (:meth:`read`)."""
         if path is None:
             self.model, self.model_path = self.original
         else:
@@ -123,5 +149,4 @@ class AppState:
             if model is None:
                 return f"Could not load the taught model: {message}"
             self.model, self.model_path = model, path
-        self.update()
         return f"Using {self.model_path}."

@@ -1,14 +1,17 @@
 """The Tk window of ``barenet draw``: Draw | Network sees | Network, side by side.
 
 The only module of barenet that imports tkinter. It turns pointer events into
-strokes on the :class:`~barenet.app.board.DrawingBoard`, asks the
-:class:`~barenet.app.state.AppState` to recompute (on every release of the
-button and, throttled, while drawing) and shows the result.
+strokes on the :class:`~barenet.app.board.DrawingBoard` and hands the drawing to a
+:class:`Reader`, which asks the :class:`~barenet.app.state.AppState` what the network
+makes of it on a thread of its own (on every release of the button and, throttled,
+while drawing): drawing never waits for the network. The window shows each answer
+when it arrives.
 """
 
 from __future__ import annotations
 
 import math
+import threading
 import tkinter as tk
 import tkinter.font as tkfont
 from pathlib import Path
@@ -20,13 +23,15 @@ from PIL import Image, ImageTk
 from ..errors import BarenetError
 from .board import MAX_BRUSH, MIN_BRUSH
 from .network import Activations, Stage
-from .state import AppState
+from .state import DRAW_PROMPT, AppState, View
 from .teach import Teacher
 
 #: Side of the drawing and of the enlarged preview, in pixels.
 PANEL = 280
 #: While the button is held, recompute at most this often (milliseconds).
 UPDATE_MS = 80
+#: How often the window looks for the reader's answer (milliseconds).
+READER_POLL_MS = 25
 TEACH_POLL_MS = 150
 NETWORK_WIDTH, NETWORK_HEIGHT = 600, PANEL + 70  # taller than the board: room for titles
 BACKGROUND = "#16181d"
@@ -231,6 +236,71 @@ def _maps_photo(maps: np.ndarray | None) -> ImageTk.PhotoImage | None:
     return ImageTk.PhotoImage(strip)
 
 
+class Reader:
+    """Reads drawings on a thread of its own, the newest first: the window never waits.
+
+    :meth:`ask` hands over a copy of the drawing and returns at once; a drawing asked
+    for while another is being read replaces any still waiting (only the newest
+    matters). :meth:`answer` gives the newest finished :class:`View`, once.
+    """
+
+    def __init__(self, state: AppState) -> None:
+        self.state = state
+        self._lock = threading.Condition()
+        self._waiting: tuple[np.ndarray, bool] | None = None
+        self._answer: View | None = None
+        self._asked = self._answered = 0
+        self._closed = False
+        threading.Thread(target=self._work, daemon=True, name="barenet-reader").start()
+
+    def close(self) -> None:
+        """End the reader's thread (the window is closing)."""
+        with self._lock:
+            self._closed = True
+            self._lock.notify()
+
+    @property
+    def idle(self) -> bool:
+        """Whether every drawing asked for has been read (and its answer taken or pending)."""
+        with self._lock:
+            return self._answered == self._asked
+
+    def ask(self, drawing: np.ndarray, with_why: bool) -> None:
+        with self._lock:
+            self._waiting = (drawing.copy(), with_why)
+            self._asked += 1
+            self._lock.notify()
+
+    def cancel(self) -> None:
+        """Forget every drawing asked for: an answer still being worked out is dropped."""
+        with self._lock:
+            self._waiting, self._answer = None, None
+            self._asked += 1
+            self._answered = self._asked
+
+    def answer(self) -> View | None:
+        with self._lock:
+            view, self._answer = self._answer, None
+            return view
+
+    def _work(self) -> None:
+        while True:
+            with self._lock:
+                while self._waiting is None and not self._closed:
+                    self._lock.wait()
+                if self._closed:
+                    return
+                (drawing, with_why), self._waiting = self._waiting, None
+                number = self._asked
+            try:
+                view = self.state.read(drawing, with_why)
+            except Exception as exc:  # a bug must not end the reader silently
+                view = View(None, None, None, f"Could not read the drawing: {exc!r}")
+            with self._lock:
+                if number == self._asked:  # nothing newer was asked for meanwhile
+                    self._answer, self._answered = view, number
+
+
 class DrawApp:
     """The window: the drawing canvas, the preview and the network panel.
 
@@ -279,8 +349,8 @@ class DrawApp:
                                    bg=BACKGROUND, highlightthickness=0)
         network_canvas.pack()
         self.network = NetworkView(network_canvas, state)
-        model = f"model: {state.model_path}" if state.model is not None else "no model loaded"
-        tk.Label(net, text=model, anchor="w").pack(fill="x", pady=(6, 0))
+        self.model_label = tk.Label(net, text=self._model_text(), anchor="w")
+        self.model_label.pack(fill="x", pady=(6, 0))
 
         large = tkfont.nametofont("TkDefaultFont").copy()
         large.configure(size=12)
@@ -296,8 +366,20 @@ class DrawApp:
         for k, name in enumerate(self._labels()):
             if k < 10:  # key k: "it's a <class k>"
                 root.bind(f"<KeyPress-{k}>", lambda _event, name=name: self.label_as(name))
-        root.protocol("WM_DELETE_WINDOW", root.destroy)
+        root.protocol("WM_DELETE_WINDOW", self.close)
+        self.reader = Reader(state)
+        self._watch_reader()
         self.refresh()
+
+    def close(self) -> None:
+        """Close the window and end the reader's thread."""
+        self.reader.close()
+        self.root.destroy()
+
+    def _model_text(self, note: str = "") -> str:
+        if self.state.model is None:
+            return "no model loaded"
+        return f"model: {self.state.model_path}{note}"
 
     def _labels(self) -> list[str]:
         return self.state.class_names or [str(d) for d in range(10)]
@@ -377,13 +459,22 @@ class DrawApp:
         if lesson.model is not None:
             self.state.use_model(lesson.model)
             self.original_button.configure(state="normal")
-            self._redraw()
+            self.model_label.configure(text=self._model_text(
+                f" (taught; run folder {lesson.model.parent})"))
+            self._read_again()
         self.status.configure(text=lesson.message)
 
     def use_original(self) -> None:
         self.status.configure(text=self.state.use_model(None))
         self.original_button.configure(state="disabled")
-        self._redraw()
+        self.teach_progress.configure(value=0)
+        self.model_label.configure(text=self._model_text())
+        self._read_again()
+
+    def _read_again(self) -> None:
+        """Ask the model now in use about the drawing, if there is one to ask about."""
+        if not self.state.board.empty:
+            self.refresh()
 
     # -- pointer -------------------------------------------------------------------
     def _press(self, event: tk.Event) -> None:
@@ -415,17 +506,24 @@ class DrawApp:
             self._pending = self.root.after(UPDATE_MS, self.refresh)
 
     def refresh(self) -> None:
-        """Recompute from the drawing now and redraw the preview and the network."""
+        """Hand the drawing to the reader now; its answer is shown when it arrives."""
         if self._pending is not None:
             self.root.after_cancel(self._pending)
             self._pending = None
-        self.state.update()
-        self._redraw()
+        self.reader.ask(self.state.board.to_array(), self.show_why.get())
+
+    def _watch_reader(self) -> None:
+        """Show the reader's newest answer, if one has arrived; look again soon."""
+        view = self.reader.answer()
+        if view is not None:
+            self.state.apply(view)
+            self._redraw()
+        self.root.after(READER_POLL_MS, self._watch_reader)
 
     def _redraw(self) -> None:
         """Show the state: the preview (with the why overlay if asked), the network, the status."""
         seen = self.state.seen
-        why = self.state.why() if seen is not None and self.show_why.get() else None
+        why = self.state.reasons if self.show_why.get() else None
         if why is not None:
             picture = Image.fromarray(why, "RGB").resize((PANEL, PANEL), Image.Resampling.NEAREST)
         else:
@@ -435,10 +533,15 @@ class DrawApp:
         self.status.configure(text=self.state.status)
 
     def clear(self) -> None:
-        """Erase the drawing and reset every panel."""
+        """Erase the drawing and reset every panel (at once: a blank board needs no network)."""
         self.canvas.delete("ink")
         self.state.board.clear()
-        self.refresh()
+        if self._pending is not None:
+            self.root.after_cancel(self._pending)
+            self._pending = None
+        self.reader.cancel()
+        self.state.apply(View(None, None, None, DRAW_PROMPT))
+        self._redraw()
 
 
 def main(model_path: Path | None) -> None:
