@@ -32,7 +32,7 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 from skimage.filters import apply_hysteresis_threshold, threshold_otsu
-from skimage.measure import label, regionprops
+from skimage.measure import label
 from skimage.morphology import skeletonize
 from skimage.transform import hough_line, hough_line_peaks, resize
 
@@ -321,12 +321,49 @@ def _line_distance(line: Line, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
     return np.abs(xs * math.cos(line.theta) + ys * math.sin(line.theta) - line.rho)
 
 
-def _refine(line: Line, ys: np.ndarray, xs: np.ndarray) -> Line:
+@dataclass
+class _Pixels:
+    """Pixels of a picture of ``shape`` in raster order, and their order by column: the
+    pixels near a line are then found without measuring the distance of every pixel."""
+
+    ys: np.ndarray
+    xs: np.ndarray
+    shape: tuple[int, int]
+
+    def __post_init__(self) -> None:
+        self.by_x = np.argsort(self.xs, kind="stable")
+        self.sorted_xs = self.xs[self.by_x]
+
+    def near(self, line: Line, reach: float) -> tuple[np.ndarray, np.ndarray]:
+        """``(ys, xs)`` of the pixels in the band of rows (for a horizontal line; columns for
+        a vertical one) the line crosses, widened by ``reach``: every pixel within ``reach``
+        of the line, and others; in raster order."""
+        cos, sin = math.cos(line.theta), math.sin(line.theta)
+        horizontal = abs(sin) > 0.5
+        span = self.shape[1 if horizontal else 0] - 1
+        if horizontal:  # y = (rho - x cos) / sin, 0 <= x <= span
+            ends = (line.rho / sin, (line.rho - span * cos) / sin)
+            width = reach / abs(sin) + 1  # a pixel's distance to the line is |dy sin|
+        else:  # x = (rho - y sin) / cos
+            ends = (line.rho / cos, (line.rho - span * sin) / cos)
+            width = reach / abs(cos) + 1
+        # whole bounds: compared with floats, the coordinates would all be converted first
+        bounds = np.array([math.floor(min(ends) - width), math.ceil(max(ends) + width) + 1],
+                          self.ys.dtype)
+        if horizontal:
+            at = np.arange(*np.searchsorted(self.ys, bounds))
+        else:
+            at = np.sort(self.by_x[slice(*np.searchsorted(self.sorted_xs, bounds))])
+        return self.ys[at], self.xs[at]
+
+
+def _refine(line: Line, pixels: _Pixels) -> Line:
     """The straight line fitted (least squares, twice, outliers dropped) to the ink near ``line``.
 
     The Hough transform's peak is only as precise as its angle steps, and ink of
     the digit crossing the line pulls it; the fit follows the line's own pixels.
     """
+    ys, xs = pixels.near(line, line.half_width + 2)
     horizontal = abs(math.sin(line.theta)) > 0.5
     along, across = (xs, ys) if horizontal else (ys, xs)
     near = _line_distance(line, ys, xs) <= line.half_width + 2
@@ -417,21 +454,21 @@ def ruled_lines(ink: np.ndarray, low: Level, mask: np.ndarray,
                                                   endpoint=False)])
     width = stroke_width(mask) if width is None else width
     thickest = max(4.0, 2 * width)  # paper lines are no wider than pen strokes
-    found: list[tuple[Line, np.ndarray, np.ndarray]] = []
+    found: list[tuple[Line, _Pixels]] = []
     weak = np.where(mask, np.float32(0), ink)  # the pen's strokes are not smeared into lines
     smooth = [ndimage.uniform_filter1d(weak, LINE_SMOOTH, axis=axis) for axis in (0, 1)]
     for thetas, length, axis in ((near_horizontal, w, 1), (near_vertical, h, 0)):
         along, across = smooth[axis], smooth[1 - axis]
         # faint ink drawn out along the direction: no blot, no JPEG halo round a stroke
         faint = (along > low / 2) & (across < LINE_ACROSS_SHARE * along) | mask
-        ys, xs = np.nonzero(faint)
+        pixels = _Pixels(*np.nonzero(faint), faint.shape)
         space, angles, dists = hough_line(faint, theta=thetas)
         _, peak_angles, peak_dists = hough_line_peaks(
             space, angles, dists, threshold=LINE_FRACTION * length, min_distance=5,
             min_angle=len(thetas), num_peaks=64)
         for theta, rho in zip(peak_angles, peak_dists, strict=True):
             # the Hough peak's angle is a degree off or so: fitted to the line's pixels first
-            line = _refine(Line(float(theta), float(rho), 2.0), ys, xs)
+            line = _refine(Line(float(theta), float(rho), 2.0), pixels)
             # a ruled line is long, and no wider than the pen's strokes (else a thick bar)
             # over most of its length (where strokes cross it, or lines, its ink is wider)
             runs = _crossing_runs(line, faint)
@@ -439,25 +476,29 @@ def ruled_lines(ink: np.ndarray, low: Level, mask: np.ndarray,
             if thin.sum() < min(LINE_FRACTION / 2 * len(runs), 0.5 * (runs > 0).sum()):
                 continue
             line.half_width = int(np.percentile(runs[runs > 0], 25)) // 2 + 1.5
-            found.append((line, ys, xs))
+            found.append((line, pixels))
     if not found:
         return []
-    ink_y, ink_x = np.nonzero(mask)
-    on_line = np.zeros(len(ink_y), bool)
-    for line, _, _ in found:
-        on_line |= _line_distance(line, ink_y, ink_x) <= line.half_width
-    rest_y, rest_x = ink_y[~on_line], ink_x[~on_line]
-    if not rest_y.size:
+    ink = _Pixels(*np.nonzero(mask), mask.shape)
+    on_line = np.zeros((h, w), bool)
+    for line, _ in found:
+        ys, xs = ink.near(line, line.half_width)
+        on = _line_distance(line, ys, xs) <= line.half_width
+        on_line[ys[on], xs[on]] = True
+    rest = ~on_line[ink.ys, ink.xs]
+    if not rest.any():
         return []
+    spread_y, spread_x = _spread(ink.ys[rest]), _spread(ink.xs[rest])
     lines = []
-    for line, ys, xs in found:
+    for line, pixels in found:
+        ys, xs = pixels.near(line, line.half_width)
         along = _line_distance(line, ys, xs) <= line.half_width
         horizontal = abs(math.sin(line.theta)) > 0.5
-        coord, rest, across = (xs, rest_x, rest_y) if horizontal else (ys, rest_y, rest_x)
+        coord, spread, across = (xs, spread_x, spread_y) if horizontal else \
+            (ys, spread_y, spread_x)
         extent = float(np.ptp(coord[along])) + 1 if along.any() else 0.0
-        longer = extent >= LINE_OVERHANG * _spread(rest) or \
-            extent >= LINE_ACROSS * _spread(across)
-        if longer and along.sum() <= LINE_SHARE * rest_y.size:
+        longer = extent >= LINE_OVERHANG * spread or extent >= LINE_ACROSS * across
+        if longer and along.sum() <= LINE_SHARE * rest.sum():
             lines.append(line)
     return lines
 
@@ -526,6 +567,8 @@ def components(mask: np.ndarray, ink: np.ndarray,
     stroke broken by noise or a faint stretch of ink is long, dust is not).
 
     ``width`` is the strokes' width (:func:`stroke_width` of ``mask``), if already measured.
+    Every piece is measured at once, over the whole picture (:func:`thicknesses`), so a
+    picture of thousands of dots costs about as much as one of a few strokes.
 
     Returns
     -------
@@ -537,44 +580,115 @@ def components(mask: np.ndarray, ink: np.ndarray,
         The solid masses at the edge that were dropped.
     """
     labels = label(mask, connectivity=2)
-    pieces = [Component(r.label, int(r.area), float(r.image_intensity[r.image].sum()),
-                        tuple(int(v) for v in (r.bbox[0], r.bbox[2], r.bbox[1], r.bbox[3])))
-              for r in regionprops(labels, intensity_image=ink) if r.area >= MIN_INK_PIXELS]
-    pieces.sort(key=lambda c: -c.area)
-    inside = [c for c in pieces if not _touches_border(c, mask.shape)]
-    solid: list[Component] = []
-    if inside and len(inside) < len(pieces):
-        strokes = max(_thickness(c, labels) for c in inside
-                      if c.area >= SPECK_FRACTION * inside[0].area)
+    count = int(labels.max(initial=0))
+    area = np.bincount(labels.ravel(), minlength=count + 1)
+    mass = np.bincount(labels.ravel(), weights=ink.ravel(), minlength=count + 1)
+    boxes = np.zeros((count + 1, 4), np.int64)  # top, bottom, left, right
+    if count:
+        boxes[1:] = [(rows.start, rows.stop, cols.start, cols.stop)
+                     for rows, cols in ndimage.find_objects(labels)]
+    thick = thicknesses(labels, count)
+    kept = np.flatnonzero(area >= MIN_INK_PIXELS)
+    kept = kept[kept > 0]
+    kept = kept[np.argsort(-area[kept], kind="stable")]  # largest first, in label order
+    top, bottom, left, right = boxes[kept].T
+    edge = (top == 0) | (left == 0) | (bottom == mask.shape[0]) | (right == mask.shape[1])
+    solid = np.zeros(len(kept), bool)
+    if edge.any() and not edge.all():
+        inside = kept[~edge]
+        strokes = thick[inside[area[inside] >= SPECK_FRACTION * area[inside[0]]]].max()
         # a piece that thick has at least the area of a square that wide
-        solid = [c for c in pieces if c.area >= (SOLID_STROKES * strokes) ** 2
-                 and _touches_border(c, mask.shape)
-                 and _thickness(c, labels) > SOLID_STROKES * strokes]
-        pieces = [c for c in pieces if c not in solid]
-    if pieces:
-        smallest = SPECK_FRACTION * pieces[0].area
+        solid = edge & (area[kept] >= (SOLID_STROKES * strokes) ** 2) & \
+            (thick[kept] > SOLID_STROKES * strokes)
+    rest = kept[~solid]
+    if rest.size:
+        longest = np.maximum(boxes[rest, 1] - boxes[rest, 0], boxes[rest, 3] - boxes[rest, 2])
         shortest = max(SPECK_STROKES * (stroke_width(mask) if width is None else width),
-                       SPECK_FRACTION * max(pieces[0].height, pieces[0].width))
-        pieces = [c for c in pieces if c.area >= smallest or max(c.height, c.width) >= shortest]
-    for c in pieces:
-        _thickness(c, labels)
-    return labels, pieces, solid
+                       SPECK_FRACTION * longest[0])
+        rest = rest[(area[rest] >= SPECK_FRACTION * area[rest[0]]) | (longest >= shortest)]
+
+    def piece(k: int) -> Component:
+        return Component(int(k), int(area[k]), float(mass[k]),
+                         tuple(int(v) for v in boxes[k]), float(thick[k]))
+    return labels, [piece(k) for k in rest], [piece(k) for k in kept[solid]]
 
 
-def _thickness(c: Component, labels: np.ndarray) -> float:
-    """Sets and returns ``c.thickness``: twice the largest distance from inside the piece to
-    its edge, with holes smaller than a square of the piece's stroke width filled (thresholded
-    noise, a dark desk or a finger in the picture, is full of them; a digit's loops are larger)."""
-    if not c.thickness:
-        top, bottom, left, right = c.box
-        piece = np.pad(labels[top:bottom, left:right] == c.label, 1)
-        width = 2 * float(ndimage.distance_transform_edt(piece).max())
-        holes, count = ndimage.label(ndimage.binary_fill_holes(piece) & ~piece)
-        if count:
-            small = np.bincount(holes.ravel())[1:] < max(1.0, width * width / 4)
-            piece = piece | small[np.maximum(holes - 1, 0)] & (holes > 0)
-        c.thickness = 2 * float(ndimage.distance_transform_edt(piece).max())
-    return c.thickness
+def thicknesses(labels: np.ndarray, count: int | None = None) -> np.ndarray:
+    """The thickness of every piece of ``labels`` (:attr:`Component.thickness`), at once.
+
+    A piece's thickness is twice the largest distance from inside it to its edge, with
+    its holes smaller than a square of its stroke width filled (thresholded noise, a dark
+    desk or a finger in the picture, is full of them; a digit's loops are larger). The
+    stroke width is twice the largest distance from inside the piece alone to its edge.
+
+    Measured on the whole picture in linear time, not piece by piece (the box of a long
+    diagonal piece is most of the picture, and a picture may hold thousands): the
+    distance from any pixel of a piece to the nearest pixel outside it is the distance to
+    the nearest paper, and the holes come from the paper's 4-connected regions, which
+    with the 8-connected pieces form a tree (each region lies in one piece, each piece
+    in one region): a piece's holes are the regions that lie in it, each with everything
+    inside it. A node's parent is the node just above its first pixel in raster order.
+
+    Parameters
+    ----------
+    labels : ndarray of int (H, W)
+        0 for paper, ``1 .. count`` for the pieces (as :func:`components` labels them).
+    count : int, optional
+        The number of pieces, ``labels.max()`` if not given.
+
+    Returns
+    -------
+    ndarray float64 (count + 1,)
+        Entry ``k`` is the thickness of piece ``k`` (entry 0 is 0).
+    """
+    count = int(labels.max(initial=0)) if count is None else count
+    padded = np.pad(labels, 1)
+    inked = padded > 0
+    regions, holes = ndimage.label(~inked)  # the paper, 4-connected
+    width = padded.shape[1]
+    # one tree node per piece (1 .. count) and per paper region (count + 1 ..)
+    node = np.where(inked, padded, regions + count).ravel()
+    nodes = count + holes + 1
+    first = np.full(nodes, node.size)  # each node's first pixel in raster order
+    np.minimum.at(first, node, np.arange(node.size))
+    first[0] = width  # node 0 stands for no node
+    parent = node[first - width]
+    outer = node[0]  # the paper around everything, from the padding
+    parent[[0, outer]] = 0
+    size = np.bincount(node, minlength=nodes)
+    widest = np.zeros(nodes)
+    np.maximum.at(widest, node, ndimage.distance_transform_edt(inked).ravel())
+    widest *= 2  # the stroke width of each piece, before its holes are filled
+    # rows of nodes by their first pixel's row: a node's parent is always on a row above
+    order = np.argsort(first[1:] // width, kind="stable") + 1
+    rows = np.split(order, np.flatnonzero(np.diff(first[order] // width)) + 1)
+    enclosed = size.copy()  # each node's pixels and those of every node inside it
+    for row in reversed(rows):
+        np.add.at(enclosed, parent[row], enclosed[row])
+    is_hole = np.arange(nodes) > count
+    small = is_hole & (parent > 0) & (enclosed < np.maximum(1.0, widest[parent] ** 2 / 4))
+    if not small.any():
+        return widest[:count + 1]
+    # pieces inside a small hole are measured apart from the piece around them (a filled
+    # hole is part of that piece), one depth of such nesting at a time
+    depth = np.zeros(nodes, np.int64)
+    for row in rows:
+        depth[row] = depth[parent[row]] + small[row]
+    thickness = np.zeros(count + 1)
+    for level in range(int(depth[1:count + 1].max(initial=0)) + 1):
+        owner = np.zeros(nodes, np.int64)  # the piece of this depth whose filled area it is in
+        for row in rows:
+            up = parent[row]
+            own_piece = np.where(depth[row] == level, row, owner[up])
+            own_hole = np.where(depth[up] == level, np.where(small[row], up, 0), owner[up])
+            owner[row] = np.where(row <= count, own_piece, own_hole)
+        filled = owner[node]
+        reach = np.zeros(nodes)
+        np.maximum.at(reach, filled,
+                      ndimage.distance_transform_edt(filled.reshape(padded.shape) > 0).ravel())
+        at = np.flatnonzero(depth[1:count + 1] == level) + 1
+        thickness[at] = 2 * reach[at]
+    return thickness
 
 
 def _touches_border(c: Component, shape: tuple[int, int]) -> bool:
@@ -591,6 +705,11 @@ def digit_components(pieces: list[Component], shape: tuple[int, int]) -> list[Co
     stroke) join it, except, when the main piece lies inside the picture, pieces
     that touch the picture's edge.
 
+    The group grows until no piece comes within the margin of its box. Each of the four
+    sides of a piece's box is compared with the group's box only once it comes within
+    the margin (the pieces sorted by each side), so thousands of dots cost
+    ``O(n log n)``, not a pass over all pieces each time the box grows.
+
     Raises
     ------
     EmptyDrawingError
@@ -600,18 +719,38 @@ def digit_components(pieces: list[Component], shape: tuple[int, int]) -> list[Co
         raise EmptyDrawingError("the picture is nearly blank: too little ink to be a digit")
     main = max(pieces, key=lambda c: c.mass * (0.5 if _touches_border(c, shape) else 1.0))
     margin = GROUP_MARGIN * max(main.height, main.width)
-    group = [main]
     # a digit inside the picture takes no piece from its edge (the page's edge, a finger)
     candidates = pieces if _touches_border(main, shape) else [
         c for c in pieces if not _touches_border(c, shape)]
+    boxes = np.array([c.box for c in candidates], np.float64).reshape(-1, 4)
+    # piece i is near the group's box (top, bottom, left, right) when each of its four
+    # keys is below the matching bound: its top - margin < bottom, -(its bottom + margin)
+    # < -top, its left - margin < right, -(its right + margin) < -left. The bounds only
+    # grow with the group, so each key, sorted, is passed over once.
+    keys = np.stack([boxes[:, 0] - margin, -(boxes[:, 1] + margin),
+                     boxes[:, 2] - margin, -(boxes[:, 3] + margin)])
+    order = np.argsort(keys, axis=1, kind="stable")
+    sorted_keys = np.take_along_axis(keys, order, axis=1)
+    passed = np.zeros(4, np.int64)  # how many of each sorted key are below their bound
+    met = np.zeros(len(candidates), np.int8)  # how many of its four keys each piece meets
+    joined = np.array([c is main for c in candidates])
+    group = [main]
+    top, bottom, left, right = main.box
     while True:  # grow until no piece comes within the margin of the group
-        top, bottom, left, right = union_box(group)
-        near = [c for c in candidates if c not in group and c.box[0] < bottom + margin
-                and c.box[1] > top - margin and c.box[2] < right + margin
-                and c.box[3] > left - margin]
-        if not near:
+        fresh = []
+        for k, bound in enumerate((bottom, -top, right, -left)):
+            end = int(np.searchsorted(sorted_keys[k], bound, side="left"))
+            fresh.append(order[k, passed[k]:end])
+            met[fresh[-1]] += 1  # each piece once per key
+            passed[k] = end
+        near = np.unique(np.concatenate(fresh))
+        near = near[(met[near] == 4) & ~joined[near]]
+        if not near.size:
             return group
-        group += near
+        joined[near] = True
+        group += [candidates[i] for i in near]
+        top, bottom = min(top, int(boxes[near, 0].min())), max(bottom, int(boxes[near, 1].max()))
+        left, right = min(left, int(boxes[near, 2].min())), max(right, int(boxes[near, 3].max()))
 
 
 def union_box(pieces: list[Component]) -> tuple[int, int, int, int]:

@@ -101,17 +101,28 @@ def row_pieces(pieces: list[Component]) -> list[Component]:
 
 
 def columns(pieces: list[Component]) -> list[list[Component]]:
-    """Group pieces that overlap horizontally (one digit) and order the groups left to right."""
+    """Group pieces that overlap horizontally (one digit) and order the groups left to right.
+
+    Pieces are taken from left to right, each joining the first group it overlaps enough;
+    a group ending left of a piece can take no later piece and is no longer compared, so a
+    row of thousands of dots costs about one comparison per dot.
+    """
     groups: list[list[Component]] = []
+    spans: list[tuple[int, int]] = []  # each group's left and right
+    open_groups: list[int] = []  # the groups reaching beyond the current piece's left
     for c in sorted(pieces, key=lambda c: c.box[2]):
-        for group in groups:
-            left, right = min(g.box[2] for g in group), max(g.box[3] for g in group)
+        open_groups = [g for g in open_groups if spans[g][1] > c.box[2]]
+        for g in open_groups:
+            left, right = spans[g]
             overlap = min(right, c.box[3]) - max(left, c.box[2])
             if overlap >= STACK_OVERLAP * min(c.width, right - left):
-                group.append(c)
+                groups[g].append(c)
+                spans[g] = (left, max(right, c.box[3]))
                 break
         else:
+            open_groups.append(len(groups))
             groups.append([c])
+            spans.append((c.box[2], c.box[3]))
     return sorted(groups, key=lambda g: min(c.box[2] for c in g))
 
 
