@@ -153,6 +153,8 @@ def robust_spread(values: np.ndarray) -> tuple[float, float]:
     as precise for these statistics, and a large photo costs no more.
     """
     flat = values.ravel()
+    if flat.size == 0:
+        return 0.0, 0.0
     step = max(1, flat.size // STATS_SAMPLE)
     sample = flat[::step]
     centre = float(np.median(sample))
@@ -248,11 +250,16 @@ def local_noise(ink: np.ndarray, noise: float, tile: int) -> np.ndarray:
     h, w = ink.shape
     rows = np.linspace(0, h, max(1, round(h / tile)) + 1).astype(int)
     cols = np.linspace(0, w, max(1, round(w / tile)) + 1).astype(int)
-    grid = np.array([[np.percentile(ink[r0:r1, c0:c1], 75) / 0.6745
+    grid = np.array([[_upper_quartile(ink[r0:r1, c0:c1]) / 0.6745
                       for c0, c1 in zip(cols[:-1], cols[1:], strict=True)]
                      for r0, r1 in zip(rows[:-1], rows[1:], strict=True)], np.float32)
     spread = resize(grid, (h, w), order=1, mode="edge", anti_aliasing=False)
     return np.minimum(spread, np.float32(noise)).astype(np.float32)
+
+
+def _upper_quartile(values: np.ndarray) -> float:
+    """The 75th percentile of ``values``; 0 for none."""
+    return float(np.percentile(values, 75)) if values.size else 0.0
 
 
 def ink_levels(ink: np.ndarray, noise: Level,
@@ -408,6 +415,8 @@ def _crossing_runs(line: Line, faint: np.ndarray) -> np.ndarray:
 def _spread(coords: np.ndarray) -> float:
     """How far the rest of the ink extends along one axis, its furthest percent on either
     side left out (crumbs of the lines, specks)."""
+    if coords.size == 0:
+        return 0.0
     low, high = np.percentile(coords, [1, 99])
     return float(high - low) + 1
 
@@ -472,6 +481,8 @@ def ruled_lines(ink: np.ndarray, low: Level, mask: np.ndarray,
             # a ruled line is long, and no wider than the pen's strokes (else a thick bar)
             # over most of its length (where strokes cross it, or lines, its ink is wider)
             runs = _crossing_runs(line, faint)
+            if not (runs > 0).any():  # refined off the ink (fine stripes): no line there
+                continue
             thin = (runs > 0) & (runs <= min(thickest, max(3.0, 0.03 * length), 2 * LINE_REACH))
             if thin.sum() < min(LINE_FRACTION / 2 * len(runs), 0.5 * (runs > 0).sum()):
                 continue

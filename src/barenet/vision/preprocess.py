@@ -138,6 +138,8 @@ def glyph_from(ink: np.ndarray, picked: np.ndarray, box: Box) -> np.ndarray:
     region = np.clip(region / np.float32(max(float(np.percentile(values, 90)), 1e-6)), 0, 1)
     rows = np.flatnonzero((region >= BOX_LEVEL).any(axis=1))
     cols = np.flatnonzero((region >= BOX_LEVEL).any(axis=0))
+    if rows.size == 0:  # ink too faint for any pixel to reach the box's level
+        raise EmptyDrawingError("the picture is nearly blank: too little ink to be a digit")
     region = region[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1].astype(np.float32)
     return to_glyph(region, stroke_width(picked))
 
