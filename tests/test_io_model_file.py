@@ -326,10 +326,12 @@ def test_predict_with_image_input_shape_and_softmax_output(rng):
     assert model.predict(images[:0]).shape == (0,)
 
 
-@pytest.mark.parametrize("shape", [(28, 28), (3, 27, 27), (3, 784, 2), (784,), ()])
-def test_predict_wrong_image_shape_is_a_clear_error(shape):
+@pytest.mark.parametrize("shape, problem", [
+    ((28, 28), "no batch axis"), ((784,), "no batch axis"), ((3, 27, 27), "784 values each"),
+    ((3, 784, 2), "784 values each"), ((), "784 values each")])
+def test_predict_wrong_image_shape_is_a_clear_error(shape, problem):
     model = trained_model(np.float32)
-    with pytest.raises(bn.BarenetError, match="784 values each") as info:
+    with pytest.raises(bn.BarenetError, match=problem) as info:
         model.predict(np.zeros(shape, np.uint8))
     assert "\n" not in str(info.value) and str(shape) in str(info.value)
 
