@@ -72,11 +72,12 @@ def load_image(path: str | os.PathLike | IO[bytes]) -> np.ndarray:
     Raises
     ------
     BarenetError
-        The file is missing, unreadable, not an image, truncated or corrupt,
-        or larger than Pillow's decompression-bomb limit.
+        The file (by name, or an open file object) is missing, unreadable, not an
+        image, truncated or corrupt, or larger than Pillow's decompression-bomb limit.
     """
     if isinstance(path, (str, os.PathLike)):  # a file by name (an open file object: as is)
         check_regular_file(path)
+    name = _name(path)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -90,24 +91,43 @@ def load_image(path: str | os.PathLike | IO[bytes]) -> np.ndarray:
                 image.load()
                 return _to_array(image)
     except FileNotFoundError:
-        raise BarenetError(f"{path}: no such file") from None
+        raise BarenetError(f"{name}: no such file") from None
     except IsADirectoryError:
-        raise BarenetError(f"{path}: is a folder, not an image file") from None
+        raise BarenetError(f"{name}: is a folder, not an image file") from None
     except PermissionError:
-        raise BarenetError(f"{path}: permission denied; make it readable") from None
+        raise BarenetError(f"{name}: permission denied; make it readable") from None
     except UnidentifiedImageError:
-        if os.path.getsize(path) == 0:
-            raise BarenetError(f"{path}: the file is empty (0 bytes), not an image") from None
-        raise BarenetError(f"{path}: not an image file Pillow can read "
+        if _is_empty(path):
+            raise BarenetError(f"{name}: the file is empty (0 bytes), not an image") from None
+        raise BarenetError(f"{name}: not an image file Pillow can read "
                            "(give a PNG, JPEG, BMP or GIF file)") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise BarenetError(f"{path}: the image has more pixels than Pillow's "
+        raise BarenetError(f"{name}: the image has more pixels than Pillow's "
                            f"decompression-bomb limit of {Image.MAX_IMAGE_PIXELS:,}; "
                            "shrink it first") from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise BarenetError(f"{path}: cannot decode the image ({reason}); the file is damaged: "
+        raise BarenetError(f"{name}: cannot decode the image ({reason}); the file is damaged: "
                            "export or download it again") from None
+
+
+def _name(path: str | os.PathLike | IO[bytes]) -> str:
+    """How messages name the file: its path, a file object's name, else "the image"."""
+    if isinstance(path, (str, os.PathLike)):
+        return str(path)
+    name = getattr(path, "name", None)
+    return name if isinstance(name, str) and name else "the image"
+
+
+def _is_empty(path: str | os.PathLike | IO[bytes]) -> bool:
+    """Whether the file (by name, or an open file object) holds no byte at all."""
+    try:
+        if isinstance(path, (str, os.PathLike)):
+            return os.path.getsize(path) == 0
+        path.seek(0, os.SEEK_END)
+        return path.tell() == 0
+    except (OSError, ValueError, AttributeError):  # unseekable, closed, or no file at all
+        return False
 
 
 def _to_array(image: Image.Image) -> np.ndarray:
