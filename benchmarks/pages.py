@@ -281,9 +281,14 @@ def _ink_box(layer: np.ndarray) -> Box:
     return box
 
 
-def _digit(digit28: np.ndarray, height: float, thickness: float,
-           rng: np.random.Generator) -> np.ndarray:
-    return digit_ink(digit28, max(16, int(round(height))), thickness, rng)
+def _digit(digit28: np.ndarray, height: float, thickness: float, rng: np.random.Generator,
+           width: float | None = None) -> np.ndarray:
+    """:func:`scenes.digit_ink` ``height`` tall, or smaller so it is at most ``width`` wide."""
+    ink = digit_ink(digit28, max(16, int(round(height))), thickness, rng)
+    if width is not None and ink.shape[1] > width:
+        ink = digit_ink(digit28, max(16, int(round(height * width / ink.shape[1]))), thickness,
+                        rng)
+    return ink
 
 
 def _write(albedo: np.ndarray, layer: np.ndarray | None, cov: np.ndarray, top: int, left: int,
@@ -299,7 +304,7 @@ def _write(albedo: np.ndarray, layer: np.ndarray | None, cov: np.ndarray, top: i
 def _clean(digit28: np.ndarray, rng: np.random.Generator) -> Page:
     fh, fw = _frame(rng)
     look = Look()
-    ink = _digit(digit28, rng.uniform(0.3, 0.7) * fh, 1.0, rng)
+    ink = _digit(digit28, rng.uniform(0.3, 0.7) * fh, 1.0, rng, 0.9 * fw)
     albedo = np.ones((fh, fw, 3), np.float32)
     layer = np.zeros((fh, fw), np.float32)
     top, left = _place(ink.shape, (fh, fw), rng)
@@ -318,7 +323,7 @@ def _plain(digit28: np.ndarray, rng: np.random.Generator, thickness: float | Non
     look = _baseline(rng)
     if thickness is not None:
         look.thickness = thickness
-    ink = _digit(digit28, rng.uniform(*height) * fh, look.thickness, rng)
+    ink = _digit(digit28, rng.uniform(*height) * fh, look.thickness, rng, 0.75 * fw)
     albedo = _paper(look, rng, (fh, fw))
     layer = np.zeros((fh, fw), np.float32)
     top, left = _place(ink.shape, (fh, fw), rng, margin=0.12)
@@ -510,7 +515,7 @@ def _sticky_note(digit28: np.ndarray, rng: np.random.Generator) -> Page:
     look = _baseline(rng)
     _marker(look, rng)
     side = rng.uniform(0.5, 0.8) * min(fh, fw)
-    ink = _digit(digit28, side * rng.uniform(0.45, 0.7), look.thickness, rng)
+    ink = _digit(digit28, side * rng.uniform(0.45, 0.7), look.thickness, rng, 0.84 * side)
     albedo, layer, _ = _note(rng, (fh, fw), (side, side), ink, look)
     jpeg = _phone(look, rng)
     look.gradient = rng.uniform(0.05, 0.3)
@@ -551,7 +556,7 @@ def _notebook(digit28: np.ndarray, rng: np.random.Generator) -> Page:
     dh = spacing * rng.uniform(0.65, 1.6)
     ink = _digit(digit28, dh, look.thickness, rng)
     h, w = ink.shape
-    left = _free(w, margin_x + 0.3 * spacing, 0.95 * fw, rng)
+    left = min(_free(w, margin_x + 0.3 * spacing, 0.95 * fw, rng), int(0.97 * fw) - w)
     first = math.ceil((h + 0.05 * fh - phase) / spacing)
     last = math.floor((0.95 * fh - phase) / spacing)
     k = int(rng.integers(first, max(first, last) + 1))
@@ -622,7 +627,7 @@ def _graph_paper(digit28: np.ndarray, rng: np.random.Generator) -> Page:
     look.paper = tuple(_jitter((248, 248, 245), rng, 4))
     jpeg = _phone(look, rng) if rng.random() < 0.6 else _scan(look, rng)
     dh = rng.uniform(0.3, 0.6) * fh
-    ink = _digit(digit28, dh, look.thickness, rng)
+    ink = _digit(digit28, dh, look.thickness, rng, 0.8 * fw)
     spacing = ink.shape[0] * rng.uniform(0.3, 1.0)
     albedo = _paper(look, rng, (fh, fw))
     y, x = _grid((fh, fw))
@@ -779,7 +784,7 @@ def _whiteboard(digit28: np.ndarray, rng: np.random.Generator) -> Page:
         ghost_look = replace(look, ink_opacity=rng.uniform(0.03, 0.09), ink_blotch=0.5)
         gt, gl = rng.integers(-ghost.shape[0] // 2, fh), rng.integers(-ghost.shape[1] // 2, fw)
         _ink(albedo, ghost, int(gt), int(gl), ghost_look, rng, dh)
-    ink = _digit(digit28, dh, look.thickness, rng)
+    ink = _digit(digit28, dh, look.thickness, rng, 0.8 * fw)
     layer = np.zeros((fh, fw), np.float32)
     top, left = _place(ink.shape, (fh, fw), rng, margin=0.08)
     _write(albedo, layer, ink, top, left, look, rng, ink.shape[0])
@@ -846,7 +851,7 @@ def _chalkboard(digit28: np.ndarray, rng: np.random.Generator) -> Page:
         ghost_look = replace(look, ink_opacity=rng.uniform(0.05, 0.15))
         gt, gl = rng.integers(-ghost.shape[0] // 2, fh), rng.integers(-ghost.shape[1] // 2, fw)
         _ink(albedo, ghost, int(gt), int(gl), ghost_look, rng, dh)
-    ink = _digit(digit28, dh, look.thickness, rng)
+    ink = _digit(digit28, dh, look.thickness, rng, 0.8 * fw)
     layer = np.zeros((fh, fw), np.float32)
     top, left = _place(ink.shape, (fh, fw), rng, margin=0.08)
     _write(albedo, layer, ink, top, left, look, rng, ink.shape[0])
@@ -874,7 +879,7 @@ def _washed_out(digit28: np.ndarray, rng: np.random.Generator) -> Page:
         look.contrast = 0.0
     look.ink_opacity = float((1 - _dim(drop)) / (1 - np.mean(look.ink)))
     albedo = _paper(look, rng, (fh, fw))
-    ink = _digit(digit28, rng.uniform(0.3, 0.6) * fh, look.thickness, rng)
+    ink = _digit(digit28, rng.uniform(0.3, 0.6) * fh, look.thickness, rng, 0.8 * fw)
     layer = np.zeros((fh, fw), np.float32)
     top, left = _place(ink.shape, (fh, fw), rng, margin=0.08)
     _write(albedo, layer, ink, top, left, look, rng, ink.shape[0])
@@ -895,7 +900,7 @@ def _felt_tip(digit28: np.ndarray, rng: np.random.Generator) -> Page:
     look.ink_opacity = rng.uniform(0.92, 1.0)
     look.ink_blotch = rng.uniform(0.0, 0.1)
     look.thickness = rng.uniform(2.0, 3.2)
-    ink = _digit(digit28, rng.uniform(0.3, 0.6) * fh, look.thickness, rng)
+    ink = _digit(digit28, rng.uniform(0.3, 0.6) * fh, look.thickness, rng, 0.8 * fw)
     bleed = NORMAL_WIDTH * look.thickness * ink.shape[0] * rng.uniform(0.03, 0.08)
     ink = np.clip(ndimage.gaussian_filter(ink, bleed) * 1.15, 0, 1)  # soaks into the fibres
     albedo = _paper(look, rng, (fh, fw))

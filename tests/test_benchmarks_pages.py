@@ -29,7 +29,7 @@ def test_every_condition_renders_a_picture_holding_the_digit(condition):
     h, w = image.shape[:2]
     assert 200 <= min(h, w) and max(h, w) <= 2000
     top, bottom, left, right = page.box
-    assert 0 <= top < bottom <= h and 0 <= left < right <= w
+    assert 0 < top < bottom < h and 0 < left < right < w  # inside, not cut by an edge
     assert bottom - top >= 16  # a digit, not a speck
     assert page.jpeg is None or 50 <= page.jpeg <= 100
     # the digit is drawn: its box differs from the page around it
