@@ -1,20 +1,22 @@
-"""Decoding picture files (issue 30): large pictures in bounded memory (item 7), float pictures
-with infinite or NaN pixels (item 13), and file objects that hold no image (item 15); every
-problem a one-line BarenetError."""
+"""Decoding picture files (issue 30): large pictures in bounded memory (item 7), EXIF
+orientation (item 12), float pictures with infinite or NaN pixels (item 13), and file objects
+that hold no image (item 15); every problem a one-line BarenetError."""
 
 from __future__ import annotations
 
 import io
+import json
 import math
 import tracemalloc
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageOps
 
 from barenet.errors import BarenetError
-from barenet.vision import extract
+from barenet.vision import extract, preprocess
 from barenet.vision import images as images_module
 from barenet.vision.images import MAX_SIDE, load_image
 
@@ -147,6 +149,66 @@ def test_running_out_of_memory_is_a_one_line_error_for_that_file(monkeypatch, tm
     monkeypatch.setattr(images_module, "_to_array", exhausted)
     message = one_line_error(load_image, tmp_path / "seven.png")
     assert message.startswith(str(tmp_path / "seven.png")) and "memory" in message
+
+
+# --- item 12: EXIF orientation --------------------------------------------------------------
+
+def with_orientation(array: np.ndarray, orientation: int, fmt: str = "PNG") -> bytes:
+    image = Image.fromarray(array)
+    exif = image.getexif()
+    exif[0x0112] = orientation
+    out = io.BytesIO()
+    image.save(out, fmt, exif=exif.tobytes())
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("orientation", range(0, 10))
+def test_the_exif_orientation_is_applied_as_viewers_do(orientation):
+    pixels = np.random.default_rng(orientation).integers(0, 256, (5, 7, 3), dtype=np.uint8)
+    data = with_orientation(pixels, orientation)
+    with Image.open(io.BytesIO(data)) as image:
+        expected = np.asarray(ImageOps.exif_transpose(image))
+    assert np.array_equal(load_image(io.BytesIO(data)), expected)
+
+
+def sideways_photo(tmp_path: Path, size: tuple[int, int] = (300, 200)) -> tuple[Path, Path]:
+    """A phone photo of a "7": stored turned a quarter anticlockwise, with Orientation=6
+    (turn it a quarter clockwise to show it); and the same photo stored upright."""
+    upright = as_uint8(seven(*size))
+    (tmp_path / "upright.jpg").write_bytes(with_orientation(upright, 1, "JPEG"))
+    (tmp_path / "sideways.jpg").write_bytes(with_orientation(np.rot90(upright), 6, "JPEG"))
+    return tmp_path / "upright.jpg", tmp_path / "sideways.jpg"
+
+
+def test_a_phone_photo_stored_sideways_is_read_upright(tmp_path):
+    upright, sideways = sideways_photo(tmp_path)
+    seen = preprocess(load_image(sideways))
+    assert load_image(sideways).shape == (300, 200)
+    assert np.abs(seen - preprocess(load_image(upright))).mean() < 0.02
+
+
+def test_a_large_photo_is_turned_after_it_is_shrunk(tmp_path):
+    upright, sideways = sideways_photo(tmp_path, (4400, 600))
+    image = load_image(sideways)  # decoded at a quarter of its size (JPEG's draft), then turned
+    assert image.shape == load_image(upright).shape == (1100, 150)
+
+
+def test_predict_and_picture_folders_read_photos_upright(tmp_path, capsys, linear_model):
+    """``barenet predict``, and ``evaluate --images`` and ``finetune`` (which read folders of
+    pictures with :func:`barenet.data.folder.read_folder`) all decode with load_image."""
+    from barenet.cli.main import main
+    from barenet.data.folder import read_folder
+
+    folder = tmp_path / "pictures" / "7"
+    folder.mkdir(parents=True)
+    upright, sideways = sideways_photo(folder)
+    read = read_folder(tmp_path / "pictures", [str(k) for k in range(10)])
+    assert np.abs(read.images[0] - read.images[1]).mean() < 0.02
+    linear_model().save(tmp_path / "model.npz")
+    assert main(["predict", str(upright), str(sideways), "--model", str(tmp_path / "model.npz"),
+                 "--json"]) == 0
+    results = json.loads(capsys.readouterr().out)
+    assert results[0]["box"] == pytest.approx(results[1]["box"], abs=3)
 
 
 # --- item 13: infinite and NaN pixels -------------------------------------------------------

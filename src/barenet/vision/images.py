@@ -4,7 +4,8 @@ Pillow decodes the file (PNG, JPEG, BMP, GIF, TIFF and whatever else it knows);
 this module only maps its many pixel modes onto the arrays
 :func:`barenet.vision.to_grayscale` accepts, keeping Pillow's
 decompression-bomb limit. A large picture is shrunk while it is converted, a band
-of rows at a time, so no full-size copy of it is ever made besides Pillow's own.
+of rows at a time, so no full-size copy of it is ever made besides Pillow's own;
+the picture is turned upright as its EXIF orientation says, as image viewers do.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import math
 import os
 import stat
+import struct
 import warnings
 from collections.abc import Callable, Iterator
 from typing import IO
@@ -28,11 +30,16 @@ MAX_SIDE = 2048
 BAND_PIXELS = 1 << 19
 #: The median that fills a float picture's missing pixels is taken on about this many.
 FILL_SAMPLE = 1 << 20
+#: The EXIF tag of a picture's orientation.
+ORIENTATION = 0x0112
 
 # Modes kept as they are; every other mode is converted to the one given.
 _KEEP = {"L", "LA", "RGB", "RGBA"}
 _CONVERT = {"1": "L", "PA": "RGBA", "La": "LA", "RGBa": "RGBA", "RGBX": "RGB", "CMYK": "RGB",
             "YCbCr": "RGB", "LAB": "RGB", "HSV": "RGB"}
+# What damaged metadata makes Pillow's EXIF reader raise.
+_BAD_METADATA = (SyntaxError, ValueError, OSError, EOFError, KeyError, IndexError, TypeError,
+                 struct.error)
 
 
 def check_regular_file(path: str | os.PathLike) -> None:
@@ -58,7 +65,7 @@ def check_regular_file(path: str | os.PathLike) -> None:
 
 
 def load_image(path: str | os.PathLike | IO[bytes]) -> np.ndarray:
-    """Decode the first frame of an image file.
+    """Decode the first frame of an image file, upright.
 
     Parameters
     ----------
@@ -75,7 +82,9 @@ def load_image(path: str | os.PathLike | IO[bytes]) -> np.ndarray:
         pictures (a float picture's range is that of its finite pixels and 0;
         NaN and infinite pixels become the median of the finite ones).
         Pictures with a side longer than :data:`MAX_SIDE` are shrunk by an
-        integer factor (pixel averaging).
+        integer factor (pixel averaging). A picture with an EXIF orientation
+        (a phone photo stored sideways) is rotated or flipped upright, as
+        image viewers show it (:func:`PIL.ImageOps.exif_transpose`).
 
     Raises
     ------
@@ -100,7 +109,7 @@ def load_image(path: str | os.PathLike | IO[bytes]) -> np.ndarray:
                 if factor > 1 and image.format == "JPEG":
                     image.draft(image.mode, (image.width // factor, image.height // factor))
                 image.load()
-                return _to_array(image)
+                return upright(_to_array(image), _orientation(image))
     except FileNotFoundError:
         raise BarenetError(f"{name}: no such file") from None
     except IsADirectoryError:
@@ -143,6 +152,40 @@ def _is_empty(path: str | os.PathLike | IO[bytes]) -> bool:
         return path.tell() == 0
     except (OSError, ValueError, AttributeError):  # unseekable, closed, or no file at all
         return False
+
+
+def _orientation(image: Image.Image) -> int:
+    """The picture's EXIF orientation (1 to 8; 1 is upright), read as
+    :func:`PIL.ImageOps.exif_transpose` reads it; 1 when damaged or absent."""
+    try:
+        value = image.getexif().get(ORIENTATION, 1)
+    except _BAD_METADATA:
+        return 1
+    return value if isinstance(value, int) and 1 <= value <= 8 else 1
+
+
+def upright(array: np.ndarray, orientation: int) -> np.ndarray:
+    """``array`` (H, W, ...) turned as the EXIF ``orientation`` says: the same as
+    :func:`PIL.ImageOps.exif_transpose` does to the picture (2: mirrored, 3: upside
+    down, 4: flipped, 5: transposed, 6: turned a quarter clockwise, 7: transversed,
+    8: turned a quarter anticlockwise). Other values leave it as it is."""
+    if orientation == 2:
+        array = array[:, ::-1]
+    elif orientation == 3:
+        array = array[::-1, ::-1]
+    elif orientation == 4:
+        array = array[::-1]
+    elif orientation == 5:
+        array = array.swapaxes(0, 1)
+    elif orientation == 6:
+        array = np.rot90(array, -1)
+    elif orientation == 7:
+        array = array[::-1, ::-1].swapaxes(0, 1)
+    elif orientation == 8:
+        array = np.rot90(array, 1)
+    else:
+        return array
+    return np.ascontiguousarray(array)
 
 
 def _to_array(image: Image.Image) -> np.ndarray:
