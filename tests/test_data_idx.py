@@ -156,7 +156,8 @@ def test_more_values_than_allowed_or_than_memory_is_refused_before_reading(tmp_p
         read_idx(path, max_values=2999)
     assert str(info.value).startswith(str(path)) and "\n" not in str(info.value)
     monkeypatch.setenv("BARENET_MAX_MEMORY", "2K")
-    with pytest.raises(BarenetError, match="declares 2.9 KB of data, more than the 2.0 KB of "
-                                           "memory available") as info:
+    with pytest.raises(BarenetError, match="its header declares needs about 2.9 KB of memory, "
+                                           "more than the 2.0 KB available; the file is "
+                                           "corrupt") as info:
         read_idx(path)
     assert "--max-memory" in str(info.value)

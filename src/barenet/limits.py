@@ -516,10 +516,10 @@ def inference_bytes(parameters: int, sample_values: int, itemsize: int,
     return itemsize * (parameters + batch_size * sample_values)
 
 
-def check_memory(what: str, needed: int, budget: int) -> None:
-    """Refuse ``needed`` bytes over ``budget`` in one line saying how to allow more."""
+def check_memory(what: str, needed: int, budget: int,
+                 remedy: str = "use smaller layers or a smaller batch") -> None:
+    """Refuse ``needed`` bytes over ``budget`` in one line: ``remedy``, or allow more."""
     if needed > budget:
         raise BarenetError(f"{what} needs about {format_bytes(needed)} of memory, more than "
-                           f"the {format_bytes(budget)} available; use smaller layers or a "
-                           "smaller batch, or allow more with --max-memory (or "
-                           "BARENET_MAX_MEMORY)")
+                           f"the {format_bytes(budget)} available; {remedy}, or allow more "
+                           f"with --max-memory (or ${MEMORY_ENV})")

@@ -229,7 +229,7 @@ class Sequential(Module):
         limits.check_memory(f"predicting {images:,} images at a time (the batch size times "
                             "the threads)", limits.inference_bytes(
                                 weights, per_sample, self.dtype.itemsize, images),
-                            limits.memory_budget())
+                            limits.memory_budget(), "use a smaller batch size")
 
     def inference_layers(self) -> list[Module]:
         """The layers :meth:`predict_logits` runs: :attr:`layers`, in eval mode, with each

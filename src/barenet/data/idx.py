@@ -27,7 +27,7 @@ import numpy as np
 
 from ..errors import BarenetError
 from ..io.files import atomic_write
-from ..limits import format_bytes, memory_budget
+from ..limits import check_memory, memory_budget
 
 #: IDX dtype code -> big-endian NumPy dtype.
 IDX_DTYPES: dict[int, np.dtype] = {
@@ -56,12 +56,8 @@ def _read_data(stream: BinaryIO, name: str, expected: int) -> bytearray:
     """Up to ``expected + 1`` bytes of ``stream`` (one more tells a file that is too long),
     read in chunks into a buffer that grows with the data the stream really holds;
     refused first if ``expected`` bytes would not fit the memory budget."""
-    budget = memory_budget()
-    if expected > budget:
-        raise BarenetError(f"{name}: its header declares {format_bytes(expected)} of data, "
-                           f"more than the {format_bytes(budget)} of memory available; the "
-                           "file is corrupt, or allow more with --max-memory (or "
-                           "BARENET_MAX_MEMORY)")
+    check_memory(f"{name}: the data its header declares", expected, memory_budget(),
+                 "the file is corrupt")
     data = bytearray()
     while len(data) <= expected:
         chunk = stream.read(min(_CHUNK, expected + 1 - len(data)))

@@ -199,11 +199,11 @@ def read_regular(path: str | os.PathLike, limit: int, what: str = "file") -> byt
     """
     fd = open_regular(path)
     with os.fdopen(fd, "rb") as handle:
-        try:
-            data = handle.read(limit + 1)
+        try:  # the size first: a sparse file of gigabytes is refused without reading it
+            data = handle.read(limit + 1) if os.fstat(fd).st_size <= limit else None
         except OSError as exc:
             raise BarenetError(f"cannot read {shown(path)} ({exc.strerror or exc})") from None
-    if len(data) > limit:
+    if data is None or len(data) > limit:
         raise BarenetError(f"{shown(path)} is larger than the {limit:,} bytes a {what} may "
                            "have; it was not written by barenet")
     return data
