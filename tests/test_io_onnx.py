@@ -124,11 +124,26 @@ def test_export_command_writes_a_file_onnxruntime_runs(tmp_path, test_images, ca
     monkeypatch.chdir(tmp_path)
     assert main(["export", str(run)]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("mine.onnx: ONNX (opset 17)") and "'probabilities'" in out
-    _, probabilities = run_onnx(tmp_path / "mine.onnx", test_images[:20])
+    # beside the model, not in the current folder (issue 33), and it says where
+    assert out.startswith(f"{run / 'best.onnx'}: ONNX (opset 17)") and "'probabilities'" in out
+    _, probabilities = run_onnx(run / "best.onnx", test_images[:20])
     np.testing.assert_allclose(probabilities, model.predict_proba(test_images[:20]), atol=1e-5)
     assert main(["export", str(run / "best.npz"), "--out", str(tmp_path / "x" / "y.onnx")]) == 0
     assert (tmp_path / "x" / "y.onnx").is_file()
+
+
+def test_export_replaces_no_file(tmp_path, capsys):
+    """A second export goes to a free name; an --out that exists is refused, kept as it was."""
+    model_path = tmp_path / "m.npz"
+    bn.Sequential([Linear(784, 10, rng=0)], input_shape=(784,)).save(model_path)
+    (tmp_path / "m.onnx").write_bytes(b"the user's own file")
+    assert main(["export", str(model_path)]) == 0
+    assert capsys.readouterr().out.startswith(f"{tmp_path / 'm-2.onnx'}: ONNX")
+    assert (tmp_path / "m.onnx").read_bytes() == b"the user's own file"
+    assert main(["export", str(model_path), "--out", str(tmp_path / "m.onnx")]) == 2
+    err = capsys.readouterr().err
+    assert "already exists and barenet replaces no file it did not make" in err
+    assert (tmp_path / "m.onnx").read_bytes() == b"the user's own file"
 
 
 def test_export_of_a_file_that_is_not_a_model_is_one_line(tmp_path, capsys):

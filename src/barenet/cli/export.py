@@ -21,31 +21,32 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="what to write (default onnx: opset 17, input 'image' float32 "
                              "(N, 1, 28, 28) in [0, 1], outputs 'logits' and 'probabilities')")
     parser.add_argument("--out", type=Path, metavar="FILE",
-                        help="where to write (default: <run or model name>.onnx in the "
-                             "current folder)")
-
-
-def default_out(model_path: Path) -> Path:
-    """``runs/cnn0/best.npz`` -> ``cnn0.onnx``; ``mine.npz`` -> ``mine.onnx``."""
-    stem = model_path.parent.name if model_path.stem in ("best", "model") else model_path.stem
-    return Path(f"{stem or 'model'}.onnx")
+                        help="where to write, a new file (default: beside the model, "
+                             "runs/NAME/best.npz -> runs/NAME/best.onnx, or best-2.onnx... if "
+                             "that is taken)")
 
 
 def run(args: argparse.Namespace) -> int:
+    """Write the ONNX file, never over an existing one, and say where it went."""
     from ..errors import BarenetError
-    from ..io.export_onnx import export_onnx, to_onnx
-    from ..io.files import ensure_writable_dir
+    from ..io.export_onnx import to_onnx
+    from ..io.files import ensure_writable_dir, shown, write_beside, write_new
     from ..io.model_loader import load
 
     model_path = resolve_model_path(args.model)
     model = load(model_path)
-    to_onnx(model)  # refuses an unsupported model before anything is written
-    out = args.out or default_out(model_path)
-    if out.is_dir():
-        raise BarenetError(f"--out {out} is a folder; give a file name such as {out}/model.onnx")
-    ensure_writable_dir(out.parent if str(out.parent) else Path("."), "output folder",
-                        "choose another --out")
-    export_onnx(model, out)
-    print(f"{out}: ONNX (opset 17) of {model_path}; input 'image' float32 (N, 1, 28, 28) in "
-          f"[0, 1], outputs 'logits' and 'probabilities' over {len(model.class_names)} classes")
+    data = to_onnx(model).SerializeToString()  # refuses an unsupported model first
+    if args.out is None:
+        out = write_beside(model_path.parent, model_path.stem, ".onnx", data)
+    else:
+        if args.out.is_dir():
+            raise BarenetError(f"--out {shown(args.out)} is a folder; give a file name such as "
+                               f"{shown(args.out / 'model.onnx')}")
+        ensure_writable_dir(args.out.parent if str(args.out.parent) else Path("."),
+                            "output folder", "choose another --out")
+        write_new(args.out, data)
+        out = args.out
+    print(f"{shown(out)}: ONNX (opset 17) of {shown(model_path)}; input 'image' float32 "
+          f"(N, 1, 28, 28) in [0, 1], outputs 'logits' and 'probabilities' over "
+          f"{len(model.class_names)} classes")
     return 0
