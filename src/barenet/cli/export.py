@@ -29,22 +29,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Write the ONNX file, never over an existing one, and say where it went."""
     from ..errors import BarenetError
-    from ..io.export_onnx import to_onnx
-    from ..io.files import ensure_writable_dir, shown, write_beside, write_new
+    from ..io.export_onnx import export_onnx, to_onnx
+    from ..io.files import ensure_writable_dir, shown, write_beside
     from ..io.model_loader import load
 
     model_path = resolve_model_path(args.model)
     model = load(model_path)
-    data = to_onnx(model).SerializeToString()  # refuses an unsupported model first
     if args.out is None:
-        out = write_beside(model_path.parent, model_path.stem, ".onnx", data)
+        out = write_beside(model_path.parent, model_path.stem, ".onnx",
+                           to_onnx(model).SerializeToString())
     else:
         if args.out.is_dir():
             raise BarenetError(f"--out {shown(args.out)} is a folder; give a file name such as "
                                f"{shown(args.out / 'model.onnx')}")
         ensure_writable_dir(args.out.parent if str(args.out.parent) else Path("."),
                             "output folder", "choose another --out")
-        write_new(args.out, data)
+        export_onnx(model, args.out)
         out = args.out
     print(f"{shown(out)}: ONNX (opset 17) of {shown(model_path)}; input 'image' float32 "
           f"(N, 1, 28, 28) in [0, 1], outputs 'logits' and 'probabilities' over "

@@ -32,7 +32,7 @@ import numpy as np
 
 from ..errors import BarenetError
 from ..limits import format_bytes
-from .files import write_bytes
+from .files import write_new
 
 if TYPE_CHECKING:
     from ..model import Sequential
@@ -231,5 +231,11 @@ def to_onnx(model: Sequential) -> Any:
 
 
 def export_onnx(model: Sequential, path: str | os.PathLike) -> None:
-    """Write :func:`to_onnx` of ``model`` to ``path`` atomically."""
-    write_bytes(path, to_onnx(model).SerializeToString())
+    """Write :func:`to_onnx` of ``model`` to the new file ``path``, atomically.
+
+    Raises
+    ------
+    BarenetError
+        As :func:`to_onnx`, or ``path`` exists (no file is replaced).
+    """
+    write_new(path, to_onnx(model).SerializeToString())
