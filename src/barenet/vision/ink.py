@@ -618,10 +618,11 @@ def components(mask: np.ndarray, ink: np.ndarray,
                        SPECK_FRACTION * longest[0])
         rest = rest[(area[rest] >= SPECK_FRACTION * area[rest[0]]) | (longest >= shortest)]
 
-    def piece(k: int) -> Component:
-        return Component(int(k), int(area[k]), float(mass[k]),
-                         tuple(int(v) for v in boxes[k]), float(thick[k]))
-    return labels, [piece(k) for k in rest], [piece(k) for k in kept[solid]]
+    def made(chosen: np.ndarray) -> list[Component]:  # Python numbers: quicker to make
+        return [Component(k, a, m, tuple(box), t) for k, a, m, box, t in zip(
+            chosen.tolist(), area[chosen].tolist(), mass[chosen].tolist(),
+            boxes[chosen].tolist(), thick[chosen].tolist(), strict=True)]
+    return labels, made(rest), made(kept[solid])
 
 
 def thicknesses(labels: np.ndarray, count: int | None = None) -> np.ndarray:
