@@ -253,7 +253,9 @@ def _float_converter(bands: Callable[[], Iterator[Image.Image]], pixels: int
         if values.size:
             low, high = min(low, float(values.min())), max(high, float(values.max()))
             sample.append(values.ravel()[::step].copy())  # not a view of the band
-    fill = float(np.median(np.concatenate(sample))) if missing and sample else 0.0
+    # a float32 pixel's value (in float64: the mean of two near float32's limit overflows)
+    fill = float(np.float32(np.median(np.concatenate(sample).astype(np.float64)))) \
+        if missing and sample else 0.0
     span = high - low if high > low else 1.0
 
     def convert(band: Image.Image) -> np.ndarray:
