@@ -1214,3 +1214,127 @@ def test_decoder_shrinks_long_thin_pictures_to_at_least_one_pixel(scratch, size)
     Image.new("L", size, 255).save(path)
     image = load_image(path)
     assert min(image.shape) >= 1 and max(image.shape) <= 2048
+
+
+# --- pictures of many marks, photos stored sideways, float pictures with missing pixels ------
+
+MARKS = "marks, patterns, noise"
+
+
+def mark_picture(kind: str, size: int, period: int, angle: float, duty: int, dark: bool,
+                 blob: bool, seed: int) -> np.ndarray:
+    """A ``size`` x ``size`` grey picture of fine marks: stripes, mesh, halftone or
+    checkerboard ``period`` pixels apart turned by ``angle`` degrees (ink ``duty`` pixels
+    wide), a grid of square dots, up to 9,000 dots scattered, or a field of binary or grey
+    noise; dark ink on light paper or the reverse, with a blob (the main piece a digit's
+    group grows from) in the middle or not."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:size, :size].astype(np.float32)
+    turn = math.radians(angle)
+    u = xx * math.cos(turn) + yy * math.sin(turn)
+    v = yy * math.cos(turn) - xx * math.sin(turn)
+    across, along = (u % period) < duty, (v % period) < duty
+    if kind == "scattered dots":
+        ink = np.zeros((size, size), bool)
+        count = int(rng.integers(1, 9001))
+        ys, xs = rng.integers(0, size, (2, count))
+        for dy in range(duty):
+            for dx in range(duty):
+                ink[np.minimum(ys + dy, size - 1), np.minimum(xs + dx, size - 1)] = True
+    elif kind == "noise":
+        ink = rng.random((size, size)) < rng.uniform(0.02, 0.6)
+    elif kind == "grey noise":
+        return rng.integers(0, 256, (size, size), dtype=np.uint8)
+    else:
+        ink = {"stripes": across, "mesh": across | along, "halftone": across & along,
+               "checker": (u // period + v // period) % 2 < 1,
+               "dot grid": (yy % period < duty) & (xx % period < duty)}[kind]
+    if blob:
+        side = max(2, size // 30)
+        ink[size // 2 - side:size // 2 + side, size // 2 - side:size // 2 + side] = True
+    return np.where(ink, 0 if dark else 255, 255 if dark else 0).astype(np.uint8)
+
+
+@fuzz_settings(14)
+@given(kind=st.sampled_from(["stripes", "mesh", "halftone", "checker", "dot grid",
+                             "scattered dots", "noise", "grey noise"]),
+       size=st.sampled_from([24, 64, 150, 300]), period=st.integers(2, 6),
+       angle=st.sampled_from([0.0, 90.0, 45.0, 30.0, 7.0]), duty=st.integers(1, 3),
+       dark=st.booleans(), blob=st.booleans(), seed=seeds)
+# 1024x1024 of noise: 433 s (grouping pieces over a list), one a fifth dark now 1-2 s
+@example(kind="noise", size=1024, period=2, angle=0.0, duty=1, dark=True, blob=False, seed=1)
+# 10,000 dots 2 pixels apart round a blob: the digit's group grew a ring of dots per pass
+@example(kind="dot grid", size=400, period=4, angle=0.0, duty=2, dark=True, blob=True, seed=0)
+# stripes 3 and 4 pixels apart: IndexError (a percentile of no crossing runs)
+@example(kind="stripes", size=200, period=3, angle=0.0, duty=1, dark=True, blob=False, seed=0)
+@example(kind="stripes", size=200, period=4, angle=90.0, duty=1, dark=False, blob=False, seed=0)
+def test_marks_patterns_and_noise_are_read_or_refused_in_bounded_time(
+        fuzz, kind, size, period, angle, duty, dark, blob, seed):
+    """Fine dots, stripes, mesh and halftone 2-6 pixels apart and noise fields, read as
+    ``predict`` and ``predict --number`` read them: within 10 s and 256 MB each (pictures
+    larger than 512 pixels measured by their resident memory: tracing them is slow)."""
+    image = mark_picture(kind, size, period, angle, duty, dark, blob, seed)
+    attempt(fuzz, MARKS, _read_number, image, NUMBER_MODEL, seconds=10, memory=256 * MB,
+            trace=False if size > 512 else None)
+
+
+def _picture_file(rng: np.random.Generator, shape: tuple[int, int], colour: bool) -> np.ndarray:
+    """A stroke of dark ink on light, noisy paper."""
+    h, w = shape
+    paper = rng.uniform(150, 255) + rng.normal(0, 8, (h, w))
+    rows = np.linspace(rng.integers(h), rng.integers(h), 4 * (h + w)).astype(int)
+    cols = np.linspace(rng.integers(w), rng.integers(w), 4 * (h + w)).astype(int)
+    paper[rows, cols] = rng.uniform(0, 100)
+    grey = np.clip(paper, 0, 255).astype(np.uint8)
+    return np.stack([grey, grey, 255 - grey], axis=-1) if colour else grey
+
+
+@fuzz_settings(16)
+@given(orientation=st.integers(0, 9), fmt=st.sampled_from(["JPEG", "PNG", "TIFF"]),
+       height=st.integers(1, 200), width=st.integers(1, 200), colour=st.booleans(), seed=seeds)
+@example(orientation=6, fmt="JPEG", height=120, width=90, colour=True, seed=0)  # was sideways
+def test_decoder_turns_photos_upright_as_viewers_do(fuzz, scratch, orientation, fmt, height,
+                                                    width, colour, seed):
+    """A picture with an EXIF orientation is decoded as :func:`PIL.ImageOps.exif_transpose`
+    shows it (a phone photo stored sideways), then preprocessed."""
+    from PIL import ImageOps
+
+    image = Image.fromarray(_picture_file(np.random.default_rng(seed), (height, width), colour))
+    exif = image.getexif()
+    exif[0x0112] = orientation
+    path = scratch / f"photo.{fmt.lower()}"
+    path.unlink(missing_ok=True)
+    image.save(path, fmt, exif=exif.tobytes())
+    decoded = attempt(fuzz, DECODER, load_image, path, seconds=10, memory=64 * MB)
+    with Image.open(path) as saved:
+        assert np.array_equal(decoded, np.asarray(ImageOps.exif_transpose(saved)))
+    out = attempt(fuzz, PREPROCESS, preprocess, decoded, seconds=10, memory=64 * MB)
+    if out is not None:
+        check_preprocessed(out)
+
+
+@fuzz_settings(16)
+@given(missing=st.lists(st.sampled_from([np.inf, -np.inf, np.nan]), max_size=40),
+       height=st.integers(1, 200), width=st.integers(1, 200),
+       scale=st.sampled_from([1.0, 1e-30, 1e30, -1.0, 3.4e38]), seed=seeds)
+@example(missing=[np.inf], height=120, width=90, scale=1.0, seed=0)  # read blank, with warnings
+def test_decoder_float_tiffs_with_missing_pixels(fuzz, scratch, missing, height, width, scale,
+                                                 seed):
+    """A float TIFF with NaN or infinite pixels decodes, without a warning, as the same picture
+    with those pixels at the finite ones' median; then it is preprocessed."""
+    rng = np.random.default_rng(seed)
+    values = (_picture_file(rng, (height, width), False) / 255 * scale).astype(np.float32)
+    spots = rng.integers(0, height * width, len(missing))
+    values.flat[spots] = np.array(missing, np.float32)
+    finite = np.isfinite(values)
+    fill = np.median(values[finite].astype(np.float64)) if finite.any() else 0.0
+    filled = np.where(finite, values, np.float32(fill))
+    for name, picture in (("filled", filled), ("missing", values)):
+        (scratch / f"{name}.tif").unlink(missing_ok=True)
+        Image.fromarray(picture.astype(np.float32), "F").save(scratch / f"{name}.tif")
+    decoded = attempt(fuzz, DECODER, load_image, scratch / "missing.tif", seconds=10,
+                      memory=64 * MB)
+    assert np.array_equal(decoded, load_image(scratch / "filled.tif"))
+    out = attempt(fuzz, PREPROCESS, preprocess, decoded, seconds=10, memory=64 * MB)
+    if out is not None:
+        check_preprocessed(out)
