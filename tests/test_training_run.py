@@ -465,3 +465,14 @@ def test_the_thread_count_does_not_change_the_trained_weights(tiny_data, tiny_co
         weights.append(barenet.load(out / "model.npz").state())
     for name, array in weights[0].items():
         np.testing.assert_array_equal(array, weights[1][name], err_msg=name)
+
+
+def test_train_says_what_it_does_before_making_the_non_digits(tiny_data, tiny_config, tmp_path,
+                                                              capsys):
+    """Issue 33, item 5: `barenet train` printed nothing for its first 17-25 s."""
+    assert main(["train", "--config", str(tiny_config), "--data-dir", str(tiny_data),
+                 "--out", str(tmp_path / "run"), "--no-plots",
+                 "--set", "non_digits=0.25"]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first == ('making 85 pictures of no digit, so the model can say "not sure" '
+                     '(non_digits = 0.25)...')

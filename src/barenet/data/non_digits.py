@@ -34,6 +34,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
+from ..io.progress import progress_bar
 from ..vision.glyph import to_glyph
 from ..vision.ink import stroke_width
 from .scaling import Standardization
@@ -48,6 +49,11 @@ MIRROR_LR = (3, 4, 6, 7, 9)
 MIRROR_UD = (4, 6, 7, 9)
 #: A pixel at least this bright belongs to the picture's box.
 INK_LEVEL = 0.1
+
+
+def pool_size(fraction: float, digits: int) -> int:
+    """How many non-digit pictures are made for ``digits`` training digits (none for 0)."""
+    return max(1, round(fraction * digits)) if fraction and digits else 0
 
 
 def per_batch(batch_size: int, fraction: float) -> int:
@@ -161,10 +167,12 @@ def make_non_digits(digits: np.ndarray, labels: np.ndarray, count: int,
         digits = _Unstandardized(digits, standardization)
     labels = np.asarray(labels).astype(np.int64)
     out = np.zeros((count, 28, 28), np.float32)
-    for n in range(count):
-        picture = tight(_MAKERS[KINDS[n % len(KINDS)]](digits, labels, rng))
-        if float(picture.max(initial=0.0)) < INK_LEVEL:
-            continue  # nothing left to draw: a blank picture (also no digit)
-        picture = np.clip(picture, 0, 1).astype(np.float32)
-        out[n] = to_glyph(picture, stroke_width(picture >= 0.5))
+    with progress_bar(count, "non-digits", unit="picture") as bar:  # on a terminal only
+        for n in range(count):
+            bar.update()
+            picture = tight(_MAKERS[KINDS[n % len(KINDS)]](digits, labels, rng))
+            if float(picture.max(initial=0.0)) < INK_LEVEL:
+                continue  # nothing left to draw: a blank picture (also no digit)
+            picture = np.clip(picture, 0, 1).astype(np.float32)
+            out[n] = to_glyph(picture, stroke_width(picture >= 0.5))
     return out

@@ -63,6 +63,7 @@ def train_from_config(config: dict[str, Any], data_dir: Path | None = None,
     With ``resume``, ``out`` is an existing run folder whose checkpoint is continued.
     """
     from ..data import load_dataset, prepare
+    from ..data.non_digits import pool_size
 
     started = time.perf_counter()
     run = RunFolder(out) if resume else RunFolder.create(config["name"], out)
@@ -85,6 +86,10 @@ def train_from_config(config: dict[str, Any], data_dir: Path | None = None,
                             validation_size=config["validation_size"])
         log(f"{len(crops)} crops in {crops.seconds:.0f} s ({crops.seconds_per_crop:.3f} s a "
             f"page; no ink found on {crops.skipped})")
+    non_digits = pool_size(config["non_digits"], len(data.y_train))
+    if non_digits:  # the first thing that takes a while: say so before it starts
+        log(f"making {non_digits:,} pictures of no digit, so the model can say \"not sure\" "
+            f"(non_digits = {config['non_digits']:g})...")
     trainer = Trainer(config, data, metadata, run, data_sha256=dataset.checksums(),
                       scene_crops=crops)
     run.preflight(sum(a.nbytes for a in trainer.model.state().values()))

@@ -19,7 +19,7 @@ import numpy as np
 from .. import limits
 from ..data import Augment, Batches, PreparedData
 from ..data.augment import tta_mean
-from ..data.non_digits import make_non_digits, per_batch
+from ..data.non_digits import make_non_digits, per_batch, pool_size
 from ..data.scaling import network_input
 from ..errors import BarenetError
 from ..io.progress import progress_bar
@@ -149,11 +149,11 @@ class Trainer:
                         ) -> tuple[np.ndarray | None, np.random.Generator | None]:
         """Generated non-digits (outlier exposure, ``non_digits`` in the config), made once
         from the training digits, and the generator that draws them into batches."""
-        fraction, data = self.config["non_digits"], self.data
-        if not fraction or not len(data.x_train):
+        count = pool_size(self.config["non_digits"], len(self.data.x_train))
+        if not count:
             return None, None
+        data = self.data
         pool_seed, draw_seed = seed.spawn(2)
-        count = max(1, round(fraction * len(data.x_train)))
         standard = data.standardization
         pool = make_non_digits(data.x_train, data.y_train, count,
                                np.random.default_rng(pool_seed), standard)
