@@ -230,3 +230,18 @@ def test_the_loss_plot_says_why_training_loss_stays_above_validation_loss():
     assert "ln 10 = 2.30" in sentence and "smoothed by 0.1" in sentence
     assert plots.training_loss_note({"label_smoothing": 0.1})[0] == "label smoothing 0.1"
     assert plots.training_loss_note({"label_smoothing": 0.0, "non_digits": 0.0}) is None
+
+
+@pytest.mark.parametrize("temperature, labels", [
+    (1.0, ["perfectly calibrated", "not calibrated (T = 1)", "share of answers"]),
+    (0.5, ["perfectly calibrated", "T = 1", "T = 0.5", "share of answers (calibrated)"])])
+def test_the_reliability_plot_of_an_uncalibrated_model_draws_one_curve(tmp_path, rng,
+                                                                       monkeypatch, temperature,
+                                                                       labels):
+    """Issue 33, item 1: two identical 'T = 1' curves, one labelled calibrated."""
+    figures = []
+    monkeypatch.setattr(plots, "_save", lambda fig, path, new=False: figures.append(fig))
+    raw = rng.dirichlet(np.ones(10), 200)
+    plots.plot_reliability(raw, raw, rng.integers(0, 10, 200), tmp_path / "r.png", temperature)
+    names = [name.split(":")[0] for name in figures[0].axes[0].get_legend_handles_labels()[1]]
+    assert names == labels

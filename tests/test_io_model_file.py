@@ -438,3 +438,12 @@ def test_a_non_positive_running_variance_is_refused(tmp_path, value):
     members = members_of(path)
     members["1.running_var"] = np.array([1.0, value, 1.0], np.float32)
     expect_refusal(write_npz(tmp_path / "v.npz", members), "'1.running_var' must be positive")
+
+
+def test_an_onnx_file_given_as_a_model_is_named_as_such(tmp_path):
+    """Issue 33, item 8: the exported .onnx given as --model said BadZipFile, re-save."""
+    path = tmp_path / "cnn0.onnx"
+    path.write_bytes(b"\x08\x08\x12\x07barenet")
+    with pytest.raises(bn.BarenetError, match="an ONNX file, which barenet writes for other "
+                                              "programs but does not read; give the .npz"):
+        bn.load(path)

@@ -316,8 +316,10 @@ def plot_reliability(raw: np.ndarray, calibrated: np.ndarray, labels: np.ndarray
     ax = fig.add_subplot()
     ax.plot([0, 1], [0, 1], color="0.6", linestyle="--", label="perfectly calibrated")
     centres = (np.arange(CALIBRATION_BINS) + 0.5) / CALIBRATION_BINS
-    for probabilities, name, colour in ((raw, "T = 1", "tab:red"),
-                                        (calibrated, f"T = {temperature:.3g}", "tab:blue")):
+    curves = [(raw, "T = 1", "tab:red"), (calibrated, f"T = {temperature:.3g}", "tab:blue")]
+    if temperature == 1.0:  # not calibrated: one curve, not two of the same said to differ
+        curves = [(raw, "not calibrated (T = 1)", "tab:red")]
+    for probabilities, name, colour in curves:
         confidence, accuracy, counts = reliability(probabilities, labels)
         ece = expected_calibration_error(probabilities, labels)
         used = counts > 0
@@ -325,7 +327,7 @@ def plot_reliability(raw: np.ndarray, calibrated: np.ndarray, labels: np.ndarray
                 label=f"{name}: ECE {ece:.2%}")
     ax.bar(centres, np.histogram(calibrated.max(axis=1), CALIBRATION_BINS, (0, 1))[0]
            / max(len(labels), 1), width=1 / CALIBRATION_BINS, color="tab:blue", alpha=0.15,
-           label="share of answers (calibrated)")
+           label="share of answers" + (" (calibrated)" if temperature != 1.0 else ""))
     ax.set(xlim=(0, 1), ylim=(0, 1.02), xlabel="confidence (top-class probability)",
            ylabel="accuracy", title="Reliability on the test set")
     ax.legend(loc="upper left", fontsize=8)

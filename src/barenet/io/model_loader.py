@@ -39,6 +39,9 @@ def load(path: str | os.PathLike) -> Sequential:
     path = Path(path)
     if not path.is_file():
         raise BarenetError(f"{path}: no such model file (train one with `barenet train`)")
+    if path.suffix.lower() == ".onnx":
+        raise BarenetError(f"{path}: an ONNX file, which barenet writes for other programs but "
+                           "does not read; give the .npz model it was exported from")
     try:
         with zipfile.ZipFile(path) as archive:
             return _load_archive(archive, path)
