@@ -118,3 +118,18 @@ def test_one_image_with_no_batch_axis_is_told_how_to_add_it(shape):
     with pytest.raises(bn.BarenetError, match=r"no batch axis.*images\[None\]"):
         model.predict(np.zeros(shape, np.uint8))
     assert model.predict(np.zeros((1, *shape), np.uint8)).shape == (1,)
+
+
+def test_an_optimizer_object_is_taken_as_in_pytorch(digits):
+    """Issue 33, item 9: bn.fit refused an optimizer object."""
+    x, y = digits
+    model = mlp()
+    optimizer = bn.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    history = bn.fit(model, x, y, epochs=2, batch_size=100, optimizer=optimizer, log=None)
+    assert optimizer.t == 6 and history.lr == [0.05, 0.05]  # its own steps, its own rate
+    by_name = mlp()  # "sgd" has no momentum: other weights show the object was used
+    bn.fit(by_name, x, y, epochs=2, batch_size=100, optimizer="sgd", lr=0.05, log=None)
+    assert not np.array_equal(by_name.layers[0].weight.data, model.layers[0].weight.data)
+    other = mlp()
+    with pytest.raises(bn.BarenetError, match="build it with model.parameters()"):
+        bn.fit(other, x, y, optimizer=optimizer, log=None)

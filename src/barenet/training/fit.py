@@ -28,6 +28,7 @@ from ..data.scaling import network_input
 from ..errors import BarenetError
 from ..losses import Loss
 from ..model import Sequential
+from ..optim import OPTIMIZERS, Optimizer
 from .config import validate
 from .finetune import layer_specs
 from .trainer import Trainer
@@ -80,7 +81,7 @@ class History:
 
 
 def fit(model: Sequential, x: np.ndarray, y: np.ndarray, *, epochs: int = 5,
-        batch_size: int = 64, optimizer: str = "adam", lr: float = 1e-3,
+        batch_size: int = 64, optimizer: str | Optimizer = "adam", lr: float = 1e-3,
         loss: str | Loss = "cross_entropy", validation: tuple[np.ndarray, np.ndarray] | None = None,
         seed: int = 0, log: Any = print) -> History:
     """Train ``model`` in place on images ``x`` with class labels ``y``.
@@ -96,9 +97,11 @@ def fit(model: Sequential, x: np.ndarray, y: np.ndarray, *, epochs: int = 5,
     y : ndarray of int, shape (N,)
         Class labels 0 .. K-1 for a model with K outputs.
     epochs, batch_size : int
-    optimizer : {"sgd", "adam", "adamw", "rmsprop"}
+    optimizer : {"sgd", "adam", "adamw", "rmsprop"} or Optimizer
+        A name, built with ``lr``; or, as in PyTorch, an optimizer built over
+        ``model.parameters()``, which is used as it is (with its own ``lr``).
     lr : float
-        Learning rate (constant).
+        Learning rate (constant) of an optimizer given by name.
     loss : "cross_entropy" or a Loss
         A loss of logits and class labels.
     validation : (x_val, y_val), optional
@@ -130,6 +133,11 @@ def fit(model: Sequential, x: np.ndarray, y: np.ndarray, *, epochs: int = 5,
         raise BarenetError(f"loss must be 'cross_entropy' or a barenet Loss of logits and "
                            f"class labels, got {reprlib.repr(loss)}")
     loss_fn = loss if isinstance(loss, Loss) else None
+    given = optimizer if isinstance(optimizer, Optimizer) else None
+    if given is not None:
+        _check_optimizer(given, model)
+        optimizer, lr = next(name for name in OPTIMIZERS.names()
+                             if type(given) is OPTIMIZERS[name]), given.lr
     config = validate({"name": "fit", "epochs": epochs, "batch_size": batch_size, "seed": seed,
                        "dtype": str(model.dtype), "validation_size": 0,
                        "optimizer": {"name": optimizer, "lr": lr},
@@ -137,8 +145,22 @@ def fit(model: Sequential, x: np.ndarray, y: np.ndarray, *, epochs: int = 5,
     data = PreparedData(x_train, y_train, x_val, y_val, x_train[:0], y_train[:0],
                         tuple(model.class_names), None)
     trainer = Trainer(config, data, {}, None, model=model, loss_fn=loss_fn)
+    if given is not None:  # the user's own, with its state and settings, in place of a new one
+        trainer.optimizer = given
     trainer.fit(log or (lambda line: None))
     return History(trainer.state.history)
+
+
+def _check_optimizer(optimizer: Optimizer, model: Sequential) -> None:
+    """An optimizer given to :func:`fit` must be one of barenet's, over this model's
+    parameters."""
+    if not any(type(optimizer) is OPTIMIZERS[name] for name in OPTIMIZERS.names()):
+        raise BarenetError(f"fit takes one of barenet's optimizers "
+                           f"({', '.join(OPTIMIZERS.names())}) or its name, got "
+                           f"{type(optimizer).__name__}")
+    if {id(p) for p in optimizer.params} != {id(p) for p in model.parameters()}:
+        raise BarenetError("the optimizer was built over other parameters than this model's; "
+                           "build it with model.parameters()")
 
 
 def _arrays(model: Sequential, x: Any, y: Any, x_name: str,
