@@ -5,7 +5,7 @@ CPU when NumPy loads, and ``OPENBLAS_CORETYPE`` overrides the choice. Some of
 the project's machines set ``OPENBLAS_CORETYPE=Haswell`` (with
 ``OPENBLAS_L2_SIZE``) for the sake of older OpenBLAS builds; on their AVX-512
 CPUs NumPy's own OpenBLAS would pick its "SkylakeX" kernels, 1.5 times faster
-on these convolutions. The README's figures were measured with both variables
+on these convolutions. The figures of docs/results.md were measured with both variables
 unset for the benchmark command alone::
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_cnn.py

@@ -54,7 +54,7 @@ MAX_MEMORY_SETTING = 1 << 50
 #: Images per forward pass when only predicting (``Sequential.predict``): layers keep
 #: their last batch's intermediates (cnn.toml's second convolution's im2col matrix is
 #: 58 MB at 256 images, 14 MB at 64). At 64 each batch's im2col matrices stay in the
-#: processor's cache: 10,000 images through cnn.toml 15-25% faster than at 256 (README).
+#: processor's cache (docs/results.md has the measurements).
 INFERENCE_BATCH = 64
 
 REQUIRED = object()  # the default of an option that must be given

@@ -266,7 +266,7 @@ class Sequential(Module):
 
     @property
     def min_confidence(self) -> float:
-        """Below this calibrated top probability the model is "not sure" (README)."""
+        """Below this calibrated top probability the model is "not sure" (docs/results.md)."""
 
         return min_confidence(self.metadata)
 

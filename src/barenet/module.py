@@ -86,7 +86,7 @@ class Module:
 
         ``forward`` unless a layer has a faster way that keeps nothing for ``backward``
         (a convolution and a max-pooling work with the channels last in memory:
-        README, "Benchmarks"). The tests hold each such ``infer`` equal to ``forward``
+        docs/math.md). The tests hold each such ``infer`` equal to ``forward``
         in eval mode, up to rounding.
         """
         return self.forward(x)

@@ -15,7 +15,7 @@ class is largest, so accuracy is untouched; only the confidence moves.
   confidence is from the accuracy, over bins of confidence;
 - :func:`fit_min_confidence`, :func:`min_confidence` and :func:`is_unsure`: the
   rule that makes ``predict`` and the app answer "not sure", with the model's
-  own bar fitted on the validation split (the README gives the measurements).
+  own bar fitted on the validation split (docs/results.md gives the measurements).
 """
 
 from __future__ import annotations
@@ -198,7 +198,7 @@ def is_unsure(probabilities: np.ndarray, min_confidence: float = MIN_CONFIDENCE,
               aspect: np.ndarray | None = None) -> np.ndarray:
     """Which answers should be "not sure".
 
-    The rule, chosen by measuring (README, "Not sure"): the calibrated top
+    The rule, chosen by measuring (docs/results.md, "Not sure"): the calibrated top
     probability is below the model's bar, or the ink's box is more than
     :data:`MAX_ASPECT` times wider than tall (a word, not a digit).
 
