@@ -90,9 +90,6 @@ class _Picture(io.BytesIO):
         super().__init__(data)
         self.name = shown(path)
 
-    def __str__(self) -> str:  # load_image of 270141d names a file object by str() (reported)
-        return self.name
-
 
 def _scan(root: Path) -> tuple[list[tuple[str, Path]], list[tuple[Path, str]]]:
     """``(label folder, file)`` for every picture in the label folders of ``root``, sorted,
@@ -226,11 +223,7 @@ def _decode(data: bytes, path: Path) -> np.ndarray:
     """The picture ``data`` read from ``path``, decoded; errors name ``path``."""
     from ..vision.images import load_image
 
-    try:
-        return load_image(_Picture(data, path))
-    except TypeError:  # load_image of 270141d sizes an unknown file object by name (reported)
-        raise BarenetError(f"{shown(path)}: not an image file Pillow can read (give a PNG, "
-                           "JPEG, BMP or GIF file)") from None
+    return load_image(_Picture(data, path))
 
 
 def add_sample(root: str | os.PathLike, label: str, picture: np.ndarray) -> Path:
