@@ -165,10 +165,22 @@ def _orientation(image: Image.Image) -> int:
 
 
 def upright(array: np.ndarray, orientation: int) -> np.ndarray:
-    """``array`` (H, W, ...) turned as the EXIF ``orientation`` says: the same as
-    :func:`PIL.ImageOps.exif_transpose` does to the picture (2: mirrored, 3: upside
-    down, 4: flipped, 5: transposed, 6: turned a quarter clockwise, 7: transversed,
-    8: turned a quarter anticlockwise). Other values leave it as it is."""
+    """A decoded picture turned as its EXIF orientation says, as viewers show it.
+
+    Parameters
+    ----------
+    array : numpy.ndarray
+        The picture as stored, (H, W) or (H, W, C).
+    orientation : int
+        The EXIF Orientation tag: 2 mirrored, 3 upside down, 4 flipped, 5 transposed,
+        6 turned a quarter anticlockwise (turn it clockwise to show it), 7 transversed,
+        8 turned a quarter clockwise; other values, as it is.
+
+    Returns
+    -------
+    numpy.ndarray
+        The picture upright: the same pixels :func:`PIL.ImageOps.exif_transpose` gives.
+    """
     if orientation == 2:
         array = array[:, ::-1]
     elif orientation == 3:
