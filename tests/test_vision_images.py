@@ -140,6 +140,15 @@ def test_a_large_rgba_png_is_converted_without_a_full_size_copy(tmp_path):
     assert peak < 32 * MB, f"{peak / MB:.0f} MB"
 
 
+@pytest.mark.parametrize("size", [(0, 5), (5, 0), (3000, 0)])
+def test_a_picture_of_no_pixels_is_a_one_line_error(monkeypatch, tmp_path, size):
+    """Converted in bands, a picture 0 pixels high or wide divided by zero."""
+    Image.fromarray(as_uint8(seven())).save(tmp_path / "seven.png")
+    empty = Image.new("L", size)
+    monkeypatch.setattr(Image, "open", lambda path: empty)
+    assert "no pixels" in one_line_error(load_image, tmp_path / "seven.png")
+
+
 def test_running_out_of_memory_is_a_one_line_error_for_that_file(monkeypatch, tmp_path):
     Image.fromarray(as_uint8(seven())).save(tmp_path / "seven.png")
 

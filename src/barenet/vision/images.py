@@ -208,6 +208,8 @@ def _to_array(image: Image.Image) -> np.ndarray:
     picture is that of the result and of one band.
     """
     width, height = image.size
+    if not width or not height:
+        raise ValueError(f"the image has no pixels ({width}x{height})")
     factor = math.ceil(max(width, height) / MAX_SIDE)
     # a side shorter than the factor (a long thin strip) is averaged whole, not dropped
     fy, fx = min(factor, height), min(factor, width)
