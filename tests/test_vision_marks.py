@@ -215,14 +215,14 @@ def pattern(kind: str, period: int, size: int = 300) -> np.ndarray:
     return np.where(dark, 0, 255).astype(np.uint8)
 
 
-@pytest.mark.parametrize("kind, period", [("stripes", 3), ("stripes", 4), ("halftone", 4),
-                                          ("mesh", 3), ("stripes", 5)])
+@pytest.mark.parametrize("kind, period", [("stripes", 3), ("stripes", 4), ("halftone", 3),
+                                          ("halftone", 4), ("mesh", 3)])
 def test_fine_stripes_dots_and_mesh_read_as_something_or_are_refused(kind, period):
     """Stripes 3 and 4 pixels apart made a Hough peak whose fitted line ran between the
     stripes: the percentile of its (no) crossing runs raised IndexError."""
     with within(10):
         try:
-            found = extract(pattern(kind, period, 600))
+            found = extract(pattern(kind, period, 200))
         except EmptyDrawingError as exc:
             assert "\n" not in str(exc)
         else:
