@@ -389,6 +389,23 @@ def test_number_reads_a_row_of_digits_left_to_right(capsys, model_file, tmp_path
     assert out.startswith(f"{path}: onezeroonezero  (one ")
 
 
+def test_a_row_read_as_one_digit_says_so_and_suggests_number(capsys, model_file, tmp_path):
+    """Issue 33, item 3: `317` was read as `3 100.0%` from the 3 alone, and nothing said so."""
+    path = tmp_path / "row.png"
+    Image.fromarray(dark_on_light(row_of(ring(), bar(), ring()))).save(path)
+    code, out, err = run(capsys, path, "--model", model_file)
+    assert code == 0, err
+    assert out.rstrip().endswith("; the picture holds 3 digit-sized marks in a row: to read "
+                                 "them all, add --number")
+    code, out, _ = run(capsys, path, "--model", model_file, "--json")
+    assert json.loads(out)[0]["notes"] == ["the picture holds 3 digit-sized marks in a row: "
+                                           "to read them all, add --number"]
+    single = tmp_path / "single.png"
+    Image.fromarray(dark_on_light(np.pad(ring(), 40))).save(single)
+    code, out, _ = run(capsys, single, "--model", model_file, "--json")
+    assert json.loads(out)[0]["notes"] == []
+
+
 def test_number_on_a_photo(capsys, model_file, tmp_path):
     path = tmp_path / "number.jpg"
     Image.fromarray(photo_of(row_of(ring(150), bar(150), ring(150)), width=900, left=100)).save(

@@ -18,7 +18,7 @@ from barenet.vision.ink import (
     GROUP_MARGIN,
     Component,
     _spread,
-    _touches_border,
+    touches_border,
     components,
     digit_components,
     robust_spread,
@@ -64,11 +64,11 @@ def thickness_of_one_piece(labels: np.ndarray, k: int) -> float:
 
 def group_pass_by_pass(pieces: list[Component], shape: tuple[int, int]) -> list[Component]:
     """The digit's pieces, every candidate compared with the group's box after each pass."""
-    main = max(pieces, key=lambda c: c.mass * (0.5 if _touches_border(c, shape) else 1.0))
+    main = max(pieces, key=lambda c: c.mass * (0.5 if touches_border(c, shape) else 1.0))
     margin = GROUP_MARGIN * max(main.height, main.width)
     group = [main]
-    candidates = pieces if _touches_border(main, shape) else [
-        c for c in pieces if not _touches_border(c, shape)]
+    candidates = pieces if touches_border(main, shape) else [
+        c for c in pieces if not touches_border(c, shape)]
     while True:
         top, bottom, left, right = union_box(group)
         near = [c for c in candidates if c not in group and c.box[0] < bottom + margin

@@ -78,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
     from ..io.model_loader import load
     from ..vision import check_input_size, extract
     from ..vision.images import load_image
+    from ..vision.number import marks_beside
     from ..vision.reading import read_digit, read_number
 
     model_path = resolve_model_path(args.model)
@@ -101,12 +102,16 @@ def run(args: argparse.Namespace) -> int:
                 readings = number.digits
             else:
                 reading = read_digit(model, picture, found)
+                beside = marks_beside(found)
+                notes = [f"the picture holds {beside + 1} digit-sized marks in a row: to read "
+                         "them all, add --number"] if beside else []
                 result = {"file": image, "class": reading.label,
                           "probability": round(reading.probability, 6),
                           "unsure": reading.unsure, "box": list(reading.box),
                           "predictions": [{"class": name, "probability": round(p, 6)}
-                                          for name, p in reading.top[:args.top_k]]}
-                line = _line_digit(reading, args.top_k)
+                                          for name, p in reading.top[:args.top_k]],
+                          "notes": notes}
+                line = _line_digit(reading, args.top_k) + "".join(f"; {n}" for n in notes)
                 readings = [reading]
             if args.show is not None:
                 from ..evaluation.plots import plot_reading

@@ -703,7 +703,8 @@ def thicknesses(labels: np.ndarray, count: int | None = None) -> np.ndarray:
     return thickness
 
 
-def _touches_border(c: Component, shape: tuple[int, int]) -> bool:
+def touches_border(c: Component, shape: tuple[int, int]) -> bool:
+    """Whether the piece ``c`` reaches the edge of a picture of ``shape``."""
     top, bottom, left, right = c.box
     return top == 0 or left == 0 or bottom == shape[0] or right == shape[1]
 
@@ -729,11 +730,11 @@ def digit_components(pieces: list[Component], shape: tuple[int, int]) -> list[Co
     """
     if not pieces:
         raise EmptyDrawingError("the picture is nearly blank: too little ink to be a digit")
-    main = max(pieces, key=lambda c: c.mass * (0.5 if _touches_border(c, shape) else 1.0))
+    main = max(pieces, key=lambda c: c.mass * (0.5 if touches_border(c, shape) else 1.0))
     margin = GROUP_MARGIN * max(main.height, main.width)
     # a digit inside the picture takes no piece from its edge (the page's edge, a finger)
-    candidates = pieces if _touches_border(main, shape) else [
-        c for c in pieces if not _touches_border(c, shape)]
+    candidates = pieces if touches_border(main, shape) else [
+        c for c in pieces if not touches_border(c, shape)]
     boxes = np.array([c.box for c in candidates], np.float64).reshape(-1, 4)
     # piece i is near the group's box (top, bottom, left, right) when each of its four
     # keys is below the matching bound: its top - margin < bottom, -(its bottom + margin)

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .ink import Component, EmptyDrawingError, stroke_width, union_box
+from .ink import Component, EmptyDrawingError, stroke_width, touches_border, union_box
 
 if TYPE_CHECKING:
     from .preprocess import Box, Extraction
@@ -124,6 +124,35 @@ def columns(pieces: list[Component]) -> list[list[Component]]:
             groups.append([c])
             spans.append((c.box[2], c.box[3]))
     return sorted(groups, key=lambda g: min(c.box[2] for c in g))
+
+
+#: A mark beside the digit read is digit-sized when it is at least this fraction of the
+#: digit's height, and in a row with it when their heights overlap by this fraction.
+BESIDE_HEIGHT = 0.5
+
+
+def marks_beside(found: Extraction) -> int:
+    """How many digit-sized marks stand beside the digit read, in a row with it: columns
+    of the other pieces (:func:`columns`) at least :data:`BESIDE_HEIGHT` of the digit's
+    height, whose heights overlap the digit's by as much, and that do not reach the
+    picture's edge (a page's edge, a desk, a finger). A picture of ``317`` read as one
+    digit has two: it holds a number, which ``predict --number`` reads whole."""
+    if not found.digit:
+        return 0
+    top, bottom, left, right = union_box(found.digit)
+    height = bottom - top
+    chosen = {c.label for c in found.digit}
+    count = 0
+    shape = found.mask.shape
+    inside = [c for c in found.pieces if c.label not in chosen and not touches_border(c, shape)]
+    for group in columns(inside):
+        g_top, g_bottom, g_left, g_right = union_box(group)
+        overlap = min(bottom, g_bottom) - max(top, g_top)
+        beside = g_right <= left or g_left >= right
+        if beside and g_bottom - g_top >= BESIDE_HEIGHT * height \
+                and overlap >= BESIDE_HEIGHT * height:
+            count += 1
+    return count
 
 
 def candidate_cuts(mask: np.ndarray, height: float) -> list[int]:
