@@ -18,11 +18,11 @@ from barenet.vision.ink import (
     GROUP_MARGIN,
     Component,
     _spread,
-    touches_border,
     components,
     digit_components,
     robust_spread,
     thicknesses,
+    touches_border,
     union_box,
 )
 from barenet.vision.number import STACK_OVERLAP, columns
