@@ -66,9 +66,10 @@ from barenet.layers import (
     Softmax,
     Tanh,
 )
+from barenet.limits import LAYERS as LAYER_SPECS
 from barenet.optim import OPTIMIZERS, SCHEDULES, make_schedule
 from barenet.training import config as cfg
-from barenet.training.builder import build_model
+from barenet.training.builder import build_model, plan
 from barenet.vision import extract, preprocess
 from barenet.vision.images import load_image
 from barenet.vision.reading import read_number
@@ -868,7 +869,8 @@ def test_model_array_beyond_float32_is_refused(fuzz, scratch):
 # --- config parser --------------------------------------------------------------------------
 
 CONFIG = "config parser"
-MAX_BUILD_MEMORY = 320 * MB  # validate allows 8M weights: 32 MB, but he() draws them as float64
+#: Building a model may take its weights and their gradients, and this much more.
+BUILD_MARGIN = 64 * MB
 
 CNN_MODEL = {"input_shape": [1, 28, 28], "layers": [
     {"type": "Conv2d", "out_channels": 4, "kernel_size": 3, "padding": 1},
@@ -897,8 +899,10 @@ CONFIG_BASES = _config_bases()
 def use_config(config) -> None:
     """What the trainer does with an accepted config: build the model, the optimizer, the
     schedule and the augmentation, and use each once; only BarenetError may come out."""
-    with budget(seconds=20, memory=MAX_BUILD_MEMORY):
-        model = build_model(config["model"], np.random.default_rng(0))
+    weights = sum(LAYER_SPECS[p.kind].values(p.options) for p in plan(config["model"]))
+    itemsize = np.dtype(config["dtype"]).itemsize
+    with budget(seconds=20, memory=2 * itemsize * weights + BUILD_MARGIN):
+        model = build_model(config["model"], np.random.default_rng(0), np.dtype(config["dtype"]))
     params = [p for p in model.parameters()][:2]
     options = dict(config["optimizer"])
     optimizer = OPTIMIZERS[options.pop("name")](params, **options)

@@ -122,13 +122,15 @@ class Module:
             self.buffers[name][...] = value
 
     def astype(self, dtype: Any) -> Module:
-        """Cast parameters, gradients and floating buffers to ``dtype`` (in place)."""
+        """Cast parameters, gradients and floating buffers to ``dtype`` (in place); arrays
+        already of ``dtype`` are kept, not copied."""
         for p in self.params.values():
-            p.data = p.data.astype(dtype)
-            p.grad = np.zeros_like(p.data)
+            if p.data.dtype != dtype:
+                p.data = p.data.astype(dtype)
+                p.grad = np.zeros_like(p.data)
         for name, buf in self.buffers.items():
             if np.issubdtype(buf.dtype, np.floating):
-                self.buffers[name] = buf.astype(dtype)
+                self.buffers[name] = buf.astype(dtype, copy=False)
         return self
 
     def replica(self) -> Module:
