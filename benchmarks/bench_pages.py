@@ -61,7 +61,14 @@ from PIL import Image, ImageDraw
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import pages  # noqa: E402  (benchmarks/pages.py, next to this file)
-from bench_photos import cpu_name, default_models, edit_distance, png_bytes, table  # noqa: E402
+from bench_photos import (  # noqa: E402
+    cpu_name,
+    default_models,
+    describe,
+    edit_distance,
+    png_bytes,
+    table,
+)
 
 from barenet.data import load_dataset  # noqa: E402
 from barenet.errors import BarenetError  # noqa: E402
@@ -110,13 +117,6 @@ def iou(a: Box, b: Box) -> float:
     inter = h * w
     union = (a[1] - a[0]) * (a[3] - a[2]) + (b[1] - b[0]) * (b[3] - b[2]) - inter
     return inter / union if union > 0 else 0.0
-
-
-def describe(exc: BaseException) -> str:
-    """An exception as one line; ``CRASH`` unless it is a BarenetError."""
-    kind = "" if isinstance(exc, BarenetError) else "CRASH "
-    text = str(exc).splitlines()[0] if str(exc) else ""
-    return f"{kind}{type(exc).__name__}: {text}"
 
 
 # --------------------------------------------------------------------------- reading
