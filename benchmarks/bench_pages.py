@@ -71,7 +71,6 @@ from bench_photos import (  # noqa: E402
 )
 
 from barenet.data import load_dataset  # noqa: E402
-from barenet.errors import BarenetError  # noqa: E402
 from barenet.evaluation.calibration import is_unsure  # noqa: E402
 from barenet.io.model_loader import load  # noqa: E402
 from barenet.model import Sequential  # noqa: E402
