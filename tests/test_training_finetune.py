@@ -194,6 +194,23 @@ def test_resuming_with_changed_samples_is_refused(parent_run, capsys, monkeypatc
 
 
 @needs_mnist
+def test_a_damaged_sample_is_left_out_with_a_warning(parent_run, capsys, monkeypatch, tmp_path):
+    """Issue 30: one bad file never ends a batch; finetune stopped at a damaged picture."""
+    run, samples, _ = parent_run
+    monkeypatch.setattr(ft, "MIN_REPLAY", 300)
+    copy = tmp_path / "samples"
+    for label, path in picture_files(samples)[0]:
+        (copy / label).mkdir(parents=True, exist_ok=True)
+        (copy / label / path.name).write_bytes(path.read_bytes())
+    (copy / "3" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not the rest of a picture")
+    capsys.readouterr()
+    assert main(["finetune", "--model", str(run), "--samples", str(copy), "--out",
+                 str(tmp_path / "taught"), "--epochs", "1"]) == 0
+    warnings = [line for line in capsys.readouterr().out.splitlines() if "broken.png" in line]
+    assert len(warnings) == 1 and warnings[0].startswith("warning: left out ")
+
+
+@needs_mnist
 def test_too_few_samples_is_one_line(parent_run, capsys, tmp_path):
     run, samples, _ = parent_run
     one = tmp_path / "one"

@@ -150,7 +150,7 @@ def finetune(model_path: Path, samples_dir: Path, out: Path | None = None, epoch
     if parent.input_shape is None or math.prod(parent.input_shape) != 28 * 28:
         raise BarenetError(f"{model_path}: the model does not take 28x28 images; it cannot "
                            "learn from drawn samples")
-    samples = read_folder(samples_dir, parent.class_names)
+    samples = read_folder(samples_dir, parent.class_names, skip=True)  # one bad file: left out
     for _, message in samples.skipped:
         log(f"warning: left out {message}")
     if len(samples.labels) < 2:
