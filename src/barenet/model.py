@@ -174,9 +174,8 @@ class Sequential(Module):
         own copies of the layers' working state; NumPy releases the interpreter lock
         in its loops, so all of the work runs in parallel, not only the matrix
         products. The batches are the same whatever the thread count, and so are the
-        results (tests). Each layer runs its ``infer`` (:meth:`Module.infer`). 10,000
-        test images through cnn.toml: 0.84 s on two threads (Intel Xeon, 2 cores,
-        2026-12-04; PyTorch 1.36 s).
+        results (tests). Each layer runs its ``infer`` (:meth:`Module.infer`); the
+        inference benchmark is in docs/results.md.
         """
         return tta_mean(lambda view: self.eval_logits(self.prepare_input(view), batch_size,
                                                       threads), images, mirror, shift)

@@ -19,8 +19,8 @@ blur or low resolution smeared it.
 
 The digit is one of the MNIST images given, its ink height from an eighth of the
 picture's short side to nearly all of it (most of it on pictures under 64 pixels, crops
-of a digit). It is enlarged smoothly (Pillow's bilinear or bicubic filter, some forty
-times faster here than ``scipy.ndimage.zoom``), thinned or thickened a little (grey
+of a digit). It is enlarged smoothly (Pillow's bilinear or bicubic filter, far faster
+than ``scipy.ndimage.zoom``), thinned or thickened a little (grey
 erosion or dilation, and the grey level taken as the stroke's edge), its edge steepened
 to a pen's, and its grey values used as the ink's coverage.
 

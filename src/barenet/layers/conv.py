@@ -124,9 +124,8 @@ class Conv2d(Module):
         contiguous; from any other (the network's input) the ``im2col`` columns. Either
         way the product is (windows, taps) x (taps, OC), whose (N*OH*OW, OC) result is
         the output with the channels last. OpenBLAS runs that orientation faster for
-        few output channels and many windows: ``cnn.toml``'s convolutions at
-        batch 64 took 0.94 -> 0.75, 4.80 -> 3.79 and 3.49 -> 3.18 ms (one thread,
-        Intel Xeon). :class:`MaxPool2d` and :class:`ReLU` keep that memory order.
+        few output channels and many windows. :class:`MaxPool2d` and :class:`ReLU`
+        keep that memory order.
 
         Parameters
         ----------
@@ -180,11 +179,10 @@ class Conv2d(Module):
         # dY: (N, OC, OH, OW) -> (OC, N*OH*OW), a copy only if grad_out is in NCHW memory order
         g = grad_out.transpose(1, 0, 2, 3).reshape(oc, n * oh * ow)
         weight = self.params["weight"]
-        # dW computed as (cols dY^T)^T: with two OpenBLAS threads, dY cols^T was measured
-        # up to ten times slower on a loaded machine (benchmarks/bench_cnn.py). With few
-        # rows in cols (a first layer: C*KH*KW = 9), OpenBLAS is 3.0 times faster at one
-        # product per image, summed, than at the one long product (conv1 of cnn.toml,
-        # batch 128, one thread). Both equal conv2d_reference (tests).
+        # Departs from the textbook dW = dY cols^T: computed as (cols dY^T)^T, the
+        # orientation OpenBLAS runs faster, and with few rows in cols (a first layer:
+        # C*KH*KW = 9) as one product per image, summed, instead of one long product.
+        # Both equal conv2d_reference (tests).
         k = self.cols.shape[0]
         if k <= 32:
             images = self.cols.reshape(k, n, oh * ow).transpose(1, 0, 2)

@@ -19,9 +19,8 @@ positions ``(oh, ow)``, and tap ``(i, j)`` of window ``(oh, ow)`` is pixel
 - With stride 1 and a padding that keeps the width (the 3x3 kernel with
   padding 1), im2col and col2im copy and add whole runs of image rows instead
   of window rows (docs/math.md, "The same copies, in long runs"): the same
-  numbers, 1.6-3.7 times faster for im2col and 1.7-2.9 times for col2im on
-  ``cnn.toml``'s convolutions, because NumPy's per-row loop overhead is paid
-  once per run of OH*W values instead of once per window row of OW.
+  numbers, with NumPy's per-row loop overhead paid once per run of OH*W values
+  instead of once per window row of OW.
 
 The ``*_reference`` functions are the same maps written as plain loops, for
 the tests.

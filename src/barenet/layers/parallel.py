@@ -140,10 +140,8 @@ def training_threads(count: int) -> Iterator[None]:
     BLAS keeps one thread whatever ``count`` is, so that the numbers do not depend
     on it (two BLAS threads sum some products in another order).
 
-    Measured on cnn.toml (Intel Xeon, 2 cores): 49.4 s an epoch this way with two
-    threads, 62.0 s with two BLAS threads and layers on one, 75.1 s on one thread;
-    two BLAS threads *and* two layer threads were slower than either (OpenBLAS's idle
-    threads spin, taking the core the layer slices need).
+    Two BLAS threads *and* two layer threads were slower than either (OpenBLAS's idle
+    threads spin, taking the core the layer slices need): docs/results.md.
     """
     from threadpoolctl import threadpool_limits
 

@@ -88,8 +88,7 @@ class MaxPool2d(_Pool2d):
         first on ties); in eval mode only the input, from which ``backward`` finds them if
         it is called. See docs/math.md, "Pooling". :func:`max_pool2d_reference` is the plain
         version (``max`` and ``argmax`` over the taps); this one keeps a running
-        maximum over contiguous copies of each tap instead, 4.5 times faster on
-        ``cnn.toml``'s first pooling (128 x 32 x 28 x 28 float32, one thread).
+        maximum over contiguous copies of each tap instead.
 
         Parameters
         ----------
@@ -140,9 +139,8 @@ class MaxPool2d(_Pool2d):
         """:meth:`_max` for 2x2 windows at stride 2 without padding, on ``x`` (C, N, H, W):
         the larger of each pair of rows, then of each pair of columns of that.
 
-        Two passes instead of four, the first along whole rows: 1.7 times faster than
-        :meth:`_max` on cnn.toml's first pooling in eval mode (64 images, one thread,
-        Intel Xeon), 1.4 on its second. The same numbers: a maximum is exact in any order.
+        Two passes instead of four, the first along whole rows. The same numbers as
+        :meth:`_max`: a maximum is exact in any order.
         """
         c, n, h, w = x.shape
         oh, ow = h // 2, w // 2
@@ -157,8 +155,7 @@ class MaxPool2d(_Pool2d):
         return y
 
     def _max(self, windows: np.ndarray) -> np.ndarray:
-        """The running maximum alone (eval mode): one pass a tap, 1.6 times faster than
-        with the winners on cnn.toml's first pooling (256 x 32 x 28 x 28, one thread)."""
+        """The running maximum alone (eval mode): one pass a tap, without the winners."""
         kh, kw = self.kernel
         y = np.empty(windows.shape[:2] + windows.shape[4:], windows.dtype)
 
@@ -184,11 +181,11 @@ class MaxPool2d(_Pool2d):
             np.copyto(out, windows[c, :, 0, 0])
             larger, index = np.empty(out.shape, bool), np.empty_like(best)
             tap = np.empty_like(out)  # each tap copied once: the four passes below then run
-            for t in range(1, kh * kw):  # on contiguous memory (1.2-1.4 times faster in all)
+            for t in range(1, kh * kw):  # on contiguous memory
                 np.copyto(tap, windows[c, :, t // kw, t % kw])
                 np.greater(tap, out, out=larger)  # strictly: a tie keeps the first maximum
                 # Taps come in increasing order, so a new winner has the largest index so
-                # far (a maximum, several times faster than a masked assignment).
+                # far (a maximum, in place of a masked assignment).
                 np.multiply(larger, best.dtype.type(t), out=index)
                 np.maximum(best, index, out=best)
                 np.maximum(out, tap, out=out)
