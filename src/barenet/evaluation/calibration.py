@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import BarenetError
+from ..losses.cross_entropy import log_softmax
 
 #: A stored temperature must lie in this range: outside it the model file is damaged.
 TEMPERATURE_RANGE = (0.05, 20.0)
@@ -40,13 +41,6 @@ MAX_ASPECT = 1.9
 #: The bar is set so that this fraction of the right answers on the validation split
 #: fall below it: the price, in right answers called "not sure", of flagging the rest.
 FLAGGED_RIGHT = 0.01
-
-
-def log_softmax(logits: np.ndarray) -> np.ndarray:
-    """``log softmax(z)`` row by row, computed stably in float64. Shape (N, K) -> (N, K)."""
-    z = np.asarray(logits, dtype=np.float64)
-    z = z - z.max(axis=1, keepdims=True)
-    return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
 
 
 def nll(logits: np.ndarray, labels: np.ndarray, temperature: float = 1.0) -> float:
