@@ -171,15 +171,20 @@ def test_slanted_samples_add_replayed_digits_at_their_slant(parent_run, capsys, 
         capsys.readouterr().out
 
 
+def copy_samples(samples: Path, copy: Path) -> Path:
+    """A copy of the samples folder ``samples`` at ``copy``, to change without harm."""
+    for label, path in picture_files(samples)[0]:
+        (copy / label).mkdir(parents=True, exist_ok=True)
+        (copy / label / path.name).write_bytes(path.read_bytes())
+    return copy
+
+
 @needs_mnist
 def test_resuming_with_changed_samples_is_refused(parent_run, capsys, monkeypatch, tmp_path):
     run, samples, _ = parent_run
     monkeypatch.setattr(ft, "MIN_REPLAY", 300)
-    copy = tmp_path / "samples"
-    for label, path in picture_files(samples)[0]:
-        (copy / label).mkdir(parents=True, exist_ok=True)
-        (copy / label / path.name).write_bytes(path.read_bytes())
-    (copy / "3" / "link.png").symlink_to(path)  # left out, with a warning
+    copy = copy_samples(samples, tmp_path / "samples")
+    (copy / "3" / "link.png").symlink_to(next((copy / "3").iterdir()))  # left out, warned
     out = tmp_path / "taught"
     capsys.readouterr()
     assert main(["finetune", "--model", str(run), "--samples", str(copy), "--out", str(out),
@@ -198,10 +203,7 @@ def test_a_damaged_sample_is_left_out_with_a_warning(parent_run, capsys, monkeyp
     """Issue 30: one bad file never ends a batch; finetune stopped at a damaged picture."""
     run, samples, _ = parent_run
     monkeypatch.setattr(ft, "MIN_REPLAY", 300)
-    copy = tmp_path / "samples"
-    for label, path in picture_files(samples)[0]:
-        (copy / label).mkdir(parents=True, exist_ok=True)
-        (copy / label / path.name).write_bytes(path.read_bytes())
+    copy = copy_samples(samples, tmp_path / "samples")
     (copy / "3" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not the rest of a picture")
     capsys.readouterr()
     assert main(["finetune", "--model", str(run), "--samples", str(copy), "--out",
