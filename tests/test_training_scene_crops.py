@@ -78,12 +78,14 @@ def test_each_crop_is_what_predict_extracts_from_its_page_with_its_label(dataset
             found = extract(page.picture)
         except EmptyDrawingError:
             continue
-        expected.append((np.round(found.glyph * 255).astype(np.uint8), page.label))
+        top, bottom, left, right = found.box
+        held = page.digit_mask[top:bottom, left:right].sum() / page.digit_mask.sum()
+        expected.append((np.round(found.glyph * 255).astype(np.uint8), page.label, held))
     assert len(crops) == len(expected)
-    for glyph, label, (want, want_label) in zip(crops.glyphs, crops.labels, expected,
-                                                strict=True):
-        np.testing.assert_array_equal(glyph, want)
-        assert label == want_label
+    for n, (glyph, label, held) in enumerate(expected):
+        np.testing.assert_array_equal(crops.glyphs[n], glyph)
+        assert crops.labels[n] == label
+        assert crops.held[n] == pytest.approx(held, rel=1e-5)
 
 
 def test_pages_without_ink_found_are_skipped_and_counted(dataset, monkeypatch):
@@ -209,3 +211,10 @@ def test_train_makes_the_crops_and_says_how_many(tiny_data, tiny_config, tmp_pat
     assert any("crops of generated pages" in line for line in lines)
     assert 0 <= result.test_accuracy <= 1
     assert "scene_crops = 0.25" in (tmp_path / "run" / "config.toml").read_text()
+
+
+def test_the_reader_config_is_the_cnn_with_scene_crops():
+    reader, cnn = load("reader"), load("cnn")
+    assert reader["scene_crops"] > 0 and cnn["scene_crops"] == 0
+    assert {k: v for k, v in reader.items() if k not in ("name", "scene_crops")} == \
+        {k: v for k, v in cnn.items() if k not in ("name", "scene_crops")}

@@ -20,7 +20,9 @@ images, which calibrate the model and choose its "not sure" bar, never appear on
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +32,7 @@ import numpy as np
 from ..data.datasets import Dataset
 from ..data.scenes import make_scene, training_digits
 from ..data.split import DEFAULT_VAL_SIZE, validation_split
+from ..io.progress import progress_bar
 from ..losses.cross_entropy import NO_CLASS
 from ..vision import EmptyDrawingError, extract
 
@@ -170,13 +173,20 @@ def scene_crops(dataset: Dataset, count: int, seed: int, *,
     digits, labels = (x_val, y_val) if validation else (x_train, y_train)
     digits, labels = np.ascontiguousarray(digits), np.ascontiguousarray(labels)
     ranges = [(start, min(start + TASK, count)) for start in range(0, count, TASK)]
-    if workers <= 1 or len(ranges) <= 1:
-        parts = [_crops(digits, labels, options, seed, start, stop) for start, stop in ranges]
-    else:
-        with ProcessPoolExecutor(workers, initializer=_share,
-                                 initargs=(digits, labels, options)) as pool:
-            parts = list(pool.map(_crops_in_worker, *zip(*[(seed, a, b) for a, b in ranges],
-                                                         strict=True)))
+    parts = []
+    with contextlib.ExitStack() as stack:
+        results: Iterable[tuple[np.ndarray, np.ndarray, np.ndarray, int]]
+        if workers <= 1 or len(ranges) <= 1:
+            results = (_crops(digits, labels, options, seed, a, b) for a, b in ranges)
+        else:
+            pool = stack.enter_context(ProcessPoolExecutor(
+                workers, initializer=_share, initargs=(digits, labels, options)))
+            results = pool.map(_crops_in_worker, [seed] * len(ranges),
+                               [a for a, _ in ranges], [b for _, b in ranges])
+        bar = stack.enter_context(progress_bar(count, "pages", unit="page"))  # on a terminal
+        for part, (start, stop) in zip(results, ranges, strict=True):
+            parts.append(part)
+            bar.update(stop - start)
     glyphs, classes, held, skipped = zip(*parts, strict=True) if parts else ((), (), (), ())
     return SceneCrops(np.concatenate([np.zeros((0, 28, 28), np.uint8), *glyphs]),
                       np.concatenate([np.zeros(0, np.int64), *classes]),
