@@ -139,9 +139,9 @@ def reset_peak_memory() -> None:
 def barenet_step(setup: dict[str, Any], seed: int, layer_times: dict | None):
     import numpy as np
 
-    from barenet.losses import SoftmaxCrossEntropy
-    from barenet.optim import OPTIMIZERS
-    from barenet.training.builder import build_model
+    from barenet.nn.losses import SoftmaxCrossEntropy
+    from barenet.nn.optim import OPTIMIZERS
+    from barenet.train.builder import build_model
 
     model = build_model(setup["model"], np.random.default_rng(seed))
     if layer_times is not None:
@@ -202,7 +202,7 @@ def run_one(args: argparse.Namespace) -> dict[str, Any]:
     layer_times: dict | None = {} if args.layer_times else None
     model, step = barenet_step(setup, args.seed, layer_times)
     if args.only != "torch":  # as barenet train runs: its layers on the threads, BLAS on one
-        from barenet.layers import parallel
+        from barenet.nn.kernels import parallel
 
         threads = args.layer_threads or args.threads
         held = parallel.training_threads(threads)  # for the rest of this process

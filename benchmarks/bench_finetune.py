@@ -29,7 +29,7 @@ from scipy import ndimage
 from barenet.cli.main import main as barenet
 from barenet.data import load_dataset
 from barenet.data.folder import add_sample, read_folder
-from barenet.io.model_loader import load
+from barenet.model.load import load
 
 
 def writer_canvas(digit28: np.ndarray, label: int, rng: np.random.Generator) -> np.ndarray:

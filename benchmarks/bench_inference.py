@@ -32,10 +32,10 @@ from threadpoolctl import threadpool_limits  # noqa: E402
 from torch_twin import torch_model  # noqa: E402
 
 import barenet as bn  # noqa: E402
-from barenet.layers.batchnorm import _BatchNorm  # noqa: E402
-from barenet.limits import INFERENCE_BATCH  # noqa: E402
-from barenet.training import config as configs  # noqa: E402
-from barenet.training.builder import build_model  # noqa: E402
+from barenet.model.classifier import INFERENCE_BATCH  # noqa: E402
+from barenet.nn.layers.batchnorm import _BatchNorm  # noqa: E402
+from barenet.train import config as configs  # noqa: E402
+from barenet.train.builder import build_model  # noqa: E402
 
 
 def model_of(args: argparse.Namespace) -> bn.Sequential:

@@ -70,7 +70,7 @@ def barenet_model(seed: int):
     import numpy as np
 
     from barenet import Sequential
-    from barenet.layers import Linear, ReLU
+    from barenet.nn.layers import Linear, ReLU
 
     rng = np.random.default_rng(seed)
     return Sequential([Linear(784, 128, rng=rng), ReLU(), Linear(128, 64, rng=rng), ReLU(),
@@ -83,8 +83,8 @@ def barenet_step(seed: int, input_grad: bool = False):
     ``input_grad=False`` is the analogue of PyTorch's input tensor that does
     not require grad.
     """
-    from barenet.losses import SoftmaxCrossEntropy
-    from barenet.optim import Adam
+    from barenet.nn.losses import SoftmaxCrossEntropy
+    from barenet.nn.optim import Adam
 
     model = barenet_model(seed)
     loss_fn, optimizer = SoftmaxCrossEntropy(), Adam(model.parameters(), lr=LR)
@@ -117,7 +117,7 @@ def worker(framework: str, args: argparse.Namespace) -> None:
 
     x, y = synthetic_mnist(SAMPLES, args.seed)
     if framework == "barenet":  # as barenet train runs: layers on the threads, BLAS on one
-        from barenet.layers import parallel
+        from barenet.nn.kernels import parallel
 
         held = parallel.training_threads(args.threads)
         held.__enter__()  # for the rest of this process (kept alive by the name)

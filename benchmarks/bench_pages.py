@@ -28,7 +28,7 @@ Sections, as markdown tables per model:
    black; dark on white enlarged 4x) read through the picture path: the share
    of RIGHT answers flagged "not sure" (the issue's target: at most 2%),
    beside the same share through arrays (``model.predict_proba`` and the
-   model's rule, :func:`barenet.evaluation.calibration.is_unsure`, as
+   model's rule, :func:`barenet.model.calibration.is_unsure`, as
    ``barenet evaluate`` applies it).
 4. **Tiny and blurry**: digits shrunk to 8x8 like scikit-learn's digits and
    enlarged to 64x64; "the picture is nearly blank" must never be the answer.
@@ -71,9 +71,9 @@ from bench_photos import (  # noqa: E402
 )
 
 from barenet.data import load_dataset  # noqa: E402
-from barenet.evaluation.calibration import is_unsure  # noqa: E402
-from barenet.io.model_loader import load  # noqa: E402
-from barenet.model import Sequential  # noqa: E402
+from barenet.model.calibration import is_unsure  # noqa: E402
+from barenet.model.classifier import Sequential  # noqa: E402
+from barenet.model.load import load  # noqa: E402
 from barenet.vision import extract  # noqa: E402
 from barenet.vision.images import load_image  # noqa: E402
 from barenet.vision.reading import read_digit, read_number  # noqa: E402

@@ -59,9 +59,9 @@ import scenes  # noqa: E402  (benchmarks/scenes.py, next to this file)
 
 from barenet.data import load_dataset  # noqa: E402
 from barenet.errors import BarenetError  # noqa: E402
-from barenet.evaluation.calibration import is_unsure  # noqa: E402
-from barenet.io.model_loader import load  # noqa: E402
-from barenet.model import Sequential  # noqa: E402
+from barenet.model.calibration import is_unsure  # noqa: E402
+from barenet.model.classifier import Sequential  # noqa: E402
+from barenet.model.load import load  # noqa: E402
 from barenet.vision.images import load_image  # noqa: E402
 from barenet.vision.reading import read_digit, read_number  # noqa: E402
 

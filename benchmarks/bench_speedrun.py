@@ -50,8 +50,8 @@ def run_torch(data_dir: str, threads: int, seed: int = 0) -> tuple[float, float]
     from torch_twin import torch_model
 
     from barenet.data import load_dataset, prepare
-    from barenet.training import config as configs
-    from barenet.training.builder import build_model, build_schedule
+    from barenet.train import config as configs
+    from barenet.train.builder import build_model, build_schedule
 
     torch.set_num_threads(threads)
     config = configs.load("speedrun")

@@ -25,7 +25,7 @@ def linear_model():
     """``linear_model(inputs=784, outputs=10, **metadata)``: one seeded Linear layer as a
     model, the smallest model every reader (predict, evaluate, load) takes."""
     from barenet import Sequential
-    from barenet.layers import Linear
+    from barenet.nn.layers import Linear
 
     def make(inputs: int = 784, outputs: int = 10, **metadata):
         return Sequential([Linear(inputs, outputs, rng=0)], metadata=metadata)

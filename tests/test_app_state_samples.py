@@ -6,8 +6,8 @@ from barenet import Sequential
 from barenet.app.state import AppState
 from barenet.data import DATASETS
 from barenet.data.folder import read_folder
-from barenet.io import model_file
-from barenet.layers import Linear
+from barenet.model import file as model_file
+from barenet.nn.layers import Linear
 
 FASHION = list(DATASETS["fashion-mnist"].class_names)
 

@@ -26,7 +26,7 @@ from barenet.app.board import MAX_BRUSH, MIN_BRUSH, DrawingBoard
 from barenet.app.network import activations, describe
 from barenet.app.state import DRAW_PROMPT, AppState
 from barenet.cli import main as cli
-from barenet.layers import Conv2d, Dropout, Flatten, Linear, MaxPool2d, ReLU
+from barenet.nn.layers import Conv2d, Dropout, Flatten, Linear, MaxPool2d, ReLU
 from barenet.vision import center_of_mass, preprocess
 
 NO_TK = "this Python has no Tk support: apt-get install python3-tk (Debian/Ubuntu)"
@@ -482,7 +482,7 @@ def test_drawing_never_waits_for_the_network(window, model_file, monkeypatch):
 def test_titles_of_a_deep_cnn_are_readable(window, tmp_path):
     """The layout of configs/cnn.toml (four stages of four or five layers): no title
     overlaps another or leaves the canvas, and the nodes start below them."""
-    from barenet.layers import BatchNorm1d, BatchNorm2d
+    from barenet.nn.layers import BatchNorm1d, BatchNorm2d
 
     layers = []
     channels = 1

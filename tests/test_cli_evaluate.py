@@ -7,9 +7,9 @@ import pytest
 
 from barenet.cli.main import main
 from barenet.data import DATASETS, FILES, read_idx, write_idx
-from barenet.data.augment import ONE_PIXEL_SHIFTS, shift_images
-from barenet.layers import Linear
-from barenet.model import Sequential
+from barenet.model.classifier import Sequential
+from barenet.model.views import ONE_PIXEL_SHIFTS, shift_images
+from barenet.nn.layers import Linear
 
 MNIST_NAMES = list(DATASETS["mnist"].class_names)
 FASHION_NAMES = list(DATASETS["fashion-mnist"].class_names)
@@ -189,7 +189,7 @@ def nowhere_else(offline_data):
 
 def record_data(run_dir, data_dir):
     from barenet.data import load_dataset
-    from barenet.training.runs import RunFolder
+    from barenet.train.runs import RunFolder
 
     RunFolder(run_dir).write_data_source(load_dataset("mnist", data_dir / "mnist"))
 

@@ -13,7 +13,7 @@ from PIL import Image
 from barenet import BarenetError, Sequential
 from barenet.cli import main as cli
 from barenet.cli.main import main
-from barenet.layers import Linear
+from barenet.nn.layers import Linear
 from barenet.vision import preprocess
 from barenet.vision.images import MAX_SIDE, load_image
 
@@ -461,14 +461,14 @@ def test_an_unsure_answer_is_a_question_mark_and_json_says_so(capsys, tmp_path, 
 
 def test_a_normalisation_that_overflows_float32_is_refused_by_save_and_load(
         capsys, tmp_path, images, monkeypatch, linear_model):
-    import barenet.io.model_file
+    import barenet.model.file
 
     model = linear_model(normalization={"mean": 0.1, "std": 1e-45})  # 1/std: inf
     path = tmp_path / "overflow.npz"
     with pytest.raises(BarenetError, match="reciprocal fits float32"):
         model.save(path)
     assert not path.exists()
-    monkeypatch.setattr(barenet.io.model_file, "check_metadata", lambda *args: None)
+    monkeypatch.setattr(barenet.model.file, "check_metadata", lambda *args: None)
     model.save(path)  # as a hostile or older writer would
     monkeypatch.undo()
     code, out, err = run(capsys, images["colour.png"], "--model", path)

@@ -5,12 +5,12 @@ import re
 import numpy as np
 import pytest
 
-from barenet import limits
 from barenet.cli.main import main
-from barenet.gradcheck import LAYER_EXAMPLES, Example
-from barenet.layers import LAYERS, Linear
-from barenet.losses import LOSSES
-from barenet.module import Module
+from barenet.nn.gradcheck import LAYER_EXAMPLES, Example
+from barenet.nn.layers import LAYERS, Linear
+from barenet.nn.losses import LOSSES
+from barenet.nn.module import Module
+from barenet.nn.options import LAYER_SPECS
 
 
 def test_xor_learns_and_prints_four_predictions(capsys):
@@ -80,7 +80,7 @@ def extra_layers(monkeypatch):
         monkeypatch.setitem(LAYER_EXAMPLES, "WrongSlope",
                             lambda rng: [Example("", WrongSlope(), rng.standard_normal((3, 4)))])
         monkeypatch.setitem(LAYER_EXAMPLES, "Exploding", lambda rng: exploding())
-        monkeypatch.setitem(limits.LAYERS, "Dense", limits.LAYERS["Linear"])  # its options
+        monkeypatch.setitem(LAYER_SPECS, "Dense", LAYER_SPECS["Linear"])  # its options
 
     return add
 

@@ -3,17 +3,9 @@
 import numpy as np
 import pytest
 
-from barenet.data.augment import (
-    ONE_PIXEL_SHIFTS,
-    Augment,
-    elastic_displacement,
-    gaussian_matrix,
-    shift_images,
-    tta_description,
-    tta_views,
-    warp_images,
-)
+from barenet.data.augment import Augment, elastic_displacement, gaussian_matrix, warp_images
 from barenet.errors import BarenetError
+from barenet.model.views import ONE_PIXEL_SHIFTS, shift_images, tta_description, tta_views
 
 
 def _centre_of_mass(image):

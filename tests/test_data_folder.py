@@ -19,7 +19,7 @@ from barenet.data.folder import (
     read_folder,
     remove_last_sample,
 )
-from barenet.data.labels import label_folder
+from barenet.model.labels import label_folder
 
 DIGITS = [str(d) for d in range(10)]
 

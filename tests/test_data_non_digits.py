@@ -6,7 +6,7 @@ import pytest
 import barenet as bn
 from barenet.data import load_dataset, prepare
 from barenet.data.non_digits import KINDS, MIRROR_LR, MIRROR_UD, make_non_digits, per_batch
-from barenet.training.config import load, validate
+from barenet.train.config import load, validate
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +65,7 @@ def test_config_refuses_non_digits_outside_the_range_or_for_clothes(tiny_config)
 def test_training_with_non_digits_lowers_confidence_on_them(tiny_data, tiny_config):
     """The same run with and without outlier exposure: the pictures it trained on as no
     class get a flatter distribution, and the digits are still learnt."""
-    from barenet.training.trainer import Trainer
+    from barenet.train.trainer import Trainer
 
     data = prepare(load_dataset("mnist", data_dir=tiny_data), val_size=60)
     confidence, accuracy = {}, {}

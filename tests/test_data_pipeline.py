@@ -6,11 +6,11 @@ import pytest
 from barenet.data.batches import Batches
 from barenet.data.datasets import Dataset
 from barenet.data.pipeline import prepare
-from barenet.data.scaling import Standardization, float_dtype, network_input, to_float
 from barenet.data.split import validation_split
 from barenet.errors import BarenetError
-from barenet.layers import Linear
-from barenet.model import Sequential
+from barenet.model.classifier import Sequential
+from barenet.model.scaling import Standardization, float_dtype, network_input, to_float
+from barenet.nn.layers import Linear
 
 
 def test_to_float_range_and_dtype():

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from barenet import BarenetError, Sequential, load
-from barenet.evaluation.calibration import (
+from barenet.model.calibration import (
     TEMPERATURE_RANGE,
     expected_calibration_error,
     fit_min_confidence,
@@ -21,8 +21,8 @@ from barenet.evaluation.calibration import (
     reliability,
     temperature,
 )
-from barenet.layers import Linear, Softmax
-from barenet.layers.activations import softmax
+from barenet.nn.layers import Linear, Softmax
+from barenet.nn.layers.activations import softmax
 
 
 def overconfident(rng: np.random.Generator, n: int = 4000, true_t: float = 2.5):

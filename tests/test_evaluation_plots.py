@@ -6,9 +6,9 @@ from PIL import Image
 
 from barenet.errors import BarenetError
 from barenet.evaluation import plots
-from barenet.layers import Flatten, Linear, ReLU
-from barenet.model import Sequential
-from barenet.module import Module, Parameter
+from barenet.model.classifier import Sequential
+from barenet.nn.layers import Flatten, Linear, ReLU
+from barenet.nn.module import Module, Parameter
 
 NAMES = [f"class {k}" for k in range(10)]
 HISTORY = [{"epoch": e, "train_loss": 1.0 / e, "train_acc": 1 - 0.5 / e,
@@ -207,7 +207,7 @@ def test_write_report_checks_class_names_against_outputs(tmp_path, images):
 
 
 def test_with_the_real_conv2d(tmp_path, images):
-    conv = pytest.importorskip("barenet.layers.conv")
+    conv = pytest.importorskip("barenet.nn.layers.conv")
     model = Sequential([conv.Conv2d(1, 4, 3), ReLU(), Flatten(), Linear(4 * 26 * 26, 10)],
                        input_shape=(1, 28, 28))
     maps, names = plots.feature_maps(model, images[0])

@@ -4,7 +4,7 @@ Five targets, each fed hundreds to thousands of generated and mutated inputs per
 
 - the IDX reader (:func:`barenet.data.read_idx`), raw and gzip;
 - the model loader (:func:`barenet.load`);
-- the config parser (:func:`barenet.training.config.load` and ``validate``), and the
+- the config parser (:func:`barenet.train.config.load` and ``validate``), and the
   builder on whatever it accepts;
 - the image decoder (:func:`barenet.vision.images.load_image`) and preprocessor
   (:func:`barenet.vision.preprocess`), up to a 12-megapixel photo;
@@ -49,7 +49,7 @@ from barenet.data import read_idx
 from barenet.data.augment import Augment
 from barenet.data.idx import IDX_DTYPES
 from barenet.errors import BarenetError
-from barenet.layers import (
+from barenet.nn.layers import (
     LAYERS,
     AvgPool2d,
     BatchNorm1d,
@@ -66,10 +66,10 @@ from barenet.layers import (
     Softmax,
     Tanh,
 )
-from barenet.limits import LAYERS as LAYER_SPECS
-from barenet.optim import OPTIMIZERS, SCHEDULES, make_schedule
-from barenet.training import config as cfg
-from barenet.training.builder import build_model, plan
+from barenet.nn.optim import OPTIMIZERS, SCHEDULES, make_schedule
+from barenet.nn.options import LAYER_SPECS
+from barenet.train import config as cfg
+from barenet.train.builder import build_model, plan
 from barenet.vision import extract, preprocess
 from barenet.vision.images import load_image
 from barenet.vision.reading import read_number
@@ -683,8 +683,8 @@ CHECKPOINT = "checkpoint loader"
 
 def _checkpoint_parts():
     """A small model and optimizer, and the bytes of a checkpoint of them mid-epoch."""
-    from barenet.optim import Adam
-    from barenet.training.checkpoint import LoopState, Partial, members
+    from barenet.nn.optim import Adam
+    from barenet.train.checkpoint import LoopState, Partial, members
 
     def fresh():
         model = bn.Sequential([Linear(6, 5, rng=0), BatchNorm1d(5), ReLU(),
@@ -709,7 +709,7 @@ CHECKPOINT_MODEL, CHECKPOINT_FILE = _checkpoint_parts()
 
 
 def check_checkpoint(fuzz, path: Path, data: bytes) -> None:
-    from barenet.training.checkpoint import load_checkpoint
+    from barenet.train.checkpoint import load_checkpoint
 
     model, optimizer = CHECKPOINT_MODEL()
     attempt(fuzz, CHECKPOINT, load_checkpoint, put(path, data), model, optimizer,
@@ -717,7 +717,7 @@ def check_checkpoint(fuzz, path: Path, data: bytes) -> None:
 
 
 def test_the_checkpoint_base_is_accepted(fuzz, scratch):
-    from barenet.training.checkpoint import load_checkpoint
+    from barenet.train.checkpoint import load_checkpoint
 
     model, optimizer = CHECKPOINT_MODEL()
     state, best = load_checkpoint(put(scratch / "base.npz", CHECKPOINT_FILE), model, optimizer)

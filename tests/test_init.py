@@ -5,7 +5,7 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from barenet import init
+from barenet.nn import init
 
 TEXTBOOK = {
     "he": lambda shape, fan_in, fan_out, rng: rng.standard_normal(shape) * np.sqrt(2 / fan_in),

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 import barenet as bn
-from barenet.layers import BatchNorm1d, Dropout, Flatten, Linear, ReLU, Softmax
-from barenet.losses import SoftmaxCrossEntropy
-from barenet.optim import SGD
+from barenet.nn.layers import BatchNorm1d, Dropout, Flatten, Linear, ReLU, Softmax
+from barenet.nn.losses import SoftmaxCrossEntropy
+from barenet.nn.optim import SGD
 
 NORMALIZATION = {"mean": 0.1307, "std": 0.3081}
 METADATA = {"normalization": NORMALIZATION, "class_names": [str(d) for d in range(10)],
@@ -395,10 +395,10 @@ def test_predict_rejects_bad_batch_size():
 
 def save_unchecked(model, path, monkeypatch):
     """Write ``model`` as a hostile (or older) writer would: without the metadata check."""
-    import barenet.io.model_file
+    import barenet.model.file
 
     with monkeypatch.context() as patch:
-        patch.setattr(barenet.io.model_file, "check_metadata", lambda *args: None)
+        patch.setattr(barenet.model.file, "check_metadata", lambda *args: None)
         model.save(path)
 
 
@@ -430,7 +430,7 @@ def test_metadata_save_refuses_is_refused_by_load_too(tmp_path, monkeypatch, met
 
 @pytest.mark.parametrize("value", [-1.0, 0.0])
 def test_a_non_positive_running_variance_is_refused(tmp_path, value):
-    from barenet.layers import BatchNorm1d, Linear
+    from barenet.nn.layers import BatchNorm1d, Linear
 
     model = bn.Sequential([Linear(4, 3, rng=0), BatchNorm1d(3)])
     path = tmp_path / "m.npz"

@@ -10,8 +10,8 @@ from conftest import REAL_MNIST
 
 import barenet as bn
 from barenet.cli.main import main
-from barenet.io.export_onnx import EXPORTERS, export_onnx
-from barenet.layers import (
+from barenet.model.onnx import EXPORTERS, export_onnx
+from barenet.nn.layers import (
     LAYERS,
     AvgPool2d,
     BatchNorm1d,
@@ -28,7 +28,7 @@ from barenet.layers import (
     Softmax,
     Tanh,
 )
-from barenet.module import Module
+from barenet.nn.module import Module
 
 pytest.importorskip("onnx", reason="onnx is not installed: pip install -e '.[onnx]'")
 ort = pytest.importorskip("onnxruntime",
@@ -169,7 +169,7 @@ def test_export_to_a_folder_that_cannot_be_written_is_one_line(tmp_path, capsys)
 
 def test_a_model_too_large_for_one_onnx_file_is_refused_before_building(tmp_path,
                                                                         monkeypatch):
-    import barenet.io.export_onnx as export
+    import barenet.model.onnx as export
 
     model = bn.Sequential([Linear(784, 10, rng=0)])  # 7,850 weights: 31,400 bytes as float32
     assert 31_400 < export.onnx_bytes(model) < 31_400 + 20_000

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 import barenet as bn
-from barenet.gradcheck import away_from_kinks, gradcheck, layer_examples
-from barenet.layers import (
+from barenet.nn.gradcheck import away_from_kinks, gradcheck, layer_examples
+from barenet.nn.layers import (
     LAYERS,
     AvgPool2d,
     BatchNorm2d,

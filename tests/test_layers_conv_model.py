@@ -3,7 +3,7 @@
 import numpy as np
 
 import barenet as bn
-from barenet.layers import (
+from barenet.nn.layers import (
     BatchNorm2d,
     Conv2d,
     Dropout,
@@ -13,8 +13,8 @@ from barenet.layers import (
     MaxPool2d,
     ReLU,
 )
-from barenet.losses import SoftmaxCrossEntropy
-from barenet.optim import Adam
+from barenet.nn.losses import SoftmaxCrossEntropy
+from barenet.nn.optim import Adam
 
 
 def cnn(rng, head: str) -> bn.Sequential:

@@ -7,7 +7,7 @@ import pytest
 from torch_parity import close, torch  # skips this file without PyTorch
 
 import barenet as bn
-from barenet.layers import (
+from barenet.nn.layers import (
     AvgPool2d,
     BatchNorm2d,
     Conv2d,

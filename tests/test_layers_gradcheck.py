@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import barenet as bn
-from barenet.gradcheck import (
+from barenet.nn.gradcheck import (
     LAYER_EXAMPLES,
     away_from_kinks,
     gradcheck,
@@ -14,7 +14,7 @@ from barenet.gradcheck import (
     loss_examples,
     model_example,
 )
-from barenet.layers import (
+from barenet.nn.layers import (
     LAYERS,
     BatchNorm1d,
     BatchNorm2d,
@@ -27,9 +27,9 @@ from barenet.layers import (
     Softmax,
     Tanh,
 )
-from barenet.losses import LOSSES, BCEWithLogits, MSELoss, SoftmaxCrossEntropy
-from barenet.losses.cross_entropy import NO_CLASS
-from barenet.module import Module
+from barenet.nn.losses import LOSSES, BCEWithLogits, MSELoss, SoftmaxCrossEntropy
+from barenet.nn.losses.cross_entropy import NO_CLASS
+from barenet.nn.module import Module
 
 TOL = 1e-6
 

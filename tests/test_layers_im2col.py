@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from barenet import BarenetError
-from barenet.layers.im2col import (
+from barenet.nn.kernels.im2col import (
     add_windows,
     add_windows_reference,
     as_pair,

@@ -9,13 +9,13 @@ im2col and col2im have their loop references in test_layers_im2col.py.
 import numpy as np
 import pytest
 
-from barenet.layers import BatchNorm1d, BatchNorm2d, Conv2d, MaxPool2d
-from barenet.layers.batchnorm import batch_norm_reference
-from barenet.layers.conv import conv2d_reference
-from barenet.layers.pooling import max_pool2d_reference
-from barenet.module import Parameter
-from barenet.optim import Adam, AdamW
-from barenet.optim.adam import adam_reference
+from barenet.nn.layers import BatchNorm1d, BatchNorm2d, Conv2d, MaxPool2d
+from barenet.nn.layers.batchnorm import batch_norm_reference
+from barenet.nn.layers.conv import conv2d_reference
+from barenet.nn.layers.pooling import max_pool2d_reference
+from barenet.nn.module import Parameter
+from barenet.nn.optim import Adam, AdamW
+from barenet.nn.optim.adam import adam_reference
 
 TIGHT = {"rtol": 1e-12, "atol": 1e-12}
 
@@ -146,7 +146,7 @@ def test_max_pool_infer_equals_its_forward(rng, shape, kernel, stride, padding, 
 
 
 def test_relu_infer_equals_its_forward(rng):
-    from barenet.layers import ReLU
+    from barenet.nn.layers import ReLU
 
     x = _channels_last(rng.standard_normal((3, 4, 5, 6)))
     x[0, 0, 0, :3] = [0.0, -0.0, np.nan]
@@ -182,8 +182,8 @@ def test_batch_norm_matches_the_textbook_formulas(rng, cls, shape, training):
 @pytest.mark.parametrize("dtype, tolerance", [(np.float64, 1e-12), (np.float32, 2e-5)])
 def test_predicting_with_batch_norm_folded_equals_the_eval_forward(rng, dtype, tolerance):
     from barenet import Sequential
-    from barenet.layers import Flatten, Linear, ReLU
-    from barenet.layers.batchnorm import _BatchNorm
+    from barenet.nn.layers import Flatten, Linear, ReLU
+    from barenet.nn.layers.batchnorm import _BatchNorm
 
     model = Sequential([
         Conv2d(1, 4, 3, padding=1, rng=rng), BatchNorm2d(4), MaxPool2d(2), ReLU(),
@@ -220,7 +220,7 @@ def test_predicting_with_batch_norm_folded_equals_the_eval_forward(rng, dtype, t
 
 def test_prediction_on_several_threads_gives_the_same_numbers(rng):
     from barenet import Sequential
-    from barenet.layers import Flatten, Linear, ReLU
+    from barenet.nn.layers import Flatten, Linear, ReLU
 
     # a convolution with no batch norm after it keeps its own im2col buffer per thread
     model = Sequential([Conv2d(1, 6, 3, padding=1, rng=rng), ReLU(), MaxPool2d(2),
@@ -255,7 +255,7 @@ def test_prediction_on_several_threads_gives_the_same_numbers(rng):
 @pytest.mark.parametrize("training", [True, False])
 def test_layer_work_split_over_threads_gives_the_same_bits(rng, make, shape, training,
                                                            monkeypatch):
-    from barenet.layers import parallel
+    from barenet.nn.kernels import parallel
 
     monkeypatch.setattr(parallel, "MIN_VALUES", 0)  # split even these small arrays
     x = rng.standard_normal(shape).astype(np.float32)

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from torch_parity import close, torch  # skips this file without PyTorch
 
-from barenet.layers import (
+from barenet.nn.layers import (
     BatchNorm1d,
     BatchNorm2d,
     Dropout,
@@ -17,8 +17,8 @@ from barenet.layers import (
     Softmax,
     Tanh,
 )
-from barenet.losses import BCEWithLogits, MSELoss, SoftmaxCrossEntropy
-from barenet.losses.cross_entropy import NO_CLASS
+from barenet.nn.losses import BCEWithLogits, MSELoss, SoftmaxCrossEntropy
+from barenet.nn.losses.cross_entropy import NO_CLASS
 
 F = torch.nn.functional
 

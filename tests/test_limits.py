@@ -1,4 +1,4 @@
-"""barenet.limits: the one home of what configs, model files and constructors accept.
+"""barenet.nn.options: the one home of what configs, model files and constructors accept.
 
 The declared options must be the constructors' own, the declared arrays and
 shapes must be what the built layers hold and give, and the limits must be
@@ -14,12 +14,27 @@ import numpy as np
 import pytest
 
 import barenet as bn
-from barenet import limits
-from barenet.init import INITIALIZERS
-from barenet.layers import LAYERS, Conv2d, GlobalAvgPool2d, Linear
-from barenet.optim import OPTIMIZERS, SCHEDULES
-from barenet.training import config as configs
-from barenet.training.builder import build_model
+from barenet.data.augment import AUGMENT
+from barenet.io.memory import parse_bytes, training_bytes
+from barenet.nn.init import INITIALIZERS
+from barenet.nn.layers import LAYERS, Conv2d, GlobalAvgPool2d, Linear
+from barenet.nn.optim import OPTIMIZERS, SCHEDULES
+from barenet.nn.options import (
+    INITS,
+    LAYER_SPECS,
+    OPTIMIZER_SPECS,
+    REQUIRED,
+    SCHEDULE_SPECS,
+    check_options,
+    choice,
+    flag,
+    number,
+    numbers,
+    pair,
+    size,
+)
+from barenet.train import config as configs
+from barenet.train.builder import build_model
 
 NOT_OPTIONS = {"self", "rng", "dtype", "params"}
 
@@ -30,30 +45,30 @@ def constructor_options(cls, skip=()):
 
 
 def test_every_registered_class_declares_exactly_its_constructor_options():
-    assert set(limits.LAYERS) == set(LAYERS.names())
+    assert set(LAYER_SPECS) == set(LAYERS.names())
     for name in LAYERS.names():
-        assert set(limits.LAYERS[name].options) == constructor_options(LAYERS[name]), name
-    assert set(limits.OPTIMIZERS) == set(OPTIMIZERS.names())
+        assert set(LAYER_SPECS[name].options) == constructor_options(LAYERS[name]), name
+    assert set(OPTIMIZER_SPECS) == set(OPTIMIZERS.names())
     for name in OPTIMIZERS.names():
-        assert set(limits.OPTIMIZERS[name].options) == constructor_options(OPTIMIZERS[name])
-    assert set(limits.SCHEDULES) == set(SCHEDULES.names())
+        assert set(OPTIMIZER_SPECS[name].options) == constructor_options(OPTIMIZERS[name])
+    assert set(SCHEDULE_SPECS) == set(SCHEDULES.names())
     for name in SCHEDULES.names():
-        assert set(limits.SCHEDULES[name].options) == constructor_options(SCHEDULES[name],
+        assert set(SCHEDULE_SPECS[name].options) == constructor_options(SCHEDULES[name],
                                                                           ("lr",))
     from barenet.data import Augment
 
-    assert set(limits.AUGMENT.options) == constructor_options(Augment, ("fill",))
-    assert set(limits.INITS) == set(INITIALIZERS.names())
+    assert set(AUGMENT.options) == constructor_options(Augment, ("fill",))
+    assert set(INITS) == set(INITIALIZERS.names())
 
 
 def test_declared_defaults_are_the_constructors_defaults():
-    tables = [(limits.LAYERS, LAYERS), (limits.OPTIMIZERS, OPTIMIZERS)]
+    tables = [(LAYER_SPECS, LAYERS), (OPTIMIZER_SPECS, OPTIMIZERS)]
     for declared, registry in tables:
         for name, spec in declared.items():
             params = inspect.signature(registry[name].__init__).parameters
             for key, option in spec.options.items():
                 default = params[key].default
-                if option.default is limits.REQUIRED:
+                if option.default is REQUIRED:
                     assert default is inspect.Parameter.empty, (name, key)
                 else:
                     assert option.default == (list(default) if isinstance(default, tuple)
@@ -81,8 +96,8 @@ LAYER_CASES = [
 
 @pytest.mark.parametrize("kind, options, shape", LAYER_CASES)
 def test_declared_arrays_and_shapes_are_the_built_layers(kind, options, shape):
-    spec = limits.LAYERS[kind]
-    full = limits.check_options(kind, spec, options)
+    spec = LAYER_SPECS[kind]
+    full = check_options(kind, spec, options)
     layer = LAYERS[kind](**options)
     assert spec.arrays(full) == [a.shape for a in layer.state().values()]
     assert spec.values(full) == sum(a.size for a in layer.state().values())
@@ -91,13 +106,13 @@ def test_declared_arrays_and_shapes_are_the_built_layers(kind, options, shape):
 
 
 @pytest.mark.parametrize("option, good, bad", [
-    (limits.size(), [1, 65536], [0, 65537, 2.0, True, "3", None]),
-    (limits.pair(0, low=0), [0, [1, 2]], [-1, [1], [1, 2, 3], [1.0, 2], "1"]),
-    (limits.number(0.5, high=1.0, open_high=True), [0, 0.99, 0.0], [1.0, -0.1, float("nan"),
-                                                                  True, "0.5"]),
-    (limits.flag(True), [True, False], [1, 0, "true"]),
-    (limits.choice("he", "he", "xavier"), ["he", "xavier"], ["magic", 1]),
-    (limits.numbers((1.0, 1.0), 0.0, 10.0, open_low=True), [[0.5, 2], [1, 1]],
+    (size(), [1, 65536], [0, 65537, 2.0, True, "3", None]),
+    (pair(0, low=0), [0, [1, 2]], [-1, [1], [1, 2, 3], [1.0, 2], "1"]),
+    (number(0.5, high=1.0, open_high=True), [0, 0.99, 0.0], [1.0, -0.1, float("nan"),
+                                                           True, "0.5"]),
+    (flag(True), [True, False], [1, 0, "true"]),
+    (choice("he", "he", "xavier"), ["he", "xavier"], ["magic", 1]),
+    (numbers((1.0, 1.0), 0.0, 10.0, open_low=True), [[0.5, 2], [1, 1]],
      [[2, 1], [0, 1], [1], [[1, 2]], "ab"]),
 ])
 def test_option_kinds(option, good, bad):
@@ -123,7 +138,7 @@ def test_the_dropout_papers_mlp_validates_and_memory_not_counts_is_the_bound(mon
 
 def test_training_memory_counts_the_batch():
     config = configs.load("cnn")
-    need = limits.training_bytes(1, 0, 1, 1, 4)
+    need = training_bytes(1, 0, 1, 1, 4)
     assert need == 4 * (2 + 2)
     with pytest.raises(bn.BarenetError, match="batch_size 4096"):
         configs.validate({**config, "batch_size": 4096}, max_memory=1 << 30)
@@ -131,12 +146,12 @@ def test_training_memory_counts_the_batch():
 
 
 def test_parse_bytes():
-    assert limits.parse_bytes("512M") == 512 << 20
-    assert limits.parse_bytes("2g") == 2 << 30
-    assert limits.parse_bytes("1000") == 1000
+    assert parse_bytes("512M") == 512 << 20
+    assert parse_bytes("2g") == 2 << 30
+    assert parse_bytes("1000") == 1000
     for bad in ("", "lots", "-1G", "0", "nanM", "1e308T", "2000T"):
         with pytest.raises(bn.BarenetError, match="--max-memory must be a memory size"):
-            limits.parse_bytes(bad)
+            parse_bytes(bad)
 
 
 @pytest.mark.parametrize("variable, value", [("BARENET_MAX_MEMORY", "1e308T"),
@@ -156,7 +171,7 @@ def test_a_bad_environment_setting_is_one_line_naming_it(monkeypatch, capsys, va
 
 def test_a_batch_that_does_not_fit_in_memory_is_refused_before_allocating(monkeypatch):
     """Item 9: `evaluate --batch-size 10000` asked for 16.8 GiB and ended in a traceback."""
-    from barenet.layers import Conv2d, Flatten, Linear, ReLU
+    from barenet.nn.layers import Conv2d, Flatten, Linear, ReLU
 
     model = bn.Sequential([Conv2d(1, 64, 3, padding=1), ReLU(), Flatten(),
                            Linear(64 * 28 * 28, 10)], input_shape=(1, 28, 28))

@@ -8,7 +8,7 @@ import pytest
 
 import barenet as bn
 from barenet.errors import BarenetError
-from barenet.layers import (
+from barenet.nn.layers import (
     BatchNorm1d,
     Dropout,
     Flatten,
@@ -18,8 +18,8 @@ from barenet.layers import (
     Sigmoid,
     Tanh,
 )
-from barenet.losses import BCEWithLogits, MSELoss, SoftmaxCrossEntropy
-from barenet.optim import SGD, Adam
+from barenet.nn.losses import BCEWithLogits, MSELoss, SoftmaxCrossEntropy
+from barenet.nn.optim import SGD, Adam
 
 
 def mlp(seed=0, dtype=np.float32):
@@ -246,7 +246,7 @@ def test_float32_training_stays_float32(rng):
 
 
 def test_flush_subnormals_zeroes_only_tiny_float32_values():
-    from barenet.optim import flush_subnormals
+    from barenet.nn.optim import flush_subnormals
 
     tiny32 = np.array([1e-38, -1e-35, 1e-31, 1e-29, 0.5], np.float32)
     tiny64 = np.array([1e-38, 1e-300, 0.5])
@@ -277,7 +277,7 @@ def test_batchnorm_single_sample_batch_leaves_running_stats(rng):
 
 
 def test_parameters_are_attributes_as_in_pytorch():
-    from barenet.layers import BatchNorm1d, Conv2d
+    from barenet.nn.layers import BatchNorm1d, Conv2d
 
     linear = Linear(3, 2, rng=0)
     assert linear.weight is linear.params["weight"] and linear.bias is linear.params["bias"]
@@ -296,8 +296,8 @@ def test_parameters_are_attributes_as_in_pytorch():
 
 @pytest.mark.parametrize("betas", [(1.0, 0.999), (0.9, 1.0), (-0.1, 0.9)])
 def test_adam_refuses_betas_outside_zero_one(betas):
-    from barenet.module import Parameter
-    from barenet.optim import Adam
+    from barenet.nn.module import Parameter
+    from barenet.nn.optim import Adam
 
     with pytest.raises(bn.BarenetError, match=r"betas must be a list of two numbers in \[0, 1\)"):
         Adam([Parameter(np.zeros(2))], betas=betas)

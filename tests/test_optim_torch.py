@@ -6,10 +6,10 @@ import pytest
 from torch_parity import TOL, torch  # skips this file without PyTorch
 
 import barenet as bn
-from barenet.layers import Linear, ReLU
-from barenet.losses import SoftmaxCrossEntropy
-from barenet.module import Parameter
-from barenet.optim import (
+from barenet.nn.layers import Linear, ReLU
+from barenet.nn.losses import SoftmaxCrossEntropy
+from barenet.nn.module import Parameter
+from barenet.nn.optim import (
     SGD,
     Adam,
     AdamW,

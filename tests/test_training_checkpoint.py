@@ -15,8 +15,8 @@ import pytest
 
 from barenet.cli.main import main
 from barenet.data import FILES, read_idx, write_idx
-from barenet.training.checkpoint import STATE, LoopState, read_state
-from barenet.training.runs import RunFolder
+from barenet.train.checkpoint import STATE, LoopState, read_state
+from barenet.train.runs import RunFolder
 
 
 def train(capsys, *args):

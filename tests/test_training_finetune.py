@@ -22,9 +22,9 @@ from barenet.data.folder import (
     remove_last_sample,
 )
 from barenet.data.writer_style import STYLED_SHARE
-from barenet.training import config as configs
-from barenet.training import finetune as ft
-from barenet.training.finetune import split_held_out
+from barenet.train import config as configs
+from barenet.train import finetune as ft
+from barenet.train.finetune import split_held_out
 
 DIGITS = [str(d) for d in range(10)]
 needs_mnist = pytest.mark.skipif(not REAL_MNIST.is_dir(),

@@ -5,8 +5,8 @@ import pytest
 from conftest import separable_images
 
 import barenet as bn
-from barenet.layers import Flatten, Linear, ReLU
-from barenet.training import trainer as trainer_module
+from barenet.nn.layers import Flatten, Linear, ReLU
+from barenet.train import trainer as trainer_module
 
 
 @pytest.fixture
@@ -95,7 +95,7 @@ def test_whole_number_float_labels_and_a_loss_instance_are_taken(digits):
 
 def test_a_cnn_fitted_on_images_with_no_channel_axis_is_told_the_input_shape(digits):
     """Issue 33, item 8: a hand-built CNN fitted on (N, 28, 28) data."""
-    from barenet.layers import Conv2d
+    from barenet.nn.layers import Conv2d
 
     x, y = digits
     model = bn.Sequential([Conv2d(1, 2, 3), ReLU(), Flatten(), Linear(2 * 26 * 26, 10)])

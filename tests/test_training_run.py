@@ -13,9 +13,9 @@ from barenet.cli.main import main
 from barenet.data import FILES, load_dataset
 from barenet.errors import BarenetError
 from barenet.io.paths import CONFIGS_DIR
-from barenet.layers import BatchNorm1d, Linear
-from barenet.training import config as configs
-from barenet.training.builder import build_model
+from barenet.nn.layers import BatchNorm1d, Linear
+from barenet.train import config as configs
+from barenet.train.builder import build_model
 
 
 # -- configs --------------------------------------------------------------------------
@@ -192,7 +192,7 @@ def test_divergence_stops_with_advice_and_no_broken_model(tiny_data, tiny_config
 @pytest.mark.parametrize("lr, lower", [(1e6, 1e5), (2e-3, 2e-4), (0.7, 0.07), (3.3e-2, 3e-3),
                                        (9.6, 1.0)])
 def test_the_suggested_learning_rate_is_a_round_tenth(lr, lower):
-    from barenet.training.trainer import lower_rate
+    from barenet.train.trainer import lower_rate
 
     assert lower_rate(lr) == pytest.approx(lower)
 
@@ -201,7 +201,7 @@ def test_the_suggested_learning_rate_is_a_round_tenth(lr, lower):
                                                 (0.05, 1e-2, 5e-3), (1e-3, 1e-3, 1e-4)])
 def test_far_above_the_default_the_suggestion_is_the_default(lr, default, lower):
     """Item 21: `--lr 1e308` suggested `--lr 1e+307`."""
-    from barenet.training.trainer import lower_rate
+    from barenet.train.trainer import lower_rate
 
     assert lower_rate(lr, default) == pytest.approx(lower)
 
@@ -385,7 +385,7 @@ def test_config_strings_with_newlines_round_trip(tiny_config, tmp_path):
 @pytest.mark.parametrize("name, expected", [("../../etc", "etc"), ("/tmp/x", "tmp-x"),
                                             ("mlp", "mlp"), ("a b/c", "a-b-c"), ("...", "run")])
 def test_a_config_name_becomes_one_safe_folder_name(name, expected):
-    from barenet.training.runs import RunFolder, safe_name
+    from barenet.train.runs import RunFolder, safe_name
 
     assert safe_name(name) == expected
     run = RunFolder.create(name)
@@ -405,7 +405,7 @@ def test_temporary_files_left_by_a_killed_run_are_removed_on_the_next_start(tmp_
     import os
     import time
 
-    from barenet.training.runs import RunFolder
+    from barenet.train.runs import RunFolder
 
     run = RunFolder(tmp_path / "run")
     run.path.mkdir()
@@ -447,7 +447,7 @@ def test_a_config_can_leave_the_plots_to_barenet_report(tiny_data, tiny_config, 
 
 def test_the_thread_count_does_not_change_the_trained_weights(tiny_data, tiny_config,
                                                               tmp_path, monkeypatch):
-    from barenet.layers import parallel
+    from barenet.nn.kernels import parallel
 
     monkeypatch.setattr(parallel, "MIN_VALUES", 0)  # split even this tiny model's work
     monkeypatch.setattr(parallel, "SMALL_PRODUCT", 0)

@@ -11,7 +11,7 @@ import pytest
 from barenet.cli.main import main
 from barenet.data.folder import add_sample
 from barenet.errors import BarenetError
-from barenet.training.runs import MAX_HISTORY_BYTES, RunFolder
+from barenet.train.runs import MAX_HISTORY_BYTES, RunFolder
 
 
 @pytest.fixture

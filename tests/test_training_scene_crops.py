@@ -15,12 +15,12 @@ import barenet as bn
 from barenet.data import Dataset, load_dataset, prepare
 from barenet.data.non_digits import per_batch
 from barenet.data.scenes import make_scene
-from barenet.losses.cross_entropy import NO_CLASS
-from barenet.training import scene_crops as module
-from barenet.training.config import load, validate
-from barenet.training.scene_crops import MIN_HELD, SceneCrops, scene_crops
-from barenet.training.session import train_from_config
-from barenet.training.trainer import Trainer
+from barenet.nn.losses.cross_entropy import NO_CLASS
+from barenet.train import scene_crops as module
+from barenet.train.config import load, validate
+from barenet.train.scene_crops import MIN_HELD, SceneCrops, scene_crops
+from barenet.train.session import train_from_config
+from barenet.train.trainer import Trainer
 from barenet.vision import EmptyDrawingError, extract
 
 TRAIN, VALIDATION = 12, 6

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from barenet import Sequential
-from barenet.layers import BatchNorm2d, Conv2d, Flatten, Linear, MaxPool2d, ReLU, Tanh
+from barenet.nn.layers import BatchNorm2d, Conv2d, Flatten, Linear, MaxPool2d, ReLU, Tanh
 from barenet.vision.reading import input_gradient, integrated_gradients, why_overlay
 
 NORM = {"normalization": {"mean": 0.13, "std": 0.31}}

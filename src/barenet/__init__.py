@@ -23,14 +23,14 @@ Where to start
 >>> print(model.summary())  # doctest: +SKIP
 """
 
-from . import layers, losses, optim
 from .errors import BarenetError
-from .gradcheck import GradcheckResult, gradcheck
-from .io.model_file import save
-from .io.model_loader import load
-from .model import Sequential
-from .module import Module, Parameter
-from .training.fit import History, fit
+from .model.classifier import Sequential
+from .model.file import save
+from .model.load import load
+from .nn import layers, losses, optim
+from .nn.gradcheck import GradcheckResult, gradcheck
+from .nn.module import Module, Parameter
+from .train.fit import History, fit
 from .version import __version__
 
 __all__ = ["layers", "losses", "optim", "BarenetError", "gradcheck", "GradcheckResult",

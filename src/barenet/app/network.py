@@ -15,8 +15,8 @@ import numpy as np
 
 from ..errors import BarenetError
 from ..io import paths
-from ..io.model_loader import load
-from ..model import Sequential
+from ..model.classifier import Sequential
+from ..model.load import load
 from ..vision import check_input_size
 
 

@@ -9,8 +9,8 @@ import numpy as np
 
 from ..data.folder import add_sample, count_samples, remove_last_sample
 from ..errors import BarenetError
-from ..evaluation.calibration import is_unsure
 from ..io import paths
+from ..model.calibration import is_unsure
 from ..vision import EmptyDrawingError, preprocess
 from ..vision.reading import integrated_gradients, why_overlay
 from .board import DrawingBoard

@@ -32,13 +32,13 @@ class Teacher:
     ----------
     finetune : callable, optional
         ``finetune(model_path, samples_dir, log=..., progress=...)`` returning an
-        object with ``run_dir`` and accuracies; :func:`barenet.training.finetune.finetune`
+        object with ``run_dir`` and accuracies; :func:`barenet.train.finetune.finetune`
         by default (tests pass a quick stand-in).
     """
 
     def __init__(self, finetune=None) -> None:
         if finetune is None:
-            from ..training.finetune import finetune
+            from ..train.finetune import finetune
         self._finetune = finetune
         self._lock = threading.Lock()
         self._lesson: Lesson | None = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import math
 
-from ..layers.parallel import MAX_THREADS
+from ..nn.kernels.parallel import MAX_THREADS
 
 #: Seeds are NumPy's 32-bit ``SeedSequence`` entropy, as a config's ``seed`` is.
 SEED_LIMIT = 2**32

@@ -9,11 +9,11 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..data.augment import tta_description
 from ..errors import BarenetError
 from ..io import paths
 from ..io.files import shown
-from ..model import INFERENCE_BATCH, Sequential
+from ..model.classifier import INFERENCE_BATCH, Sequential
+from ..model.views import tta_description
 from .arguments import positive_int
 
 if TYPE_CHECKING:
@@ -114,7 +114,7 @@ def load_test_split(model: Sequential, dataset: str | None = None,
     recorded = model.metadata.get("dataset")
     name = dataset or recorded or DEFAULT_DATASET
     if data_dir is None and model_path is not None:
-        from ..training.runs import RunFolder
+        from ..train.runs import RunFolder
 
         data_dir = RunFolder(model_path.parent).data_dir(name)
     data = load_dataset(name, data_dir)
@@ -153,20 +153,20 @@ def resolve_model_path(path: Path | None) -> Path:
 
 def load_model(path: Path | None) -> tuple[Sequential, Path]:
     """The model at ``path`` (a file or a run folder), or the newest under runs/."""
-    from ..io.model_loader import load
+    from ..model.load import load
 
     path = resolve_model_path(path)
     return load(path), path
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..evaluation.calibration import expected_calibration_error, is_unsure
     from ..evaluation.metrics import (
         accuracy,
         confusion_matrix,
         format_classification_report,
         format_confusion_matrix,
     )
+    from ..model.calibration import expected_calibration_error, is_unsure
 
     model, path = load_model(args.model)
     if args.images is not None:

@@ -1,6 +1,6 @@
 """``barenet export``: a model in another format, for where the work goes next.
 
-``--format onnx`` writes an ONNX graph (:mod:`barenet.io.export_onnx`) that gives
+``--format onnx`` writes an ONNX graph (:mod:`barenet.model.onnx`) that gives
 the probabilities ``predict`` gives, for onnxruntime, a web page or a phone.
 """
 
@@ -29,9 +29,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Write the ONNX file, never over an existing one, and say where it went."""
     from ..errors import BarenetError
-    from ..io.export_onnx import export_onnx, to_onnx
     from ..io.files import ensure_writable_dir, shown, write_beside
-    from ..io.model_loader import load
+    from ..model.load import load
+    from ..model.onnx import export_onnx, to_onnx
 
     model_path = resolve_model_path(args.model)
     model = load(model_path)

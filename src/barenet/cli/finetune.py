@@ -15,7 +15,7 @@ from .train import EXIT_INTERRUPTED
 
 def finetune_epochs() -> int:
     """The default number of passes (kept with the recipe, in training/finetune.py)."""
-    from ..training.finetune import EPOCHS
+    from ..train.finetune import EPOCHS
 
     return EPOCHS
 
@@ -43,10 +43,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..errors import BarenetError
-    from ..layers.parallel import default_threads, training_threads
-    from ..training.config import load as load_config
-    from ..training.finetune import finetune
-    from ..training.trainer import Interrupted
+    from ..nn.kernels.parallel import default_threads, training_threads
+    from ..train.config import load as load_config
+    from ..train.finetune import finetune
+    from ..train.trainer import Interrupted
 
     if args.resume is not None:
         config = load_config(str(Path(args.resume) / "config.toml"))["finetune"]

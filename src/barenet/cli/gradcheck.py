@@ -1,9 +1,9 @@
 """``barenet gradcheck``: finite-difference check of every registered layer and loss.
 
-Every name in :data:`barenet.layers.LAYERS` and :data:`barenet.losses.LOSSES` is
-checked in float64 on small examples from :mod:`barenet.gradcheck` (layers added
+Every name in :data:`barenet.nn.layers.LAYERS` and :data:`barenet.nn.losses.LOSSES` is
+checked in float64 on small examples from :mod:`barenet.nn.gradcheck` (layers added
 later are picked up automatically: they get a guessed example, or the one
-added to :data:`barenet.gradcheck.LAYER_EXAMPLES` under their name), then one
+added to :data:`barenet.nn.gradcheck.LAYER_EXAMPLES` under their name), then one
 whole model. Prints one row per
 check and exits 1 if any fails.
 """
@@ -41,9 +41,9 @@ class Row:
 def check_all(tolerance: float = 1e-6, eps: float = 1e-6, max_entries: int | None = 200,
               seed: int = 0) -> list[Row]:
     """Run every example and return one row per check (or per layer without one)."""
-    from ..gradcheck import Example, layer_examples, loss_examples, model_example
-    from ..layers import LAYERS
-    from ..losses import LOSSES
+    from ..nn.gradcheck import Example, layer_examples, loss_examples, model_example
+    from ..nn.layers import LAYERS
+    from ..nn.losses import LOSSES
 
     rng = np.random.default_rng(seed)
     rows = []
@@ -100,6 +100,6 @@ def run(args: argparse.Namespace) -> int:
     print(f"\n{checked - len(failed)} of {checked} checks pass", end="")
     print(f"; no example input for: {', '.join(r.name for r in skipped)}" if skipped else "")
     if skipped:
-        print("(add an example: barenet.gradcheck.LAYER_EXAMPLES[name] = "
+        print("(add an example: barenet.nn.gradcheck.LAYER_EXAMPLES[name] = "
               "function(rng) -> [Example(label, layer, x)])")
     return 1 if failed or (skipped and args.strict) else 0

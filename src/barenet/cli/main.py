@@ -15,6 +15,7 @@ import sys
 
 from ..errors import EXIT_USER_ERROR, BarenetError
 from ..io.files import printable
+from ..io.memory import memory_budget
 from ..version import __version__
 
 #: subcommand -> (module under barenet.cli, one-line help)
@@ -63,8 +64,7 @@ def _module(name: str):
 def check_environment() -> None:
     """Refuse a bad ``$BARENET_MAX_MEMORY`` or ``$BARENET_THREADS`` before any work, in a line
     naming the variable (later, a bad setting would look like a bad model file)."""
-    from ..layers.parallel import default_threads
-    from ..limits import memory_budget
+    from ..nn.kernels.parallel import default_threads
 
     memory_budget()
     default_threads()

@@ -75,7 +75,7 @@ def _line_number(result: Any) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Classify every file; 0 if all were classified, 2 (bad input) if any failed."""
-    from ..io.model_loader import load
+    from ..model.load import load
     from ..vision import check_input_size, extract
     from ..vision.images import load_image
     from ..vision.number import marks_beside

@@ -23,8 +23,8 @@ def run(args: argparse.Namespace) -> int:
     """Write the curves (they need no data), then the plots that need the test split."""
     from ..errors import BarenetError
     from ..evaluation.plots import MIN_CURVE_EPOCHS, history_epochs
-    from ..io.model_loader import load
-    from ..training.runs import RunFolder
+    from ..model.load import load
+    from ..train.runs import RunFolder
 
     model_path = model_in_run(args.run_dir, args.model)
     run_folder = RunFolder(args.run_dir)

@@ -7,6 +7,7 @@ import sys
 import time
 from pathlib import Path
 
+from ..io.memory import parse_bytes
 from ..io.paths import CONFIGS_DIR
 from .arguments import thread_count
 
@@ -48,7 +49,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _overrides(args: argparse.Namespace) -> dict:
     from ..errors import BarenetError
-    from ..training.config import parse_value
+    from ..train.config import parse_value
 
     overrides = {key: getattr(args, flag) for flag, key in FLAG_KEYS.items()
                  if getattr(args, flag) is not None}
@@ -66,12 +67,12 @@ def _overrides(args: argparse.Namespace) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..data.augment import tta_description
     from ..errors import BarenetError
-    from ..layers.parallel import default_threads, training_threads
-    from ..training import config as configs
-    from ..training.session import train_from_config
-    from ..training.trainer import Interrupted
+    from ..model.views import tta_description
+    from ..nn.kernels.parallel import default_threads, training_threads
+    from ..train import config as configs
+    from ..train.session import train_from_config
+    from ..train.trainer import Interrupted
 
     if args.resume is not None:
         ignored = [flag for flag in FLAG_KEYS if getattr(args, flag) is not None]
@@ -83,7 +84,6 @@ def run(args: argparse.Namespace) -> int:
         if not config_path.is_file():
             raise BarenetError(f"{config_path} not found: is {args.resume} a run folder "
                                "written by `barenet train`?")
-    from ..limits import parse_bytes
 
     max_memory = parse_bytes(args.max_memory) if args.max_memory is not None else None
     if args.resume is not None:

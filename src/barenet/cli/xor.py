@@ -16,10 +16,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..layers import Linear, Tanh
-    from ..losses import BCEWithLogits
-    from ..model import Sequential
-    from ..optim import Adam
+    from ..model.classifier import Sequential
+    from ..nn.layers import Linear, Tanh
+    from ..nn.losses import BCEWithLogits
+    from ..nn.optim import Adam
 
     x = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float64)
     t = np.array([[0], [1], [1], [0]], dtype=np.float64)

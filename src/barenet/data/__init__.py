@@ -11,6 +11,7 @@ Typical use by a training loop::
             ...
 """
 
+from ..model.scaling import FLOAT_DTYPES, Standardization, float_dtype, to_float
 from .augment import Augment, elastic_displacement, gaussian_matrix, warp_images
 from .batches import Batches
 from .datasets import (
@@ -27,7 +28,6 @@ from .datasets import (
 from .download import download_file, download_files
 from .idx import read_idx, write_idx
 from .pipeline import PreparedData, prepare
-from .scaling import FLOAT_DTYPES, Standardization, float_dtype, to_float
 from .split import DEFAULT_VAL_SIZE, validation_split
 
 __all__ = [

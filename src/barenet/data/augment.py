@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable
 
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
-from .. import limits
 from ..errors import BarenetError
+from ..model.views import check_images, mirror_images
+from ..nn.options import Spec, check_options, flag, number, numbers
 
 
 @functools.lru_cache(maxsize=16)
@@ -96,6 +96,19 @@ class _Scratch:
         return {name: array[:n] for name, array in self._arrays.items()}
 
 
+#: ``[augment]`` options (``rng`` and ``fill`` are set by the trainer).
+AUGMENT = Spec({
+    "max_shift": number(0.0, high=14.0), "max_rotation": number(0.0, high=180.0),
+    # below a quarter a digit is a few pixels, above 4 it leaves the picture: nothing to learn
+    "scale": numbers((1.0, 1.0), 0.25, 4.0),
+    "elastic_alpha": number(0.0, high=1000.0), "elastic_sigma": number(4.0, high=100.0,
+                                                                       open_low=True),
+    "flip": flag(False), "erase": number(0.0, high=1.0),
+    "erase_area": numbers((0.02, 0.2), 0.0, 1.0, open_low=True),
+    "probability": number(1.0, high=1.0),
+})
+
+
 def _displacement(scratch: _Scratch, rng: np.random.Generator, n: int, height: int,
                   width: int, alpha: float, sigma: float, dtype: np.dtype) -> np.ndarray:
     work = scratch.get(n, height, width, dtype, elastic=True)
@@ -140,116 +153,6 @@ def elastic_displacement(rng: np.random.Generator, n: int, height: int, width: i
         in pixels.
     """
     return _displacement(_Scratch(), rng, n, height, width, alpha, sigma, np.dtype(dtype))
-
-
-def _check_images(images: np.ndarray) -> None:
-    if images.dtype not in (np.float32, np.float64):
-        raise BarenetError(f"augmentation expects float32 or float64 images, got "
-                           f"{images.dtype}; scale the pixels to floats first")
-    if not (images.ndim == 3 or (images.ndim == 4 and images.shape[1] == 1)):
-        raise BarenetError(f"augmentation expects images of shape (N, H, W) or (N, 1, H, W), "
-                           f"got {images.shape}")
-
-
-def mirror_images(images: np.ndarray) -> np.ndarray:
-    """Each image mirrored left to right: a view of ``images``.
-
-    Parameters
-    ----------
-    images : ndarray, shape (N, H, W) or (N, 1, H, W)
-        Any dtype (raw pixels or prepared floats).
-
-    Returns
-    -------
-    ndarray, same shape
-    """
-    if not (images.ndim == 3 or (images.ndim == 4 and images.shape[1] == 1)):
-        raise BarenetError(f"mirroring expects images of shape (N, H, W) or (N, 1, H, W), "
-                           f"got {images.shape}")
-    return images[..., ::-1]
-
-
-#: The one-pixel shifts (dy, dx) that :func:`tta_views` adds: up, down, left, right.
-ONE_PIXEL_SHIFTS = ((-1, 0), (1, 0), (0, -1), (0, 1))
-
-
-def shift_images(images: np.ndarray, dy: int, dx: int) -> np.ndarray:
-    """Each image moved ``dy`` pixels down and ``dx`` to the right: a new array.
-
-    The rows and columns that come in repeat the image's edge (NumPy's ``"edge"``
-    padding), so the result is the same whether ``images`` are raw pixels or
-    prepared (standardised) ones: on digits and clothes the edge is background.
-
-    Parameters
-    ----------
-    images : ndarray, shape (N, H, W) or (N, 1, H, W)
-        Any dtype.
-    dy, dx : int
-        Shifts in pixels, each smaller than the image in magnitude.
-
-    Returns
-    -------
-    ndarray, same shape and dtype
-    """
-    if not (images.ndim == 3 or (images.ndim == 4 and images.shape[1] == 1)):
-        raise BarenetError(f"shifting expects images of shape (N, H, W) or (N, 1, H, W), "
-                           f"got {images.shape}")
-    height, width = images.shape[-2:]
-    if abs(dy) >= height or abs(dx) >= width:
-        raise BarenetError(f"a shift of ({dy}, {dx}) pixels leaves nothing of a "
-                           f"{height}x{width} image")
-    py, px = abs(dy), abs(dx)
-    padded = np.pad(images, [(0, 0)] * (images.ndim - 2) + [(py, py), (px, px)], mode="edge")
-    return padded[..., py - dy:py - dy + height, px - dx:px - dx + width].copy()
-
-
-def tta_views(images: np.ndarray, mirror: bool = False, shift: bool = False,
-               ) -> list[np.ndarray]:
-    """The images and the views of them that test-time augmentation averages over.
-
-    ``[images]``, then with ``shift`` the four :data:`ONE_PIXEL_SHIFTS` of them
-    (for models trained with ``augment.max_shift``: digits and clothes), then with
-    ``mirror`` the mirror image of each of those (for models trained with
-    ``augment.flip``: clothes, not digits).
-
-    Parameters
-    ----------
-    images : ndarray, shape (N, H, W) or (N, 1, H, W)
-    mirror, shift : bool
-
-    Returns
-    -------
-    list of ndarray, each of the shape of ``images``: 1, 2, 5 or 10 of them
-    """
-    views = [images]
-    if shift:
-        views += [shift_images(images, dy, dx) for dy, dx in ONE_PIXEL_SHIFTS]
-    if mirror:
-        views += [mirror_images(view) for view in views]
-    return views
-
-
-def tta_mean(outputs_of: Callable[[np.ndarray], np.ndarray], images: np.ndarray,
-             mirror: bool = False, shift: bool = False) -> np.ndarray:
-    """``outputs_of(view)`` averaged over the :func:`tta_views` of ``images``, summed in
-    the order of the views (``outputs_of(images)`` itself without ``mirror`` or ``shift``).
-    """
-    views = tta_views(images, mirror, shift)
-    total = outputs_of(views[0])
-    for view in views[1:]:
-        total += outputs_of(view)
-    if len(views) > 1:
-        total /= len(views)
-    return total
-
-
-def tta_description(mirror: bool = False, shift: bool = False) -> str:
-    """What :func:`tta_views` adds to each image, in words ("" for nothing)."""
-    if shift and mirror:
-        return "its four one-pixel shifts and the mirror images of all five"
-    if shift:
-        return "its four one-pixel shifts"
-    return "its mirror image" if mirror else ""
 
 
 def _warp(scratch: _Scratch, images: np.ndarray, angle: ArrayLike, scale: ArrayLike,
@@ -356,7 +259,7 @@ def warp_images(images: np.ndarray, *, angle: ArrayLike = 0.0, scale: ArrayLike 
         New array with the shape and dtype of ``images``.
     """
     images = np.asarray(images)
-    _check_images(images)
+    check_images(images)
     return _warp(_Scratch(), images, angle, scale, shift, displacement, fill)
 
 
@@ -413,10 +316,10 @@ class Augment:
                  elastic_sigma: float = 4.0, flip: bool = False, erase: float = 0.0,
                  erase_area: tuple[float, float] = (0.02, 0.2), probability: float = 1.0,
                  fill: float = 0.0, rng: np.random.Generator | None = None) -> None:
-        limits.check_options("augmentation", limits.AUGMENT, {
-            "max_shift": max_shift, "max_rotation": max_rotation, "scale": list(scale),
-            "elastic_alpha": elastic_alpha, "elastic_sigma": elastic_sigma, "flip": flip,
-            "erase": erase, "erase_area": list(erase_area), "probability": probability})
+        check_options("augmentation", AUGMENT, {
+     "max_shift": max_shift, "max_rotation": max_rotation, "scale": list(scale),
+     "elastic_alpha": elastic_alpha, "elastic_sigma": elastic_sigma, "flip": flip,
+     "erase": erase, "erase_area": list(erase_area), "probability": probability})
         low, high = (float(s) for s in scale)
         area_low, area_high = (float(a) for a in erase_area)
         self.max_shift = float(max_shift)
@@ -481,7 +384,7 @@ class Augment:
             raise ValueError("Augment needs a numpy.random.Generator: pass rng= to the "
                              "constructor or to the call")
         images = np.asarray(images)
-        _check_images(images)
+        check_images(images)
         n, height, width = len(images), images.shape[-2], images.shape[-1]
         chosen = rng.random(n) < self.probability
         angle = rng.uniform(-self.max_rotation, self.max_rotation, n)

@@ -33,8 +33,8 @@ import numpy as np
 
 from ..errors import BarenetError
 from ..io.files import ensure_writable_dir, read_regular, real_folder, shown, write_bytes
-from ..limits import format_bytes
-from .labels import label_folder
+from ..io.memory import format_bytes
+from ..model.labels import label_folder
 
 #: Picture files read from a folder (by suffix, any case).
 PICTURE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")

@@ -7,7 +7,7 @@ is told by the gzip magic bytes, not by the name.
 
 Every check runs before the array is allocated: a header that declares more
 values than the caller allows (a dataset's known size), more bytes than the
-memory budget (:func:`barenet.limits.memory_budget`) or more data than the file
+memory budget (:func:`barenet.io.memory.memory_budget`) or more data than the file
 can hold is refused, and the data are read in chunks into a buffer that grows
 with what the file really holds, so a header that lies cannot make the reader
 ask for gigabytes.
@@ -27,7 +27,7 @@ import numpy as np
 
 from ..errors import BarenetError
 from ..io.files import atomic_write
-from ..limits import check_memory, memory_budget
+from ..io.memory import check_memory, memory_budget
 
 #: IDX dtype code -> big-endian NumPy dtype.
 IDX_DTYPES: dict[int, np.dtype] = {

@@ -35,9 +35,9 @@ import numpy as np
 from scipy import ndimage
 
 from ..io.progress import progress_bar
+from ..model.scaling import Standardization
 from ..vision.glyph import to_glyph
 from ..vision.ink import stroke_width
-from .scaling import Standardization
 
 #: The kinds of non-digit pictures, in the order :func:`make_non_digits` cycles through.
 KINDS = ("turned", "mirrored", "pair", "overlay", "jumble")

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import DTypeLike
 
+from ..model.scaling import Standardization, float_dtype, network_input
 from .datasets import Dataset
-from .scaling import Standardization, float_dtype, network_input
 from .split import DEFAULT_VAL_SIZE, validation_split
 
 

@@ -25,8 +25,8 @@ from matplotlib.ticker import MaxNLocator, PercentFormatter
 
 from ..errors import BarenetError
 from ..io.files import write_beside, write_bytes
-from ..model import Sequential
-from ..module import Module
+from ..model.classifier import Sequential
+from ..nn.module import Module
 from .metrics import confusion_matrix
 
 #: The folder of a run that :func:`write_report` writes into.
@@ -310,7 +310,7 @@ def plot_reliability(raw: np.ndarray, calibrated: np.ndarray, labels: np.ndarray
     temperature : float
         Shown in the legend.
     """
-    from .calibration import CALIBRATION_BINS, expected_calibration_error, reliability
+    from ..model.calibration import CALIBRATION_BINS, expected_calibration_error, reliability
 
     fig = Figure(figsize=(5, 5), dpi=DPI)
     ax = fig.add_subplot()

@@ -19,7 +19,7 @@ from scipy import ndimage
 from skimage.morphology import disk
 
 from ..errors import BarenetError
-from ..model import Sequential
+from ..model.classifier import Sequential
 from .ink import EmptyDrawingError
 
 #: Side of the square image the network sees.

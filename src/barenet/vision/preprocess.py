@@ -29,9 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from .glyph import (
-    to_glyph,
-)
+from .glyph import to_glyph
 from .gray import to_grayscale
 from .ink import (
     BACKGROUND_FRACTION,

@@ -4,7 +4,7 @@ This is what ``barenet predict``, the app and ``benchmarks/bench_photos.py``
 call: :func:`read_digit` for a picture of one digit, :func:`read_number` for a
 row of digits (a house number, a postcode). The picture goes through
 :mod:`barenet.vision`, the 28x28 through the model, and the calibrated
-probabilities through :func:`barenet.evaluation.calibration.is_unsure`.
+probabilities through :func:`barenet.model.calibration.is_unsure`.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import BarenetError
-from ..evaluation.calibration import is_unsure
-from ..model import Sequential
+from ..model.calibration import is_unsure
+from ..model.classifier import Sequential
 from .ink import EmptyDrawingError
 from .number import MAX_DIGITS, groupings, is_dash, merged, row_atoms
 from .preprocess import Extraction, extract
@@ -33,7 +33,7 @@ class Reading:
     probability : float
         Its calibrated probability.
     unsure : bool
-        Whether the answer should be "not sure" (:func:`barenet.evaluation.calibration.is_unsure`).
+        Whether the answer should be "not sure" (:func:`barenet.model.calibration.is_unsure`).
     top : list of (str, float)
         Every class with its probability, most likely first.
     seen : ndarray, shape (28, 28)

@@ -1,0 +1,1 @@
+"""The fast paths: im2col windows and the thread pool, the only place threads appear."""
