@@ -16,11 +16,10 @@ from barenet.model.calibration import (
     fit_min_confidence,
     fit_temperature,
     is_unsure,
-    min_confidence,
     nll,
     reliability,
-    temperature,
 )
+from barenet.model.card import Card
 from barenet.nn.layers import Linear, Softmax
 from barenet.nn.layers.activations import softmax
 
@@ -122,7 +121,7 @@ def test_a_bad_stored_temperature_is_refused_at_load(tmp_path, record):
         load(path)
     assert "\n" not in str(err.value)
     with pytest.raises(BarenetError):
-        temperature({"calibration": record})
+        Card.read({"calibration": record}, "float32")
 
 
 def test_the_not_sure_bar_flags_one_percent_of_right_validation_answers(rng):
@@ -137,11 +136,12 @@ def test_the_not_sure_bar_flags_one_percent_of_right_validation_answers(rng):
 
 
 def test_a_stored_bar_is_used_and_checked():
-    assert min_confidence({}) == 0.5
-    assert min_confidence({"calibration": {"temperature": 1.0, "min_confidence": 0.9}}) == 0.9
+    assert Card.read({}, "float32").min_confidence == 0.5
+    record = {"calibration": {"temperature": 1.0, "min_confidence": 0.9}}
+    assert Card.read(record, "float32").min_confidence == 0.9
     for bad in (1.5, -0.1, "0.9", True):
         with pytest.raises(BarenetError, match="min_confidence"):
-            min_confidence({"calibration": {"temperature": 1.0, "min_confidence": bad}})
+            Card.read({"calibration": {"temperature": 1.0, "min_confidence": bad}}, "float32")
 
 
 def test_several_characters_side_by_side_are_not_sure():

@@ -4,6 +4,7 @@ a one-line BarenetError; prediction on raw uint8 images with the saved normalisa
 import io
 import json
 import zipfile
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -398,7 +399,7 @@ def save_unchecked(model, path, monkeypatch):
     import barenet.model.file
 
     with monkeypatch.context() as patch:
-        patch.setattr(barenet.model.file, "check_metadata", lambda *args: None)
+        patch.setattr(barenet.model.file, "Card", SimpleNamespace(read=lambda *args: None))
         model.save(path)
 
 

@@ -1,7 +1,8 @@
-"""The import graph of barenet has no circle, lazy imports inside functions included.
+"""The import graph of barenet: rings that import only downwards, and no circle.
 
-Imports under ``if TYPE_CHECKING:`` do not run and are left out. ``from pkg import name``
-is an edge to the module ``pkg.name`` when there is one, else to ``pkg`` itself.
+Every import counts: lazy ones inside functions, and those under ``if TYPE_CHECKING:``
+(they do not run, but a reader follows them all the same). ``from pkg import name`` is an
+edge to the module ``pkg.name`` when there is one, else to ``pkg`` itself.
 """
 
 import ast
@@ -21,13 +22,8 @@ def imports(path: Path, modules: set[str]) -> set[str]:
     name = module_name(path)
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    skipped = {id(n) for node in ast.walk(tree) if isinstance(node, ast.If)
-               and getattr(node.test, "id", None) == "TYPE_CHECKING"
-               for n in ast.walk(node)}
     found = set()
     for node in ast.walk(tree):
-        if id(node) in skipped:
-            continue
         if isinstance(node, ast.Import):
             found |= {a.name for a in node.names if a.name.startswith("barenet")}
         elif isinstance(node, ast.ImportFrom):
@@ -72,11 +68,41 @@ def find_cycle(edges: dict[str, set[str]]) -> list[str] | None:
     return None
 
 
+#: The rings, lowest first: a module imports from its own package or a lower rank only
+#: (docs/architecture.md). ``nn`` and ``io`` share a rank and import nothing of each other.
+RANKS = {"errors": 0, "version": 0, "nn": 1, "io": 1, "model": 2, "vision": 3, "data": 4,
+         "evaluation": 5, "train": 6, "app": 7, "cli": 8}
+
+
+def ring(module: str) -> str:
+    return module.split(".")[1] if "." in module else module
+
+
 def test_the_import_graph_has_no_circle():
     edges = graph()
     assert "barenet.model.file" in edges["barenet.model.classifier"]
     cycle = find_cycle(edges)
     assert cycle is None, " -> ".join(cycle)
+
+
+def test_imports_run_down_the_rings():
+    edges = graph()
+    assert set(RANKS) == {ring(m) for m in edges} - {"barenet"}, "a new package needs a rank"
+    upward = [f"{a} -> {b}" for a, targets in edges.items() for b in targets
+              if ring(a) in RANKS and ring(b) != ring(a) and RANKS[ring(b)] >= RANKS[ring(a)]]
+    assert not upward, upward
+
+
+def test_the_network_imports_nothing_of_barenet_but_errors():
+    edges = graph()
+    outside = [f"{a} -> {b}" for a, targets in edges.items() if ring(a) == "nn"
+               for b in targets if ring(b) not in ("nn", "errors")]
+    assert not outside, outside
+
+
+def test_few_modules_sit_loose_at_the_top():
+    loose = sorted(p.name for p in SOURCE.glob("*.py"))
+    assert len(loose) <= 6, loose
 
 
 def test_the_cycle_finder_finds_a_cycle():

@@ -84,13 +84,13 @@ def load_test_split(model: Sequential, dataset: str | None = None,
     """The test split of ``dataset`` (default: the model's), checked to fit the model.
 
     Prints a warning line on stderr when ``dataset`` differs from the one
-    recorded in ``model.metadata["dataset"]``.
+    recorded in the model card's ``dataset``.
 
     Parameters
     ----------
     model : Sequential
     dataset : str or None
-        Dataset name; None takes ``model.metadata["dataset"]``, else ``"mnist"``.
+        Dataset name; None takes the model card's ``dataset``, else ``"mnist"``.
     data_dir : path-like or None
         Folder with the IDX files; None takes the folder the model's run was
         trained from (its ``data.json``) if it is still there, else lets
@@ -111,7 +111,7 @@ def load_test_split(model: Sequential, dataset: str | None = None,
     """
     from ..data import load_dataset
 
-    recorded = model.metadata.get("dataset")
+    recorded = model.card.dataset
     name = dataset or recorded or DEFAULT_DATASET
     if data_dir is None and model_path is not None:
         from ..train.runs import RunFolder
@@ -196,7 +196,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"test accuracy: {accuracy(labels, predicted):.2%} ({correct}/{len(labels)}{views})")
     raw = expected_calibration_error(model.probabilities(logits, calibrated=False), labels)
     calibrated = model.probabilities(logits)
-    if "calibration" in model.metadata:
+    if model.card.calibrated:
         print(f"expected calibration error: {raw:.2%} before calibration, "
               f"{expected_calibration_error(calibrated, labels):.2%} after "
               f"(temperature {model.temperature:.3g})")

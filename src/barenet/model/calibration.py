@@ -10,22 +10,21 @@ class is largest, so accuracy is untouched; only the confidence moves.
 - :func:`fit_temperature`: the ``T`` that minimises the mean negative
   log-likelihood of the validation labels (``barenet train`` fits it at the end
   of training and stores it in the model file as ``metadata["calibration"]``);
-- :func:`temperature`: that stored value, checked (1 when there is none);
 - :func:`expected_calibration_error` and :func:`reliability`: how far the
   confidence is from the accuracy, over bins of confidence;
-- :func:`fit_min_confidence`, :func:`min_confidence` and :func:`is_unsure`: the
-  rule that makes ``predict`` and the app answer "not sure", with the model's
-  own bar fitted on the validation split (docs/results.md gives the measurements).
+- :func:`fit_min_confidence` and :func:`is_unsure`: the rule that makes ``predict``
+  and the app answer "not sure", with the model's own bar fitted on the validation
+  split (docs/results.md gives the measurements).
+
+What a model file stores of them is read by :class:`barenet.model.card.Card`.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import numpy as np
 
-from ..errors import BarenetError
 from ..nn.losses.cross_entropy import log_softmax
 
 #: A stored temperature must lie in this range: outside it the model file is damaged.
@@ -86,29 +85,6 @@ def fit_temperature(logits: np.ndarray, labels: np.ndarray, iterations: int = 60
     return math.exp((lo + hi) / 2)
 
 
-def temperature(metadata: dict[str, Any]) -> float:
-    """The temperature a model file stores (``metadata["calibration"]["temperature"]``).
-
-    Model files written before calibration existed have none: 1.0 (no change).
-
-    Raises
-    ------
-    BarenetError
-        The record is not ``{"temperature": number}`` with a finite number in
-        :data:`TEMPERATURE_RANGE`.
-    """
-    record = metadata.get("calibration")
-    if record is None:
-        return 1.0
-    value = record.get("temperature") if isinstance(record, dict) else None
-    low, high = TEMPERATURE_RANGE
-    if not (isinstance(value, (int, float)) and not isinstance(value, bool)
-            and math.isfinite(value) and low <= value <= high):
-        raise BarenetError(f"metadata calibration must be {{'temperature': a number in "
-                           f"[{low}, {high}]}}, got {record!r}")
-    return float(value)
-
-
 def reliability(probabilities: np.ndarray, labels: np.ndarray,
                 bins: int = CALIBRATION_BINS) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Mean confidence, accuracy and sample count in each of ``bins`` equal confidence bins.
@@ -165,27 +141,6 @@ def fit_min_confidence(probabilities: np.ndarray, labels: np.ndarray,
         return MIN_CONFIDENCE
     bar = float(np.quantile(probabilities.max(axis=1)[right], flagged_right))
     return float(np.clip(bar, 0.3, 0.99))
-
-
-def min_confidence(metadata: dict[str, Any]) -> float:
-    """The model's "not sure" bar (``metadata["calibration"]["min_confidence"]``).
-
-    :data:`MIN_CONFIDENCE` for model files without one.
-
-    Raises
-    ------
-    BarenetError
-        A stored bar that is not a number in [0, 1].
-    """
-    record = metadata.get("calibration")
-    value = record.get("min_confidence") if isinstance(record, dict) else None
-    if value is None:
-        return MIN_CONFIDENCE
-    if not (isinstance(value, (int, float)) and not isinstance(value, bool)
-            and 0 <= value <= 1):
-        raise BarenetError(f"metadata calibration min_confidence must be a number in [0, 1], "
-                           f"got {value!r}")
-    return float(value)
 
 
 def is_unsure(probabilities: np.ndarray, min_confidence: float = MIN_CONFIDENCE,

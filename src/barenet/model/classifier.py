@@ -1,4 +1,4 @@
-"""``Sequential``: layers applied in order, back-propagated in reverse."""
+"""The model: a network, what it remembers, and prediction on raw images."""
 
 from __future__ import annotations
 
@@ -11,15 +11,16 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from .. import nn
 from ..errors import BarenetError
 from ..io.memory import check_memory, inference_bytes, memory_budget
 from ..nn.kernels import parallel
 from ..nn.layers.activations import Softmax, softmax
 from ..nn.layers.batchnorm import _BatchNorm, fold_into
 from ..nn.layers.pooling import MaxPool2d
-from ..nn.module import Module, Parameter
+from ..nn.module import Module
 from ..nn.options import model_layers, sample_values
-from .calibration import min_confidence, temperature
+from .card import Card
 from .file import save as save_model
 from .scaling import Standardization, network_input
 from .views import tta_mean
@@ -31,8 +32,14 @@ from .views import tta_mean
 INFERENCE_BATCH = 64
 
 
-class Sequential(Module):
-    """A chain of layers: ``forward`` left to right, ``backward`` right to left.
+class Sequential(nn.Sequential):
+    """A model: a chain of layers (:class:`barenet.nn.Sequential`) and what it remembers.
+
+    What a trained model remembers (class names, normalisation, calibration and its
+    "not sure" bar) is its :attr:`metadata`, saved with it; :attr:`card` reads it.
+    Prediction takes raw images: :meth:`predict_proba` scales and normalises them as
+    in training, runs the layers in eval mode (batch norm folded into the layer
+    before it) and gives calibrated probabilities.
 
     Parameters
     ----------
@@ -48,91 +55,28 @@ class Sequential(Module):
 
     def __init__(self, layers: Iterable[Module], input_shape: tuple[int, ...] | None = None,
                  metadata: dict[str, Any] | None = None) -> None:
-        super().__init__()
-        self.layers = list(layers)
-        if input_shape is None and self.layers and hasattr(self.layers[0], "in_features"):
-            input_shape = (self.layers[0].in_features,)
-        self.input_shape = tuple(int(d) for d in input_shape) if input_shape else None
+        super().__init__(layers, input_shape)
         self.metadata: dict[str, Any] = dict(metadata or {})
 
-    # -- the two passes ---------------------------------------------------
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        """Apply the layers in order: (N, *input_shape) -> (N, *output_shape).
-
-        The first batch also tells a model built without ``input_shape`` what one
-        sample's shape is (for :meth:`summary`).
-        """
-        if self.input_shape is None and getattr(x, "ndim", 0) >= 2:
-            self.input_shape = tuple(int(d) for d in x.shape[1:])
-        for layer in self.layers:
-            x = layer.forward(x)
-        return x
-
-    def backward(self, grad_out: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
-        """Back-propagate ``dL/d(output)``; returns ``dL/dx`` of the input.
-
-        ``input_grad=False`` (a training step) skips what only that return value
-        needs: layers before the first one with parameters are not visited, that
-        layer is told it may skip its input gradient (``needs_input_grad``), and
-        None is returned. For an MLP this saves a third of the backward matmuls.
-        """
-        input_grad = input_grad and self.needs_input_grad
-        first = 0 if input_grad else next(
-            (i for i, layer in enumerate(self.layers) if layer.parameters()), len(self.layers))
-        delta = grad_out
-        try:
-            for i in range(len(self.layers) - 1, first - 1, -1):
-                layer = self.layers[i]
-                layer.needs_input_grad = input_grad or i > first
-                delta = layer.backward(delta)
-        finally:  # a layer called on its own afterwards returns its input gradient again
-            if first < len(self.layers):
-                self.layers[first].needs_input_grad = True
-        return delta if input_grad else None
-
-    # -- parameters, state, modes -------------------------------------------
-    def parameters(self) -> list[Parameter]:
-        return [p for layer in self.layers for p in layer.parameters()]
-
-    def state(self) -> dict[str, np.ndarray]:
-        return {f"{i}.{name}": a for i, layer in enumerate(self.layers)
-                for name, a in layer.state().items()}
-
-    def set_state(self, name: str, value: np.ndarray) -> None:
-        index, _, rest = name.partition(".")
-        self.layers[int(index)].set_state(rest, value)
-
-    def astype(self, dtype: Any) -> Sequential:
-        for layer in self.layers:
-            layer.astype(dtype)
-        return self
-
     @property
-    def dtype(self) -> np.dtype:
-        params = self.parameters()
-        return params[0].data.dtype if params else np.dtype(np.float32)
-
-    def train(self, mode: bool = True) -> Sequential:
-        self.training = mode
-        for layer in self.layers:
-            layer.train(mode)
-        return self
+    def card(self) -> Card:
+        """What this model remembers, read from :attr:`metadata` (:class:`Card`)."""
+        return Card.read(self.metadata, self.dtype)
 
     @property
     def class_names(self) -> list[str]:
-        """Names of the output classes: ``metadata["class_names"]``, else the indices."""
+        """Names of the output classes: the card's, else the indices."""
         count = self.output_shape(self.input_shape)[-1] if self.input_shape else None
-        names = self.metadata.get("class_names")
-        if isinstance(names, list) and (count is None or len(names) == count):
-            return [str(n) for n in names]
+        names = self.card.class_names
+        if names is not None and (count is None or len(names) == count):
+            return list(names)
         return [str(i) for i in range(count or 10)]
 
     # -- inference on raw images -------------------------------------------
     @property
     def standardization(self) -> Standardization | None:
-        """The ``normalization`` recorded in :attr:`metadata`, checked; None if there is none."""
-        norm = self.metadata.get("normalization")
-        return Standardization.from_record(norm, self.dtype) if norm else None
+        """The card's normalisation; None if there is none."""
+        return self.card.standardization
 
     def prepare_input(self, images: np.ndarray) -> np.ndarray:
         """Raw images -> network input: scale, normalise and reshape as in training.
@@ -261,18 +205,14 @@ class Sequential(Module):
 
     @property
     def temperature(self) -> float:
-        """The calibration temperature ``T`` stored with the model (1.0 if none).
-
-        See :mod:`barenet.model.calibration`: probabilities are ``softmax(z / T)``.
-        """
-
-        return temperature(self.metadata)
+        """The calibration temperature ``T`` (1.0 if none): probabilities are
+        ``softmax(z / T)`` (:mod:`barenet.model.calibration`)."""
+        return self.card.temperature
 
     @property
     def min_confidence(self) -> float:
         """Below this calibrated top probability the model is "not sure" (docs/results.md)."""
-
-        return min_confidence(self.metadata)
+        return self.card.min_confidence
 
     @property
     def ends_in_softmax(self) -> bool:
@@ -300,46 +240,9 @@ class Sequential(Module):
         """Most likely class index (N,) for raw images."""
         return self.predict_proba(images, batch_size).argmax(axis=1)
 
-    # -- description -----------------------------------------------------------
-    def config(self) -> dict:
-        return {"layers": [{"type": type(layer).__name__, "config": layer.config()}
-                           for layer in self.layers],
-                "input_shape": list(self.input_shape) if self.input_shape else None}
-
-    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
-        for layer in self.layers:
-            input_shape = layer.output_shape(input_shape)
-        return input_shape
-
-    def summary(self, input_shape: tuple[int, ...] | None = None) -> str:
-        """A table of layers, their output shapes and parameter counts.
-
-        Shapes are known when the model knows its input shape (given when built,
-        read from a model file, inferred from a first ``Linear`` or from the first
-        batch through :meth:`forward`), or from ``input_shape`` here; else "?".
-        """
-        rows = [("layer", "output shape", "parameters")]
-        shape = tuple(input_shape) if input_shape is not None else self.input_shape
-        total = 0
-        for layer in self.layers:
-            shape = layer.output_shape(shape) if shape is not None else None
-            count = sum(p.data.size for p in layer.parameters())
-            total += count
-            rows.append((repr(layer), str(shape) if shape else "?", f"{count:,}"))
-        rows.append(("total", "", f"{total:,}"))
-        widths = [max(len(r[i]) for r in rows) for i in range(3)]
-        lines = [f"{a:<{widths[0]}}  {b:<{widths[1]}}  {c:>{widths[2]}}" for a, b, c in rows]
-        rule = "-" * len(lines[0])
-        return "\n".join([lines[0], rule, *lines[1:-1], rule, lines[-1]])
-
     def save(self, path: str | os.PathLike, metadata: dict[str, Any] | None = None) -> None:
         """Write the model to one ``.npz`` file (see :func:`barenet.load`).
 
         ``metadata`` is stored along with :attr:`metadata` (it wins on clashes).
         """
         save_model(self, path, metadata)
-
-    def __repr__(self) -> str:
-        inner = ",\n  ".join(repr(layer) for layer in self.layers)
-        return f"Sequential([\n  {inner}\n])"
-

@@ -9,15 +9,14 @@ Layout of the archive (a plain zip of ``.npy`` members):
 - ``<layer index>.<array name>.npy``: every parameter and buffer, e.g. ``0.weight``.
 
 :func:`barenet.model.load.load` reads them back and trusts nothing;
-:func:`save` writes only what it will read (:func:`check_metadata`, the header
-limit, :data:`MAX_HEADER_BYTES`).
+:func:`save` writes only what it will read (:meth:`~barenet.model.card.Card.read`,
+the header limit, :data:`MAX_HEADER_BYTES`).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import reprlib
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -26,12 +25,10 @@ from ..errors import BarenetError
 from ..io.files import atomic_write
 from ..nn.layers.registry import LAYERS
 from ..version import __version__
-from .calibration import min_confidence, temperature
-from .labels import label_folder
-from .scaling import Standardization
+from .card import Card
 
-if TYPE_CHECKING:  # the model imports this module to save itself
-    from .classifier import Sequential
+if TYPE_CHECKING:
+    from ..nn.module import Sequential
 
 #: Largest JSON header of a model file or checkpoint (architecture and metadata).
 MAX_HEADER_BYTES = 1 << 20
@@ -49,6 +46,8 @@ def save(model: Sequential, path: str | os.PathLike,
          metadata: dict[str, Any] | None = None) -> None:
     """Write ``model`` (architecture, arrays, ``model.metadata`` + ``metadata``) atomically.
 
+    ``model`` may be a plain :class:`barenet.nn.Sequential`, which has no metadata of its own.
+
     Raises
     ------
     BarenetError
@@ -64,7 +63,7 @@ def save(model: Sequential, path: str | os.PathLike,
     arrays = model.state()
     text = _header_text(model, metadata)
     try:
-        check_metadata(json.loads(text)["metadata"], str(model.dtype))  # what load will read
+        Card.read(json.loads(text)["metadata"], str(model.dtype))  # what load will read
     except BarenetError as exc:
         raise BarenetError(f"cannot save the model: {exc}") from None
     if len(text.encode("utf-8")) > MAX_HEADER_BYTES:
@@ -86,38 +85,13 @@ def _header_text(model: Sequential, metadata: dict[str, Any] | None = None) -> s
         "dtype": str(model.dtype),
         "architecture": model.config(),
         "arrays": {name: list(a.shape) for name, a in model.state().items()},
-        "metadata": {**model.metadata, **(metadata or {})},
+        "metadata": {**getattr(model, "metadata", {}), **(metadata or {})},
     }
     try:
         return json.dumps(header, indent=1, allow_nan=False, default=_json_default)
     except (TypeError, ValueError) as exc:
         raise BarenetError(f"cannot save model metadata: {exc}; keep it to numbers, strings, "
                            "lists and dicts, with no NaN or infinity") from None
-
-
-def check_metadata(metadata: Any, dtype: str) -> None:
-    """What :func:`save` writes and :func:`load` reads of a model's metadata; else BarenetError.
-
-    Class names that are distinct strings, each able to name the folder of its
-    samples (:func:`barenet.model.labels.label_folder`: no control characters,
-    which could also forge printed lines, no ``..``), a usable normalisation for
-    ``dtype``, a valid calibration record.
-    """
-    if not isinstance(metadata, dict):
-        raise BarenetError("metadata is not an object")
-    names = metadata.get("class_names")
-    if isinstance(names, list):
-        if not all(isinstance(n, str) for n in names):
-            raise BarenetError("class_names must be strings")
-        for name in names:
-            label_folder(name)
-        if len(set(names)) < len(names):
-            raise BarenetError(f"class_names must differ, but {reprlib.repr(names)} repeats "
-                               "one; give each class its own name")
-    if metadata.get("normalization"):
-        Standardization.from_record(metadata["normalization"], dtype)
-    temperature(metadata)
-    min_confidence(metadata)
 
 
 def _json_default(value: Any) -> Any:

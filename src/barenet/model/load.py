@@ -32,6 +32,7 @@ from ..nn.options import (
     model_layers,
     sample_values,
 )
+from .card import Card
 from .classifier import INFERENCE_BATCH, Sequential
 from .file import (
     FORMAT,
@@ -40,7 +41,6 @@ from .file import (
     MAX_HEADER_BYTES,
     MAX_INFLATION,
     NPY_OVERHEAD,
-    check_metadata,
 )
 
 
@@ -178,7 +178,7 @@ def _build(header: dict[str, Any], path: Path, max_values: int) -> Sequential:
         raise _fail(path, f"input_shape {shape!r} is not a list of positive sizes")
     metadata = header.get("metadata", {})
     try:
-        check_metadata(metadata, dtype)
+        Card.read(metadata, dtype)
     except BarenetError as exc:
         raise _fail(path, str(exc)) from None
     model = Sequential(layers, tuple(shape) if shape else None, metadata).astype(dtype)

@@ -6,6 +6,7 @@ layer computes, and how its gradient is derived (docs/math.md), is all here.
 
 from . import layers, losses, optim
 from .gradcheck import GradcheckResult, gradcheck
-from .module import Module, Parameter
+from .module import Module, Parameter, Sequential
 
-__all__ = ["layers", "losses", "optim", "Module", "Parameter", "gradcheck", "GradcheckResult"]
+__all__ = ["layers", "losses", "optim", "Module", "Parameter", "Sequential", "gradcheck",
+           "GradcheckResult"]

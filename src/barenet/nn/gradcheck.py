@@ -370,8 +370,8 @@ def loss_examples(name: str, cls: type, rng: np.random.Generator) -> list[Exampl
 
 def model_example(rng: np.random.Generator) -> Example:
     """A whole :class:`~barenet.Sequential` using every kind of core layer."""
-    from ..model.classifier import Sequential
     from .layers import BatchNorm1d, Dropout, LeakyReLU, Linear, ReLU, Sigmoid, Softmax, Tanh
+    from .module import Sequential
 
     model = Sequential([
         Linear(6, 8, bias=False, rng=rng), BatchNorm1d(8), ReLU(),  # a bias is moot before BN
