@@ -140,3 +140,13 @@ def test_every_import_of_barenet_names_something_that_exists():
                         if alias.name != "*" and not hasattr(module, alias.name)
                         and f"{target}.{alias.name}" not in modules]
     assert not missing, missing
+
+
+def test_only_the_kernels_start_worker_threads():
+    """Thread pools and BLAS thread limits live in nn/kernels (the app's one reader thread
+    and the trainer's check of the main thread are not the network's work)."""
+    users = [str(path.relative_to(SOURCE)) for path in SOURCE.rglob("*.py")
+             if path.parent.name != "kernels"
+             and any(name in path.read_text(encoding="utf-8")
+                     for name in ("ThreadPoolExecutor", "threadpoolctl"))]
+    assert not users, users

@@ -5,11 +5,9 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from .. import nn
 from ..errors import BarenetError
@@ -159,12 +157,7 @@ class Sequential(nn.Sequential):
                         out.append(h)
                 return out
 
-            if threads == 1:
-                return np.concatenate(run(starts))
-            parts = [list(p) for p in np.array_split(starts, threads)]
-            with threadpool_limits(limits=1, user_api="blas"), \
-                    ThreadPoolExecutor(threads) as pool:
-                return np.concatenate([h for out in pool.map(run, parts) for h in out])
+            return np.concatenate(parallel.over_batches(run, starts, threads))
 
     def _check_batch_memory(self, sample_shape: tuple[int, ...], images: int) -> None:
         """Refuse, before allocating, ``images`` passing through at once that would not fit

@@ -1,11 +1,13 @@
-"""Channel slices of a layer's work on several threads.
+"""Channel slices of a layer's work, and batches of a prediction, on several threads.
 
 Only the matrix products use more than one core through BLAS; pooling,
 batch norm and im2col are NumPy loops, which release the interpreter lock. A
 layer hands :func:`over_channels` a function of a channel slice; it runs the
 slices on a small pool of threads, and itself on the first one. Each channel's
 numbers are computed exactly as on one thread, so results do not depend on the
-thread count (the tests check it bit for bit).
+thread count (the tests check it bit for bit). Prediction instead runs whole batches
+on several threads at once (:func:`over_batches`), each with its own copies of the
+layers' working state.
 """
 
 from __future__ import annotations
@@ -15,6 +17,9 @@ import os
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
+import numpy as np
 
 from ...errors import BarenetError
 
@@ -31,6 +36,8 @@ SMALL_PRODUCT = 1 << 22
 MAX_THREADS = 256
 #: Environment variable setting the thread count (``--threads`` on the command line).
 THREADS_ENV = "BARENET_THREADS"
+
+T = TypeVar("T")
 
 _state = threading.local()  # each caller thread has its own setting (predict's workers: 1)
 _pools: dict[int, ThreadPoolExecutor] = {}
@@ -107,8 +114,6 @@ def matmul(a, b, out, *, rows: bool = False) -> None:
     after the other, and the numbers are the same bits on any number of threads.
     Slices start at multiples of :data:`BLOCK` columns (16 rows).
     """
-    import numpy as np
-
     size = out.shape[0] if rows else out.shape[1]
     step, least = (16, 64) if rows else (BLOCK, BLOCK)
     count = min(MAX_SLICES, size // least, out.size * a.shape[1] // max(SMALL_PRODUCT, 1))
@@ -152,3 +157,19 @@ def training_threads(count: int) -> Iterator[None]:
             yield
     finally:
         set_threads(previous)
+
+
+def over_batches(work: Callable[[list[int]], list[T]], starts: list[int],
+                 count: int) -> list[T]:
+    """``work`` over ``starts`` cut into ``count`` runs, the runs at once; results in order.
+
+    Each run is a thread with one BLAS thread, so the numbers do not depend on
+    ``count``: the same batches are computed the same way, only side by side.
+    """
+    if count == 1:
+        return work(starts)
+    from threadpoolctl import threadpool_limits
+
+    runs = [list(run) for run in np.array_split(starts, count)]
+    with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(count) as pool:
+        return [out for outs in pool.map(work, runs) for out in outs]
