@@ -13,10 +13,10 @@ from threadpoolctl import threadpool_limits
 
 from ..errors import BarenetError
 from ..io.memory import check_memory, inference_bytes, memory_budget
+from ..nn.functional import softmax
 from ..nn.kernels import parallel
-from ..nn.layers.activations import Softmax, softmax
+from ..nn.layers import MaxPool2d, Softmax
 from ..nn.layers.batchnorm import _BatchNorm, fold_into
-from ..nn.layers.pooling import MaxPool2d
 from ..nn.module import Module, Parameter
 from ..nn.options import model_layers, sample_values
 from .calibration import min_confidence, temperature
