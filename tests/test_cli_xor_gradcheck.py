@@ -6,11 +6,9 @@ import numpy as np
 import pytest
 
 from barenet.cli.main import main
-from barenet.nn.gradcheck import LAYER_EXAMPLES, Example
 from barenet.nn.layers import LAYERS, Linear
 from barenet.nn.losses import LOSSES
 from barenet.nn.module import Module
-from barenet.nn.options import LAYER_SPECS
 
 
 def test_xor_learns_and_prints_four_predictions(capsys):
@@ -58,6 +56,10 @@ class WrongSlope(Module):
     def backward(self, grad_out):
         return grad_out * np.cos(self.x)
 
+    @classmethod
+    def gradcheck_examples(cls, rng):
+        return [("", cls(), rng.standard_normal((3, 4)))]
+
 
 class Mystery(Module):
     def __init__(self, riddle):
@@ -67,9 +69,14 @@ class Mystery(Module):
 class Exploding(Module):
     """A layer whose example cannot be built."""
 
+    @classmethod
+    def gradcheck_examples(cls, rng):
+        exploding()
+
 
 class Dense(Linear):
-    """Registered under a new name with no example: one is guessed from its signature."""
+    """Registered under a new name with no example of its own (Linear's is not): one is
+    guessed from the options of its spec (Linear's)."""
 
 
 @pytest.fixture
@@ -77,10 +84,6 @@ def extra_layers(monkeypatch):
     def add(*classes):
         for cls in classes:
             monkeypatch.setitem(LAYERS._items, cls.__name__, cls)
-        monkeypatch.setitem(LAYER_EXAMPLES, "WrongSlope",
-                            lambda rng: [Example("", WrongSlope(), rng.standard_normal((3, 4)))])
-        monkeypatch.setitem(LAYER_EXAMPLES, "Exploding", lambda rng: exploding())
-        monkeypatch.setitem(LAYER_SPECS, "Dense", LAYER_SPECS["Linear"])  # its options
 
     return add
 

@@ -20,8 +20,8 @@ from barenet.model.calibration import (
     reliability,
 )
 from barenet.model.card import Card
+from barenet.nn.functional import softmax
 from barenet.nn.layers import Linear, Softmax
-from barenet.nn.layers.activations import softmax
 
 
 def overconfident(rng: np.random.Generator, n: int = 4000, true_t: float = 2.5):

@@ -67,7 +67,7 @@ from barenet.nn.layers import (
     Tanh,
 )
 from barenet.nn.optim import OPTIMIZERS, SCHEDULES, make_schedule
-from barenet.nn.options import LAYER_SPECS
+from barenet.nn.options import layer_spec
 from barenet.train import config as cfg
 from barenet.train.builder import build_model, plan
 from barenet.vision import extract, preprocess
@@ -899,7 +899,7 @@ CONFIG_BASES = _config_bases()
 def use_config(config) -> None:
     """What the trainer does with an accepted config: build the model, the optimizer, the
     schedule and the augmentation, and use each once; only BarenetError may come out."""
-    weights = sum(LAYER_SPECS[p.kind].values(p.options) for p in plan(config["model"]))
+    weights = sum(layer_spec(p.kind).values(p.options) for p in plan(config["model"]))
     itemsize = np.dtype(config["dtype"]).itemsize
     with budget(seconds=20, memory=2 * itemsize * weights + BUILD_MARGIN):
         model = build_model(config["model"], np.random.default_rng(0), np.dtype(config["dtype"]))

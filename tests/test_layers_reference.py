@@ -12,7 +12,7 @@ import pytest
 from barenet.nn.layers import BatchNorm1d, BatchNorm2d, Conv2d, MaxPool2d
 from barenet.nn.layers.batchnorm import batch_norm_reference
 from barenet.nn.layers.conv import conv2d_reference
-from barenet.nn.layers.pooling import max_pool2d_reference
+from barenet.nn.layers.maxpool import max_pool2d_reference
 from barenet.nn.module import Parameter
 from barenet.nn.optim import Adam, AdamW
 from barenet.nn.optim.adam import adam_reference

@@ -21,10 +21,7 @@ from barenet.nn.layers import LAYERS, Conv2d, GlobalAvgPool2d, Linear
 from barenet.nn.optim import OPTIMIZERS, SCHEDULES
 from barenet.nn.options import (
     INITS,
-    LAYER_SPECS,
-    OPTIMIZER_SPECS,
     REQUIRED,
-    SCHEDULE_SPECS,
     check_options,
     choice,
     flag,
@@ -45,15 +42,15 @@ def constructor_options(cls, skip=()):
 
 
 def test_every_registered_class_declares_exactly_its_constructor_options():
-    assert set(LAYER_SPECS) == set(LAYERS.names())
+    for registry in (LAYERS, OPTIMIZERS, SCHEDULES):
+        for name in registry.names():
+            assert "spec" in vars(registry[name]), name  # its own, not its parent's
     for name in LAYERS.names():
-        assert set(LAYER_SPECS[name].options) == constructor_options(LAYERS[name]), name
-    assert set(OPTIMIZER_SPECS) == set(OPTIMIZERS.names())
+        assert set(LAYERS[name].spec.options) == constructor_options(LAYERS[name]), name
     for name in OPTIMIZERS.names():
-        assert set(OPTIMIZER_SPECS[name].options) == constructor_options(OPTIMIZERS[name])
-    assert set(SCHEDULE_SPECS) == set(SCHEDULES.names())
+        assert set(OPTIMIZERS[name].spec.options) == constructor_options(OPTIMIZERS[name])
     for name in SCHEDULES.names():
-        assert set(SCHEDULE_SPECS[name].options) == constructor_options(SCHEDULES[name],
+        assert set(SCHEDULES[name].spec.options) == constructor_options(SCHEDULES[name],
                                                                           ("lr",))
     from barenet.data import Augment
 
@@ -62,9 +59,9 @@ def test_every_registered_class_declares_exactly_its_constructor_options():
 
 
 def test_declared_defaults_are_the_constructors_defaults():
-    tables = [(LAYER_SPECS, LAYERS), (OPTIMIZER_SPECS, OPTIMIZERS)]
-    for declared, registry in tables:
-        for name, spec in declared.items():
+    for registry in (LAYERS, OPTIMIZERS):
+        for name in registry.names():
+            spec = registry[name].spec
             params = inspect.signature(registry[name].__init__).parameters
             for key, option in spec.options.items():
                 default = params[key].default
@@ -96,7 +93,7 @@ LAYER_CASES = [
 
 @pytest.mark.parametrize("kind, options, shape", LAYER_CASES)
 def test_declared_arrays_and_shapes_are_the_built_layers(kind, options, shape):
-    spec = LAYER_SPECS[kind]
+    spec = LAYERS[kind].spec
     full = check_options(kind, spec, options)
     layer = LAYERS[kind](**options)
     assert spec.arrays(full) == [a.shape for a in layer.state().values()]

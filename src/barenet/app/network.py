@@ -17,6 +17,7 @@ from ..errors import BarenetError
 from ..io import paths
 from ..model.classifier import Sequential
 from ..model.load import load
+from ..nn.layers import LAYERS
 from ..vision import check_input_size
 
 
@@ -40,16 +41,15 @@ class Stage:
 
         E.g. ``"conv\n+norm +pool\n+ReLU"`` for Conv2d, BatchNorm2d, MaxPool2d, ReLU.
         """
-        short = [SHORT_NAMES.get(name, name) for name in self.names]
+        short = [short_name(name) for name in self.names]
         extras = [" ".join(f"+{n}" for n in short[i:i + 2]) for i in range(1, len(short), 2)]
         return "\n".join([short[0], *extras])
 
 
-#: Short stage names for the app's narrow columns.
-SHORT_NAMES = {"Linear": "linear", "Conv2d": "conv", "BatchNorm1d": "norm",
-               "BatchNorm2d": "norm", "MaxPool2d": "pool", "AvgPool2d": "avgpool",
-               "GlobalAvgPool2d": "gap", "Dropout": "drop", "Flatten": "flat",
-               "LeakyReLU": "lrelu", "Sigmoid": "sigm", "Softmax": "softmax"}
+def short_name(name: str) -> str:
+    """The name of layer type ``name`` in the app's narrow columns: the one its class
+    declares (``short_name``), else the type name itself."""
+    return (LAYERS[name].short_name if name in LAYERS else None) or name
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,9 @@
 """``barenet gradcheck``: finite-difference check of every registered layer and loss.
 
 Every name in :data:`barenet.nn.layers.LAYERS` and :data:`barenet.nn.losses.LOSSES` is
-checked in float64 on small examples from :mod:`barenet.nn.gradcheck` (layers added
-later are picked up automatically: they get a guessed example, or the one
-added to :data:`barenet.nn.gradcheck.LAYER_EXAMPLES` under their name), then one
-whole model. Prints one row per
+checked in float64 on small examples, each class's own (a classmethod
+``gradcheck_examples(rng)`` in its file; :mod:`barenet.nn.gradcheck`): a layer added
+later without one gets one guessed from its spec. Then one whole model. Prints one row per
 check and exits 1 if any fails.
 """
 
@@ -100,6 +99,6 @@ def run(args: argparse.Namespace) -> int:
     print(f"\n{checked - len(failed)} of {checked} checks pass", end="")
     print(f"; no example input for: {', '.join(r.name for r in skipped)}" if skipped else "")
     if skipped:
-        print("(add an example: barenet.nn.gradcheck.LAYER_EXAMPLES[name] = "
-              "function(rng) -> [Example(label, layer, x)])")
+        print("(add an example: a classmethod gradcheck_examples(rng) -> "
+              "[Example(label, layer, x)] on the class)")
     return 1 if failed or (skipped and args.strict) else 0

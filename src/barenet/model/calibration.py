@@ -25,7 +25,7 @@ import math
 
 import numpy as np
 
-from ..nn.losses.cross_entropy import log_softmax
+from ..nn.functional import log_softmax
 
 #: A stored temperature must lie in this range: outside it the model file is damaged.
 TEMPERATURE_RANGE = (0.05, 20.0)

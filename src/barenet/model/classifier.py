@@ -12,10 +12,10 @@ import numpy as np
 from .. import nn
 from ..errors import BarenetError
 from ..io.memory import check_memory, inference_bytes, memory_budget
+from ..nn.functional import softmax
 from ..nn.kernels import parallel
-from ..nn.layers.activations import Softmax, softmax
+from ..nn.layers import MaxPool2d, Softmax
 from ..nn.layers.batchnorm import _BatchNorm, fold_into
-from ..nn.layers.pooling import MaxPool2d
 from ..nn.module import Module
 from ..nn.options import model_layers, sample_values
 from .card import Card

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -33,6 +32,8 @@ import numpy as np
 from ..errors import BarenetError
 from ..io.files import write_new
 from ..io.memory import format_bytes
+from ..nn.layers import LAYERS
+from ..nn.module import Module
 
 if TYPE_CHECKING:
     from .classifier import Sequential
@@ -60,7 +61,8 @@ def _onnx():
 
 
 class _Graph:
-    """Nodes and float32 initialisers added one at a time, each with a fresh name.
+    """Nodes and float32 initialisers added one at a time, each with a fresh name: what
+    each layer's ``onnx_nodes(graph, x)`` writes into (:meth:`node`, :meth:`constant`).
 
     ``where`` names the part of the model being added (``"layer 3 (Linear)"``), for
     the message refusing a value float32 cannot hold.
@@ -97,67 +99,9 @@ class _Graph:
         return output
 
 
-def _pair(value: tuple[int, int]) -> list[int]:
-    return [int(value[0]), int(value[1])]
-
-
-def _linear(g: _Graph, layer: Any, x: str) -> str:
-    y = g.node("MatMul", [x, g.constant("weight", layer.weight.data)], "linear")
-    if layer.bias is not None:
-        y = g.node("Add", [y, g.constant("bias", layer.bias.data)], "linear_bias")
-    return y
-
-
-def _conv(g: _Graph, layer: Any, x: str) -> str:
-    inputs = [x, g.constant("weight", layer.weight.data)]
-    if layer.bias is not None:
-        inputs.append(g.constant("bias", layer.bias.data))
-    ph, pw = layer.padding
-    return g.node("Conv", inputs, "conv", kernel_shape=_pair(layer.kernel),
-                  strides=_pair(layer.stride), pads=[ph, pw, ph, pw])
-
-
-def _pool(op: str, **extra: Any) -> Callable[[_Graph, Any, str], str]:
-    def export(g: _Graph, layer: Any, x: str) -> str:
-        ph, pw = layer.padding
-        return g.node(op, [x], op.lower(), kernel_shape=_pair(layer.kernel),
-                      strides=_pair(layer.stride), pads=[ph, pw, ph, pw], **extra)
-
-    return export
-
-
-def _global_pool(g: _Graph, layer: Any, x: str) -> str:
-    return g.node("Flatten", [g.node("GlobalAveragePool", [x], "gap")], "flatten", axis=1)
-
-
-def _batchnorm(g: _Graph, layer: Any, x: str) -> str:
-    inputs = [x, g.constant("gamma", layer.gamma.data), g.constant("beta", layer.beta.data),
-              g.constant("mean", layer.buffers["running_mean"]),
-              g.constant("var", layer.buffers["running_var"])]
-    return g.node("BatchNormalization", inputs, "batchnorm", epsilon=float(layer.eps))
-
-
-def _simple(op: str, **attributes: Any) -> Callable[[_Graph, Any, str], str]:
-    return lambda g, layer, x: g.node(op, [x], op.lower(), **attributes)
-
-
-#: Layer type -> how it is written in ONNX (every layer barenet ships).
-EXPORTERS: dict[str, Callable[[_Graph, Any, str], str]] = {
-    "Linear": _linear,
-    "Conv2d": _conv,
-    "MaxPool2d": _pool("MaxPool"),
-    "AvgPool2d": _pool("AveragePool", count_include_pad=1),
-    "GlobalAvgPool2d": _global_pool,
-    "BatchNorm1d": _batchnorm,
-    "BatchNorm2d": _batchnorm,
-    "Dropout": lambda g, layer, x: x,  # eval mode: the identity
-    "ReLU": _simple("Relu"),
-    "LeakyReLU": lambda g, layer, x: g.node("LeakyRelu", [x], "leaky", alpha=layer.alpha),
-    "Sigmoid": _simple("Sigmoid"),
-    "Tanh": _simple("Tanh"),
-    "Softmax": _simple("Softmax", axis=-1),
-    "Flatten": _simple("Flatten", axis=1),
-}
+def exportable(layer_type: type) -> bool:
+    """Whether a layer type says how it is written in ONNX (its own ``onnx_nodes``)."""
+    return getattr(layer_type, "onnx_nodes", Module.onnx_nodes) is not Module.onnx_nodes
 
 
 def onnx_bytes(model: Sequential) -> int:
@@ -181,10 +125,10 @@ def to_onnx(model: Sequential) -> Any:
     """
     onnx, helper, _ = _onnx()
     for i, layer in enumerate(model.layers):
-        kind = type(layer).__name__
-        if kind not in EXPORTERS:
-            raise BarenetError(f"layer {i} ({kind}) has no ONNX equivalent; export supports "
-                               f"{', '.join(EXPORTERS)}")
+        if not exportable(type(layer)):
+            supported = [name for name in LAYERS.names() if exportable(LAYERS[name])]
+            raise BarenetError(f"layer {i} ({type(layer).__name__}) has no ONNX equivalent; "
+                               f"export supports {', '.join(supported)}")
     if model.input_shape is None or math.prod(model.input_shape) != math.prod(IMAGE_SHAPE):
         raise BarenetError(f"the model takes input shape {model.input_shape}; ONNX export "
                            "needs a model of 28x28 images (784 values)")
@@ -206,7 +150,7 @@ def to_onnx(model: Sequential) -> Any:
     x = g.node("Reshape", [x, shape], "input")
     for i, layer in enumerate(model.layers):
         g.where = f"layer {i} ({type(layer).__name__})"
-        x = EXPORTERS[type(layer).__name__](g, layer, x)
+        x = layer.onnx_nodes(g, x)
     g.where = "the calibration"
     g.node("Identity", [x], "logits", output=OUTPUTS[0])
     if model.ends_in_softmax:

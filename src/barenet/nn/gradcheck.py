@@ -8,14 +8,15 @@ derivative is compared with the central difference
 
 The second half of the module holds small *examples*: a layer or loss built
 with tiny sizes plus an input it accepts, so that ``barenet gradcheck`` can
-check every registered layer and loss, including ones added later: a layer
-missing from :data:`LAYER_EXAMPLES` gets one guessed from the options it
-declares in :mod:`barenet.nn.options`.
+check every registered layer and loss, including ones added later. Each layer
+class gives its own, in its file: a classmethod ``gradcheck_examples(rng)``
+returning ``(label, layer, x)`` triples (the layers do not import this module). A
+layer without one gets one guessed from the options its ``spec`` declares.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,7 +25,7 @@ import numpy as np
 from ..errors import BarenetError
 from .losses.base import Loss
 from .module import Module
-from .options import LAYER_SPECS, REQUIRED
+from .options import REQUIRED
 
 #: Gradients whose norm is below the floor are compared absolutely: a gradient that is
 #: exactly zero in theory (a bias before batch-norm) is rounding noise numerically.
@@ -192,118 +193,16 @@ def away_from_kinks(x: np.ndarray, margin: float = 0.05) -> np.ndarray:
     return x + margin * np.where(x >= 0, 1.0, -1.0)
 
 
-def _linear(rng: np.random.Generator) -> list[Example]:
-    from .layers import Linear
-
-    return [Example(f"init={init}, bias={bias}",
-                    Linear(5, 4, init=init, bias=bias, rng=rng, dtype=np.float64),
-                    rng.standard_normal((6, 5)))
-            for init in ("he", "xavier", "lecun") for bias in (True, False)]
-
-
-def _elementwise(cls_name: str, **options: Any) -> Callable[[np.random.Generator], list]:
-    def examples(rng: np.random.Generator) -> list[Example]:
-        from . import layers
-
-        x = away_from_kinks(rng.standard_normal((6, 5)))
-        return [Example("", getattr(layers, cls_name)(**options), x)]
-
-    return examples
-
-
-def _sigmoid(rng: np.random.Generator) -> list[Example]:
-    from .layers import Sigmoid
-
-    large = np.array([[-800.0, -40.0, -20.0, -8.0, -5.0], [5.0, 8.0, 20.0, 40.0, 800.0]])
-    return [Example("", Sigmoid(), 2 * rng.standard_normal((6, 5))),
-            Example("large |x|", Sigmoid(), large)]
-
-
-def _dropout(rng: np.random.Generator) -> list[Example]:
-    from .layers import Dropout
-
-    return [Example("p=0.4, train", Dropout(0.4, rng=np.random.default_rng(rng.integers(2**32))),
-                    rng.standard_normal((6, 5)))]
-
-
-def _batchnorm(cls_name: str, shape: tuple[int, ...]) -> Callable[[np.random.Generator], list]:
-    def examples(rng: np.random.Generator) -> list[Example]:
-        from . import layers
-
-        out = []
-        for mode in ("train", "eval"):
-            bn = getattr(layers, cls_name)(shape[1], dtype=np.float64)
-            bn.params["gamma"].data[...] = rng.uniform(0.5, 2.0, shape[1])
-            bn.params["beta"].data[...] = rng.standard_normal(shape[1])
-            bn.buffers["running_mean"][...] = rng.standard_normal(shape[1])
-            bn.buffers["running_var"][...] = rng.uniform(0.5, 2.0, shape[1])
-            bn.train(mode == "train")
-            out.append(Example(mode, bn, 3 * rng.standard_normal(shape) + 1))
-        return out
-
-    return examples
-
-
-def _flatten(rng: np.random.Generator) -> list[Example]:
-    from .layers import Flatten
-
-    return [Example("", Flatten(), rng.standard_normal((3, 2, 3, 4)))]
-
-
-def _conv(rng: np.random.Generator) -> list[Example]:
-    from .layers import Conv2d
-
-    layer = Conv2d(2, 3, 3, stride=2, padding=1, rng=rng, dtype=np.float64)
-    layer.bias.data[...] = rng.standard_normal(3)
-    return [Example("stride 2, padding 1, odd-sized input", layer,
-                    rng.standard_normal((2, 2, 7, 9)))]
-
-
-def _pool(cls_name: str) -> Callable[[np.random.Generator], list]:
-    def examples(rng: np.random.Generator) -> list[Example]:
-        from . import layers
-
-        return [Example("overlapping padded windows, odd-sized input",
-                        getattr(layers, cls_name)(3, stride=2, padding=1),
-                        rng.standard_normal((2, 3, 7, 9)))]
-
-    return examples
-
-
-def _global_pool(rng: np.random.Generator) -> list[Example]:
-    from .layers import GlobalAvgPool2d
-
-    return [Example("odd-sized input", GlobalAvgPool2d(), rng.standard_normal((2, 3, 7, 9)))]
-
-
-#: Layer name -> function(rng) returning its examples.
-LAYER_EXAMPLES: dict[str, Callable[[np.random.Generator], list[Example]]] = {
-    "Linear": _linear,
-    "ReLU": _elementwise("ReLU"),
-    "LeakyReLU": _elementwise("LeakyReLU", alpha=0.1),
-    "Sigmoid": _sigmoid,
-    "Tanh": _elementwise("Tanh"),
-    "Softmax": _elementwise("Softmax"),
-    "Dropout": _dropout,
-    "BatchNorm1d": _batchnorm("BatchNorm1d", (8, 4)),
-    "BatchNorm2d": _batchnorm("BatchNorm2d", (3, 2, 3, 3)),
-    "Flatten": _flatten,
-    "Conv2d": _conv,
-    "MaxPool2d": _pool("MaxPool2d"),
-    "AvgPool2d": _pool("AvgPool2d"),
-    "GlobalAvgPool2d": _global_pool,
-}
-
 #: Small sizes for the options a layer declares without a default, by option name.
 SIZE_GUESSES = {"in_features": 5, "out_features": 4, "num_features": 3, "in_channels": 3,
                 "out_channels": 4, "kernel_size": 3}
 
 
 def _guessed_example(name: str, cls: type, rng: np.random.Generator) -> Example | None:
-    """Build layer ``name`` from the options :mod:`barenet.nn.options` declares for it (small
-    sizes from :data:`SIZE_GUESSES` where it has no default) and find an input it takes."""
+    """Build layer ``name`` from the options its class's ``spec`` declares (small sizes
+    from :data:`SIZE_GUESSES` where it has no default) and find an input it takes."""
 
-    spec = LAYER_SPECS.get(name)
+    spec = getattr(cls, "spec", None)
     if spec is None:
         return None
     kwargs: dict[str, Any] = {}
@@ -336,9 +235,11 @@ def kwargs_text(kwargs: dict[str, Any]) -> str:
 
 
 def layer_examples(name: str, cls: type, rng: np.random.Generator) -> list[Example]:
-    """The examples to check for layer ``name``: the table, else a guess ([] if none)."""
-    if name in LAYER_EXAMPLES:
-        return LAYER_EXAMPLES[name](rng)
+    """The examples to check for layer ``name``: those its class declares itself (a
+    classmethod ``gradcheck_examples(rng)`` returning ``(label, layer, x)`` triples; one
+    inherited is not its own), else a guess ([] if none)."""
+    if "gradcheck_examples" in vars(cls):
+        return [Example(label, layer, x) for label, layer, x in cls.gradcheck_examples(rng)]
     guess = _guessed_example(name, cls, rng)
     return [guess] if guess is not None else []
 

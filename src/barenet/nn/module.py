@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from .options import Spec
+
 
 class Parameter:
     """A trainable array ``data`` and the gradient ``grad`` of the loss with respect to it.
@@ -45,6 +47,15 @@ class Module:
     (name -> array). ``config()`` returns the constructor arguments, so a model
     file can rebuild the layer with ``type(layer)(**config)``.
 
+    What a layer is, it declares in its own class: ``spec`` (the options its
+    constructor accepts and checks, the arrays it holds, the shape it gives:
+    :class:`~barenet.nn.options.Spec`), ``short_name`` (the app's), ``output_axis``
+    (for folding a batch norm into it), :meth:`onnx_nodes`, and a classmethod
+    ``gradcheck_examples(rng)`` giving ``(label, layer, x)`` triples for
+    :mod:`barenet.nn.gradcheck`. It registers itself with
+    ``@LAYERS.register()`` (:data:`barenet.nn.layers.LAYERS`), so that configs and model
+    files can name it.
+
     ``needs_input_grad`` is True unless a :class:`~barenet.Sequential` has
     told the layer that nobody will use ``dL/dx`` (it is the first layer with
     parameters and training does not need the gradient of the network's
@@ -55,6 +66,15 @@ class Module:
     #: Reused buffers a forward pass writes into (a convolution's im2col matrix): a
     #: :meth:`replica` gets its own.
     work_arrays: tuple[str, ...] = ()
+    #: What the constructor accepts, the arrays the layer holds and the shape it gives;
+    #: a registered layer declares its own (this one: no options, the shape unchanged).
+    spec: Spec = Spec({})
+    #: The layer's name in the app's narrow columns (None: its type name).
+    short_name: str | None = None
+    #: For a layer computing ``x W + b`` (Linear, Conv2d): the axis of its ``weight`` that
+    #: runs over its outputs, so that a batch norm after it can be folded into it
+    #: (:func:`barenet.nn.layers.batchnorm.fold_into`). None: no such fold.
+    output_axis: int | None = None
 
     def __init__(self) -> None:
         self.training = True
@@ -170,8 +190,19 @@ class Module:
         return {}
 
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
-        """Shape of one sample's output given one sample's input shape."""
-        return input_shape
+        """Shape of one sample's output given one sample's input shape: the spec's
+        ``shape``, from the layer's :meth:`config`."""
+        spec = type(self).spec
+        return spec.shape(spec.full(self.config()), input_shape)
+
+    def onnx_nodes(self, graph: Any, x: str) -> str:
+        """Add this layer, in eval mode, to an ONNX graph; return its output's name.
+
+        ``graph`` (built by :mod:`barenet.model.onnx`) has ``node(op, inputs, hint,
+        **attributes)`` and ``constant(hint, array)``, each returning a name. A layer
+        without this method cannot be exported.
+        """
+        raise NotImplementedError(f"{type(self).__name__} has no ONNX equivalent")
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.config().items())

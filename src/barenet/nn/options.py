@@ -9,6 +9,9 @@ accepts, declared explicitly, so that what a writer may write is exactly what a 
   the arrays it holds and the shape it gives, known before anything is allocated.
 - :func:`check_options` checks given options against a spec, in one line per problem.
 
+Each class declares its own spec beside itself (``Linear.spec``, ``Adam.spec``) and
+registers itself (:data:`~barenet.nn.registry.LAYERS`); no table here names them.
+
 Nothing here is read from type annotations: each option says what it takes.
 """
 
@@ -18,9 +21,11 @@ import math
 import reprlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from numbers import Integral
 from typing import Any
 
 from ..errors import BarenetError
+from .registry import LAYERS
 
 #: Largest value of any size option (units, channels, kernel, stride, padding) and of any
 #: input dimension. The dropout paper's widest MLP had 8,192 units per layer.
@@ -104,7 +109,8 @@ class Option:
         return None if ok() else f"must be {self.describe()}, got {reprlib.repr(value)}"
 
     def _size(self, value: Any) -> bool:
-        return (isinstance(value, int) and not isinstance(value, bool)
+        # Integral: NumPy's integers too, as a constructor may be given them
+        return (isinstance(value, Integral) and not isinstance(value, bool)
                 and self.low <= value <= self.high)
 
     def _number(self, value: Any) -> bool:
@@ -146,6 +152,7 @@ INITS = ("he", "lecun", "xavier")
 
 Arrays = Callable[[Mapping[str, Any]], list[tuple[int, ...]]]
 Shape = Callable[[Mapping[str, Any], tuple[int, ...]], tuple[int, ...]]
+Kept = Callable[[Mapping[str, Any], tuple[int, ...], tuple[int, ...]], int]
 
 
 @dataclass(frozen=True)
@@ -155,8 +162,14 @@ class Spec:
     ``arrays(options)`` gives the shape of every parameter and buffer the layer
     holds, from its full options (defaults filled in), and ``shape(options,
     input_shape)`` one sample's output shape, both without building the layer
-    (the tests hold them equal to the built layer's). ``rule(options)`` says
-    what is wrong with a combination of valid options, or None.
+    (the tests hold them equal to the built layer's; :meth:`Module.output_shape
+    <barenet.nn.module.Module.output_shape>` is this function). ``rule(options)``
+    says what is wrong with a combination of valid options, or None. ``kept(options,
+    input_shape, output_shape)`` counts the values one sample keeps for the backward
+    pass beyond the layer's output (a convolution's im2col columns).
+
+    A class declares its spec beside itself (``spec = Spec(...)`` in its body) and
+    checks its arguments against it in its constructor (:func:`check_options`).
     """
 
     options: dict[str, Option]
@@ -164,6 +177,7 @@ class Spec:
     random: bool = False  # the constructor takes an ``rng``: the builder gives it a stream
     shape: Shape = field(default=lambda options, shape: shape)
     rule: Callable[[Mapping[str, Any]], str | None] = field(default=lambda options: None)
+    kept: Kept = field(default=lambda options, shape, out: 0)
 
     def values(self, options: Mapping[str, Any]) -> int:
         """How many numbers the layer's arrays hold, from its full options."""
@@ -176,136 +190,37 @@ class Spec:
         return out
 
 
-def _pair(value: Any) -> tuple[int, int]:
-    return (value, value) if isinstance(value, int) else (int(value[0]), int(value[1]))
+# -- shapes, for the specs of layers that slide windows or need a given input ---------
 
 
-def _windows(o: Mapping[str, Any], shape: tuple[int, ...]) -> tuple[int, ...]:
-    """Window positions (OH, OW) of a convolution or pooling over (C, H, W)."""
-    kernel, padding = _pair(o["kernel_size"]), _pair(o["padding"])
-    stride = kernel if o.get("stride") is None else _pair(o["stride"])
+def two(value: Any) -> tuple[int, int]:
+    """A ``pair`` option's value as (height, width): ``3 -> (3, 3)``, ``[3, 5] -> (3, 5)``."""
+    if isinstance(value, Integral):
+        return int(value), int(value)
+    return int(value[0]), int(value[1])
+
+
+def windows(o: Mapping[str, Any], shape: tuple[int, ...]) -> tuple[int, ...]:
+    """Window positions (OH, OW) of a convolution or pooling over (C, H, W), from its
+    ``kernel_size``, ``stride`` (None: the kernel size) and ``padding`` options."""
+    kernel, padding = two(o["kernel_size"]), two(o["padding"])
+    stride = kernel if o.get("stride") is None else two(o["stride"])
     return tuple((n + 2 * p - k) // s + 1
                  for n, k, s, p in zip(shape[1:], kernel, stride, padding, strict=True))
 
 
-def _image_shape(kind: str, shape: tuple[int, ...]) -> None:
+def needs_images(kind: str, shape: tuple[int, ...]) -> None:
+    """Refuse a sample shape other than images (C, H, W), naming ``kind``."""
     if len(shape) != 3:
         raise BarenetError(f"{kind} needs images (C, H, W) but receives shape {shape}")
 
 
-def _flat_shape(kind: str, shape: tuple[int, ...]) -> None:
+def needs_flat(kind: str, shape: tuple[int, ...]) -> None:
+    """Refuse a sample shape other than a flat vector, naming ``kind``."""
     if len(shape) != 1:
         raise BarenetError(f"{kind} needs a flat input but receives shape {shape}; put a "
                            "Flatten before it")
 
-
-def _pool_padding(o: Mapping[str, Any]) -> str | None:
-    """A window must hold at least one real pixel: padding at most half the kernel."""
-    if any(2 * p > k for p, k in zip(_pair(o["padding"]), _pair(o["kernel_size"]), strict=True)):
-        return (f"padding {o['padding']} must be at most half the kernel size "
-                f"{o['kernel_size']} (a window of padding only)")
-    return None
-
-
-def _batchnorm_shape(ndim: int) -> Shape:
-    def shape_of(o: Mapping[str, Any], shape: tuple[int, ...]) -> tuple[int, ...]:
-        if len(shape) != ndim:
-            kind = "BatchNorm1d needs features (C,)" if ndim == 1 else \
-                "BatchNorm2d needs images (C, H, W)"
-            raise BarenetError(f"{kind} but receives shape {shape}")
-        return shape
-
-    return shape_of
-
-
-def _conv_shape(o: Mapping[str, Any], shape: tuple[int, ...]) -> tuple[int, ...]:
-    _image_shape("Conv2d", shape)
-    return (o["out_channels"], *_windows(o, shape))
-
-
-def _linear_shape(o: Mapping[str, Any], shape: tuple[int, ...]) -> tuple[int, ...]:
-    _flat_shape("Linear", shape)
-    return (o["out_features"],)
-
-
-def _global_pool_shape(o: Mapping[str, Any], shape: tuple[int, ...]) -> tuple[int, ...]:
-    _image_shape("GlobalAvgPool2d", shape)
-    return (shape[0],)
-
-
-def _pool_shape(o: Mapping[str, Any], shape: tuple[int, ...]) -> tuple[int, ...]:
-    _image_shape("pooling", shape)
-    return (shape[0], *_windows(o, shape))
-
-
-def _linear_arrays(o: Mapping[str, Any]) -> list[tuple[int, ...]]:
-    return [(o["in_features"], o["out_features"])] + ([(o["out_features"],)] if o["bias"] else [])
-
-
-def _conv_arrays(o: Mapping[str, Any]) -> list[tuple[int, ...]]:
-    weight = (o["out_channels"], o["in_channels"], *_pair(o["kernel_size"]))
-    return [weight] + ([(o["out_channels"],)] if o["bias"] else [])
-
-
-def _batchnorm_arrays(o: Mapping[str, Any]) -> list[tuple[int, ...]]:
-    return [(o["num_features"],)] * 4  # gamma, beta, running mean and variance
-
-
-_POOL = {"kernel_size": pair(), "stride": pair(None, none_ok=True), "padding": pair(0, low=0)}
-_BATCHNORM = {"num_features": size(inferred=True), "eps": number(1e-5, open_low=True),
-              "momentum": number(0.1, high=1.0)}
-
-#: Layer type -> what it accepts (``rng`` and ``dtype`` are not options: no file holds them).
-LAYER_SPECS: dict[str, Spec] = {
-    "Linear": Spec({"in_features": size(inferred=True), "out_features": size(),
-                    "init": choice("he", *INITS), "bias": flag(True)}, _linear_arrays, random=True,
-                   shape=_linear_shape),
-    "Conv2d": Spec({"in_channels": size(inferred=True), "out_channels": size(),
-                    "kernel_size": pair(), "stride": pair(1), "padding": pair(0, low=0),
-                    "init": choice("he", *INITS), "bias": flag(True)}, _conv_arrays,
-                   random=True, shape=_conv_shape),
-    "MaxPool2d": Spec(_POOL, shape=_pool_shape, rule=_pool_padding),
-    "AvgPool2d": Spec(_POOL, shape=_pool_shape, rule=_pool_padding),
-    "GlobalAvgPool2d": Spec({}, shape=_global_pool_shape),
-    "BatchNorm1d": Spec(_BATCHNORM, _batchnorm_arrays, shape=_batchnorm_shape(1)),
-    "BatchNorm2d": Spec(_BATCHNORM, _batchnorm_arrays, shape=_batchnorm_shape(3)),
-    "Dropout": Spec({"p": number(0.5, high=1.0, open_high=True)}, random=True),
-    "ReLU": Spec({}),
-    "LeakyReLU": Spec({"alpha": number(0.01, high=1.0)}),
-    "Sigmoid": Spec({}),
-    "Tanh": Spec({}),
-    "Softmax": Spec({}),
-    "Flatten": Spec({}, shape=lambda o, shape: (math.prod(shape),)),
-}
-
-_LR = number(REQUIRED, open_low=True)
-_BETAS = Option("numbers", (0.9, 0.999), low=0.0, high=1.0, open_high=True, ordered=False)
-# beta = 1 never forgets, and makes the bias correction 1 - beta^t divide by zero
-_MOMENTUM = number(0.0, high=1.0, open_high=True)  # 1 never forgets: the steps only grow
-_DECAY = number(0.99, high=1.0, open_high=True)  # RMSProp's alpha = 1 keeps the mean square 0
-
-#: Optimizer name -> its options (``params`` is not one: the trainer passes the model's).
-OPTIMIZER_SPECS: dict[str, Spec] = {
-    "sgd": Spec({"lr": number(0.01, open_low=True), "momentum": _MOMENTUM,
-                 "nesterov": flag(False), "weight_decay": number(0.0)}),
-    "adam": Spec({"lr": number(1e-3, open_low=True), "betas": _BETAS,
-                  "eps": number(1e-8, open_low=True), "weight_decay": number(0.0)}),
-    "adamw": Spec({"lr": number(1e-3, open_low=True), "betas": _BETAS,
-                   "eps": number(1e-8, open_low=True), "weight_decay": number(0.01)}),
-    "rmsprop": Spec({"lr": number(1e-2, open_low=True), "alpha": _DECAY,
-                     "eps": number(1e-8, open_low=True), "momentum": _MOMENTUM,
-                     "weight_decay": number(0.0)}),
-}
-
-#: Schedule name -> its options (``lr`` comes from the optimizer; a cosine's ``epochs``
-#: defaults to the run's). ``warmup`` (epochs of linear warm-up) goes with any of them.
-SCHEDULE_SPECS: dict[str, Spec] = {
-    "constant": Spec({}),
-    "step": Spec({"step_size": size(5), "gamma": number(0.1, high=1.0, open_low=True)}),
-    "exponential": Spec({"gamma": number(0.9, high=1.0, open_low=True)}),
-    "cosine": Spec({"epochs": number(REQUIRED, open_low=True), "min_lr": number(0.0)}),
-}
-WARMUP = number(0.0)
 
 def check_options(where: str, spec: Spec, given: Mapping[str, Any], *,
                   inferred_given: bool = True) -> dict[str, Any]:
@@ -356,11 +271,13 @@ def array_problem(name: str, array: Any) -> str | None:
 
 
 def layer_spec(kind: str) -> Spec:
-    """The spec of layer type ``kind``, or a one-line error naming the known ones."""
-    if kind not in LAYER_SPECS:
-        raise BarenetError(f"unknown layer type {kind!r}; known: {', '.join(sorted(LAYER_SPECS))} "
-                           "(a new layer declares its options in barenet.nn.options.LAYER_SPECS)")
-    return LAYER_SPECS[kind]
+    """The spec of layer type ``kind`` (its class's ``spec``), or a one-line error naming
+    the known ones."""
+    if kind not in LAYERS:
+        raise BarenetError(f"unknown layer type {kind!r}; known: {', '.join(LAYERS.names())} "
+                           "(a new layer declares its options as its class's spec and "
+                           "registers itself with @barenet.nn.layers.LAYERS.register())")
+    return LAYERS[kind].spec
 
 
 def check_sample_shape(where: str, shape: tuple[int, ...]) -> None:
@@ -376,20 +293,19 @@ def check_sample_shape(where: str, shape: tuple[int, ...]) -> None:
 def sample_values(layers: list[tuple[str, Mapping[str, Any]]],
                   input_shape: tuple[int, ...]) -> int:
     """Values one sample keeps through a pass of ``layers`` (type, full options) from
-    ``input_shape``: every layer's output, plus each convolution's im2col columns
-    (``C KH KW`` values per output pixel), which it keeps for backward."""
+    ``input_shape``: every layer's output, plus what each keeps for backward beyond it
+    (its spec's ``kept``: a convolution's im2col columns, ``C KH KW`` values per output
+    pixel)."""
     shape, total = tuple(input_shape), math.prod(input_shape)
     for kind, options in layers:
-        out = LAYER_SPECS[kind].shape(options, shape)
-        total += math.prod(out)
-        if kind == "Conv2d":
-            total += options["in_channels"] * math.prod(_pair(options["kernel_size"])) \
-                * math.prod(out[1:])
+        spec = layer_spec(kind)
+        out = spec.shape(options, shape)
+        total += math.prod(out) + spec.kept(options, shape, out)
         shape = out
     return total
 
 
 def model_layers(model: Any) -> list[tuple[str, dict[str, Any]]]:
     """A built model's layers as (type, full options), for :func:`sample_values`."""
-    return [(type(layer).__name__, LAYER_SPECS[type(layer).__name__].full(layer.config()))
+    return [(type(layer).__name__, layer_spec(type(layer).__name__).full(layer.config()))
             for layer in model.layers]

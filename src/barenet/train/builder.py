@@ -12,8 +12,8 @@ from ..io.memory import check_memory
 from ..model.classifier import Sequential
 from ..nn.layers.registry import LAYERS
 from ..nn.module import Parameter
-from ..nn.optim import OPTIMIZERS, Optimizer, Schedule, make_schedule
-from ..nn.options import SCHEDULE_SPECS, check_sample_shape, layer_spec
+from ..nn.optim import OPTIMIZERS, SCHEDULES, Optimizer, Schedule, make_schedule
+from ..nn.options import check_sample_shape, layer_spec
 
 
 def build_model(spec: dict[str, Any], rng: np.random.Generator, dtype: Any = np.float32,
@@ -89,7 +89,7 @@ def build_optimizer(config: dict[str, Any], params: list[Parameter]) -> Optimize
 def schedule_options(config: dict[str, Any]) -> dict[str, Any]:
     """The ``[schedule]`` table's options; a cosine spans all ``epochs`` unless told."""
     options = {k: v for k, v in config["schedule"].items() if k != "name"}
-    if "epochs" in SCHEDULE_SPECS[config["schedule"]["name"]].options:
+    if "epochs" in SCHEDULES[config["schedule"]["name"]].spec.options:
         options.setdefault("epochs", config["epochs"])
     return options
 

@@ -35,12 +35,9 @@ from ..io.paths import CONFIGS_DIR
 from ..model.file import MAX_HEADER_BYTES
 from ..nn.layers.registry import LAYERS
 from ..nn.optim import OPTIMIZERS, SCHEDULES
+from ..nn.optim.schedules import WARMUP
 from ..nn.options import (
-    LAYER_SPECS,
     MAX_DIMENSION,
-    OPTIMIZER_SPECS,
-    SCHEDULE_SPECS,
-    WARMUP,
     check_options,
     check_sample_shape,
     layer_spec,
@@ -144,7 +141,7 @@ def check_fits(full: dict[str, Any], max_memory: int | None = None) -> None:
     budget = memory_budget(max_memory)
     state = len(OPTIMIZERS[full["optimizer"]["name"]].state_names)
     layers = plan(model, budget=(budget, itemsize * (2 + state)))
-    weights = sum(LAYER_SPECS[p.kind].values(p.options) for p in layers)
+    weights = sum(layer_spec(p.kind).values(p.options) for p in layers)
     if not weights:
         raise BarenetError("[model] has no parameters to train; add a Linear or Conv2d layer")
     per_sample = sample_values([(p.kind, p.options) for p in layers],
@@ -159,7 +156,7 @@ def check_fits(full: dict[str, Any], max_memory: int | None = None) -> None:
         "architecture": {"layers": [{"type": p.kind, "config": p.options} for p in layers],
                          "input_shape": model["input_shape"]},
         "arrays": {f"{i}.{name}": list(shape) for i, p in enumerate(layers)
-                   for name, shape in enumerate(LAYER_SPECS[p.kind].arrays(p.options))},
+                   for name, shape in enumerate(layer_spec(p.kind).arrays(p.options))},
         "metadata": {"config": full["name"], "class_names": ["x" * 40] * 10}}, indent=1))
     if header + HEADER_SLACK > MAX_HEADER_BYTES:
         raise BarenetError(f"[model] would be written with a {header:,}-byte description, "
@@ -198,7 +195,7 @@ def validate(config: dict[str, Any], max_memory: int | None = None) -> dict[str,
     optimizer = full["optimizer"]
     name = optimizer.setdefault("name", "adam")
     OPTIMIZERS[name]  # a one-line error listing the registered names
-    check_options(f"[optimizer] {name}", OPTIMIZER_SPECS[name],
+    check_options(f"[optimizer] {name}", OPTIMIZERS[name].spec,
                   {k: v for k, v in optimizer.items() if k != "name"})
     schedule = full["schedule"]
     name = schedule.setdefault("name", "constant")
@@ -208,7 +205,7 @@ def validate(config: dict[str, Any], max_memory: int | None = None) -> dict[str,
     problem = WARMUP.problem(warmup)
     if problem:
         raise BarenetError(f"[schedule] {name}: warmup {problem}")
-    check_options(f"[schedule] {name}", SCHEDULE_SPECS[name], options)
+    check_options(f"[schedule] {name}", SCHEDULES[name].spec, options)
     check_options("[augment]", AUGMENT, full["augment"])
     if full["keep"] == "last" and full["early_stopping"]:
         raise BarenetError(f"config: early_stopping = {full['early_stopping']} stops at the "

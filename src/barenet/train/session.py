@@ -24,7 +24,7 @@ def calibrate(model: Sequential, x_val: np.ndarray, y_val: np.ndarray) -> dict[s
     "not sure" bar (:func:`barenet.model.calibration.fit_min_confidence`).
     """
     from ..model.calibration import expected_calibration_error, fit_min_confidence, fit_temperature
-    from ..nn.layers.activations import softmax
+    from ..nn.functional import softmax
 
     if len(y_val) == 0 or model.ends_in_softmax:
         return {}

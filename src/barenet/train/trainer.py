@@ -25,8 +25,7 @@ from ..model.scaling import network_input
 from ..model.views import tta_mean
 from ..nn.losses import Loss, SoftmaxCrossEntropy
 from ..nn.losses.cross_entropy import NO_CLASS
-from ..nn.optim import clip_grad_norm
-from ..nn.options import OPTIMIZER_SPECS
+from ..nn.optim import OPTIMIZERS, clip_grad_norm
 from .builder import build_model, build_optimizer, build_schedule
 from .checkpoint import LoopState, Partial, config_fingerprint, load_checkpoint, read_state
 from .runs import RunFolder
@@ -379,7 +378,7 @@ class Trainer:
         """What to do after training diverged: a lower learning rate, named as the config's
         option and as the flag, and what was saved so far."""
         optimizer = self.config["optimizer"]
-        default = OPTIMIZER_SPECS[optimizer["name"]].options["lr"].default
+        default = OPTIMIZERS[optimizer["name"]].spec.options["lr"].default
         return (f"try a lower learning rate (the config's [optimizer] lr, or --lr; e.g. "
                 f"--lr {lower_rate(optimizer['lr'], default):g}){self._saved_so_far()}")
 

@@ -1,13 +1,23 @@
-"""Layers: each a Module with forward and backward (docs/math.md)."""
+"""Layers: each a Module with forward and backward (docs/math.md), one file each.
 
-from .activations import LeakyReLU, ReLU, Sigmoid, Softmax, Tanh, sigmoid, softmax
+Every layer registers itself in :data:`LAYERS` with the spec it declares, so that a
+config or a model file can name it: adding a layer is one file here and its test.
+"""
+
+from ..functional import sigmoid, softmax
+from .avgpool import AvgPool2d
 from .batchnorm import BatchNorm1d, BatchNorm2d
 from .conv import Conv2d
 from .dropout import Dropout
+from .flatten import Flatten
+from .globalavgpool import GlobalAvgPool2d
 from .linear import Linear
-from .pooling import AvgPool2d, GlobalAvgPool2d, MaxPool2d
+from .maxpool import MaxPool2d
 from .registry import LAYERS
-from .reshape import Flatten
+from .relu import LeakyReLU, ReLU
+from .sigmoid import Sigmoid
+from .softmax import Softmax
+from .tanh import Tanh
 
 __all__ = ["LAYERS", "Linear", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softmax", "Dropout",
            "BatchNorm1d", "BatchNorm2d", "Flatten", "sigmoid", "softmax"]

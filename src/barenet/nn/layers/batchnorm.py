@@ -7,14 +7,34 @@ over the batch and all pixels. Only the axes reduced over differ.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import numpy as np
 from numpy.typing import DTypeLike
 
 from ...errors import BarenetError
 from ..kernels.parallel import over_channels
 from ..module import Module, Parameter
-from ..options import LAYER_SPECS, check_options
+from ..options import Spec, check_options, number, size
 from .registry import LAYERS
+
+
+def _arrays(o: Mapping[str, Any]) -> list[tuple[int, ...]]:
+    return [(o["num_features"],)] * 4  # gamma, beta, running mean and variance
+
+
+def _spec(needs: str, ndim: int) -> Spec:
+    """The options of a batch norm whose samples are ``needs`` with ``ndim`` axes."""
+
+    def shape(o: Mapping[str, Any], shape: tuple[int, ...]) -> tuple[int, ...]:
+        if len(shape) != ndim:
+            raise BarenetError(f"{needs} but receives shape {shape}")
+        return shape
+
+    options = {"num_features": size(inferred=True), "eps": number(1e-5, open_low=True),
+               "momentum": number(0.1, high=1.0)}
+    return Spec(options, _arrays, shape=shape)
 
 
 class _BatchNorm(Module):
@@ -44,7 +64,7 @@ class _BatchNorm(Module):
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1,
                  dtype: DTypeLike = np.float32) -> None:
         super().__init__()
-        check_options(type(self).__name__, LAYER_SPECS["BatchNorm1d"],
+        check_options(type(self).__name__, self.spec,
                       {"num_features": num_features, "eps": eps, "momentum": momentum})
         self.num_features, self.eps, self.momentum = int(num_features), float(eps), float(momentum)
         c = self.num_features
@@ -168,23 +188,58 @@ class _BatchNorm(Module):
     def config(self) -> dict:
         return {"num_features": self.num_features, "eps": self.eps, "momentum": self.momentum}
 
+    def onnx_nodes(self, graph: Any, x: str) -> str:
+        inputs = [x, graph.constant("gamma", self.gamma.data),
+                  graph.constant("beta", self.beta.data),
+                  graph.constant("mean", self.buffers["running_mean"]),
+                  graph.constant("var", self.buffers["running_var"])]
+        return graph.node("BatchNormalization", inputs, "batchnorm", epsilon=float(self.eps))
+
+    @classmethod
+    def examples_on(cls, rng: np.random.Generator,
+                    shape: tuple[int, ...]) -> list[tuple[str, Module, np.ndarray]]:
+        """A training-mode and an eval-mode gradient check on input of ``shape``."""
+        out = []
+        for mode in ("train", "eval"):
+            bn = cls(shape[1], dtype=np.float64)
+            bn.params["gamma"].data[...] = rng.uniform(0.5, 2.0, shape[1])
+            bn.params["beta"].data[...] = rng.standard_normal(shape[1])
+            bn.buffers["running_mean"][...] = rng.standard_normal(shape[1])
+            bn.buffers["running_var"][...] = rng.uniform(0.5, 2.0, shape[1])
+            bn.train(mode == "train")
+            out.append((mode, bn, 3 * rng.standard_normal(shape) + 1))
+        return out
+
 
 @LAYERS.register()
 class BatchNorm1d(_BatchNorm):
     """Batch normalisation of (N, C) features."""
 
+    spec = _spec("BatchNorm1d needs features (C,)", 1)
+    short_name = "norm"
     ndim = 2
+
+    @classmethod
+    def gradcheck_examples(cls, rng: np.random.Generator) -> list[tuple[str, Module, np.ndarray]]:
+        return cls.examples_on(rng, (8, 4))
 
 
 @LAYERS.register()
 class BatchNorm2d(_BatchNorm):
     """Batch normalisation of (N, C, H, W) channels, over the batch and all pixels."""
 
+    spec = _spec("BatchNorm2d needs images (C, H, W)", 3)
+    short_name = "norm"
     ndim = 4
+
+    @classmethod
+    def gradcheck_examples(cls, rng: np.random.Generator) -> list[tuple[str, Module, np.ndarray]]:
+        return cls.examples_on(rng, (3, 2, 3, 3))
 
 
 def fold_into(layer: Module, norm: _BatchNorm, through_max: bool = False) -> Module | None:
-    """``layer`` (a Linear or Conv2d) and the eval-mode batch norm after it, as one layer.
+    """``layer`` (one declaring its ``output_axis``: a Linear or Conv2d) and the eval-mode
+    batch norm after it, as one layer.
 
     ``gamma ((W x + b) - mu) r + beta = (gamma r W) x + (gamma r (b - mu) + beta)`` per
     output channel, with ``r = 1 / sqrt(running_var + eps)``: the same numbers up to
@@ -195,8 +250,8 @@ def fold_into(layer: Module, norm: _BatchNorm, through_max: bool = False) -> Mod
     per-channel ``a x + c`` only where ``a > 0`` (``max(a x + c) = a max(x) + c``), so the
     fold is refused (None) unless every channel's ``gamma r`` is positive.
     """
-    kind = type(layer).__name__
-    if kind not in ("Linear", "Conv2d"):
+    axis = type(layer).output_axis
+    if axis is None:
         return None
     weight = layer.params["weight"].data
     scale = (norm.params["gamma"].data.astype(np.float64)
@@ -205,8 +260,9 @@ def fold_into(layer: Module, norm: _BatchNorm, through_max: bool = False) -> Mod
         return None
     bias = layer.params["bias"].data if "bias" in layer.params else 0.0
     shift = (bias - norm.buffers["running_mean"]) * scale + norm.params["beta"].data
-    # Linear's weight is (in, out), a convolution's (out, in, KH, KW): scale each output
-    per_output = scale[None, :] if kind == "Linear" else scale[:, None, None, None]
+    # scale each output: along the weight's output axis (Linear's weight is (in, out), a
+    # convolution's (out, in, KH, KW))
+    per_output = np.expand_dims(scale, [a for a in range(weight.ndim) if a != axis])
     folded = layer.replica()  # its own im2col buffer, not the original's
     folded.params = {"weight": Parameter((weight * per_output).astype(weight.dtype), "weight"),
                      "bias": Parameter(shift.astype(weight.dtype), "bias")}

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -22,7 +24,34 @@ from ..kernels.im2col import (
     sliding_windows,
 )
 from ..module import Module, Parameter
+from ..options import (
+    INITS,
+    Spec,
+    check_options,
+    choice,
+    flag,
+    needs_images,
+    pair,
+    size,
+    two,
+    windows,
+)
 from .registry import LAYERS
+
+
+def _shape(o: Mapping[str, Any], shape: tuple[int, ...]) -> tuple[int, ...]:
+    needs_images("Conv2d", shape)
+    return (o["out_channels"], *windows(o, shape))
+
+
+def _arrays(o: Mapping[str, Any]) -> list[tuple[int, ...]]:
+    weight = (o["out_channels"], o["in_channels"], *two(o["kernel_size"]))
+    return [weight] + ([(o["out_channels"],)] if o["bias"] else [])
+
+
+def _kept(o: Mapping[str, Any], shape: tuple[int, ...], out: tuple[int, ...]) -> int:
+    """The im2col columns kept for backward: ``C KH KW`` values per output pixel."""
+    return o["in_channels"] * math.prod(two(o["kernel_size"])) * math.prod(out[1:])
 
 
 @LAYERS.register()
@@ -67,6 +96,13 @@ class Conv2d(Module):
     gradient comes back in the same memory order, reading it as ``dY`` is free.
     """
 
+    #: ``rng`` and ``dtype`` are not options: no file holds them.
+    spec = Spec({"in_channels": size(inferred=True), "out_channels": size(),
+                 "kernel_size": pair(), "stride": pair(1), "padding": pair(0, low=0),
+                 "init": choice("he", *INITS), "bias": flag(True)},
+                _arrays, random=True, shape=_shape, kept=_kept)
+    short_name = "conv"
+    output_axis = 0  # W is (out_channels, in_channels, KH, KW)
     work_arrays = ("cols",)
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int | Sequence[int],
@@ -75,15 +111,20 @@ class Conv2d(Module):
                  rng: np.random.Generator | int | None = None,
                  dtype: DTypeLike = np.float32) -> None:
         super().__init__()
-        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
+        initializer = INITIALIZERS[init]  # a one-line error naming the initialisers
+        check_options(type(self).__name__, self.spec, {
+            "in_channels": in_channels, "out_channels": out_channels,
+            "kernel_size": kernel_size, "stride": stride, "padding": padding, "init": init,
+            "bias": bias})
         self.kernel = as_pair(kernel_size, "kernel_size", 1)
         self.stride = as_pair(stride, "stride", 1)
         self.padding = as_pair(padding, "padding", 0)
+        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
         self.init = init
         taps = self.kernel[0] * self.kernel[1]
-        w = INITIALIZERS[init]((self.out_channels, self.in_channels, *self.kernel),
-                               self.in_channels * taps, self.out_channels * taps,
-                               as_generator(rng), dtype)
+        w = initializer((self.out_channels, self.in_channels, *self.kernel),
+                        self.in_channels * taps, self.out_channels * taps, as_generator(rng),
+                        dtype)
         self.params["weight"] = Parameter(w, "weight")
         if bias:
             self.params["bias"] = Parameter(np.zeros(self.out_channels, dtype), "bias")
@@ -210,10 +251,20 @@ class Conv2d(Module):
                 "padding": pair_config(self.padding), "init": self.init,
                 "bias": self.bias is not None}
 
-    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
-        return (self.out_channels,
-                *output_size(input_shape[1:], self.kernel, self.stride, self.padding))
+    def onnx_nodes(self, graph: Any, x: str) -> str:
+        inputs = [x, graph.constant("weight", self.weight.data)]
+        if self.bias is not None:
+            inputs.append(graph.constant("bias", self.bias.data))
+        ph, pw = self.padding
+        return graph.node("Conv", inputs, "conv", kernel_shape=list(self.kernel),
+                          strides=list(self.stride), pads=[ph, pw, ph, pw])
 
+    @classmethod
+    def gradcheck_examples(cls, rng: np.random.Generator) -> list[tuple[str, Module, np.ndarray]]:
+        layer = cls(2, 3, 3, stride=2, padding=1, rng=rng, dtype=np.float64)
+        layer.bias.data[...] = rng.standard_normal(3)
+        return [("stride 2, padding 1, odd-sized input", layer,
+                        rng.standard_normal((2, 2, 7, 9)))]
 
 
 # -- the plain reference, for the tests: docs/math.md's index form -------------------

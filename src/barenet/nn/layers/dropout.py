@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ..init import as_generator
 from ..module import Module
-from ..options import LAYER_SPECS, check_options
+from ..options import Spec, check_options, number
 from .registry import LAYERS
 
 
@@ -25,9 +27,12 @@ class Dropout(Module):
         Source of the masks (a seed makes training reproducible).
     """
 
+    spec = Spec({"p": number(0.5, high=1.0, open_high=True)}, random=True)
+    short_name = "drop"
+
     def __init__(self, p: float = 0.5, rng: np.random.Generator | int | None = None) -> None:
         super().__init__()
-        check_options("Dropout", LAYER_SPECS["Dropout"], {"p": p})
+        check_options(type(self).__name__, self.spec, {"p": p})
         self.p = float(p)
         self.rng = as_generator(rng)
 
@@ -70,3 +75,11 @@ class Dropout(Module):
 
     def config(self) -> dict:
         return {"p": self.p}
+
+    def onnx_nodes(self, graph: Any, x: str) -> str:
+        return x  # eval mode: the identity
+
+    @classmethod
+    def gradcheck_examples(cls, rng: np.random.Generator) -> list[tuple[str, Module, np.ndarray]]:
+        return [("p=0.4, train", cls(0.4, rng=np.random.default_rng(rng.integers(2**32))),
+                        rng.standard_normal((6, 5)))]

@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import numpy as np
 from numpy.typing import DTypeLike
 
 from ...errors import BarenetError
 from ..init import INITIALIZERS, as_generator
 from ..module import Module, Parameter
+from ..options import INITS, Spec, check_options, choice, flag, needs_flat, size
 from .registry import LAYERS
+
+
+def _shape(o: Mapping[str, Any], shape: tuple[int, ...]) -> tuple[int, ...]:
+    needs_flat("Linear", shape)
+    return (o["out_features"],)
+
+
+def _arrays(o: Mapping[str, Any]) -> list[tuple[int, ...]]:
+    return [(o["in_features"], o["out_features"])] + ([(o["out_features"],)] if o["bias"] else [])
 
 
 @LAYERS.register()
@@ -32,14 +45,25 @@ class Linear(Module):
     (in_features, out_features), so the forward pass is one matrix product.
     """
 
+    #: ``rng`` and ``dtype`` are not options: no file holds them.
+    spec = Spec({"in_features": size(inferred=True), "out_features": size(),
+                 "init": choice("he", *INITS), "bias": flag(True)},
+                _arrays, random=True, shape=_shape)
+    short_name = "linear"
+    output_axis = 1  # W is (in_features, out_features)
+
     def __init__(self, in_features: int, out_features: int, init: str = "he",
                  bias: bool = True, rng: np.random.Generator | int | None = None,
                  dtype: DTypeLike = np.float32) -> None:
         super().__init__()
+        initializer = INITIALIZERS[init]  # a one-line error naming the initialisers
+        check_options(type(self).__name__, self.spec, {
+            "in_features": in_features, "out_features": out_features, "init": init,
+            "bias": bias})
         self.in_features, self.out_features = int(in_features), int(out_features)
         self.init = init
-        w = INITIALIZERS[init]((self.in_features, self.out_features), self.in_features,
-                               self.out_features, as_generator(rng), dtype)
+        w = initializer((self.in_features, self.out_features), self.in_features,
+                        self.out_features, as_generator(rng), dtype)
         self.params["weight"] = Parameter(w, "weight")
         if bias:
             self.params["bias"] = Parameter(np.zeros(self.out_features, dtype), "bias")
@@ -94,5 +118,15 @@ class Linear(Module):
         return {"in_features": self.in_features, "out_features": self.out_features,
                 "init": self.init, "bias": self.bias is not None}
 
-    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
-        return (self.out_features,)
+    def onnx_nodes(self, graph: Any, x: str) -> str:
+        y = graph.node("MatMul", [x, graph.constant("weight", self.weight.data)], "linear")
+        if self.bias is not None:
+            y = graph.node("Add", [y, graph.constant("bias", self.bias.data)], "linear_bias")
+        return y
+
+    @classmethod
+    def gradcheck_examples(cls, rng: np.random.Generator) -> list[tuple[str, Module, np.ndarray]]:
+        return [(f"init={init}, bias={bias}",
+                        cls(5, 4, init=init, bias=bias, rng=rng, dtype=np.float64),
+                        rng.standard_normal((6, 5)))
+                for init in ("he", "xavier", "lecun") for bias in (True, False)]

@@ -1,5 +1,5 @@
 """The layer registry: a model file's ``"type": "Linear"`` names a class here."""
 
-from ..registry import Registry
+from ..registry import LAYERS
 
-LAYERS: Registry = Registry("layer type")
+__all__ = ["LAYERS"]

@@ -5,14 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from ...errors import BarenetError
+from ..functional import log_softmax
 from .base import LOSSES, Loss
-
-
-def log_softmax(z: np.ndarray) -> np.ndarray:
-    """``z - logsumexp(z)`` along the last axis, computed stably."""
-    shifted = z - z.max(axis=-1, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
-
 
 #: The label of a picture of no class (a non-digit, for outlier exposure): its target is
 #: the uniform distribution, ``q_k = 1/K``, "no class more than another".
@@ -105,3 +99,4 @@ class SoftmaxCrossEntropy(Loss):
 
     def config(self) -> dict:
         return {"label_smoothing": self.label_smoothing}
+

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...errors import BarenetError
-from ..layers.activations import sigmoid
+from ..functional import sigmoid
 from .base import LOSSES, Loss
 
 

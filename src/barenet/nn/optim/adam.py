@@ -8,8 +8,11 @@ from collections.abc import Iterable
 import numpy as np
 
 from ..module import Parameter
-from ..options import OPTIMIZER_SPECS, check_options
+from ..options import Option, Spec, check_options, number
 from .base import OPTIMIZERS, Optimizer
+
+# beta = 1 never forgets, and makes the bias correction 1 - beta^t divide by zero
+_BETAS = Option("numbers", (0.9, 0.999), low=0.0, high=1.0, open_high=True, ordered=False)
 
 
 @OPTIMIZERS.register("adam")
@@ -33,6 +36,8 @@ class Adam(Optimizer):
         L2 penalty (Adam) or decoupled decay rate (AdamW).
     """
 
+    spec = Spec({"lr": number(1e-3, open_low=True), "betas": _BETAS,
+                 "eps": number(1e-8, open_low=True), "weight_decay": number(0.0)})
     state_names = ("m", "v")
     decoupled = False
 
@@ -40,7 +45,7 @@ class Adam(Optimizer):
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0) -> None:
         super().__init__(params, lr)
-        check_options(type(self).__name__, OPTIMIZER_SPECS["adam"],
+        check_options(type(self).__name__, self.spec,
                       {"betas": list(betas), "eps": eps, "weight_decay": weight_decay})
         self.beta1, self.beta2 = (float(b) for b in betas)
         self.eps, self.weight_decay = float(eps), float(weight_decay)
@@ -109,6 +114,8 @@ def adam_reference(w: np.ndarray, g: np.ndarray, m: np.ndarray, v: np.ndarray, t
 class AdamW(Adam):
     """Adam with decoupled weight decay (Loshchilov and Hutter): ``w <- w (1 - lr wd)`` first."""
 
+    spec = Spec({"lr": number(1e-3, open_low=True), "betas": _BETAS,
+                 "eps": number(1e-8, open_low=True), "weight_decay": number(0.01)})
     decoupled = True
 
     def __init__(self, params: Iterable[Parameter], lr: float = 1e-3,

@@ -8,9 +8,13 @@ import numpy as np
 
 from ...errors import BarenetError
 from ..module import Parameter
+from ..options import Spec, number
 from ..registry import Registry
 
-OPTIMIZERS: Registry = Registry("optimizer")
+#: Optimizer name -> class; each registers itself with the spec it declares.
+OPTIMIZERS: Registry = Registry("optimizer", owns="spec")
+#: A momentum or decay rate of 1 never forgets: the steps only grow.
+MOMENTUM = number(0.0, high=1.0, open_high=True)
 
 #: Moment estimates smaller than this are set to zero (float32 only): see flush_subnormals.
 SUBNORMAL_FLUSH = 1e-30
@@ -40,6 +44,9 @@ class Optimizer:
     """
 
     state_names: tuple[str, ...] = ()
+    #: The options of the constructor (``params`` is not one: the trainer passes the
+    #: model's); a registered optimizer declares its own.
+    spec: Spec = Spec({})
 
     def __init__(self, params: Iterable[Parameter], lr: float) -> None:
         self.params = list(params)

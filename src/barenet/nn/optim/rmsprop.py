@@ -7,7 +7,8 @@ from collections.abc import Iterable
 import numpy as np
 
 from ..module import Parameter
-from .base import OPTIMIZERS, Optimizer
+from ..options import Spec, check_options, number
+from .base import MOMENTUM, OPTIMIZERS, Optimizer
 
 
 @OPTIMIZERS.register("rmsprop")
@@ -31,11 +32,17 @@ class RMSProp(Optimizer):
         L2 penalty added to the gradient.
     """
 
+    spec = Spec({"lr": number(1e-2, open_low=True),
+                 "alpha": number(0.99, high=1.0, open_high=True),  # 1 keeps the mean square 0
+                 "eps": number(1e-8, open_low=True), "momentum": MOMENTUM,
+                 "weight_decay": number(0.0)})
     state_names = ("v", "buf")
 
     def __init__(self, params: Iterable[Parameter], lr: float = 1e-2, alpha: float = 0.99,
                  eps: float = 1e-8, momentum: float = 0.0, weight_decay: float = 0.0) -> None:
         super().__init__(params, lr)
+        check_options(type(self).__name__, self.spec, {
+            "alpha": alpha, "eps": eps, "momentum": momentum, "weight_decay": weight_decay})
         self.alpha, self.eps = float(alpha), float(eps)
         self.momentum, self.weight_decay = float(momentum), float(weight_decay)
 

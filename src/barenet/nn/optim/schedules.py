@@ -10,12 +10,19 @@ from __future__ import annotations
 import math
 
 from ...errors import BarenetError
+from ..options import REQUIRED, Spec, check_options, number, size
 from ..registry import Registry
 
-SCHEDULES: Registry = Registry("schedule")
+#: Schedule name -> class; each registers itself with the spec it declares (``lr`` is
+#: not an option: it comes from the optimizer).
+SCHEDULES: Registry = Registry("schedule", owns="spec")
+#: Epochs of linear warm-up (:class:`LinearWarmup`), which goes with any schedule.
+WARMUP = number(0.0)
 
 
 class Schedule:
+    spec: Spec = Spec({})
+
     def __init__(self, lr: float) -> None:
         self.lr = float(lr)
 
@@ -27,6 +34,8 @@ class Schedule:
 class Constant(Schedule):
     """``lr`` throughout."""
 
+    spec = Spec({})
+
     def __call__(self, epoch: float) -> float:
         return self.lr
 
@@ -35,10 +44,11 @@ class Constant(Schedule):
 class StepDecay(Schedule):
     """Multiply by ``gamma`` every ``step_size`` whole epochs."""
 
+    spec = Spec({"step_size": size(5), "gamma": number(0.1, high=1.0, open_low=True)})
+
     def __init__(self, lr: float, step_size: int = 5, gamma: float = 0.1) -> None:
         super().__init__(lr)
-        if int(step_size) < 1:
-            raise BarenetError(f"step schedule: step_size must be >= 1, got {step_size}")
+        check_options("step schedule", self.spec, {"step_size": step_size, "gamma": gamma})
         self.step_size, self.gamma = int(step_size), float(gamma)
 
     def __call__(self, epoch: float) -> float:
@@ -49,8 +59,11 @@ class StepDecay(Schedule):
 class ExponentialDecay(Schedule):
     """Multiply by ``gamma`` after every whole epoch."""
 
+    spec = Spec({"gamma": number(0.9, high=1.0, open_low=True)})
+
     def __init__(self, lr: float, gamma: float = 0.9) -> None:
         super().__init__(lr)
+        check_options("exponential schedule", self.spec, {"gamma": gamma})
         self.gamma = float(gamma)
 
     def __call__(self, epoch: float) -> float:
@@ -61,10 +74,11 @@ class ExponentialDecay(Schedule):
 class Cosine(Schedule):
     """Half a cosine from ``lr`` down to ``min_lr`` over ``epochs`` (then ``min_lr``)."""
 
+    spec = Spec({"epochs": number(REQUIRED, open_low=True), "min_lr": number(0.0)})
+
     def __init__(self, lr: float, epochs: float, min_lr: float = 0.0) -> None:
         super().__init__(lr)
-        if not float(epochs) > 0:
-            raise BarenetError(f"cosine schedule: epochs must be > 0, got {epochs}")
+        check_options("cosine schedule", self.spec, {"epochs": epochs, "min_lr": min_lr})
         self.epochs, self.min_lr = float(epochs), float(min_lr)
 
     def __call__(self, epoch: float) -> float:
@@ -77,6 +91,8 @@ class LinearWarmup(Schedule):
 
     The learning rate so rises linearly from 0.1% of the wrapped one to all of it.
     """
+
+    spec = Spec({"warmup": WARMUP})
 
     def __init__(self, schedule: Schedule, warmup: float) -> None:
         super().__init__(schedule.lr)

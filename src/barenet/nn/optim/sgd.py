@@ -7,7 +7,8 @@ from collections.abc import Iterable
 import numpy as np
 
 from ..module import Parameter
-from .base import OPTIMIZERS, Optimizer
+from ..options import Spec, check_options, flag, number
+from .base import MOMENTUM, OPTIMIZERS, Optimizer
 
 
 @OPTIMIZERS.register("sgd")
@@ -30,11 +31,15 @@ class SGD(Optimizer):
         L2 penalty ``wd`` added to the gradient.
     """
 
+    spec = Spec({"lr": number(0.01, open_low=True), "momentum": MOMENTUM,
+                 "nesterov": flag(False), "weight_decay": number(0.0)})
     state_names = ("velocity",)
 
     def __init__(self, params: Iterable[Parameter], lr: float = 0.01, momentum: float = 0.0,
                  nesterov: bool = False, weight_decay: float = 0.0) -> None:
         super().__init__(params, lr)
+        check_options(type(self).__name__, self.spec, {
+            "momentum": momentum, "nesterov": nesterov, "weight_decay": weight_decay})
         self.momentum, self.nesterov = float(momentum), bool(nesterov)
         self.weight_decay = float(weight_decay)
 

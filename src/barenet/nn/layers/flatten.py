@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
 from ..module import Module
+from ..options import Spec
 from .registry import LAYERS
 
 
 @LAYERS.register()
 class Flatten(Module):
     """Keep the batch axis, join all others; the backward pass restores the shape."""
+
+    spec = Spec({}, shape=lambda o, shape: (math.prod(shape),))
+    short_name = "flat"
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Reshape (N, C, H, W) to (N, C*H*W), or any (N, ...) to (N, prod(...)); keeps the shape.
@@ -47,5 +52,9 @@ class Flatten(Module):
         """
         return grad_out.reshape(self.shape)
 
-    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
-        return (math.prod(input_shape),)
+    def onnx_nodes(self, graph: Any, x: str) -> str:
+        return graph.node("Flatten", [x], "flatten", axis=1)
+
+    @classmethod
+    def gradcheck_examples(cls, rng: np.random.Generator) -> list[tuple[str, Module, np.ndarray]]:
+        return [("", cls(), rng.standard_normal((3, 2, 3, 4)))]

@@ -1,71 +1,26 @@
-"""Max and average pooling over windows of each channel (docs/math.md, "Pooling").
+"""Max pooling over windows of each channel (docs/math.md, "Pooling").
 
-Both read the windows as a view (:func:`~barenet.nn.kernels.im2col.sliding_windows`)
-and return gradients with its adjoint (:func:`~barenet.nn.kernels.im2col.add_windows`),
-except where max-pooling windows sit side by side (stride = kernel, no padding,
-the usual 2x2): there each pixel belongs to at most one window, and each tap
-writes its gradient straight into place.
+The windows are read as a view (:func:`~barenet.nn.kernels.im2col.sliding_windows`)
+and gradients returned with its adjoint (:func:`~barenet.nn.kernels.im2col.add_windows`),
+except where the windows sit side by side (stride = kernel, no padding, the usual 2x2):
+there each pixel belongs to at most one window, and each tap writes its gradient
+straight into place.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
-from ...errors import BarenetError
-from ..kernels.im2col import (
-    Pair,
-    add_windows,
-    as_pair,
-    check_image_batch,
-    output_size,
-    pad,
-    pair_config,
-    sliding_windows,
-)
+from ..kernels.im2col import Pair, add_windows, pad, sliding_windows
 from ..kernels.parallel import over_channels
-from ..module import Module
-from ..options import LAYER_SPECS
+from ._pool import Pool2d, pool_spec
 from .registry import LAYERS
 
 
-class _Pool2d(Module):
-    """What max and average pooling share: window geometry, checks, config, output shape.
-
-    Shapes: ``x`` (N, C, H, W) -> ``y`` (N, C, OH, OW) with
-    ``OH = (H + 2p - KH) // s + 1`` (likewise OW).
-    """
-
-    def __init__(self, kernel_size: int | Sequence[int], stride: int | Sequence[int] | None = None,
-                 padding: int | Sequence[int] = 0) -> None:
-        super().__init__()
-        self.kernel = as_pair(kernel_size, "kernel_size", 1)
-        self.stride = self.kernel if stride is None else as_pair(stride, "stride", 1)
-        self.padding = as_pair(padding, "padding", 0)
-        problem = LAYER_SPECS["MaxPool2d"].rule({"kernel_size": self.kernel,
-                                                   "padding": self.padding})
-        if problem:
-            raise BarenetError(f"{type(self).__name__}: {problem}")
-
-    def check(self, x: np.ndarray) -> tuple[int, int]:
-        """Check that ``x`` is (N, C, H, W) and large enough, remember its shape; (OH, OW)."""
-        check_image_batch(x, None, self.kernel, self.padding, type(self).__name__)
-        self.input_shape = x.shape
-        return output_size(x.shape[2:], self.kernel, self.stride, self.padding)
-
-    def config(self) -> dict:
-        return {"kernel_size": pair_config(self.kernel), "stride": pair_config(self.stride),
-                "padding": pair_config(self.padding)}
-
-    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
-        return (input_shape[0],
-                *output_size(input_shape[1:], self.kernel, self.stride, self.padding))
-
-
-
 @LAYERS.register()
-class MaxPool2d(_Pool2d):
+class MaxPool2d(Pool2d):
     """``y[n, c, oh, ow] = max_{i,j} x_pad[n, c, s*oh + i, s*ow + j]``, padding with -inf.
 
     The gradient flows to the one maximal entry of each window; on ties to the
@@ -80,6 +35,9 @@ class MaxPool2d(_Pool2d):
     padding : int or (int, int)
         -inf rows/columns p added on each side, never selected.
     """
+
+    spec = pool_spec()
+    short_name = "pool"
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """``y[n, c, oh, ow] = max_{i,j} x_pad[n, c, s oh + i, s ow + j]``, padding with -inf.
@@ -238,109 +196,13 @@ class MaxPool2d(_Pool2d):
         over_channels(channels, c, dx.size)
         return dx.transpose(1, 0, 2, 3)
 
+    def onnx_nodes(self, graph: Any, x: str) -> str:
+        return graph.node("MaxPool", [x], "maxpool", **self.onnx_window())
 
-@LAYERS.register()
-class AvgPool2d(_Pool2d):
-    """``y[n, c, oh, ow] = (1 / (KH KW)) sum_{i,j} x_pad[n, c, s*oh + i, s*ow + j]``, zero padding.
-
-    Padded zeros count in the average (PyTorch's default ``count_include_pad``),
-    so every input pixel of a window receives ``dy / (KH KW)``.
-
-    Parameters
-    ----------
-    kernel_size : int or (int, int)
-        Window KH x KW.
-    stride : int or (int, int), optional
-        Step s between windows; defaults to the kernel size (non-overlapping windows).
-    padding : int or (int, int)
-        Zero rows/columns p added on each side.
-    """
-
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        """``y[n, c, oh, ow] = (1 / (KH KW)) sum_{i,j} x_pad[n, c, s oh + i, s ow + j]``.
-
-        Zero padding, counted in the average. See docs/math.md, "Pooling".
-
-        Parameters
-        ----------
-        x : ndarray, shape (N, C, H, W)
-
-        Returns
-        -------
-        y : ndarray, shape (N, C, OH, OW)
-            ``OH = (H + 2p - KH) // s + 1``, likewise OW.
-        """
-        self.check(x)
-        return sliding_windows(x, self.kernel, self.stride, self.padding).mean(axis=(2, 3))
-
-    def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        """``dL/dx``: every tap of window (oh, ow) gets ``delta[n, c, oh, ow] / (KH KW)``.
-
-        Summed over the windows that hold a pixel; shares on the padding are dropped.
-        See docs/math.md, "Pooling".
-
-        Parameters
-        ----------
-        grad_out : ndarray, shape (N, C, OH, OW)
-            delta = dL/dy.
-
-        Returns
-        -------
-        dx : ndarray, shape (N, C, H, W)
-        """
-        n, c, oh, ow = grad_out.shape
-        kh, kw = self.kernel
-        share = grad_out[:, :, None, None] / grad_out.dtype.type(kh * kw)
-        return add_windows(np.broadcast_to(share, (n, c, kh, kw, oh, ow)), self.input_shape[2:],
-                           self.stride, self.padding)
-
-
-@LAYERS.register()
-class GlobalAvgPool2d(Module):
-    """``y[n, c] = mean over (h, w) of x[n, c, h, w]``: (N, C, H, W) -> (N, C).
-
-    Backward spreads ``dy[n, c] / (H W)`` evenly over the channel's pixels.
-    Equivalent to PyTorch's ``adaptive_avg_pool2d(x, 1)`` followed by a flatten.
-    """
-
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        """``y[n, c] = (1 / (H W)) sum_{h,w} x[n, c, h, w]``.
-
-        See docs/math.md, "Pooling".
-
-        Parameters
-        ----------
-        x : ndarray, shape (N, C, H, W)
-
-        Returns
-        -------
-        y : ndarray, shape (N, C)
-        """
-        check_image_batch(x, None, (1, 1), (0, 0), "GlobalAvgPool2d")
-        self.input_shape = x.shape
-        return x.mean(axis=(2, 3))
-
-    def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        """``dL/dx[n, c, h, w] = delta[n, c] / (H W)`` at every pixel of the channel.
-
-        See docs/math.md, "Pooling".
-
-        Parameters
-        ----------
-        grad_out : ndarray, shape (N, C)
-            delta = dL/dy.
-
-        Returns
-        -------
-        dx : ndarray, shape (N, C, H, W)
-        """
-        h, w = self.input_shape[2:]
-        share = grad_out[:, :, None, None] / grad_out.dtype.type(h * w)
-        return np.broadcast_to(share, self.input_shape).copy()
-
-    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
-        return (input_shape[0],)
-
+    @classmethod
+    def gradcheck_examples(cls, rng: np.random.Generator) -> list[tuple[str, Pool2d, np.ndarray]]:
+        return [("overlapping padded windows, odd-sized input",
+                        cls(3, stride=2, padding=1), rng.standard_normal((2, 3, 7, 9)))]
 
 
 # -- the plain reference, for the tests: docs/math.md's formulas, window by window ----

@@ -1,0 +1,125 @@
+"""The rectifier and its leaky variant (docs/math.md, "Activations")."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..module import Module
+from ..options import Spec, check_options, number
+from .registry import LAYERS
+
+
+@LAYERS.register()
+class ReLU(Module):
+    """``y = max(x, 0)``; ``dx = dy * [x > 0]``."""
+
+    spec = Spec({})
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """``y = max(x, 0)``; keeps the mask ``[x > 0]`` for the backward pass.
+
+        See docs/math.md, "Activations".
+
+        Parameters
+        ----------
+        x : ndarray, any shape
+
+        Returns
+        -------
+        y : ndarray, same shape as x
+        """
+        self.mask = x > 0
+        return x * self.mask
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        """``dL/dx = delta * [x > 0]`` (element-wise; 0 at the kink ``x = 0``).
+
+        See docs/math.md, "Activations".
+
+        Parameters
+        ----------
+        grad_out : ndarray, same shape as x
+            delta = dL/dy.
+
+        Returns
+        -------
+        dx : ndarray, same shape as x
+        """
+        return grad_out * self.mask
+
+    def infer(self, x: np.ndarray) -> np.ndarray:
+        """``max(x, 0)`` in one pass, no mask kept; any memory order stays."""
+        return np.maximum(x, x.dtype.type(0))
+
+    def onnx_nodes(self, graph: Any, x: str) -> str:
+        return graph.node("Relu", [x], "relu")
+
+    @classmethod
+    def gradcheck_examples(cls, rng: np.random.Generator) -> list[tuple[str, Module, np.ndarray]]:
+        x = rng.standard_normal((6, 5))
+        return [("", cls(), x + np.copysign(0.05, x))]  # clear of the kink at 0
+
+
+@LAYERS.register()
+class LeakyReLU(Module):
+    """``y = x`` for ``x > 0`` else ``alpha x``; ``dx = dy`` or ``alpha dy``.
+
+    Parameters
+    ----------
+    alpha : float
+        Slope for negative inputs.
+    """
+
+    spec = Spec({"alpha": number(0.01, high=1.0)})
+    short_name = "lrelu"
+
+    def __init__(self, alpha: float = 0.01) -> None:
+        super().__init__()
+        check_options(type(self).__name__, self.spec, {"alpha": alpha})
+        self.alpha = float(alpha)
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """``y = x`` where ``x > 0``, else ``alpha x``; keeps ``slope`` (1 or alpha).
+
+        See docs/math.md, "Activations".
+
+        Parameters
+        ----------
+        x : ndarray, any shape
+
+        Returns
+        -------
+        y : ndarray, same shape as x
+        """
+        one, alpha = x.dtype.type(1), x.dtype.type(self.alpha)  # no float64 detour
+        self.slope = np.where(x > 0, one, alpha)
+        return x * self.slope
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        """``dL/dx = delta * slope``: ``delta`` where ``x > 0``, else ``alpha delta``.
+
+        See docs/math.md, "Activations".
+
+        Parameters
+        ----------
+        grad_out : ndarray, same shape as x
+            delta = dL/dy.
+
+        Returns
+        -------
+        dx : ndarray, same shape as x
+        """
+        return grad_out * self.slope
+
+    def config(self) -> dict:
+        return {"alpha": self.alpha}
+
+    def onnx_nodes(self, graph: Any, x: str) -> str:
+        return graph.node("LeakyRelu", [x], "leaky", alpha=self.alpha)
+
+    @classmethod
+    def gradcheck_examples(cls, rng: np.random.Generator) -> list[tuple[str, Module, np.ndarray]]:
+        x = rng.standard_normal((6, 5))
+        return [("", cls(alpha=0.1), x + np.copysign(0.05, x))]  # clear of the kink at 0

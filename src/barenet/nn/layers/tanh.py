@@ -1,0 +1,57 @@
+"""The hyperbolic tangent as a layer (docs/math.md, "Activations")."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..module import Module
+from ..options import Spec
+from .registry import LAYERS
+
+
+@LAYERS.register()
+class Tanh(Module):
+    """``y = tanh(x)``; ``dx = dy * (1 - y^2)``."""
+
+    spec = Spec({})
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """``y = tanh(x)``; keeps ``y`` for the backward pass.
+
+        See docs/math.md, "Activations".
+
+        Parameters
+        ----------
+        x : ndarray, any shape
+
+        Returns
+        -------
+        y : ndarray, same shape as x
+        """
+        self.y = np.tanh(x)
+        return self.y
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        """``dL/dx = delta * (1 - y^2)``.
+
+        See docs/math.md, "Activations".
+
+        Parameters
+        ----------
+        grad_out : ndarray, same shape as x
+            delta = dL/dy.
+
+        Returns
+        -------
+        dx : ndarray, same shape as x
+        """
+        return grad_out * (1 - self.y * self.y)
+
+    def onnx_nodes(self, graph: Any, x: str) -> str:
+        return graph.node("Tanh", [x], "tanh")
+
+    @classmethod
+    def gradcheck_examples(cls, rng: np.random.Generator) -> list[tuple[str, Module, np.ndarray]]:
+        return [("", cls(), rng.standard_normal((6, 5)))]
