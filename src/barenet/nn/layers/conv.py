@@ -226,11 +226,10 @@ class Conv2d(Module):
         (:func:`barenet.nn.kernels.conv.channels_last_conv2d`). Textbook: :func:`conv2d`.
         """
         check_image_batch(x, self.in_channels, self.kernel, self.padding, "Conv2d")
+        weight, bias = self.params["weight"].data, self._bias()
         if is_plain():
-            return conv2d(x, self.params["weight"].data, self._bias(), self.stride,
-                          self.padding)
-        return fast.channels_last_conv2d(x, self.params["weight"].data, self._bias(), self.stride,
-                                 self.padding)
+            return conv2d(x, weight, bias, self.stride, self.padding)
+        return fast.channels_last_conv2d(x, weight, bias, self.stride, self.padding)
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray | None:
         """``dL/dW``, ``dL/db`` into ``weight.grad``, ``bias.grad``; returns ``dL/dx``.

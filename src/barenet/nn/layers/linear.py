@@ -135,7 +135,8 @@ class Linear(Module):
         """
         w = self.params["weight"]
         if is_plain():
-            dx, w.grad[...], d_bias = linear_backward(grad_out, self.x, w.data)
+            dx, d_weight, d_bias = linear_backward(grad_out, self.x, w.data)
+            w.grad[...] = d_weight
             if self.bias is not None:
                 self.params["bias"].grad[...] = d_bias
             return dx if self.needs_input_grad else None
