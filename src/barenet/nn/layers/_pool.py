@@ -1,9 +1,8 @@
 """What max and average pooling share: window geometry, options, checks, config, shape.
 
-Both read the windows as a view (:func:`~barenet.nn.kernels.im2col.sliding_windows`)
-and return gradients with its adjoint (:func:`~barenet.nn.kernels.im2col.add_windows`);
-:class:`~barenet.nn.layers.MaxPool2d` and :class:`~barenet.nn.layers.AvgPool2d` each
-declare their own spec from :func:`pool_spec`.
+Each pooling file starts with its textbook version (the windows as in
+:func:`~barenet.nn.layers.conv.windows_of`); :class:`~barenet.nn.layers.MaxPool2d` and
+:class:`~barenet.nn.layers.AvgPool2d` each declare their own spec from :func:`pool_spec`.
 """
 
 from __future__ import annotations

@@ -1,8 +1,10 @@
 """Batch normalisation (docs/math.md, "Batch normalisation").
 
-One implementation serves both shapes: ``BatchNorm1d`` normalises each
-feature of (N, C) over the batch, ``BatchNorm2d`` each channel of (N, C, H, W)
-over the batch and all pixels. Only the axes reduced over differ.
+The textbook version first: :func:`batch_norm` and :func:`batch_norm_backward`, the
+formulas with means. Then the layers: one implementation serves both shapes,
+``BatchNorm1d`` normalises each feature of (N, C) over the batch, ``BatchNorm2d`` each
+channel of (N, C, H, W) over the batch and all pixels. Only the axes reduced over
+differ. Their fast path is :mod:`barenet.nn.kernels.batchnorm`.
 """
 
 from __future__ import annotations
@@ -14,10 +16,68 @@ import numpy as np
 from numpy.typing import DTypeLike
 
 from ...errors import BarenetError
-from ..kernels.parallel import over_channels
+from ..kernels import batchnorm as fast
 from ..module import Module, Parameter
 from ..options import Spec, check_options, number, size
+from ..switch import is_plain
 from .registry import LAYERS
+
+# -- the textbook version: docs/math.md's formulas with means --------------------------
+
+
+def batch_norm(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float,
+               mean: np.ndarray | None = None, var: np.ndarray | None = None):
+    """Per channel (axis 1): ``y = gamma x_hat + beta`` with ``x_hat = (x - mu) r`` and
+    ``r = 1 / sqrt(var + eps)``.
+
+    Training (``mean`` None): ``mu`` and ``var`` are the batch's mean and biased variance
+    over every axis but the channels; eval: the given running estimates.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, C) or (N, C, H, W)
+    gamma, beta : ndarray, shape (C,)
+    mean, var : ndarray, shape (C,), optional
+
+    Returns
+    -------
+    y, x_hat : ndarray, same shape as x
+    r : ndarray, shape (C,)
+    mu, var : ndarray, shape (C,), the statistics used
+    """
+    axes = (0, *range(2, x.ndim))  # all but the channels
+    per_channel = (1, -1) + (1,) * (x.ndim - 2)  # (C,) -> broadcast along axis 1
+    if mean is None:
+        mean, var = x.mean(axis=axes), x.var(axis=axes)
+    r = 1 / np.sqrt(var + eps)
+    x_hat = (x - mean.reshape(per_channel)) * r.reshape(per_channel)
+    y = gamma.reshape(per_channel) * x_hat + beta.reshape(per_channel)
+    return y, x_hat, r, mean, var
+
+
+def batch_norm_backward(grad_out: np.ndarray, x_hat: np.ndarray, r: np.ndarray,
+                        gamma: np.ndarray, training: bool = True
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``dL/dx``, ``dL/dgamma``, ``dL/dbeta`` of :func:`batch_norm` from ``delta = grad_out``.
+
+    ``dbeta = sum delta``, ``dgamma = sum delta x_hat``; with ``g = gamma delta`` and means
+    over each channel's values, ``dx = r (g - mean(g) - x_hat mean(g x_hat))`` in training
+    (``mu`` and ``var`` depend on ``x``), ``r g`` in eval (they are constants).
+    """
+    axes = (0, *range(2, x_hat.ndim))
+    per_channel = (1, -1) + (1,) * (x_hat.ndim - 2)
+    d_beta = grad_out.sum(axis=axes)
+    d_gamma = (grad_out * x_hat).sum(axis=axes)
+    g = gamma.reshape(per_channel) * grad_out
+    r = r.reshape(per_channel)
+    if not training:
+        return r * g, d_gamma, d_beta
+    dx = r * (g - g.mean(axis=axes, keepdims=True)
+              - x_hat * (g * x_hat).mean(axis=axes, keepdims=True))
+    return dx, d_gamma, d_beta
+
+
+# -- the layers -------------------------------------------------------------------------
 
 
 def _arrays(o: Mapping[str, Any]) -> list[tuple[int, ...]]:
@@ -47,6 +107,12 @@ class _BatchNorm(Module):
     where PyTorch raises). Eval: the running estimates
     are used, so a single sample is normalised the same way every time.
 
+    Its textbook version is :func:`batch_norm` and :func:`batch_norm_backward` (means
+    over the axes, under :func:`barenet.nn.plain`). The fast path
+    (:mod:`barenet.nn.kernels.batchnorm`) views each channel as a row of a (C, M)
+    matrix, sums with matrix-vector products, and runs the elementwise passes as
+    channel slices on several threads into preallocated arrays.
+
     Parameters
     ----------
     num_features : int
@@ -73,23 +139,14 @@ class _BatchNorm(Module):
         self.buffers["running_mean"] = np.zeros(c, dtype)
         self.buffers["running_var"] = np.ones(c, dtype)
 
-    def _rows(self, x: np.ndarray) -> np.ndarray:
-        """``x`` as (C, M): one row per channel, M = N (1d) or N*H*W (2d) values in it.
-
-        A view when ``x`` is channel-major in memory, as convolution and pooling
-        outputs are (and as (N, C) features are, with a stride); a copy otherwise.
-        """
+    def _check(self, x: np.ndarray) -> None:
+        """Raise a one-line error unless ``x`` is (N, C) or (N, C, H, W) with C channels;
+        remember its shape."""
         if x.ndim != self.ndim or x.shape[1] != self.num_features:
             expected = "(N, C)" if self.ndim == 2 else "(N, C, H, W)"
             raise BarenetError(f"{type(self).__name__}({self.num_features}) expects {expected} "
                                f"with C={self.num_features}, got shape {x.shape}")
         self.input_shape = x.shape
-        return np.moveaxis(x, 1, 0).reshape(self.num_features, -1)
-
-    def _unrows(self, rows: np.ndarray) -> np.ndarray:
-        """Inverse of :meth:`_rows`: (C, M) back to the input's shape (a view)."""
-        n, c, *pixels = self.input_shape
-        return np.moveaxis(rows.reshape(c, n, *pixels), 0, 1)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Per channel: ``y = gamma (x - mu) r + beta`` with ``r = 1 / sqrt(sigma^2 + eps)``.
@@ -106,46 +163,25 @@ class _BatchNorm(Module):
         -------
         y : ndarray, same shape as x
         """
-        rows = self._rows(x)
+        self._check(x)
         gamma, beta = self.params["gamma"].data, self.params["beta"].data
-        m = rows.shape[1]  # values per channel
-        # Departs from the textbook mean: row sums as a matrix-vector product (BLAS), not
-        # sum(axis=...). Over 100,000 float32 values its rounding error was 1.5e-7 of the
-        # sum of |x| (NumPy's pairwise sum: 8e-8).
-        # batch_norm_reference is the textbook version, with means (tests).
-        # The elementwise passes run as channel slices on several threads
-        # (barenet.nn.kernels.parallel); the sums run whole, so that no number depends on
-        # the thread count.
-        ones = np.ones(m, rows.dtype)
-        c = self.num_features
-        x_hat, y = np.empty(rows.shape, rows.dtype), np.empty(rows.shape, rows.dtype)
-        if self.training:
-            mu = rows @ ones / m
-        else:
-            mu, var = self.buffers["running_mean"], self.buffers["running_var"]
-
-        def centre(s: slice) -> None:  # normalised below
-            np.subtract(rows[s], mu[s, None], out=x_hat[s])
-
-        over_channels(centre, c, rows.size)
-        if self.training:
-            var = np.einsum("cm,cm->c", x_hat, x_hat) / m  # one pass, no squared copy
-        self.inv_std = (1.0 / np.sqrt(var + self.eps)).astype(x.dtype)
-
-        def normalise(s: slice) -> None:
-            x_hat[s] *= self.inv_std[s, None]
-            np.multiply(x_hat[s], gamma[s, None], out=y[s])
-            y[s] += beta[s, None]
-
-        over_channels(normalise, c, rows.size)
+        stats = {} if self.training else {"mean": self.buffers["running_mean"],
+                                          "var": self.buffers["running_var"]}
+        if is_plain():  # x_hat (N, C, ...) like x
+            y, self.x_hat, inv_std, mu, var = batch_norm(x, gamma, beta, self.eps, **stats)
+            self.inv_std = inv_std.astype(x.dtype)
+        else:  # x_hat (C, M): a row per channel
+            y, self.x_hat, self.inv_std, mu, var, self.ones = fast.batch_norm_rows(
+                fast.channel_rows(x), gamma, beta, self.eps, **stats)
+            y = fast.from_channel_rows(y, x.shape)
+        m = x.size // self.num_features  # values per channel
         if self.training and m > 1:  # one value has no unbiased variance (0/0): leave be
             r = self.momentum
             self.buffers["running_mean"] *= 1 - r
             self.buffers["running_mean"] += r * mu
             self.buffers["running_var"] *= 1 - r
             self.buffers["running_var"] += r * var * (m / (m - 1))
-        self.x_hat, self.ones = x_hat, ones
-        return self._unrows(y)
+        return y
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         """``dL/dbeta = sum_i delta_i``, ``dL/dgamma = sum_i delta_i x_hat_i``, per channel.
@@ -163,27 +199,19 @@ class _BatchNorm(Module):
         -------
         dx : ndarray, same shape as x
         """
-        dy = self._rows(grad_out)
+        self._check(grad_out)
         gamma, beta = self.params["gamma"], self.params["beta"]
-        beta.grad[...] = dy @ self.ones  # the sums whole: see forward
-        gamma.grad[...] = np.einsum("cm,cm->c", dy, self.x_hat)
-        scale = (gamma.data * self.inv_std)[:, None]  # dy/dx for fixed mu and var
-        m, dx = dy.shape[1], np.empty(dy.shape, dy.dtype)
-        # dx = gamma inv_std (dy - mean(dy) - x_hat mean(dy x_hat)), means over each row;
-        # the two means are beta.grad / m and gamma.grad / m, already summed above.
-        mean_g, mean_gx = (beta.grad / m)[:, None], (gamma.grad / m)[:, None]
-
-        def channels(s: slice) -> None:
-            if not self.training:  # mu and var are constants
-                np.multiply(dy[s], scale[s], out=dx[s])
-                return
-            np.multiply(self.x_hat[s], mean_gx[s], out=dx[s])
-            np.subtract(dy[s], dx[s], out=dx[s])
-            dx[s] -= mean_g[s]
-            dx[s] *= scale[s]
-
-        over_channels(channels, self.num_features, dy.size)
-        return self._unrows(dx)
+        if is_plain():
+            dx, d_gamma, d_beta = batch_norm_backward(grad_out, self.x_hat, self.inv_std,
+                                                      gamma.data, self.training)
+        else:
+            dx, d_gamma, d_beta = fast.batch_norm_rows_backward(
+                fast.channel_rows(grad_out), self.x_hat, self.inv_std, gamma.data, self.ones,
+                self.training)
+            dx = fast.from_channel_rows(dx, self.input_shape)
+        gamma.grad[...] = d_gamma
+        beta.grad[...] = d_beta
+        return dx
 
     def config(self) -> dict:
         return {"num_features": self.num_features, "eps": self.eps, "momentum": self.momentum}
@@ -267,40 +295,3 @@ def fold_into(layer: Module, norm: _BatchNorm, through_max: bool = False) -> Mod
     folded.params = {"weight": Parameter((weight * per_output).astype(weight.dtype), "weight"),
                      "bias": Parameter(shift.astype(weight.dtype), "bias")}
     return folded
-
-
-# -- the plain reference, for the tests: docs/math.md's formulas with means ----------
-
-
-def batch_norm_reference(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float,
-                         grad_out: np.ndarray, mean: np.ndarray | None = None,
-                         var: np.ndarray | None = None,
-                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Batch norm's forward and backward as docs/math.md writes them: ``(y, dx, dgamma, dbeta)``.
-
-    Training mode (the batch's mean and biased variance) unless ``mean`` and
-    ``var`` are given, as the eval-mode running estimates. Channels are axis 1;
-    the statistics run over every other axis.
-
-    Parameters
-    ----------
-    x, grad_out : ndarray, shape (N, C) or (N, C, H, W)
-    gamma, beta : ndarray, shape (C,)
-    mean, var : ndarray, shape (C,), optional
-    """
-    axes = (0, *range(2, x.ndim))
-    per_channel = (1, -1) + (1,) * (x.ndim - 2)
-    training = mean is None
-    if training:
-        mean, var = x.mean(axis=axes), x.var(axis=axes)
-    r = 1 / np.sqrt(var.reshape(per_channel) + eps)
-    x_hat = (x - mean.reshape(per_channel)) * r
-    y = gamma.reshape(per_channel) * x_hat + beta.reshape(per_channel)
-    d_beta = grad_out.sum(axis=axes)
-    d_gamma = (grad_out * x_hat).sum(axis=axes)
-    g = gamma.reshape(per_channel) * grad_out
-    if not training:
-        return y, r * g, d_gamma, d_beta
-    dx = r * (g - g.mean(axis=axes, keepdims=True)
-              - x_hat * (g * x_hat).mean(axis=axes, keepdims=True))
-    return y, dx, d_gamma, d_beta

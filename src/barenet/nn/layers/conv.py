@@ -1,4 +1,9 @@
-"""2-D convolution as one matrix product over im2col columns (docs/math.md, "Convolution")."""
+"""2-D convolution (docs/math.md, "Convolution").
+
+The textbook version first: :func:`conv2d` and :func:`conv2d_backward`, docs/math.md's
+index formulas as sums over the windows. Then the layer, :class:`Conv2d`, whose fast
+path is one matrix product over im2col columns (:mod:`barenet.nn.kernels.conv`).
+"""
 
 from __future__ import annotations
 
@@ -11,18 +16,8 @@ from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import DTypeLike
 
 from ..init import INITIALIZERS, as_generator
-from ..kernels import parallel
-from ..kernels.im2col import (
-    Pair,
-    as_pair,
-    check_image_batch,
-    col2im,
-    im2col,
-    output_size,
-    pad,
-    pair_config,
-    sliding_windows,
-)
+from ..kernels import conv as fast
+from ..kernels.im2col import Pair, as_pair, check_image_batch, pair_config
 from ..module import Module, Parameter
 from ..options import (
     INITS,
@@ -36,7 +31,77 @@ from ..options import (
     two,
     windows,
 )
+from ..switch import is_plain
 from .registry import LAYERS
+
+# -- the textbook version: docs/math.md's index formulas -----------------------------
+
+
+def windows_of(x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair,
+               pad_value: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """The padded images and all their windows: ``(x_pad, windows)``.
+
+    ``windows[n, c, oh, ow, i, j] = x_pad[n, c, s*oh + i, s*ow + j]``, a view of
+    ``x_pad``, which is ``x`` (N, C, H, W) with ``padding`` rows and columns of
+    ``pad_value`` on every border.
+    """
+    (ph, pw), (sh, sw) = padding, stride
+    x_pad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=pad_value)
+    windows = sliding_window_view(x_pad, kernel, axis=(2, 3))  # every window position
+    return x_pad, windows[:, :, ::sh, ::sw]  # every s-th one
+
+
+def conv2d(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, stride: Pair,
+           padding: Pair) -> np.ndarray:
+    """``y[n, o, oh, ow] = b[o] + sum_{c,i,j} W[o, c, i, j] x_pad[n, c, s*oh + i, s*ow + j]``.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, C, H, W)
+    weight : ndarray, shape (OC, C, KH, KW)
+    bias : ndarray, shape (OC,), or None
+
+    Returns
+    -------
+    y : ndarray, shape (N, OC, OH, OW)
+    """
+    _, windows = windows_of(x, weight.shape[2:], stride, padding)
+    y = np.einsum("ocij,nchwij->nohw", weight, windows)
+    if bias is not None:
+        y = y + bias[None, :, None, None]
+    return y
+
+
+def conv2d_backward(grad_out: np.ndarray, x: np.ndarray, weight: np.ndarray, stride: Pair,
+                    padding: Pair) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``dL/dx``, ``dL/dW`` and ``dL/db`` of :func:`conv2d` from ``delta = grad_out``.
+
+    ``dW[o, c, i, j] = sum_{n,oh,ow} delta[n, o, oh, ow] x_pad[n, c, s*oh + i, s*ow + j]``,
+    ``db[o] = sum_{n,oh,ow} delta[n, o, oh, ow]``, and every window tap hands
+    ``sum_o delta[n, o, oh, ow] W[o, c, i, j]`` back to the pixel it read (the padding's
+    share is dropped).
+
+    Returns
+    -------
+    dx : ndarray, shape (N, C, H, W)
+    d_weight : ndarray, shape (OC, C, KH, KW)
+    d_bias : ndarray, shape (OC,)
+    """
+    h, w = x.shape[2:]
+    (kh, kw), (sh, sw), (ph, pw) = weight.shape[2:], stride, padding
+    x_pad, windows = windows_of(x, (kh, kw), stride, padding)
+    d_weight = np.einsum("nohw,nchwij->ocij", grad_out, windows)
+    d_bias = grad_out.sum(axis=(0, 2, 3))
+    oh, ow = grad_out.shape[2:]
+    dx_pad = np.zeros_like(x_pad)
+    for i in range(kh):
+        for j in range(kw):  # tap (i, j) of every window reads x_pad[:, :, s*oh + i, s*ow + j]
+            dx_pad[:, :, i:i + sh * oh:sh, j:j + sw * ow:sw] += np.einsum(
+                "nohw,oc->nchw", grad_out, weight[:, :, i, j])
+    return dx_pad[:, :, ph:ph + h, pw:pw + w], d_weight, d_bias
+
+
+# -- the layer ----------------------------------------------------------------------
 
 
 def _shape(o: Mapping[str, Any], shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -58,17 +123,13 @@ def _kept(o: Mapping[str, Any], shape: tuple[int, ...], out: tuple[int, ...]) ->
 class Conv2d(Module):
     """``y[n, o, oh, ow] = b[o] + sum_{c,i,j} W[o, c, i, j] x_pad[n, c, s*oh + i, s*ow + j]``.
 
-    A cross-correlation, as in PyTorch. With ``cols`` (C*KH*KW, N*OH*OW), the
-    windows of the input copied by :func:`~barenet.nn.kernels.im2col.im2col`
-    (docs/math.md's ``X``), and ``W`` reshaped to (OC, C*KH*KW), the forward
-    pass is one product and the backward pass two::
-
-        Y = W cols + b        dW = dY cols^T        db = sum of dY over (n, oh, ow)
-        dcols = W^T dY
-
-    where ``Y`` and ``dY`` are (OC, N*OH*OW). :func:`~barenet.nn.kernels.im2col.col2im`
-    then adds each entry of ``dcols`` back onto the input pixel it was copied
-    from: the adjoint of im2col.
+    A cross-correlation, as in PyTorch. Its textbook version is :func:`conv2d` and
+    :func:`conv2d_backward` (under :func:`barenet.nn.plain`, the layer runs them and
+    keeps the input ``x``). The fast path (:mod:`barenet.nn.kernels.conv`) copies the
+    windows into ``cols`` (C*KH*KW, N*OH*OW), docs/math.md's ``X``, keeps that instead,
+    and computes the sums as matrix products over it: ``Y = W cols + b``,
+    ``dW = dY cols^T``, ``dcols = W^T dY``, then adds ``dcols`` back onto the pixels
+    (col2im). :meth:`infer` works with the channels last in memory.
 
     Parameters
     ----------
@@ -91,7 +152,7 @@ class Conv2d(Module):
 
     Shapes: ``x`` (N, C, H, W) -> ``y`` (N, OC, OH, OW) with
     ``OH = (H + 2p - KH) // s + 1`` (likewise OW); ``W`` is (OC, C, KH, KW),
-    ``b`` is (OC,). The output is a transposed view of the (OC, N, OH, OW)
+    ``b`` is (OC,). The fast output is a transposed view of the (OC, N, OH, OW)
     product; NumPy treats it as any other (N, OC, OH, OW) array, and when the
     gradient comes back in the same memory order, reading it as ``dY`` is free.
     """
@@ -103,7 +164,7 @@ class Conv2d(Module):
                 _arrays, random=True, shape=_shape, kept=_kept)
     short_name = "conv"
     output_axis = 0  # W is (out_channels, in_channels, KH, KW)
-    work_arrays = ("cols",)
+    work_arrays = ("cols", "x")
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int | Sequence[int],
                  stride: int | Sequence[int] = 1, padding: int | Sequence[int] = 0,
@@ -129,12 +190,13 @@ class Conv2d(Module):
         if bias:
             self.params["bias"] = Parameter(np.zeros(self.out_channels, dtype), "bias")
         self.cols: np.ndarray | None = None  # im2col of the last input; a reused buffer
+        self.x: np.ndarray | None = None  # the last input (textbook path)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """``y[n, o, oh, ow] = b_o + sum_{c,i,j} W[o, c, i, j] x_pad[n, c, s oh + i, s ow + j]``.
 
-        Computed as ``Y = W_mat X + b``, with X = im2col(x) of shape (C KH KW, N OH OW) kept in
-        ``self.cols``. See docs/math.md, "Convolution".
+        Keeps ``x`` (textbook) or its im2col matrix ``cols`` (fast, a reused buffer).
+        See docs/math.md, "Convolution".
 
         Parameters
         ----------
@@ -147,64 +209,33 @@ class Conv2d(Module):
         """
         check_image_batch(x, self.in_channels, self.kernel, self.padding, "Conv2d")
         self.input_shape = x.shape
-        oh, ow = output_size(x.shape[2:], self.kernel, self.stride, self.padding)
-        self.cols = im2col(x, self.kernel, self.stride, self.padding, out=self.cols)
-        w = self.params["weight"].data.reshape(self.out_channels, -1)
-        y = np.empty((self.out_channels, self.cols.shape[1]), self.cols.dtype)
-        parallel.matmul(w, self.cols, y)  # (OC, N*OH*OW)
-        if self.bias is not None:
-            y += self.params["bias"].data[:, None]
-        return y.reshape(self.out_channels, x.shape[0], oh, ow).transpose(1, 0, 2, 3)
+        weight, bias = self.params["weight"].data, self._bias()
+        if is_plain():
+            self.x = x
+            return conv2d(x, weight, bias, self.stride, self.padding)
+        y, self.cols = fast.im2col_conv2d(x, weight, bias, self.stride, self.padding,
+                                           cols=self.cols)
+        return y
 
     def infer(self, x: np.ndarray) -> np.ndarray:
-        """:meth:`forward` for prediction, with the channels last in memory: the same
-        numbers up to rounding, nothing kept for a backward pass.
+        """:meth:`forward` for prediction, nothing kept for a backward pass: the same
+        numbers up to rounding.
 
-        The windows are copied in the input's own memory order: from channels-last
-        input (what this returns) one row per window, its taps ``(i, j, c)``
-        contiguous; from any other (the network's input) the ``im2col`` columns. Either
-        way the product is (windows, taps) x (taps, OC), whose (N*OH*OW, OC) result is
-        the output with the channels last. OpenBLAS runs that orientation faster for
-        few output channels and many windows. :class:`MaxPool2d` and :class:`ReLU`
-        keep that memory order.
-
-        Parameters
-        ----------
-        x : ndarray, shape (N, C, H, W), any memory order
-
-        Returns
-        -------
-        y : ndarray, shape (N, OC, OH, OW)
-            A transposed view of (N, OH, OW, OC) memory.
+        Fast: the output comes with the channels last in memory (a transposed view of
+        (N, OH, OW, OC)), which :class:`MaxPool2d` and :class:`ReLU` keep
+        (:func:`barenet.nn.kernels.conv.channels_last_conv2d`). Textbook: :func:`conv2d`.
         """
         check_image_batch(x, self.in_channels, self.kernel, self.padding, "Conv2d")
-        n, c, h, w = x.shape
-        oh, ow = output_size((h, w), self.kernel, self.stride, self.padding)
-        ph, pw = self.padding
-        weight = self.params["weight"].data
-        if c > 1 and x.strides[1] == x.itemsize:  # channels last: one row per window
-            padded = np.zeros((n, h + 2 * ph, w + 2 * pw, c), x.dtype)
-            padded[:, ph:ph + h, pw:pw + w] = x.transpose(0, 2, 3, 1)
-            windows = sliding_window_view(padded, self.kernel, axis=(1, 2))
-            windows = windows[:, ::self.stride[0], ::self.stride[1]]  # (N, OH, OW, C, KH, KW)
-            rows = np.empty((n, oh, ow, *self.kernel, c), x.dtype)
-            rows[...] = windows.transpose(0, 1, 2, 4, 5, 3)
-            rows = rows.reshape(n * oh * ow, c * self.kernel[0] * self.kernel[1])
-            taps = weight.transpose(0, 2, 3, 1).reshape(self.out_channels, -1)  # (i, j, c)
-        else:  # channel-major input: im2col's columns, read transposed by the product
-            rows = im2col(x, self.kernel, self.stride, self.padding).T
-            taps = weight.reshape(self.out_channels, -1)  # (c, i, j)
-        y = rows @ taps.T  # (N*OH*OW, OC)
-        if self.bias is not None:
-            y += self.params["bias"].data
-        return y.reshape(n, oh, ow, self.out_channels).transpose(0, 3, 1, 2)
+        weight, bias = self.params["weight"].data, self._bias()
+        if is_plain():
+            return conv2d(x, weight, bias, self.stride, self.padding)
+        return fast.channels_last_conv2d(x, weight, bias, self.stride, self.padding)
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray | None:
-        """``dL/dW_mat = delta_Y X^T``, ``dL/dX = W_mat^T delta_Y``, dL/db = row sums of delta_Y.
+        """``dL/dW``, ``dL/db`` into ``weight.grad``, ``bias.grad``; returns ``dL/dx``.
 
-        delta_Y is delta as (OC, N OH OW); col2im adds dL/dX back onto the pixels: dL/dx. Stores
-        dL/dW in ``weight.grad``, dL/db in ``bias.grad``; dL/dX reuses the ``self.cols``
-        buffer, so one backward per forward. See docs/math.md, "Convolution".
+        One backward per forward (the fast path reuses ``cols`` for ``dL/dcols``). See
+        docs/math.md, "Convolution".
 
         Parameters
         ----------
@@ -216,34 +247,21 @@ class Conv2d(Module):
         dx : ndarray, shape (N, C, H, W), or None
             dL/dx; None when ``needs_input_grad`` is False.
         """
-        n, oc, oh, ow = grad_out.shape
-        # dY: (N, OC, OH, OW) -> (OC, N*OH*OW), a copy only if grad_out is in NCHW memory order
-        g = grad_out.transpose(1, 0, 2, 3).reshape(oc, n * oh * ow)
         weight = self.params["weight"]
-        # Departs from the textbook dW = dY cols^T: computed as (cols dY^T)^T, the
-        # orientation OpenBLAS runs faster, and with few rows in cols (a first layer:
-        # C*KH*KW = 9) as one product per image, summed, instead of one long product.
-        # Both equal conv2d_reference (tests).
-        k = self.cols.shape[0]
-        if k <= 32:
-            images = self.cols.reshape(k, n, oh * ow).transpose(1, 0, 2)
-            deltas = g.reshape(oc, n, oh * ow).transpose(1, 2, 0)
-            per_image = np.empty((n, k, oc), g.dtype)  # summed once, in one order, below
-            parallel.over_channels(
-                lambda s: np.matmul(images[s], deltas[s], out=per_image[s]), n, g.size * k)
-            weight.grad.reshape(oc, -1).T[...] = per_image.sum(axis=0)
+        if is_plain():
+            dx, d_weight, d_bias = conv2d_backward(grad_out, self.x, weight.data, self.stride,
+                                                   self.padding)
         else:
-            grad_t = np.empty((k, oc), g.dtype)
-            parallel.matmul(self.cols, g.T, grad_t, rows=True)
-            weight.grad.reshape(oc, -1).T[...] = grad_t
-        if self.bias is not None:  # row sums as a matrix-vector product (see BatchNorm)
-            np.matmul(g, np.ones(g.shape[1], g.dtype), out=self.params["bias"].grad)
-        if not self.needs_input_grad:  # the network's input: see Sequential.backward
-            return None
-        # dcols has the shape of cols, which is not needed any more: reuse its buffer.
-        dcols = self.cols
-        parallel.matmul(weight.data.reshape(oc, -1).T, g, dcols)
-        return col2im(dcols, self.input_shape, self.kernel, self.stride, self.padding)
+            dx, d_weight, d_bias = fast.im2col_conv2d_backward(
+                grad_out, self.cols, weight.data, self.input_shape, self.stride, self.padding,
+                bias=self.bias is not None, input_grad=self.needs_input_grad)
+        weight.grad[...] = d_weight
+        if self.bias is not None:
+            self.params["bias"].grad[...] = d_bias
+        return dx if self.needs_input_grad else None  # None: see Sequential.backward
+
+    def _bias(self) -> np.ndarray | None:
+        return self.params["bias"].data if "bias" in self.params else None
 
     def config(self) -> dict:
         return {"in_channels": self.in_channels, "out_channels": self.out_channels,
@@ -265,47 +283,3 @@ class Conv2d(Module):
         layer.bias.data[...] = rng.standard_normal(3)
         return [("stride 2, padding 1, odd-sized input", layer,
                         rng.standard_normal((2, 2, 7, 9)))]
-
-
-# -- the plain reference, for the tests: docs/math.md's index form -------------------
-
-
-def conv2d_reference(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
-                     grad_out: np.ndarray, stride: Pair, padding: Pair,
-                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
-    """:class:`Conv2d`'s forward and backward as docs/math.md's index formulas.
-
-    No im2col matrix: sums over the windows view with ``einsum``, and the input
-    gradient added back one tap ``(i, j)`` at a time.
-
-    Parameters
-    ----------
-    x : ndarray, shape (N, C, H, W)
-    weight : ndarray, shape (OC, C, KH, KW)
-    bias : ndarray, shape (OC,), or None
-    grad_out : ndarray, shape (N, OC, OH, OW)
-        delta = dL/dy.
-
-    Returns
-    -------
-    y : ndarray, shape (N, OC, OH, OW)
-    dx : ndarray, shape (N, C, H, W)
-    dW : ndarray, shape (OC, C, KH, KW)
-    db : ndarray, shape (OC,), or None
-    """
-    n, c, h, w = x.shape
-    kh, kw = weight.shape[2:]
-    (s_h, s_w), (p_h, p_w) = stride, padding
-    windows = sliding_windows(x, (kh, kw), stride, padding)  # [n, c, i, j, oh, ow]
-    y = np.einsum("ocij,ncijhw->nohw", weight, windows)
-    if bias is not None:
-        y = y + bias[None, :, None, None]
-    d_weight = np.einsum("nohw,ncijhw->ocij", grad_out, windows)
-    d_bias = None if bias is None else grad_out.sum(axis=(0, 2, 3))
-    oh, ow = grad_out.shape[2:]
-    dx_pad = np.zeros_like(pad(x, padding))
-    for i in range(kh):
-        for j in range(kw):  # x_pad[n, c, s oh + i, s ow + j] += sum_o delta W[o, c, i, j]
-            dx_pad[:, :, i:i + s_h * oh:s_h, j:j + s_w * ow:s_w] += np.einsum(
-                "nohw,oc->nchw", grad_out, weight[:, :, i, j])
-    return y, dx_pad[:, :, p_h:p_h + h, p_w:p_w + w], d_weight, d_bias

@@ -1,4 +1,8 @@
-"""Inverted dropout (docs/math.md, "Dropout")."""
+"""Inverted dropout (docs/math.md, "Dropout").
+
+The textbook version first, :func:`dropout` and :func:`dropout_backward`; the layer,
+:class:`Dropout`, runs them (it has no other path).
+"""
 
 from __future__ import annotations
 
@@ -11,13 +15,33 @@ from ..module import Module
 from ..options import Spec, check_options, number
 from .registry import LAYERS
 
+# -- the textbook version: docs/math.md's formulas ----------------------------------
+
+
+def dropout(x: np.ndarray, p: float, rng: np.random.Generator
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """``y = x m / (1 - p)`` with ``m ~ Bernoulli(1 - p)`` per element: ``(y, mask)``, the
+    mask with the scale ``1 / (1 - p)`` in it."""
+    keep = rng.random(x.shape, dtype=np.float32) >= p  # u >= p: kept with probability 1 - p
+    mask = keep.astype(x.dtype) / x.dtype.type(1.0 - p)
+    return x * mask, mask
+
+
+def dropout_backward(grad_out: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """``dL/dx = delta m / (1 - p)``: the forward pass's mask, scale included."""
+    return grad_out * mask
+
+
+# -- the layer ----------------------------------------------------------------------
+
 
 @LAYERS.register()
 class Dropout(Module):
     """Zero each input with probability ``p`` in training, scaling survivors by ``1/(1-p)``.
 
     In eval mode the layer is the identity, so no rescaling is needed at
-    inference. Works on inputs of any shape, (N, D) or (N, C, H, W).
+    inference. :func:`dropout` and :func:`dropout_backward` are its only path. Works on
+    inputs of any shape, (N, D) or (N, C, H, W).
 
     Parameters
     ----------
@@ -53,9 +77,8 @@ class Dropout(Module):
         if not self.training or self.p == 0.0:
             self.mask = None
             return x
-        keep = self.rng.random(x.shape, dtype=np.float32) >= self.p
-        self.mask = keep.astype(x.dtype) / x.dtype.type(1.0 - self.p)
-        return x * self.mask
+        y, self.mask = dropout(x, self.p, self.rng)
+        return y
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         """``dL/dx = delta * m / (1 - p)``, with the mask of the last ``forward``.
@@ -71,7 +94,7 @@ class Dropout(Module):
         -------
         dx : ndarray, same shape as x
         """
-        return grad_out if self.mask is None else grad_out * self.mask
+        return grad_out if self.mask is None else dropout_backward(grad_out, self.mask)
 
     def config(self) -> dict:
         return {"p": self.p}

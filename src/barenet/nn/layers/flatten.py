@@ -1,4 +1,7 @@
-"""Flatten: (N, C, H, W) -> (N, C*H*W)."""
+"""Flatten: (N, C, H, W) -> (N, C*H*W) (docs/math.md, "Flatten").
+
+A reshape, forward and back; the layer, :class:`Flatten`, has no other path.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +17,10 @@ from .registry import LAYERS
 
 @LAYERS.register()
 class Flatten(Module):
-    """Keep the batch axis, join all others; the backward pass restores the shape."""
+    """Keep the batch axis, join all others; the backward pass restores the shape.
+
+    One path, textbook and fast alike: a reshape (a view where NumPy can give one).
+    """
 
     spec = Spec({}, shape=lambda o, shape: (math.prod(shape),))
     short_name = "flat"

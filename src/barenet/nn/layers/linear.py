@@ -1,4 +1,8 @@
-"""Fully connected layer (docs/math.md, "Linear")."""
+"""Fully connected layer (docs/math.md, "Linear").
+
+The textbook version first: :func:`linear` and :func:`linear_backward`. Then the layer,
+:class:`Linear`.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,24 @@ from ...errors import BarenetError
 from ..init import INITIALIZERS, as_generator
 from ..module import Module, Parameter
 from ..options import INITS, Spec, check_options, choice, flag, needs_flat, size
+from ..switch import is_plain
 from .registry import LAYERS
+
+# -- the textbook version: docs/math.md's formulas ----------------------------------
+
+
+def linear(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
+    """``y = x W + b``: x (N, D_in), W (D_in, D_out), b (D_out,) or None -> y (N, D_out)."""
+    return x @ weight if bias is None else x @ weight + bias
+
+
+def linear_backward(grad_out: np.ndarray, x: np.ndarray, weight: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``dL/dx = delta W^T``, ``dL/dW = x^T delta``, ``dL/db = sum_n delta_n``."""
+    return grad_out @ weight.T, x.T @ grad_out, grad_out.sum(axis=0)
+
+
+# -- the layer ----------------------------------------------------------------------
 
 
 def _shape(o: Mapping[str, Any], shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -43,6 +64,10 @@ class Linear(Module):
 
     Shapes: ``x`` (N, in_features) -> ``y`` (N, out_features); ``W`` is
     (in_features, out_features), so the forward pass is one matrix product.
+
+    Its textbook version is :func:`linear` and :func:`linear_backward`; the fast path
+    adds the bias in place and writes the gradients straight into ``weight.grad`` and
+    ``bias.grad``, and skips ``dL/dx`` when nobody needs it.
     """
 
     #: ``rng`` and ``dtype`` are not options: no file holds them.
@@ -86,6 +111,8 @@ class Linear(Module):
                                f"of shape (N, {self.in_features}), got {x.shape}; "
                                "put a Flatten layer before it for image input")
         self.x = x
+        if is_plain():
+            return linear(x, self.params["weight"].data, self._bias())
         y = x @ self.params["weight"].data
         if self.bias is not None:
             y += self.params["bias"].data
@@ -107,12 +134,21 @@ class Linear(Module):
             dL/dx; None when ``needs_input_grad`` is False.
         """
         w = self.params["weight"]
+        if is_plain():
+            dx, d_weight, d_bias = linear_backward(grad_out, self.x, w.data)
+            w.grad[...] = d_weight
+            if self.bias is not None:
+                self.params["bias"].grad[...] = d_bias
+            return dx if self.needs_input_grad else None
         np.matmul(self.x.T, grad_out, out=w.grad)
         if self.bias is not None:
             np.sum(grad_out, axis=0, out=self.params["bias"].grad)
         if not self.needs_input_grad:  # the network's input: see Sequential.backward
             return None
         return grad_out @ w.data.T
+
+    def _bias(self) -> np.ndarray | None:
+        return self.params["bias"].data if "bias" in self.params else None
 
     def config(self) -> dict:
         return {"in_features": self.in_features, "out_features": self.out_features,

@@ -1,4 +1,8 @@
-"""The rectifier and its leaky variant (docs/math.md, "Activations")."""
+"""The rectifier and its leaky variant (docs/math.md, "Activations").
+
+The textbook versions first: :func:`relu`, :func:`relu_backward`, :func:`leaky_relu`,
+:func:`leaky_relu_backward`. Then the layers, :class:`ReLU` and :class:`LeakyReLU`.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +12,43 @@ import numpy as np
 
 from ..module import Module
 from ..options import Spec, check_options, number
+from ..switch import is_plain
 from .registry import LAYERS
+
+# -- the textbook version: docs/math.md's formulas ----------------------------------
+
+
+def relu(x: np.ndarray) -> np.ndarray:
+    """``y = max(x, 0)``, element-wise."""
+    return np.maximum(x, 0)
+
+
+def relu_backward(grad_out: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """``dL/dx = delta [x > 0]`` (0 at the kink ``x = 0``)."""
+    return grad_out * (x > 0)
+
+
+def leaky_relu(x: np.ndarray, alpha: float) -> np.ndarray:
+    """``y = x`` where ``x > 0``, else ``alpha x``."""
+    return np.where(x > 0, x, alpha * x)
+
+
+def leaky_relu_backward(grad_out: np.ndarray, x: np.ndarray, alpha: float) -> np.ndarray:
+    """``dL/dx = delta`` where ``x > 0``, else ``alpha delta``."""
+    return np.where(x > 0, grad_out, alpha * grad_out)
+
+
+# -- the layers ---------------------------------------------------------------------
 
 
 @LAYERS.register()
 class ReLU(Module):
-    """``y = max(x, 0)``; ``dx = dy * [x > 0]``."""
+    """``y = max(x, 0)``; ``dx = dy * [x > 0]``.
+
+    Textbook: :func:`relu` and :func:`relu_backward`, keeping the input ``x``. The fast
+    path keeps the mask ``[x > 0]`` and multiplies by it; its :meth:`infer` keeps
+    nothing and leaves the memory order as it is.
+    """
 
     spec = Spec({})
 
@@ -30,6 +65,9 @@ class ReLU(Module):
         -------
         y : ndarray, same shape as x
         """
+        if is_plain():
+            self.x = x
+            return relu(x)
         self.mask = x > 0
         return x * self.mask
 
@@ -47,10 +85,14 @@ class ReLU(Module):
         -------
         dx : ndarray, same shape as x
         """
+        if is_plain():
+            return relu_backward(grad_out, self.x)
         return grad_out * self.mask
 
     def infer(self, x: np.ndarray) -> np.ndarray:
         """``max(x, 0)`` in one pass, no mask kept; any memory order stays."""
+        if is_plain():
+            return relu(x)
         return np.maximum(x, x.dtype.type(0))
 
     def onnx_nodes(self, graph: Any, x: str) -> str:
@@ -65,6 +107,10 @@ class ReLU(Module):
 @LAYERS.register()
 class LeakyReLU(Module):
     """``y = x`` for ``x > 0`` else ``alpha x``; ``dx = dy`` or ``alpha dy``.
+
+    Textbook: :func:`leaky_relu` and :func:`leaky_relu_backward`, keeping the input
+    ``x``. The fast path keeps the slope (1 or alpha) in the input's dtype and
+    multiplies by it.
 
     Parameters
     ----------
@@ -93,6 +139,9 @@ class LeakyReLU(Module):
         -------
         y : ndarray, same shape as x
         """
+        if is_plain():
+            self.x = x
+            return leaky_relu(x, self.alpha)
         one, alpha = x.dtype.type(1), x.dtype.type(self.alpha)  # no float64 detour
         self.slope = np.where(x > 0, one, alpha)
         return x * self.slope
@@ -111,6 +160,8 @@ class LeakyReLU(Module):
         -------
         dx : ndarray, same shape as x
         """
+        if is_plain():
+            return leaky_relu_backward(grad_out, self.x, self.alpha)
         return grad_out * self.slope
 
     def config(self) -> dict:

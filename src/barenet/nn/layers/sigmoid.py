@@ -1,4 +1,8 @@
-"""The logistic function as a layer (docs/math.md, "Activations")."""
+"""The logistic function as a layer (docs/math.md, "Activations").
+
+The textbook version first: :func:`~barenet.nn.functional.sigmoid` (stable, written
+once in ``functional.py``) and :func:`sigmoid_backward`. Then the layer, :class:`Sigmoid`.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,22 @@ import numpy as np
 from ..functional import sigmoid
 from ..module import Module
 from ..options import Spec
+from ..switch import is_plain
 from .registry import LAYERS
+
+# -- the textbook version: docs/math.md's formulas ----------------------------------
+
+
+def sigmoid_backward(grad_out: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """``dL/dx = delta sigma'(x)`` with ``sigma'(x) = e / (1 + e)^2``, ``e = exp(-|x|)``.
+
+    That is ``y (1 - y)`` without its cancellation for large ``x`` (docs/math.md).
+    """
+    e = np.exp(-np.abs(x))
+    return grad_out * e / (1 + e) ** 2
+
+
+# -- the layer ----------------------------------------------------------------------
 
 
 @LAYERS.register()
@@ -19,6 +38,10 @@ class Sigmoid(Module):
     ``y (1 - y)`` is computed as ``sigma(x) sigma(-x)``: for large positive
     ``x`` the literal ``1 - y`` cancels to a few significant digits (or to
     exactly 0), while ``sigma(-x)`` keeps full precision.
+
+    Textbook: :func:`~barenet.nn.functional.sigmoid` and :func:`sigmoid_backward`,
+    keeping the input ``x``. The fast path keeps the slope ``sigma(x) sigma(-x)`` from
+    the forward pass instead, and backward is one product.
     """
 
     spec = Spec({})
@@ -37,6 +60,9 @@ class Sigmoid(Module):
         -------
         y : ndarray, same shape as x
         """
+        if is_plain():
+            self.x = x
+            return sigmoid(x)
         y = sigmoid(x)
         self.slope = y * sigmoid(-x)  # = y (1 - y), without the cancellation
         return y
@@ -55,6 +81,8 @@ class Sigmoid(Module):
         -------
         dx : ndarray, same shape as x
         """
+        if is_plain():
+            return sigmoid_backward(grad_out, self.x)
         return grad_out * self.slope
 
     def onnx_nodes(self, graph: Any, x: str) -> str:

@@ -1,4 +1,9 @@
-"""Softmax as a layer (docs/math.md, "Softmax")."""
+"""Softmax as a layer (docs/math.md, "Softmax").
+
+The textbook version first: :func:`~barenet.nn.functional.softmax` (written once in
+``functional.py``) and :func:`softmax_backward`; the layer, :class:`Softmax`, runs them
+(it has no other path).
+"""
 
 from __future__ import annotations
 
@@ -11,13 +16,25 @@ from ..module import Module
 from ..options import Spec
 from .registry import LAYERS
 
+# -- the textbook version: docs/math.md's formulas ----------------------------------
+
+
+def softmax_backward(grad_out: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """``dL/dx = y (delta - sum_k delta_k y_k)`` per row: the Jacobian-vector product,
+    O(K) a row, with ``y = softmax(x)`` over the last axis."""
+    return y * (grad_out - np.sum(grad_out * y, axis=-1, keepdims=True))
+
+
+# -- the layer ----------------------------------------------------------------------
+
 
 @LAYERS.register()
 class Softmax(Module):
     """Softmax over the last axis, with its exact Jacobian-vector product.
 
     ``dx_i = y_i (dy_i - sum_j dy_j y_j)``: usable on its own, not only fused
-    into the cross-entropy loss.
+    into the cross-entropy loss. :func:`~barenet.nn.functional.softmax` and
+    :func:`softmax_backward` are its only path.
     """
 
     spec = Spec({})
@@ -54,8 +71,7 @@ class Softmax(Module):
         -------
         dx : ndarray, same shape as x
         """
-        y = self.y
-        return y * (grad_out - np.sum(grad_out * y, axis=-1, keepdims=True))
+        return softmax_backward(grad_out, self.y)
 
     def onnx_nodes(self, graph: Any, x: str) -> str:
         return graph.node("Softmax", [x], "softmax", axis=-1)

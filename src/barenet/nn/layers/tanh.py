@@ -1,4 +1,8 @@
-"""The hyperbolic tangent as a layer (docs/math.md, "Activations")."""
+"""The hyperbolic tangent as a layer (docs/math.md, "Activations").
+
+The textbook version first, :func:`tanh_backward` (the forward pass is ``np.tanh``);
+the layer, :class:`Tanh`, runs it (it has no other path).
+"""
 
 from __future__ import annotations
 
@@ -10,10 +14,20 @@ from ..module import Module
 from ..options import Spec
 from .registry import LAYERS
 
+# -- the textbook version: docs/math.md's formulas ----------------------------------
+
+
+def tanh_backward(grad_out: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """``dL/dx = delta (1 - y^2)`` with ``y = tanh(x)``."""
+    return grad_out * (1 - y * y)
+
+
+# -- the layer ----------------------------------------------------------------------
+
 
 @LAYERS.register()
 class Tanh(Module):
-    """``y = tanh(x)``; ``dx = dy * (1 - y^2)``."""
+    """``y = tanh(x)``; ``dx = dy * (1 - y^2)``: :func:`tanh_backward`, its only path."""
 
     spec = Spec({})
 
@@ -47,7 +61,7 @@ class Tanh(Module):
         -------
         dx : ndarray, same shape as x
         """
-        return grad_out * (1 - self.y * self.y)
+        return tanh_backward(grad_out, self.y)
 
     def onnx_nodes(self, graph: Any, x: str) -> str:
         return graph.node("Tanh", [x], "tanh")
