@@ -883,8 +883,8 @@ CNN_MODEL = {"input_shape": [1, 28, 28], "layers": [
 def _config_bases() -> list[dict]:
     """The shipped configs (mlp-best with narrower layers: each accepted input is built),
     a small CNN, and the least a config needs."""
-    mlp = cfg.load("mlp")
-    best = cfg.load("mlp-best")
+    mlp = cfg.load("mlp").to_dict()
+    best = cfg.load("mlp-best").to_dict()
     for layer in best["model"]["layers"][:-1]:
         if "out_features" in layer:
             layer["out_features"] = 32
