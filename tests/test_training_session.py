@@ -4,7 +4,7 @@ import numpy as np
 
 from barenet.data import load_dataset, prepare
 from barenet.train import config as configs
-from barenet.train.builder import build_optimizer, build_schedule
+from barenet.train.builder import build_optimizer
 from barenet.train.runs import RunFolder
 from barenet.train.session import Session, new_model
 from barenet.train.trainer import Trainer
@@ -19,9 +19,8 @@ def test_the_trainer_is_the_loop_and_writes_nothing(tiny_data, tiny_config, tmp_
     model = new_model(config)
     optimizer = build_optimizer(config.to_dict(), model.parameters())
     saved = []
-    trainer = Trainer(model, optimizer, build_schedule(config.to_dict(), optimizer.lr), data,
-                      config, save=lambda: saved.append(
-                          (trainer.state.epoch, trainer.state.partial, len(trainer.state.rngs))))
+    trainer = Trainer(model, optimizer, data, config, save=lambda: saved.append(
+        (trainer.state.epoch, trainer.state.partial, len(trainer.state.rngs))))
     assert trainer.fit(lambda line: None) is model
     # after every epoch, with every generator's state: shuffling, augmentation
     assert saved == [(1, None, 2), (2, None, 2), (3, None, 2)]

@@ -23,7 +23,7 @@ from ..errors import BarenetError
 from ..model.classifier import Sequential
 from ..nn.losses import Loss
 from ..nn.optim import Optimizer
-from .builder import build_model, build_optimizer, build_schedule
+from .builder import build_model, build_optimizer
 from .checkpoint import config_fingerprint, load_checkpoint, read_state
 from .config import Config, dumps
 from .mix import Mix
@@ -119,9 +119,8 @@ class Session:
         self.mix = Mix(config, data, scene_crops)
         if optimizer is None:
             optimizer = build_optimizer(table, model.parameters())
-        schedule = build_schedule(table, optimizer.lr)
-        self.trainer = Trainer(model, optimizer, schedule, data, config, mix=self.mix,
-                               loss_fn=loss_fn, save=self._save if run is not None else None)
+        self.trainer = Trainer(model, optimizer, data, config, mix=self.mix, loss_fn=loss_fn,
+                               save=self._save if run is not None else None)
         self.trainer.state.config_sha256 = config_fingerprint(table)
         self.trainer.state.data_sha256 = dict(dataset.checksums()) if dataset else {}
         if run is not None:

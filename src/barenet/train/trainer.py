@@ -26,8 +26,9 @@ from ..model.scaling import network_input
 from ..model.views import tta_mean
 from ..nn.losses import Loss, SoftmaxCrossEntropy
 from ..nn.losses.cross_entropy import NO_CLASS
-from ..nn.optim import Optimizer, Schedule, clip_grad_norm
+from ..nn.optim import Optimizer, clip_grad_norm
 from ..nn.options import OPTIMIZER_SPECS
+from .builder import build_schedule
 from .checkpoint import LoopState, Partial
 from .config import Config
 from .mix import Mix
@@ -99,10 +100,8 @@ class Trainer:
     model : Sequential
         Trained in place.
     optimizer : Optimizer
-        Over ``model.parameters()``.
-    schedule : Schedule
-        The learning rate at each fraction of an epoch (the optimizer's ``lr`` is set
-        from it before every batch).
+        Over ``model.parameters()``; its ``lr`` is the schedule's base rate
+        (``config.schedule``), from which it is set again before every batch.
     data : PreparedData
         Scaled (and standardised) train / validation images (N, 28, 28) with labels (N,);
         the validation split may be empty. The test split is not used.
@@ -128,11 +127,12 @@ class Trainer:
         The best epoch's arrays (:meth:`restore_best` puts them in the model).
     """
 
-    def __init__(self, model: Sequential, optimizer: Optimizer, schedule: Schedule,
-                 data: PreparedData, config: Config, *, mix: Mix | None = None,
-                 loss_fn: Loss | None = None, save: Callable[[], None] | None = None) -> None:
-        self.model, self.optimizer, self.schedule = model, optimizer, schedule
-        self.data, self.config, self.save = data, config, save
+    def __init__(self, model: Sequential, optimizer: Optimizer, data: PreparedData,
+                 config: Config, *, mix: Mix | None = None, loss_fn: Loss | None = None,
+                 save: Callable[[], None] | None = None) -> None:
+        self.model, self.optimizer, self.data, self.config = model, optimizer, data, config
+        self.schedule = build_schedule(config.to_dict(), optimizer.lr)
+        self.save = save
         seeds = config.seeds
         self.shuffle_rng = np.random.default_rng(seeds.shuffle)
         self.augment = Augment(**config.augment.options, fill=data.background,
