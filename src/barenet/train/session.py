@@ -264,7 +264,6 @@ def train_from_config(config: Config, data_dir: Path | None = None,
     With ``resume``, ``out`` is an existing run folder whose checkpoint is continued.
     """
     from ..data import load_dataset, prepare
-    from ..data.non_digits import pool_size
 
     started = time.perf_counter()
     run = RunFolder(out) if resume else RunFolder.create(config.name, out)
@@ -275,21 +274,9 @@ def train_from_config(config: Config, data_dir: Path | None = None,
     dataset = load_dataset(config.dataset, data_dir)
     data = prepare(dataset, val_size=config.validation_size, dtype=config.dtype,
                    standardize=config.standardize)
-    norm = data.standardization.to_dict() if data.standardization else {"mean": 0.0, "std": 1.0}
-    crops = None
-    if config.scene_crops:
-        from .scene_crops import scene_crops
-
-        log(f"making {config.scene_count} pages and extracting the reader's crops...")
-        crops = scene_crops(dataset, config.scene_count, config.seed,
-                            validation_size=config.validation_size)
-        log(f"{len(crops)} crops in {crops.seconds:.0f} s ({crops.seconds_per_crop:.3f} s a "
-            f"page; no ink found on {crops.skipped})")
-    non_digits = pool_size(config.non_digits, len(data.y_train))
-    if non_digits:  # the first thing that takes a while: say so before it starts
-        log(f"making {non_digits:,} pictures of no digit, so the model can say \"not sure\" "
-            f"(non_digits = {config.non_digits:g})...")
+    crops = _pools(config, dataset, data, log)
     model = new_model(config)
+    norm = data.standardization.to_dict() if data.standardization else {"mean": 0.0, "std": 1.0}
     model.metadata.update({"dataset": dataset.name, "class_names": list(data.class_names),
                            "normalization": norm, "config": config.name})
     session = Session(config, data, model, run=run, dataset=dataset, scene_crops=crops)
@@ -299,9 +286,8 @@ def train_from_config(config: Config, data_dir: Path | None = None,
         log(f"resuming {run.path} at epoch {state.epoch + 1}, batch {state.batch + 1}")
     else:
         log(model.summary())
-        pools = session.mix
-        extra = ("" if pools.non_digits is None else
-                 f" and {len(pools.non_digits)} generated non-digits")
+        non_digits = session.mix.non_digits
+        extra = "" if non_digits is None else f" and {len(non_digits)} generated non-digits"
         if crops is not None:
             extra += f" and {len(crops)} crops of generated pages"
         log(f"training on {dataset.name}: {len(data.y_train)} images{extra}, validating on "
@@ -316,7 +302,6 @@ def train_from_config(config: Config, data_dir: Path | None = None,
             f"split (expected calibration error {calibration['val_ece_before']:.2%} -> "
             f"{calibration['val_ece_after']:.2%})")
     test_loss, test_acc = evaluate(best, data.x_test, data.y_test)
-    state = session.trainer.state  # the one resumed from, if any
     record = state.best or {"epoch": state.epoch}
     best_epoch = int(record["epoch"])
     metrics = {**record, "test_accuracy": test_acc, "test_loss": test_loss}
@@ -332,3 +317,27 @@ def train_from_config(config: Config, data_dir: Path | None = None,
         log(f"plots: {', '.join(p.name for p in paths)} in {run.plots}")
     return TrainingResult(run.path, dataset.name, test_acc, test_loss, best_epoch,
                           time.perf_counter() - started, tta, views)
+
+
+def _pools(config: Config, dataset: Dataset, data: PreparedData,
+           log: Callable[[str], None]) -> SceneCrops | None:
+    """The reader's crops of generated pages, for a config with a ``scene_crops`` share
+    (None without); and a line saying so before the session makes the non-digits, the
+    first thing that takes a while."""
+    from ..data.non_digits import pool_size
+
+    crops = None
+    if config.scene_crops:
+        from .scene_crops import scene_crops
+
+        log(f"making {config.scene_count} pages and extracting the reader's crops...")
+        crops = scene_crops(dataset, config.scene_count, config.seed,
+                            validation_size=config.validation_size)
+        log(f"{len(crops)} crops in {crops.seconds:.0f} s ({crops.seconds_per_crop:.3f} s a "
+            f"page; no ink found on {crops.skipped})")
+    non_digits = pool_size(config.non_digits, len(data.y_train))
+    if non_digits:
+        log(f"making {non_digits:,} pictures of no digit, so the model can say \"not sure\" "
+            f"(non_digits = {config.non_digits:g})...")
+    return crops
+
