@@ -178,7 +178,8 @@ def check_fits(full: dict[str, Any], max_memory: int | None = None) -> None:
 
 
 def validate(config: dict[str, Any], max_memory: int | None = None) -> dict[str, Any]:
-    """Check every key and value; return the config with defaults filled in.
+    """Check every key and value; return the config table with defaults filled in
+    (:meth:`Config.from_dict` makes the typed config of it).
 
     ``max_memory`` (bytes) replaces the machine's available memory as the bound
     on what the model may need (see :func:`check_fits`).
@@ -270,6 +271,7 @@ class OptimizerConfig:
         return self.options.get("lr")
 
     def table(self) -> dict[str, Any]:
+        """The ``[optimizer]`` table: ``name`` first, then the options as given."""
         return {"name": self.name, **copy.deepcopy(dict(self.options))}
 
 
@@ -282,6 +284,7 @@ class ScheduleConfig:
     options: Mapping[str, Any]
 
     def table(self) -> dict[str, Any]:
+        """The ``[schedule]`` table: ``name`` first, then the options as given."""
         return {"name": self.name, **copy.deepcopy(dict(self.options))}
 
 
@@ -293,13 +296,16 @@ class AugmentConfig:
 
     @property
     def max_shift(self) -> float:
+        """The largest shift in pixels (0: none)."""
         return self.options.get("max_shift", 0)
 
     @property
     def flip(self) -> bool:
+        """Whether images are mirrored left to right (clothes, not digits)."""
         return bool(self.options.get("flip"))
 
     def table(self) -> dict[str, Any]:
+        """The ``[augment]`` table as given."""
         return copy.deepcopy(dict(self.options))
 
 
@@ -338,9 +344,11 @@ class FinetuneConfig:
     replay: int | None = None
 
     def __bool__(self) -> bool:
+        """Whether the run is a fine-tuning run (the table is not empty)."""
         return bool(self.table())
 
     def table(self) -> dict[str, Any]:
+        """The ``[finetune]`` table: the keys given, in :data:`FINETUNE_KEYS`' order."""
         return {key: getattr(self, key) for key in FINETUNE_KEYS
                 if getattr(self, key) is not None}
 
@@ -415,6 +423,7 @@ class Config:
 
     @property
     def seeds(self) -> Seeds:
+        """The run's random streams, children of ``seed`` (:class:`Seeds`)."""
         return Seeds(*np.random.SeedSequence(self.seed).spawn(len(fields(Seeds))))
 
 

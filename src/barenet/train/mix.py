@@ -90,8 +90,9 @@ class Mix:
         return [g for g in (self.non_digit_rng, self.scene_rng) if g is not None]
 
     @property
-    def non_digits_share(self) -> float:
-        """The share of non-digits the batches really get (0 without a pool)."""
+    def non_digits_in_batches(self) -> float:
+        """The share of non-digits the batches get: the config's, or 0 when it makes no
+        pool (a share of 0, or one that rounds to no picture); history.json records it."""
         return self.non_digit_share if self.non_digits is not None else 0.0
 
     def __call__(self, images: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

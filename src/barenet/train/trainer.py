@@ -298,7 +298,7 @@ class Trainer:
                 "seconds": seconds,
                 # train_loss includes both, val_loss (plain cross-entropy on digits) neither
                 "label_smoothing": self.config.label_smoothing,
-                "non_digits": self.mix.non_digits_share}
+                "non_digits": self.mix.non_digits_in_batches}
 
     def _check_weights(self) -> None:
         if not all(np.all(np.isfinite(p.data)) for p in self.model.parameters()):
