@@ -2,8 +2,9 @@
 
 For a notebook or a script, the Keras-like call: the same
 :class:`~barenet.train.session.Session` as ``barenet train`` runs it (one
-training loop, with no run folder), with a progress bar that draws itself in a notebook, and the
-per-epoch figures come back as a :class:`History` to plot in one line::
+training loop; here with no run folder), with a progress bar that draws itself
+in a notebook, and the per-epoch figures come back as a :class:`History` to
+plot in one line::
 
     history = bn.fit(model, x, y, epochs=5, batch_size=64, validation=(xv, yv))
     plt.plot(history.loss); plt.plot(history.val_loss)
