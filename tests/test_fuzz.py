@@ -962,8 +962,10 @@ OVERRIDE_TEXTS = ["3", "1e-3", "true", "[1, 2]", "{a = 1}", "nan", "-inf", "adam
 
 
 def load_config(path: Path, overrides: dict[str, str]) -> dict:
-    """``barenet train CONFIG --set key=value ...``: the values parsed as the CLI does."""
-    return cfg.load(str(path), {key: cfg.parse_value(text) for key, text in overrides.items()})
+    """``barenet train CONFIG --set key=value ...``: the values parsed as the CLI does; the
+    full table of the config made."""
+    return cfg.load(str(path), {key: cfg.parse_value(text)
+                                for key, text in overrides.items()}).to_dict()
 
 
 @fuzz_settings(1200)

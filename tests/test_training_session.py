@@ -19,11 +19,11 @@ def test_the_trainer_is_the_loop_and_writes_nothing(tiny_data, tiny_config, tmp_
     model = new_model(config)
     optimizer = build_optimizer(config.to_dict(), model.parameters())
     saved = []
-    trainer = Trainer(model, optimizer, data, config, save=lambda: saved.append(
-        (trainer.state.epoch, trainer.state.partial, len(trainer.state.rngs))))
+    trainer = Trainer(model, optimizer, data, config, save=lambda t: saved.append(
+        (t is trainer, t.state.epoch, t.state.partial, len(t.state.rngs))))
     assert trainer.fit(lambda line: None) is model
     # after every epoch, with every generator's state: shuffling, augmentation
-    assert saved == [(1, None, 2), (2, None, 2), (3, None, 2)]
+    assert saved == [(True, 1, None, 2), (True, 2, None, 2), (True, 3, None, 2)]
     assert len(trainer.state.history) == 3 and trainer.state.best is not None
     assert sorted(p.name for p in tmp_path.iterdir()) == before
 
@@ -48,3 +48,22 @@ def test_one_session_with_a_run_folder_or_none_trains_the_same(tiny_data, tiny_c
                      "history.csv", "history.json", "model.npz"]
     assert (tmp_path / "run" / "config.toml").read_text() == configs.dumps(config)
     assert RunFolder(tmp_path / "run").finished()
+
+
+def test_a_session_gone_lets_go_of_its_run_folder(tiny_data, tiny_config, tmp_path):
+    """Nothing holds a session in a cycle: once it is gone (a refused resume, a finished
+    run), the folder's lock is free at once for the next command in the same process."""
+    import gc
+
+    config = configs.load(str(tiny_config))
+    data = prepare(load_dataset("mnist", data_dir=tiny_data), val_size=60)
+    gc.disable()
+    try:
+        session = Session(config, data, new_model(config),
+                          run=RunFolder.create("tiny", tmp_path / "run"))
+        session.begin()
+        session.train(lambda line: None)
+        del session
+        RunFolder(tmp_path / "run").lock()  # refused while another holds it
+    finally:
+        gc.enable()

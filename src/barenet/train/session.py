@@ -10,6 +10,7 @@ and its data and calls a session: :func:`train_from_config` here,
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -119,8 +120,10 @@ class Session:
         self.mix = Mix(config, data, scene_crops)
         if optimizer is None:
             optimizer = build_optimizer(table, model.parameters())
+        # the hook holds the run folder, not the session: no cycle keeps the folder's lock
+        # after the session is gone
         self.trainer = Trainer(model, optimizer, data, config, mix=self.mix, loss_fn=loss_fn,
-                               save=self._save if run is not None else None)
+                               save=functools.partial(_save, run) if run is not None else None)
         self.trainer.state.config_sha256 = config_fingerprint(table)
         self.trainer.state.data_sha256 = dict(dataset.checksums()) if dataset else {}
         if run is not None:
@@ -177,13 +180,6 @@ class Session:
                                f"{len(generators)} random generators: start a new run")
         trainer.restore(*load_checkpoint(where, trainer.model, trainer.optimizer, saved))
 
-    def _save(self) -> None:
-        """The trainer's ``save``: the checkpoint, and at an epoch's end the history."""
-        trainer = self.trainer
-        if trainer.state.partial is None:
-            self.run.write_history(trainer.state.history)
-        self.run.save_checkpoint(trainer.model, trainer.optimizer, trainer.best, trainer.state)
-
     def _saved_so_far(self) -> str:
         """``; <files> in <run> are intact`` naming only files that exist."""
         run = self.run
@@ -239,6 +235,14 @@ class Session:
         if self.run is not None:
             self.run.save_best(model, metrics)
             self.run.write_history(self.history, test)
+
+
+def _save(run: RunFolder, trainer: Trainer) -> None:
+    """The trainer's ``save`` for a run folder: the checkpoint, and at an epoch's end the
+    history."""
+    if trainer.state.partial is None:
+        run.write_history(trainer.state.history)
+    run.save_checkpoint(trainer.model, trainer.optimizer, trainer.best, trainer.state)
 
 
 @dataclass

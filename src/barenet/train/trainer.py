@@ -116,8 +116,8 @@ class Trainer:
         The loss to train and validate with; by default cross-entropy (with the
         config's label smoothing for training, without it for validation).
     save : callable, optional
-        ``save()``, called with :attr:`state` up to date (random states included) at
-        every epoch's end and before :class:`Interrupted` is raised.
+        ``save(trainer)``, called with :attr:`state` up to date (random states
+        included) at every epoch's end and before :class:`Interrupted` is raised.
 
     Attributes
     ----------
@@ -129,7 +129,7 @@ class Trainer:
 
     def __init__(self, model: Sequential, optimizer: Optimizer, data: PreparedData,
                  config: Config, *, mix: Mix | None = None, loss_fn: Loss | None = None,
-                 save: Callable[[], None] | None = None) -> None:
+                 save: Callable[[Trainer], None] | None = None) -> None:
         self.model, self.optimizer, self.data, self.config = model, optimizer, data, config
         self.schedule = build_schedule(config.to_dict(), optimizer.lr)
         self.save = save
@@ -170,7 +170,7 @@ class Trainer:
         if self.save is None:
             return
         self.state.rngs = [g.bit_generator.state for g in self.generators()]
-        self.save()
+        self.save(self)
 
     def restore(self, state: LoopState, best: dict[str, np.ndarray] | None) -> None:
         """Continue from a checkpoint's loop state (its random states put into
