@@ -42,7 +42,7 @@ def model_of(args: argparse.Namespace) -> bn.Sequential:
     if args.model:
         return bn.load(args.model)
     rng = np.random.default_rng(0)
-    model = build_model(configs.load("cnn")["model"], rng)
+    model = build_model(configs.load("cnn").model.table(), rng)
     for layer in model.layers:  # batch norm statistics as a trained model has them
         if isinstance(layer, _BatchNorm):
             c = layer.num_features

@@ -55,21 +55,21 @@ def run_torch(data_dir: str, threads: int, seed: int = 0) -> tuple[float, float]
 
     torch.set_num_threads(threads)
     config = configs.load("speedrun")
-    data = prepare(load_dataset("mnist", data_dir), val_size=config["validation_size"],
-                   standardize=config["standardize"])
-    init_seed, shuffle_seed, _ = np.random.SeedSequence(config["seed"]).spawn(3)
-    model = torch_model(build_model(config["model"], np.random.default_rng(init_seed)))
-    options = {k: v for k, v in config["optimizer"].items() if k != "name"}
+    data = prepare(load_dataset("mnist", data_dir), val_size=config.validation_size,
+                   standardize=config.standardize)
+    init_seed, shuffle_seed, _ = np.random.SeedSequence(config.seed).spawn(3)
+    model = torch_model(build_model(config.model.table(), np.random.default_rng(init_seed)))
+    options = dict(config.optimizer.options)
     optimizer = torch.optim.AdamW(model.parameters(), **options)
-    schedule = build_schedule(config, options["lr"])
-    loss_fn = torch.nn.CrossEntropyLoss(label_smoothing=config["label_smoothing"])
-    shape = (-1, *config["model"]["input_shape"])
+    schedule = build_schedule(config.to_dict(), options["lr"])
+    loss_fn = torch.nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
+    shape = (-1, *config.model.input_shape)
     x = torch.from_numpy(data.x_train.reshape(shape))
     y = torch.from_numpy(data.y_train.astype(np.int64))
     rng = np.random.default_rng(shuffle_seed)
-    batch, batches = config["batch_size"], math.ceil(len(y) / config["batch_size"])
+    batch, batches = config.batch_size, math.ceil(len(y) / config.batch_size)
     model.train()
-    for epoch in range(config["epochs"]):
+    for epoch in range(config.epochs):
         order = torch.from_numpy(rng.permutation(len(y)))
         for b in range(batches):
             for group in optimizer.param_groups:

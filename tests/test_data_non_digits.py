@@ -57,21 +57,21 @@ def test_config_refuses_non_digits_outside_the_range_or_for_clothes(tiny_config)
     config = load(str(tiny_config))
     for bad in (-0.1, 0.6, "many"):
         with pytest.raises(bn.BarenetError, match="non_digits"):
-            validate({**config, "non_digits": bad})
+            validate({**config.to_dict(), "non_digits": bad})
     with pytest.raises(bn.BarenetError, match="fashion-mnist holds no digits"):
-        validate({**config, "dataset": "fashion-mnist", "non_digits": 0.2})
+        validate({**config.to_dict(), "dataset": "fashion-mnist", "non_digits": 0.2})
 
 
 def test_training_with_non_digits_lowers_confidence_on_them(tiny_data, tiny_config):
     """The same run with and without outlier exposure: the pictures it trained on as no
     class get a flatter distribution, and the digits are still learnt."""
-    from barenet.train.trainer import Trainer
+    from barenet.train.session import Session, new_model
 
     data = prepare(load_dataset("mnist", data_dir=tiny_data), val_size=60)
     confidence, accuracy = {}, {}
     for fraction in (0.0, 0.5):
         config = load(str(tiny_config), {"non_digits": fraction, "epochs": 4})
-        model = Trainer(config, data, {}, None).fit(lambda line: None)
+        model = Session(config, data, new_model(config)).train(lambda line: None)
         probe = make_non_digits(data.x_train, data.y_train, 50, np.random.default_rng(99))
         confidence[fraction] = model.predict_proba(probe).max(axis=1).mean()
         accuracy[fraction] = (model.predict(data.x_test) == data.y_test).mean()

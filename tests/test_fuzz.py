@@ -883,8 +883,8 @@ CNN_MODEL = {"input_shape": [1, 28, 28], "layers": [
 def _config_bases() -> list[dict]:
     """The shipped configs (mlp-best with narrower layers: each accepted input is built),
     a small CNN, and the least a config needs."""
-    mlp = cfg.load("mlp")
-    best = cfg.load("mlp-best")
+    mlp = cfg.load("mlp").to_dict()
+    best = cfg.load("mlp-best").to_dict()
     for layer in best["model"]["layers"][:-1]:
         if "out_features" in layer:
             layer["out_features"] = 32
@@ -962,8 +962,10 @@ OVERRIDE_TEXTS = ["3", "1e-3", "true", "[1, 2]", "{a = 1}", "nan", "-inf", "adam
 
 
 def load_config(path: Path, overrides: dict[str, str]) -> dict:
-    """``barenet train CONFIG --set key=value ...``: the values parsed as the CLI does."""
-    return cfg.load(str(path), {key: cfg.parse_value(text) for key, text in overrides.items()})
+    """``barenet train CONFIG --set key=value ...``: the values parsed as the CLI does; the
+    full table of the config made."""
+    return cfg.load(str(path), {key: cfg.parse_value(text)
+                                for key, text in overrides.items()}).to_dict()
 
 
 @fuzz_settings(1200)

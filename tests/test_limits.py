@@ -138,8 +138,8 @@ def test_training_memory_counts_the_batch():
     need = training_bytes(1, 0, 1, 1, 4)
     assert need == 4 * (2 + 2)
     with pytest.raises(bn.BarenetError, match="batch_size 4096"):
-        configs.validate({**config, "batch_size": 4096}, max_memory=1 << 30)
-    configs.validate(config, max_memory=1 << 30)
+        configs.validate({**config.to_dict(), "batch_size": 4096}, max_memory=1 << 30)
+    configs.validate(config.to_dict(), max_memory=1 << 30)
 
 
 def test_parse_bytes():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 
@@ -140,9 +141,9 @@ def test_finetune_writes_a_run_that_records_its_parent_and_samples(parent_run, c
     assert "slant" not in printed  # an MLP: no slanted replay (learns_slant)
     assert "MNIST test accuracy:" in printed
     config = configs.load(str(out / "config.toml"))
-    assert config["finetune"]["parent"] == str((run / "best.npz").resolve())
-    assert config["finetune"]["samples_sha256"] == read_folder(samples, DIGITS).fingerprint
-    assert config["non_digits"] == 0.25  # the parent's (mlp.toml): still unsure of non-digits
+    assert config.finetune.parent == str((run / "best.npz").resolve())
+    assert config.finetune.samples_sha256 == read_folder(samples, DIGITS).fingerprint
+    assert config.non_digits == 0.25  # the parent's (mlp.toml): still unsure of non-digits
     model = barenet.load(out / "best.npz")
     assert model.metadata["parent"] == str((run / "best.npz").resolve())
     assert model.metadata["metrics"]["held_out"] == 10
@@ -154,7 +155,7 @@ def test_finetune_writes_a_run_that_records_its_parent_and_samples(parent_run, c
 def test_slanted_replay_is_for_convolutional_digit_models_only():
     mlp, cnn = configs.load("mlp"), configs.load("cnn")
     assert ft.learns_slant(cnn) and not ft.learns_slant(mlp)
-    assert not ft.learns_slant({**cnn, "dataset": "fashion-mnist"})
+    assert not ft.learns_slant(dataclasses.replace(cnn, dataset="fashion-mnist"))
 
 
 @needs_mnist

@@ -24,37 +24,37 @@ def test_shipped_configs_are_valid():
     assert {"mlp", "mlp-best"} <= set(names)
     for name in names:
         config = configs.load(name)
-        assert config["name"] == name
-        model = build_model(config["model"], np.random.default_rng(0))
+        assert config.name == name
+        model = build_model(config.model.table(), np.random.default_rng(0))
         assert model.output_shape(model.input_shape) == (10,)
         # calibration and the "not sure" bar are fitted on the validation split (issue 33)
-        assert config["validation_size"] > 0, name
+        assert config.validation_size > 0, name
 
 
 def test_fashion_config_is_the_cnn_with_the_clothes_augmentation():
     fashion, cnn = configs.load("fashion"), configs.load("cnn")
-    assert fashion["model"] == cnn["model"]
-    assert (fashion["dataset"], fashion["non_digits"]) == ("fashion-mnist", 0)
-    assert fashion["augment"] == {"max_shift": 1.0, "flip": True}
-    assert fashion["epochs"] > cnn["epochs"]
+    assert fashion.model == cnn.model
+    assert (fashion.dataset, fashion.non_digits) == ("fashion-mnist", 0)
+    assert fashion.augment.options == {"max_shift": 1.0, "flip": True}
+    assert fashion.epochs > cnn.epochs
 
 
 def test_mlp_config_is_the_classic_setup():
     config = configs.load("mlp")
-    model = build_model(config["model"], np.random.default_rng(0))
+    model = build_model(config.model.table(), np.random.default_rng(0))
     sizes = [(layer.in_features, layer.out_features) for layer in model.layers
              if isinstance(layer, Linear)]
     assert sizes == [(784, 128), (128, 64), (64, 10)]
-    assert (config["optimizer"], config["batch_size"], config["epochs"]) == \
+    assert (config.optimizer.table(), config.batch_size, config.epochs) == \
         ({"name": "adam", "lr": 1e-3}, 64, 10)
 
 
 def test_defaults_and_overrides(tiny_config):
     config = configs.load(str(tiny_config), {"epochs": 7, "optimizer.lr": 0.5,
                                              "schedule.name": "cosine"})
-    assert config["epochs"] == 7 and config["optimizer"]["lr"] == 0.5
-    assert config["schedule"] == {"name": "cosine"}
-    assert config["seed"] == 0 and config["dataset"] == "mnist"
+    assert config.epochs == 7 and config.optimizer.lr == 0.5
+    assert config.schedule.table() == {"name": "cosine"}
+    assert config.seed == 0 and config.dataset == "mnist"
 
 
 @pytest.mark.parametrize("override, fragments", [
@@ -151,7 +151,7 @@ def test_train_writes_a_complete_run_folder(tiny_data, tiny_config, tmp_path, ca
     best = barenet.load(out / "best.npz")
     assert best.metadata["dataset"] == "mnist" and best.metadata["config"] == "tiny"
     assert best.metadata["metrics"]["test_accuracy"] == history["test"]["accuracy"]
-    assert configs.load(str(out / "config.toml"))["seed"] == 3
+    assert configs.load(str(out / "config.toml")).seed == 3
 
 
 def test_same_seed_same_weights(tiny_data, tiny_config, tmp_path):
@@ -379,7 +379,7 @@ def test_config_strings_with_newlines_round_trip(tiny_config, tmp_path):
     config = configs.load(str(tiny_config), {"name": 'two\nlines "quoted"'})
     again = tmp_path / "again.toml"
     again.write_text(configs.dumps(config))
-    assert configs.load(str(again))["name"] == 'two\nlines "quoted"'
+    assert configs.load(str(again)).name == 'two\nlines "quoted"'
 
 
 @pytest.mark.parametrize("name, expected", [("../../etc", "etc"), ("/tmp/x", "tmp-x"),

@@ -19,8 +19,7 @@ from barenet.nn.losses.cross_entropy import NO_CLASS
 from barenet.train import scene_crops as module
 from barenet.train.config import load, validate
 from barenet.train.scene_crops import MIN_HELD, SceneCrops, scene_crops
-from barenet.train.session import train_from_config
-from barenet.train.trainer import Trainer
+from barenet.train.session import Session, new_model, train_from_config
 from barenet.vision import EmptyDrawingError, extract
 
 TRAIN, VALIDATION = 12, 6
@@ -141,7 +140,7 @@ def marked_crops(count: int) -> SceneCrops:
 def test_the_trainer_mixes_the_share_of_crops_into_every_batch(tiny_data, tiny_config):
     data = prepare(load_dataset("mnist", data_dir=tiny_data), val_size=60, standardize=True)
     config = load(str(tiny_config), {"scene_crops": 0.5, "non_digits": 0.25, "epochs": 1})
-    trainer = Trainer(config, data, {}, None, scene_crops=marked_crops(30))
+    trainer = Session(config, data, new_model(config), scene_crops=marked_crops(30)).trainer
     seen = []
     step = trainer.train_batch
 
@@ -152,7 +151,7 @@ def test_the_trainer_mixes_the_share_of_crops_into_every_batch(tiny_data, tiny_c
     trainer.train_batch = recorded
     trainer.fit(lambda line: None)
     assert len(seen) == len(trainer.batches)
-    full = float(trainer.scene_crops.max())  # a pixel of 255, standardised as the digits
+    full = float(trainer.mix.scene_crops.max())  # a pixel of 255, standardised as the digits
     drawn = []
     for x, y in seen:
         digits = int(np.argmax(y == NO_CLASS))  # the digits, the non-digits, the crops
@@ -170,7 +169,7 @@ def test_a_share_without_crops_is_refused(tiny_data, tiny_config):
     data = prepare(load_dataset("mnist", data_dir=tiny_data), val_size=60)
     config = load(str(tiny_config), {"scene_crops": 0.25})
     with pytest.raises(bn.BarenetError, match="needs the crops of generated pages"):
-        Trainer(config, data, {}, None)
+        Session(config, data, new_model(config))
 
 
 def test_scene_crops_0_trains_exactly_as_before(tiny_data, tiny_config):
@@ -181,8 +180,8 @@ def test_scene_crops_0_trains_exactly_as_before(tiny_data, tiny_config):
     weights = []
     for crops in (None, marked_crops(30)):
         config = load(str(tiny_config), {"non_digits": 0.25, "scene_crops": 0})
-        trainer = Trainer(config, data, {}, None, scene_crops=crops)
-        assert trainer.scene_crops is None and len(trainer._generators()) == 3
+        trainer = Session(config, data, new_model(config), scene_crops=crops).trainer
+        assert trainer.mix.scene_crops is None and len(trainer.generators()) == 3
         weights.append(trainer.fit(lambda line: None).state())
     for name, array in weights[0].items():
         np.testing.assert_array_equal(array, weights[1][name])
@@ -194,13 +193,13 @@ def test_scene_crops_0_trains_exactly_as_before(tiny_data, tiny_config):
 
 def test_config_checks_the_share_and_the_count(tiny_config):
     config = load(str(tiny_config))
-    assert config["scene_crops"] == 0 and config["scene_count"] >= 1
+    assert config.scene_crops == 0 and config.scene_count >= 1
     for key, bad in (("scene_crops", -0.1), ("scene_crops", 1.5), ("scene_crops", "some"),
                      ("scene_count", 0), ("scene_count", 2.5)):
         with pytest.raises(bn.BarenetError, match=key):
-            validate({**config, key: bad})
+            validate({**config.to_dict(), key: bad})
     with pytest.raises(bn.BarenetError, match="fashion-mnist holds no digits"):
-        validate({**config, "dataset": "fashion-mnist", "scene_crops": 0.2})
+        validate({**config.to_dict(), "dataset": "fashion-mnist", "scene_crops": 0.2})
 
 
 def test_train_makes_the_crops_and_says_how_many(tiny_data, tiny_config, tmp_path):
@@ -215,6 +214,6 @@ def test_train_makes_the_crops_and_says_how_many(tiny_data, tiny_config, tmp_pat
 
 def test_the_reader_config_is_the_cnn_with_scene_crops():
     reader, cnn = load("reader"), load("cnn")
-    assert reader["scene_crops"] > 0 and cnn["scene_crops"] == 0
-    assert {k: v for k, v in reader.items() if k not in ("name", "scene_crops")} == \
-        {k: v for k, v in cnn.items() if k not in ("name", "scene_crops")}
+    assert reader.scene_crops > 0 and cnn.scene_crops == 0
+    assert {k: v for k, v in reader.to_dict().items() if k not in ("name", "scene_crops")} == \
+        {k: v for k, v in cnn.to_dict().items() if k not in ("name", "scene_crops")}

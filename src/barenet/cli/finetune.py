@@ -14,7 +14,7 @@ from .train import EXIT_INTERRUPTED
 
 
 def finetune_epochs() -> int:
-    """The default number of passes (kept with the recipe, in training/finetune.py)."""
+    """The default number of passes (kept with the recipe, in train/finetune.py)."""
     from ..train.finetune import EPOCHS
 
     return EPOCHS
@@ -49,11 +49,11 @@ def run(args: argparse.Namespace) -> int:
     from ..train.trainer import Interrupted
 
     if args.resume is not None:
-        config = load_config(str(Path(args.resume) / "config.toml"))["finetune"]
-        if not config:
+        config = load_config(str(Path(args.resume) / "config.toml")).finetune
+        if not (config.parent and config.samples):
             raise BarenetError(f"{args.resume} is not a fine-tuning run; resume it with "
                                "barenet train --resume")
-        model_path, samples = Path(config["parent"]), Path(config["samples"])
+        model_path, samples = Path(config.parent), Path(config.samples)
     else:
         model_path = resolve_model_path(args.model)
         samples = args.samples if args.samples is not None else paths.samples_dir()

@@ -98,8 +98,8 @@ def run(args: argparse.Namespace) -> int:
     except Interrupted as exc:
         print(f"barenet: {exc}", file=sys.stderr)
         return EXIT_INTERRUPTED
-    chosen = ("no validation split: the last epoch's model" if not config["validation_size"]
-              else "the last epoch's model (keep = \"last\")" if config["keep"] == "last"
+    chosen = ("no validation split: the last epoch's model" if not config.validation_size
+              else "the last epoch's model (keep = \"last\")" if config.keep == "last"
               else "best model by validation accuracy")
     print(f"test accuracy: {result.test_accuracy:.2%} ({result.dataset}, {chosen}, "
           f"epoch {result.best_epoch})")

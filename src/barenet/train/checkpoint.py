@@ -67,7 +67,8 @@ class LoopState:
         The shuffling generator's state when the epoch in progress began
         (replayed on a mid-epoch resume).
     rngs : list of dict
-        Every random generator's state: shuffling, each dropout layer, augmentation.
+        Every random generator's state (:meth:`barenet.train.trainer.Trainer.generators`):
+        shuffling, each dropout layer, augmentation, the draws of non-digits and crops.
     config_sha256 : str
         :func:`config_fingerprint` of the config the run was started with.
     data_sha256 : dict

@@ -1,6 +1,7 @@
 """Experiment configs: TOML files checked key by key before anything runs.
 
-A config is a nested dict. Top-level keys are described by :data:`SCHEMA`;
+A config file is read as a nested dict (a TOML table). Top-level keys are described by
+:data:`SCHEMA`;
 the ``[optimizer]``, ``[schedule]``, ``[augment]`` tables and each layer in
 ``[model].layers`` are checked against the options :mod:`barenet.nn.options`
 declares for the class they name, so an unknown key is refused with the list
@@ -8,6 +9,12 @@ of valid ones. :func:`validate` then builds the model once (:func:`check_fits`),
 so that what it accepts can be trained and saved: no model that needs more
 memory than the machine has (refused before its weights are allocated), no
 layer that cannot take its input, no model file the loader would refuse.
+
+:class:`Config` is what the rest of barenet reads: the checked table as frozen
+dataclasses (``config.epochs``, ``config.optimizer.name``), made only by
+:meth:`Config.from_dict` and :func:`load`, which validate it first. Its
+:meth:`Config.to_dict` gives the full table back, as run folders store it
+(:func:`dumps`) and checkpoints fingerprint it.
 """
 
 from __future__ import annotations
@@ -17,7 +24,10 @@ import json
 import math
 import reprlib
 import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 if sys.version_info >= (3, 11):
@@ -165,7 +175,8 @@ def check_fits(full: dict[str, Any], max_memory: int | None = None) -> None:
 
 
 def validate(config: dict[str, Any], max_memory: int | None = None) -> dict[str, Any]:
-    """Check every key and value; return the config with defaults filled in.
+    """Check every key and value; return the config table with defaults filled in
+    (:meth:`Config.from_dict` makes the typed config of it).
 
     ``max_memory`` (bytes) replaces the machine's available memory as the bound
     on what the model may need (see :func:`check_fits`).
@@ -227,6 +238,192 @@ def validate(config: dict[str, Any], max_memory: int | None = None) -> dict[str,
     return full
 
 
+# -- the typed config ----------------------------------------------------------------
+
+def _frozen(table: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A read-only view of a copy of ``table`` (its values as they are: the same types
+    go back out, so the TOML written and the fingerprint do not change)."""
+    return MappingProxyType(copy.deepcopy(dict(table)))
+
+
+@dataclass(frozen=True)
+class OptimizerConfig:
+    """The ``[optimizer]`` table: the optimizer's name and the options given for it.
+
+    Attributes
+    ----------
+    name : str
+        A registered optimizer (:data:`barenet.nn.optim.OPTIMIZERS`).
+    options : Mapping
+        Its constructor options as given (``lr``, ``momentum``, ``betas``...); the
+        optimizer's own defaults hold for the others.
+    """
+
+    name: str
+    options: Mapping[str, Any]
+
+    @property
+    def lr(self) -> float | None:
+        """The learning rate given, or None (the optimizer's default then holds)."""
+        return self.options.get("lr")
+
+    def table(self) -> dict[str, Any]:
+        """The ``[optimizer]`` table: ``name`` first, then the options as given."""
+        return {"name": self.name, **copy.deepcopy(dict(self.options))}
+
+
+@dataclass(frozen=True)
+class ScheduleConfig:
+    """The ``[schedule]`` table: a learning-rate schedule's name and options
+    (``warmup`` among them; a cosine's ``epochs`` is the run's unless given)."""
+
+    name: str
+    options: Mapping[str, Any]
+
+    def table(self) -> dict[str, Any]:
+        """The ``[schedule]`` table: ``name`` first, then the options as given."""
+        return {"name": self.name, **copy.deepcopy(dict(self.options))}
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    """The ``[augment]`` table: the options of :class:`barenet.data.augment.Augment`."""
+
+    options: Mapping[str, Any]
+
+    @property
+    def max_shift(self) -> float:
+        """The largest shift in pixels (0: none)."""
+        return self.options.get("max_shift", 0)
+
+    @property
+    def flip(self) -> bool:
+        """Whether images are mirrored left to right (clothes, not digits)."""
+        return bool(self.options.get("flip"))
+
+    def table(self) -> dict[str, Any]:
+        """The ``[augment]`` table as given."""
+        return copy.deepcopy(dict(self.options))
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """The ``[model]`` table: one sample's shape and the layers, each a table with its
+    ``type`` and options (the sizes that follow from the layer before left out).
+
+    Attributes
+    ----------
+    input_shape : tuple of int
+        One sample's shape, e.g. ``(784,)`` or ``(1, 28, 28)``.
+    layers : tuple of Mapping
+        ``{"type": "Linear", "out_features": 128}`` and so on, in order.
+    """
+
+    input_shape: tuple[int, ...]
+    layers: tuple[Mapping[str, Any], ...]
+
+    def table(self) -> dict[str, Any]:
+        """The ``[model]`` table, as :func:`barenet.train.builder.build_model` takes it."""
+        return {"input_shape": list(self.input_shape),
+                "layers": [copy.deepcopy(dict(layer)) for layer in self.layers]}
+
+
+@dataclass(frozen=True)
+class FinetuneConfig:
+    """The ``[finetune]`` table ``barenet finetune`` writes: the parent model and the
+    samples a run learnt from, with their hashes; empty (all None) for other runs."""
+
+    parent: str | None = None
+    parent_sha256: str | None = None
+    samples: str | None = None
+    samples_sha256: str | None = None
+    held_out: float | None = None
+    replay: int | None = None
+
+    def __bool__(self) -> bool:
+        """Whether the run is a fine-tuning run (the table is not empty)."""
+        return bool(self.table())
+
+    def table(self) -> dict[str, Any]:
+        """The ``[finetune]`` table: the keys given, in :data:`FINETUNE_KEYS`' order."""
+        return {key: getattr(self, key) for key in FINETUNE_KEYS
+                if getattr(self, key) is not None}
+
+
+@dataclass(frozen=True)
+class Seeds:
+    """The independent random streams of a run, children of its seed in this order (a
+    new stream goes last, so that the others stay as they were)."""
+
+    init: np.random.SeedSequence  # the model's weights and its dropout layers
+    shuffle: np.random.SeedSequence  # the order of the training images
+    augment: np.random.SeedSequence
+    non_digits: np.random.SeedSequence  # the generated non-digits and their draws
+    scene_crops: np.random.SeedSequence  # the draws of the reader's crops
+
+
+@dataclass(frozen=True)
+class Config:
+    """A validated experiment config; the fields are :data:`SCHEMA`'s keys.
+
+    Made by :meth:`from_dict` (or :func:`load`), which checks every key first; read
+    as attributes (``config.batch_size``, ``config.optimizer.name``). Numbers keep the
+    type they were written with (``label_smoothing = 0`` stays an int), so that
+    :meth:`to_dict` gives back exactly the table that was validated.
+    """
+
+    name: str
+    dataset: str
+    seed: int
+    dtype: str
+    epochs: int
+    batch_size: int
+    validation_size: int
+    standardize: bool
+    plots: bool
+    label_smoothing: float
+    clip_norm: float
+    early_stopping: int
+    keep: str
+    non_digits: float
+    scene_crops: float
+    scene_count: int
+    optimizer: OptimizerConfig
+    schedule: ScheduleConfig
+    augment: AugmentConfig
+    model: ModelConfig
+    finetune: FinetuneConfig
+
+    @classmethod
+    def from_dict(cls, table: dict[str, Any], max_memory: int | None = None) -> Config:
+        """Validate a config table (:func:`validate`, the same one-line errors) and type it."""
+        full = validate(table, max_memory)
+        optimizer, schedule, model = full["optimizer"], full["schedule"], full["model"]
+        return cls(**{key: full[key] for key in SCHEMA if not isinstance(full[key], dict)},
+                   optimizer=OptimizerConfig(optimizer["name"], _frozen(
+                       {k: v for k, v in optimizer.items() if k != "name"})),
+                   schedule=ScheduleConfig(schedule["name"], _frozen(
+                       {k: v for k, v in schedule.items() if k != "name"})),
+                   augment=AugmentConfig(_frozen(full["augment"])),
+                   model=ModelConfig(tuple(model["input_shape"]),
+                                     tuple(_frozen(layer) for layer in model["layers"])),
+                   finetune=FinetuneConfig(**full["finetune"]))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The full config table (every default filled in), in :data:`SCHEMA`'s order:
+        what :func:`validate` returned, for :func:`dumps` and the checkpoint's fingerprint."""
+        table = {}
+        for field in fields(self):
+            value = getattr(self, field.name)
+            table[field.name] = value.table() if hasattr(value, "table") else value
+        return table
+
+    @property
+    def seeds(self) -> Seeds:
+        """The run's random streams, children of ``seed`` (:class:`Seeds`)."""
+        return Seeds(*np.random.SeedSequence(self.seed).spawn(len(fields(Seeds))))
+
+
 def resolve_path(name_or_path: str) -> Path:
     """A config file: a path as given, or the name of a shipped config (``mlp``, ``cnn``)."""
     path = Path(name_or_path)
@@ -240,10 +437,15 @@ def resolve_path(name_or_path: str) -> Path:
 
 
 def load(name_or_path: str, overrides: dict[str, Any] | None = None,
-         max_memory: int | None = None) -> dict[str, Any]:
+         max_memory: int | None = None) -> Config:
     """Read a TOML config, apply dotted-key overrides, validate and fill defaults.
 
     ``max_memory`` (bytes): see :func:`validate`.
+
+    Raises
+    ------
+    BarenetError
+        An unreadable file, invalid TOML, or the first bad key or value.
     """
     path = resolve_path(name_or_path)
     try:
@@ -258,7 +460,7 @@ def load(name_or_path: str, overrides: dict[str, Any] | None = None,
     config.setdefault("name", path.stem)
     for key, value in (overrides or {}).items():
         set_key(config, key, value)
-    return validate(config, max_memory)
+    return Config.from_dict(config, max_memory)
 
 
 def set_key(config: dict[str, Any], dotted: str, value: Any) -> None:
@@ -280,8 +482,10 @@ def parse_value(text: str) -> Any:
         return text
 
 
-def dumps(config: dict[str, Any]) -> str:
+def dumps(config: dict[str, Any] | Config) -> str:
     """Write a config back as TOML (the subset configs use)."""
+    if isinstance(config, Config):
+        config = config.to_dict()
     lines, tables = [], []
     for key, value in config.items():
         if isinstance(value, dict):

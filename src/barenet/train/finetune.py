@@ -3,7 +3,7 @@
 The user's samples (an ImageFolder, :mod:`barenet.data.folder`) are split into
 a part to learn from and a held-out part to measure on. The model goes on
 training from its own weights, as ``barenet train`` does (the same
-:class:`~barenet.train.trainer.Trainer`, checkpoints and ``--resume``), on
+:class:`~barenet.train.session.Session`, checkpoints and ``--resume``), on
 batches that are a quarter the user's samples (augmented: shifted, rotated,
 scaled, so a few drawings go a long way) and three quarters *replay* of the
 model's original training images, so that it does not forget MNIST while it learns
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,10 +34,11 @@ from ..model.classifier import Sequential
 from ..model.load import load
 from ..model.scaling import network_input
 from ..nn.options import layer_spec
-from .config import dumps, validate
+from .config import Config
 from .config import load as load_config
 from .runs import RunFolder
-from .trainer import Trainer, evaluate
+from .session import Session, new_model
+from .trainer import evaluate
 
 #: Fraction of each digit's samples held out to measure on (at least one, when it has two).
 HELD_OUT = 0.3
@@ -95,18 +97,18 @@ def split_held_out(labels: np.ndarray, rng: np.random.Generator,
 
 
 def finetune_config(parent: Sequential, parent_path: Path, samples: LabelledPictures,
-                    samples_dir: Path, epochs: int, seed: int, base: dict | None) -> dict:
+                    samples_dir: Path, epochs: int, seed: int, base: Config | None) -> Config:
     """The validated config of a fine-tuning run: the parent's architecture and recipe
     (from its run folder's config.toml when there is one), a gentler learning rate,
     augmentation for the few samples, and a ``[finetune]`` table saying what it came from."""
     config = {
         "name": "finetune", "dataset": parent.metadata.get("dataset", "mnist"), "seed": seed,
         "epochs": epochs, "batch_size": 64,
-        "validation_size": (base or {}).get("validation_size", 5000),
-        "label_smoothing": (base or {}).get("label_smoothing", 0.0), "dtype": str(parent.dtype),
+        "validation_size": base.validation_size if base else 5000,
+        "label_smoothing": base.label_smoothing if base else 0.0, "dtype": str(parent.dtype),
         # generated non-digits too, if the parent learnt from them: the taught model must not
         # forget to be unsure of what is no digit
-        "non_digits": (base or {}).get("non_digits", 0.0),
+        "non_digits": base.non_digits if base else 0.0,
         "optimizer": {"name": "adam", "lr": LR}, "schedule": {"name": "cosine"},
         "augment": dict(AUGMENT), "model": layer_specs(parent),
         "finetune": {"parent": str(parent_path.resolve()), "parent_sha256":
@@ -114,10 +116,10 @@ def finetune_config(parent: Sequential, parent_path: Path, samples: LabelledPict
                      "samples_sha256": samples.fingerprint, "held_out": HELD_OUT,
                      "replay": MIN_REPLAY},
     }
-    return validate(config)
+    return Config.from_dict(config)
 
 
-def learns_slant(config: dict) -> bool:
+def learns_slant(config: Config) -> bool:
     """Whether fine-tuning with ``config`` adds replayed digits at the user's slant.
 
     For handwriting only (a slant means nothing to Fashion-MNIST's clothes), and for
@@ -126,17 +128,95 @@ def learns_slant(config: dict) -> bool:
     error to 0.42 of its value instead of 0.77, but left the `mlp`'s as it was (0.27-0.32)
     and cost it 0.3 points of MNIST accuracy instead of 0.01.
     """
-    return config["dataset"] == "mnist" and any(
-        spec["type"] == "Conv2d" for spec in config["model"]["layers"])
+    return config.dataset == "mnist" and any(
+        layer["type"] == "Conv2d" for layer in config.model.layers)
+
+
+@dataclass(frozen=True)
+class Lesson:
+    """The prepared images of a fine-tuning run, as :func:`lesson` mixes them.
+
+    Attributes
+    ----------
+    data : PreparedData
+        Training images (N, 28, 28): the replayed digits, those at the user's slant and
+        the user's samples repeated, with labels (N,); no validation or test split.
+    held_x, held_y : ndarray (H, 28, 28), ndarray int64 (H,)
+        The user's held-out samples, prepared.
+    learnt, replayed, slanted, repeat : int
+        The user's samples learnt from, replayed digits, slanted copies, and how
+        many times each sample is repeated.
+    """
+
+    data: PreparedData
+    held_x: np.ndarray
+    held_y: np.ndarray
+    learnt: int
+    replayed: int
+    slanted: int
+    repeat: int
+
+
+def lesson(config: Config, parent: Sequential, samples: LabelledPictures, learn: np.ndarray,
+           held: np.ndarray, digits: PreparedData, rng: np.random.Generator) -> Lesson:
+    """Draw the replayed digits from ``digits`` (the parent's training split, prepared) and
+    mix them with the samples indexed by ``learn`` (:func:`split_held_out`), all prepared as
+    the parent's input; the samples indexed by ``held`` are held out."""
+    dtype, standard = np.dtype(config.dtype), parent.standardization
+    replay_count = max(MIN_REPLAY, REPLAY_PER_SAMPLE * len(learn))
+    replay = rng.choice(len(digits.y_train), min(replay_count, len(digits.y_train)),
+                        replace=False)
+    repeat = max(1, round(USER_SHARE * len(replay) / len(learn)))
+    # replayed digits written at the user's slant too, when it is not MNIST's
+    slanted_from, slanted = in_writers_slant(
+        digits.x_train[replay], samples.images[learn] if learns_slant(config)
+        else samples.images[:0], rng)
+    x_user = np.repeat(samples.images[learn], repeat, axis=0)
+    y_user = np.repeat(samples.labels[learn], repeat)
+    x_train = np.concatenate([network_input(digits.x_train[replay], dtype, standard),
+                              network_input(slanted, dtype, standard),
+                              network_input(x_user, dtype, standard)])
+    y_train = np.concatenate([digits.y_train[replay].astype(np.int64),
+                              digits.y_train[replay][slanted_from].astype(np.int64), y_user])
+    empty = np.zeros((0, 28, 28), dtype)
+    data = PreparedData(x_train, y_train, empty, np.zeros(0, np.int64), empty,
+                        np.zeros(0, np.int64), tuple(samples.class_names), standard)
+    return Lesson(data, network_input(samples.images[held], dtype, standard),
+                  samples.labels[held], len(learn), len(replay), len(slanted), repeat)
+
+
+def _config_and_run(parent: Sequential, model_path: Path, samples: LabelledPictures,
+                    samples_dir: Path, out: Path | None, epochs: int, seed: int,
+                    resume: bool) -> tuple[Config, RunFolder]:
+    """A new run's config and folder, or an interrupted run's, refused if the samples or
+    the parent changed since it started."""
+    if resume:
+        run = RunFolder(out)
+        config = load_config(str(run.config))
+        if config.finetune.samples_sha256 != samples.fingerprint or \
+                config.finetune.parent_sha256 != file_sha256(model_path):
+            raise BarenetError(f"the samples or the parent model changed since {run.path} "
+                               "started; start a new fine-tuning run instead of resuming")
+        return config, run
+    base = None  # the parent's recipe, when its run folder has one
+    parent_config = RunFolder(model_path.parent).config
+    if parent_config.is_file():
+        try:
+            base = load_config(str(parent_config))
+        except BarenetError:
+            base = None
+    config = finetune_config(parent, model_path, samples, samples_dir, epochs, seed, base)
+    return config, RunFolder.create("finetune", out)
 
 
 def finetune(model_path: Path, samples_dir: Path, out: Path | None = None, epochs: int = EPOCHS,
              seed: int = 0, data_dir: Path | None = None, resume: bool = False,
-             log=print, progress=None) -> FinetuneResult:
+             log: Callable[[str], None] = print,
+             progress: Callable[[float], None] | None = None) -> FinetuneResult:
     """Fine-tune the model at ``model_path`` on the ImageFolder ``samples_dir``.
 
     With ``resume``, ``out`` is an interrupted fine-tuning run to continue;
-    ``progress(fraction)`` is called as training goes (see :meth:`Trainer.fit`).
+    ``progress(fraction)`` is called as training goes (see :meth:`Session.train`).
 
     Raises
     ------
@@ -156,97 +236,56 @@ def finetune(model_path: Path, samples_dir: Path, out: Path | None = None, epoch
     if len(samples.labels) < 2:
         raise BarenetError(f"{samples_dir} holds {len(samples.labels)} sample; fine-tuning "
                            "needs at least 2 (better 10 or more of each digit)")
-    parent_run = RunFolder(model_path.parent)
-    base = None
-    if parent_run.config.is_file():
-        try:
-            base = load_config(str(parent_run.config))
-        except BarenetError:
-            base = None
-    if resume:
-        run = RunFolder(out)
-        config = load_config(str(run.config))
-        expected = config["finetune"]
-        if expected.get("samples_sha256") != samples.fingerprint or \
-                expected.get("parent_sha256") != file_sha256(model_path):
-            raise BarenetError(f"the samples or the parent model changed since {run.path} "
-                               "started; start a new fine-tuning run instead of resuming")
-    else:
-        config = finetune_config(parent, model_path, samples, samples_dir, epochs, seed, base)
-        run = RunFolder.create("finetune", out)
-
-    rng = np.random.default_rng(config["seed"])
-    learn, held = split_held_out(samples.labels, rng)
+    config, run = _config_and_run(parent, model_path, samples, samples_dir, out, epochs, seed,
+                                  resume)
+    rng = np.random.default_rng(config.seed)
+    learn, held_out = split_held_out(samples.labels, rng)
     if len(learn) == 0:
         raise BarenetError(f"{samples_dir}: too few samples to learn from; add more")
     counts = np.bincount(samples.labels, minlength=len(samples.class_names))
     noisy = bool(counts.min() < FEW_SAMPLES)
-
     if data_dir is None:
-        data_dir = parent_run.data_dir(config["dataset"])
-    dataset = load_dataset(config["dataset"], data_dir)
-    mnist = prepare(dataset, val_size=config["validation_size"], dtype=config["dtype"])
-    dtype = np.dtype(config["dtype"])
-    standard = parent.standardization
-    replay_count = max(MIN_REPLAY, REPLAY_PER_SAMPLE * len(learn))
-    replay = rng.choice(len(mnist.y_train), min(replay_count, len(mnist.y_train)), replace=False)
-    repeat = max(1, round(USER_SHARE * len(replay) / len(learn)))
-    # replayed digits written at the user's slant too, when it is not MNIST's
-    slanted_from, slanted = in_writers_slant(
-        mnist.x_train[replay], samples.images[learn] if learns_slant(config)
-        else samples.images[:0], rng)
-    x_user = np.repeat(samples.images[learn], repeat, axis=0)
-    y_user = np.repeat(samples.labels[learn], repeat)
-    x_train = np.concatenate([network_input(mnist.x_train[replay], dtype, standard),
-                              network_input(slanted, dtype, standard),
-                              network_input(x_user, dtype, standard)])
-    y_train = np.concatenate([mnist.y_train[replay].astype(np.int64),
-                              mnist.y_train[replay][slanted_from].astype(np.int64), y_user])
-    empty = np.zeros((0, 28, 28), dtype)
-    data = PreparedData(x_train, y_train, empty, np.zeros(0, np.int64), empty,
-                        np.zeros(0, np.int64), tuple(samples.class_names), standard)
+        data_dir = RunFolder(model_path.parent).data_dir(config.dataset)
+    dataset = load_dataset(config.dataset, data_dir)
+    mnist = prepare(dataset, val_size=config.validation_size, dtype=config.dtype)
+    taught = lesson(config, parent, samples, learn, held_out, mnist, rng)
+    held = len(taught.held_y)
 
-    x_held = network_input(samples.images[held], dtype, standard)
+    dtype, standard = np.dtype(config.dtype), parent.standardization
     x_test = network_input(mnist.x_test, dtype, standard)
-    held_before = evaluate(parent, x_held, samples.labels[held])[1] if len(held) else math.nan
+    held_before = evaluate(parent, taught.held_x, taught.held_y)[1] if held else math.nan
     recorded = parent.metadata.get("metrics", {}).get("test_accuracy")
     test_before = float(recorded) if isinstance(recorded, (int, float)) and not isinstance(
         recorded, bool) else evaluate(parent, x_test, mnist.y_test)[1]  # as train measured it
 
-    metadata = {k: v for k, v in parent.metadata.items() if k not in ("metrics", "calibration")}
-    metadata.update(config="finetune", parent=str(Path(model_path).resolve()))
-    trainer = Trainer(config, data, metadata, run, start=parent,
-                      data_sha256=dataset.checksums())
-    run.preflight(sum(a.nbytes for a in trainer.model.state().values()))
+    model = new_model(config)  # the config's dropout streams, the parent's weights
+    for name, array in parent.state().items():
+        model.set_state(name, array)
+    model.metadata.update({k: v for k, v in parent.metadata.items()
+                           if k not in ("metrics", "calibration")})
+    model.metadata.update(config="finetune", parent=str(Path(model_path).resolve()))
+    session = Session(config, taught.data, model, run=run, dataset=dataset)
+    session.begin(resume)
     if resume:
-        trainer.resume()
-        log(f"resuming {run.path} at epoch {trainer.state.epoch + 1}")
+        log(f"resuming {run.path} at epoch {session.trainer.state.epoch + 1}")
     else:
-        run.write_config(dumps(config))
-        run.write_data_source(dataset)
-        log(f"fine-tuning {model_path} on {len(learn)} of {len(samples.labels)} samples "
-            f"(x{repeat}, augmented) and {len(replay)} replayed {dataset.name} images"
-            + (f" ({len(slanted)} more at your samples' slant)" if len(slanted) else "")
-            + "; "
-            f"{len(held)} held out; run folder {run.path}")
-    model = trainer.fit(log, progress)
+        log(f"fine-tuning {model_path} on {taught.learnt} of {len(samples.labels)} samples "
+            f"(x{taught.repeat}, augmented) and {taught.replayed} replayed {dataset.name} "
+            "images" + (f" ({taught.slanted} more at your samples' slant)"
+                        if taught.slanted else "")
+            + f"; {held} held out; run folder {run.path}")
+    model = session.train(log, progress)
 
-    from .session import calibrate
-
-    x_val = network_input(mnist.x_val, dtype, standard)
-    calibration = calibrate(model, x_val, mnist.y_val)
-    if calibration:
-        model.metadata["calibration"] = calibration
-    held_after = evaluate(model, x_held, samples.labels[held])[1] if len(held) else math.nan
+    # calibrated on the digits' validation split (the session's data have none)
+    session.calibrate(model, network_input(mnist.x_val, dtype, standard), mnist.y_val)
+    held_after = evaluate(model, taught.held_x, taught.held_y)[1] if held else math.nan
     test_after = evaluate(model, x_test, mnist.y_test)[1]
-    metrics = {"held_out": int(len(held)), "held_out_accuracy_before": held_before,
+    metrics = {"held_out": held, "held_out_accuracy_before": held_before,
                "held_out_accuracy_after": held_after, "test_accuracy_before": test_before,
                "test_accuracy": test_after}
-    # no validation split: the best model is the last one, and predict and draw take a
+    # no validation split: the kept model is the last one, and predict and draw take a
     # run's best.npz
-    run.save_final(model, metrics)
-    run.save_best(model, metrics)
-    run.write_history(trainer.state.history, {"accuracy": test_after,
-                                              "held_out_accuracy": held_after})
-    return FinetuneResult(run.path, int(len(held)), held_before, held_after, test_before,
+    session.save_last(model, metrics)
+    session.save_kept(model, metrics, {"accuracy": test_after, "held_out_accuracy": held_after})
+    return FinetuneResult(run.path, held, held_before, held_after, test_before,
                           test_after, time.perf_counter() - started, noisy)

@@ -1,9 +1,10 @@
 """``barenet.fit``: train a model on arrays in memory, in one call.
 
 For a notebook or a script, the Keras-like call: the same
-:class:`~barenet.train.trainer.Trainer` as ``barenet train`` runs it (one
-training loop), with a progress bar that draws itself in a notebook, and the
-per-epoch figures come back as a :class:`History` to plot in one line::
+:class:`~barenet.train.session.Session` as ``barenet train`` runs it (one
+training loop; here with no run folder), with a progress bar that draws itself
+in a notebook, and the per-epoch figures come back as a :class:`History` to
+plot in one line::
 
     history = bn.fit(model, x, y, epochs=5, batch_size=64, validation=(xv, yv))
     plt.plot(history.loss); plt.plot(history.val_loss)
@@ -29,9 +30,9 @@ from ..model.classifier import Sequential
 from ..model.scaling import network_input
 from ..nn.losses import Loss
 from ..nn.optim import OPTIMIZERS, Optimizer
-from .config import validate
+from .config import Config
 from .finetune import layer_specs
-from .trainer import Trainer
+from .session import Session
 
 
 @dataclass
@@ -138,17 +139,16 @@ def fit(model: Sequential, x: np.ndarray, y: np.ndarray, *, epochs: int = 5,
         _check_optimizer(given, model)
         optimizer, lr = next(name for name in OPTIMIZERS.names()
                              if type(given) is OPTIMIZERS[name]), given.lr
-    config = validate({"name": "fit", "epochs": epochs, "batch_size": batch_size, "seed": seed,
-                       "dtype": str(model.dtype), "validation_size": 0,
-                       "optimizer": {"name": optimizer, "lr": lr},
-                       "model": layer_specs(model)})
+    config = Config.from_dict({"name": "fit", "epochs": epochs, "batch_size": batch_size,
+                               "seed": seed, "dtype": str(model.dtype), "validation_size": 0,
+                               "optimizer": {"name": optimizer, "lr": lr},
+                               "model": layer_specs(model)})
     data = PreparedData(x_train, y_train, x_val, y_val, x_train[:0], y_train[:0],
                         tuple(model.class_names), None)
-    trainer = Trainer(config, data, {}, None, model=model, loss_fn=loss_fn)
-    if given is not None:  # the user's own, with its state and settings, in place of a new one
-        trainer.optimizer = given
-    trainer.fit(log or (lambda line: None))
-    return History(trainer.state.history)
+    # the user's optimizer, if given, with its state and settings, in place of a new one
+    session = Session(config, data, model, loss_fn=loss_fn, optimizer=given)
+    session.train(log or (lambda line: None))
+    return History(session.history)
 
 
 def _check_optimizer(optimizer: Optimizer, model: Sequential) -> None:

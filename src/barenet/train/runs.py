@@ -14,8 +14,9 @@
         .lock            held by the process training in the folder
 
 :class:`RunFolder` is the only code that writes into a run folder, one method
-per file: the trainer writes the checkpoint and the history as it goes, the
-session the config, the data record, the two models and the plots, once each.
+per file. :class:`barenet.train.session.Session` writes the checkpoint and the
+history after every epoch (the trainer's ``save`` hook), and the config, the data
+record and the two models once each; ``barenet train`` and ``barenet report`` the plots.
 
 A run folder is untrusted input (it may come from someone else): nothing in it
 is followed if it is a symbolic link, every file is read with a size bound, and

@@ -1,27 +1,58 @@
-"""One training run end to end: data, model, loop, test accuracy, files, plots."""
+"""One training run, for ``barenet train``, ``barenet finetune`` and ``barenet.fit`` alike.
+
+A :class:`Session` holds what a run is beyond its loop (:class:`~barenet.train.trainer.Trainer`):
+the run folder, when there is one (``barenet.fit`` has none), with its config, data record,
+checkpoint and history; resuming from that checkpoint; calibration; and the saving of
+the last and the kept model. Each command is a short function that makes its config
+and its data and calls a session: :func:`train_from_config` here,
+:func:`barenet.train.finetune.finetune` and :func:`barenet.train.fit.fit`.
+"""
 
 from __future__ import annotations
 
+import functools
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..data import PreparedData
+from ..errors import BarenetError
 from ..model.classifier import Sequential
-from .config import dumps
+from ..nn.losses import Loss
+from ..nn.optim import Optimizer
+from .builder import build_model, build_optimizer
+from .checkpoint import config_fingerprint, load_checkpoint, read_state
+from .config import Config, dumps
+from .mix import Mix
 from .runs import RunFolder
-from .trainer import Trainer, evaluate, logits_of
+from .trainer import Diverged, Interrupted, Trainer, check_input_shape, evaluate, logits_of
+
+if TYPE_CHECKING:
+    from ..data.datasets import Dataset
+    from .scene_crops import SceneCrops
 
 
 def calibrate(model: Sequential, x_val: np.ndarray, y_val: np.ndarray) -> dict[str, Any]:
     """Fit the temperature of ``model`` on the prepared validation split.
 
-    Returns the ``calibration`` metadata record (empty with no validation data
-    or for a model that ends in its own ``Softmax``): the temperature, the
-    validation split's expected calibration error before and after, and the
-    "not sure" bar (:func:`barenet.model.calibration.fit_min_confidence`).
+    Parameters
+    ----------
+    model : Sequential
+    x_val : ndarray, shape (N, 28, 28)
+        Prepared images (scaled and standardised as the model's training images).
+    y_val : ndarray of int, shape (N,)
+
+    Returns
+    -------
+    dict
+        The ``calibration`` metadata record (empty with no validation data or for a
+        model that ends in its own ``Softmax``): the temperature, the validation
+        split's expected calibration error before and after, and the "not sure" bar
+        (:func:`barenet.model.calibration.fit_min_confidence`).
     """
     from ..model.calibration import expected_calibration_error, fit_min_confidence, fit_temperature
     from ..nn.functional import softmax
@@ -34,6 +65,184 @@ def calibrate(model: Sequential, x_val: np.ndarray, y_val: np.ndarray) -> dict[s
             "val_ece_before": expected_calibration_error(softmax(logits), y_val),
             "val_ece_after": expected_calibration_error(softmax(logits / t), y_val),
             "min_confidence": fit_min_confidence(softmax(logits / t), y_val)}
+
+
+def new_model(config: Config) -> Sequential:
+    """The config's model with fresh weights, drawn from its seed (``config.seeds.init``)."""
+    return build_model(config.model.table(), np.random.default_rng(config.seeds.init),
+                       np.dtype(config.dtype))
+
+
+class Session:
+    """A model, its data and its loop, and where the run is kept.
+
+    Parameters
+    ----------
+    config : Config
+    data : PreparedData
+        Train / validation images (N, 28, 28) and labels (N,), prepared; the
+        validation split may be empty.
+    model : Sequential
+        Trained in place; its ``input_shape`` must hold one image's pixels.
+    run : RunFolder, optional
+        Where the config, the data record, the checkpoint, the history and the models
+        go; without one (``barenet.fit``) nothing is written.
+    dataset : Dataset, optional
+        The data set the images come from: its files' checksums go into the
+        checkpoint and the run folder's ``data.json``.
+    scene_crops : SceneCrops, optional
+        The reader's crops of generated pages, for a config with a ``scene_crops``
+        share (:class:`~barenet.train.mix.Mix`).
+    loss_fn : Loss, optional
+        See :class:`~barenet.train.trainer.Trainer`.
+    optimizer : Optimizer, optional
+        Used as it is instead of one built from ``config.optimizer`` (``barenet.fit``).
+
+    Attributes
+    ----------
+    trainer : Trainer
+    mix : Mix
+        What each batch holds besides its digits.
+
+    Raises
+    ------
+    BarenetError
+        A model that does not take the images, an unwritable run folder, a full disk.
+    """
+
+    def __init__(self, config: Config, data: PreparedData, model: Sequential, *,
+                 run: RunFolder | None = None, dataset: Dataset | None = None,
+                 scene_crops: SceneCrops | None = None, loss_fn: Loss | None = None,
+                 optimizer: Optimizer | None = None) -> None:
+        check_input_shape(list(config.model.input_shape), data.x_train.shape[1:])
+        self.config, self.run, self.dataset = config, run, dataset
+        table = config.to_dict()
+        self.mix = Mix(config, data, scene_crops)
+        if optimizer is None:
+            optimizer = build_optimizer(table, model.parameters())
+        # the hook holds the run folder, not the session: no cycle keeps the folder's lock
+        # after the session is gone
+        self.trainer = Trainer(model, optimizer, data, config, mix=self.mix, loss_fn=loss_fn,
+                               save=functools.partial(_save, run) if run is not None else None)
+        self.trainer.state.config_sha256 = config_fingerprint(table)
+        self.trainer.state.data_sha256 = dict(dataset.checksums()) if dataset else {}
+        if run is not None:
+            run.preflight(sum(a.nbytes for a in model.state().values()))
+
+    @property
+    def model(self) -> Sequential:
+        return self.trainer.model
+
+    @property
+    def history(self) -> list[dict[str, Any]]:
+        """One row per epoch trained (``runs.HISTORY_COLUMNS``)."""
+        return self.trainer.state.history
+
+    # -- the run folder -------------------------------------------------------------
+    def begin(self, resume: bool = False) -> None:
+        """Continue from the run folder's checkpoint (``resume``), or write a new run's
+        ``config.toml`` and ``data.json``. Nothing without a run folder."""
+        if self.run is None:
+            return
+        if resume:
+            self._resume()
+        else:
+            self.run.write_config(dumps(self.config))
+            if self.dataset is not None:
+                self.run.write_data_source(self.dataset)
+
+    def _resume(self) -> None:
+        """Put the checkpoint's model, optimizer, random states and position into the loop.
+
+        Refused, in one line, when the checkpoint was written for another config
+        (``config.toml`` edited since) or other data files, or does not fit this run.
+        """
+        run, trainer = self.run, self.trainer
+        where = run.checkpoint
+        saved, state = read_state(where), trainer.state
+        if saved.config_sha256 != state.config_sha256:
+            raise BarenetError(f"{run.config} changed since {where} was written (or the "
+                               "checkpoint belongs to another run); a resumed run must train "
+                               "on what it started with: undo the edit, or start a new run")
+        if state.data_sha256 and saved.data_sha256 != state.data_sha256:
+            changed = sorted(k for k in {**saved.data_sha256, **state.data_sha256}
+                             if saved.data_sha256.get(k) != state.data_sha256.get(k))
+            raise BarenetError(f"the data files differ from those {run.path} trained on "
+                               f"({', '.join(changed)}); resume with the same --data-dir, or "
+                               "start a new run")
+        batches, generators = len(trainer.batches), trainer.generators()
+        if not (saved.epoch <= self.config.epochs and saved.batch < max(batches, 1)
+                and len(saved.rngs) == len(generators)
+                and (saved.batch == 0) == (saved.partial is None)):
+            raise BarenetError(f"checkpoint {where} is at epoch {saved.epoch}, batch "
+                               f"{saved.batch} with {len(saved.rngs)} random states; this run "
+                               f"has {self.config.epochs} epochs of {batches} batches and "
+                               f"{len(generators)} random generators: start a new run")
+        trainer.restore(*load_checkpoint(where, trainer.model, trainer.optimizer, saved))
+
+    def _saved_so_far(self) -> str:
+        """``; <files> in <run> are intact`` naming only files that exist."""
+        run = self.run
+        names = [p.name for p in (run.checkpoint,) if p.is_file()] if run else []
+        if not names:
+            return "; no model or checkpoint had been saved yet"
+        verb = "is" if len(names) == 1 else "are"
+        return f"; {', '.join(names)} in {run.path} {verb} intact"
+
+    # -- training ---------------------------------------------------------------------
+    def train(self, log: Callable[[str], None] = print,
+              progress: Callable[[float], None] | None = None) -> Sequential:
+        """Run the loop (:meth:`Trainer.fit`); returns the model after the last epoch.
+
+        Raises
+        ------
+        Interrupted
+            Saying whether a checkpoint was saved and how to resume.
+        Diverged
+            Saying what to try and what was saved so far.
+        """
+        try:
+            return self.trainer.fit(log, progress)
+        except Interrupted as exc:
+            after = ("the model keeps the weights it had then" if self.run is None else
+                     f"checkpoint saved. Resume with: barenet train --resume {self.run.path}")
+            raise Interrupted(f"{exc}; {after}") from None
+        except Diverged as exc:
+            raise Diverged(f"{exc}{self._saved_so_far()}") from None
+
+    def kept(self) -> Sequential:
+        """The model with the kept epoch's weights (the best, or the last; see ``keep``)."""
+        return self.trainer.restore_best()
+
+    def calibrate(self, model: Sequential, x_val: np.ndarray,
+                  y_val: np.ndarray) -> dict[str, Any]:
+        """Fit ``model``'s temperature and "not sure" bar on prepared images (:func:`calibrate`)
+        and record them in its metadata; returns the record (empty when there is none)."""
+        calibration = calibrate(model, x_val, y_val)
+        if calibration:
+            model.metadata["calibration"] = calibration
+        return calibration
+
+    def save_last(self, model: Sequential, metrics: dict[str, Any]) -> None:
+        """``model.npz``: the model after the last epoch, with ``metrics``."""
+        if self.run is not None:
+            self.run.save_final(model, metrics)
+
+    def save_kept(self, model: Sequential, metrics: dict[str, Any],
+                  test: dict[str, Any]) -> None:
+        """``best.npz``: the kept model with ``metrics``; then the history, closed with the
+        ``test`` result (which marks the run finished)."""
+        if self.run is not None:
+            self.run.save_best(model, metrics)
+            self.run.write_history(self.history, test)
+
+
+def _save(run: RunFolder, trainer: Trainer) -> None:
+    """The trainer's ``save`` for a run folder: the checkpoint, and at an epoch's end the
+    history."""
+    if trainer.state.partial is None:
+        run.write_history(trainer.state.history)
+    run.save_checkpoint(trainer.model, trainer.optimizer, trainer.best, trainer.state)
 
 
 @dataclass
@@ -51,83 +260,88 @@ class TrainingResult:
     tta_views: dict[str, bool] = field(default_factory=dict)
 
 
-def train_from_config(config: dict[str, Any], data_dir: Path | None = None,
+def train_from_config(config: Config, data_dir: Path | None = None,
                       out: Path | None = None, resume: bool = False, plots: bool = True,
-                      log=print) -> TrainingResult:
+                      log: Callable[[str], None] = print) -> TrainingResult:
     """Train as ``config`` says; write the run folder; return the test result.
 
     With ``resume``, ``out`` is an existing run folder whose checkpoint is continued.
     """
     from ..data import load_dataset, prepare
-    from ..data.non_digits import pool_size
 
     started = time.perf_counter()
-    run = RunFolder(out) if resume else RunFolder.create(config["name"], out)
+    run = RunFolder(out) if resume else RunFolder.create(config.name, out)
     if resume:
         run.check_unfinished()
     if resume and data_dir is None:  # the folder the interrupted run read its data from
-        data_dir = run.data_dir(config["dataset"])
-    dataset = load_dataset(config["dataset"], data_dir)
-    data = prepare(dataset, val_size=config["validation_size"], dtype=config["dtype"],
-                   standardize=config["standardize"])
+        data_dir = run.data_dir(config.dataset)
+    dataset = load_dataset(config.dataset, data_dir)
+    data = prepare(dataset, val_size=config.validation_size, dtype=config.dtype,
+                   standardize=config.standardize)
+    crops = _pools(config, dataset, data, log)
+    model = new_model(config)
     norm = data.standardization.to_dict() if data.standardization else {"mean": 0.0, "std": 1.0}
-    metadata = {"dataset": dataset.name, "class_names": list(data.class_names),
-                "normalization": norm, "config": config["name"]}
-    crops = None
-    if config["scene_crops"]:
-        from .scene_crops import scene_crops
-
-        log(f"making {config['scene_count']} pages and extracting the reader's crops...")
-        crops = scene_crops(dataset, config["scene_count"], config["seed"],
-                            validation_size=config["validation_size"])
-        log(f"{len(crops)} crops in {crops.seconds:.0f} s ({crops.seconds_per_crop:.3f} s a "
-            f"page; no ink found on {crops.skipped})")
-    non_digits = pool_size(config["non_digits"], len(data.y_train))
-    if non_digits:  # the first thing that takes a while: say so before it starts
-        log(f"making {non_digits:,} pictures of no digit, so the model can say \"not sure\" "
-            f"(non_digits = {config['non_digits']:g})...")
-    trainer = Trainer(config, data, metadata, run, data_sha256=dataset.checksums(),
-                      scene_crops=crops)
-    run.preflight(sum(a.nbytes for a in trainer.model.state().values()))
+    model.metadata.update({"dataset": dataset.name, "class_names": list(data.class_names),
+                           "normalization": norm, "config": config.name})
+    session = Session(config, data, model, run=run, dataset=dataset, scene_crops=crops)
+    session.begin(resume)
+    state = session.trainer.state
     if resume:
-        trainer.resume()
-        log(f"resuming {run.path} at epoch {trainer.state.epoch + 1}, "
-            f"batch {trainer.state.batch + 1}")
+        log(f"resuming {run.path} at epoch {state.epoch + 1}, batch {state.batch + 1}")
     else:
-        run.write_config(dumps(config))
-        run.write_data_source(dataset)
-        log(trainer.model.summary())
-        extra = ("" if trainer.non_digits is None else
-                 f" and {len(trainer.non_digits)} generated non-digits")
+        log(model.summary())
+        non_digits = session.mix.non_digits
+        extra = "" if non_digits is None else f" and {len(non_digits)} generated non-digits"
         if crops is not None:
             extra += f" and {len(crops)} crops of generated pages"
         log(f"training on {dataset.name}: {len(data.y_train)} images{extra}, validating on "
             f"{len(data.y_val)}; run folder {run.path}")
-    model = trainer.fit(log)
-    run.save_final(model, {"epochs": trainer.state.epoch})
+    model = session.train(log)
+    session.save_last(model, {"epochs": state.epoch})
 
-    best = trainer.restore_best()
-    calibration = calibrate(best, data.x_val, data.y_val)
+    best = session.kept()
+    calibration = session.calibrate(best, data.x_val, data.y_val)
     if calibration:
-        best.metadata["calibration"] = calibration
         log(f"calibration: temperature {calibration['temperature']:.3f} on the validation "
             f"split (expected calibration error {calibration['val_ece_before']:.2%} -> "
             f"{calibration['val_ece_after']:.2%})")
     test_loss, test_acc = evaluate(best, data.x_test, data.y_test)
-    record = trainer.state.best or {"epoch": trainer.state.epoch}
+    record = state.best or {"epoch": state.epoch}
     best_epoch = int(record["epoch"])
     metrics = {**record, "test_accuracy": test_acc, "test_loss": test_loss}
-    views = {"shift": config["augment"].get("max_shift", 0) >= 1,
-             "mirror": bool(config["augment"].get("flip"))}
+    views = {"shift": config.augment.max_shift >= 1, "mirror": config.augment.flip}
     tta = evaluate(best, data.x_test, data.y_test, **views)[1] if any(views.values()) else None
     if tta is not None:
         metrics["test_accuracy_tta"] = tta
-    run.save_best(best, metrics)
-    run.write_history(trainer.state.history, {"accuracy": test_acc, "loss": test_loss,
-                                              "best_epoch": best_epoch})
-    if plots and config["plots"]:
+    session.save_kept(best, metrics, {"accuracy": test_acc, "loss": test_loss,
+                                      "best_epoch": best_epoch})
+    if plots and config.plots:
         paths = run.write_plots(best, dataset.test_images, dataset.test_labels,
                                 list(data.class_names))
         log(f"plots: {', '.join(p.name for p in paths)} in {run.plots}")
     return TrainingResult(run.path, dataset.name, test_acc, test_loss, best_epoch,
                           time.perf_counter() - started, tta, views)
+
+
+def _pools(config: Config, dataset: Dataset, data: PreparedData,
+           log: Callable[[str], None]) -> SceneCrops | None:
+    """The reader's crops of generated pages, for a config with a ``scene_crops`` share
+    (None without); and a line saying so before the session makes the non-digits, the
+    first thing that takes a while."""
+    from ..data.non_digits import pool_size
+
+    crops = None
+    if config.scene_crops:
+        from .scene_crops import scene_crops
+
+        log(f"making {config.scene_count} pages and extracting the reader's crops...")
+        crops = scene_crops(dataset, config.scene_count, config.seed,
+                            validation_size=config.validation_size)
+        log(f"{len(crops)} crops in {crops.seconds:.0f} s ({crops.seconds_per_crop:.3f} s a "
+            f"page; no ink found on {crops.skipped})")
+    non_digits = pool_size(config.non_digits, len(data.y_train))
+    if non_digits:
+        log(f"making {non_digits:,} pictures of no digit, so the model can say \"not sure\" "
+            f"(non_digits = {config.non_digits:g})...")
+    return crops
+
