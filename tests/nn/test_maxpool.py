@@ -4,7 +4,6 @@ float64, on odd image sizes and with strides > 1."""
 
 import numpy as np
 import pytest
-from torch_parity import close, torch  # skips this file without PyTorch
 
 import barenet as bn
 from barenet.nn.layers import (
@@ -17,6 +16,8 @@ from barenet.nn.layers import (
     MaxPool2d,
     ReLU,
 )
+
+from .torch_parity import close, torch  # skips this file without PyTorch
 
 F = torch.nn.functional
 

@@ -3,7 +3,6 @@ parameter gradients (and batch-norm running statistics) agree to 1e-10 in float6
 
 import numpy as np
 import pytest
-from torch_parity import close, torch  # skips this file without PyTorch
 
 from barenet.nn.layers import (
     BatchNorm1d,
@@ -19,6 +18,8 @@ from barenet.nn.layers import (
 )
 from barenet.nn.losses import BCEWithLogits, MSELoss, SoftmaxCrossEntropy
 from barenet.nn.losses.cross_entropy import NO_CLASS
+
+from .torch_parity import close, torch  # skips this file without PyTorch
 
 F = torch.nn.functional
 

@@ -3,7 +3,6 @@ and of a whole 784-128-64-10 training run (same loss at every step within 1e-8).
 
 import numpy as np
 import pytest
-from torch_parity import TOL, torch  # skips this file without PyTorch
 
 import barenet as bn
 from barenet.nn.layers import Linear, ReLU
@@ -17,6 +16,8 @@ from barenet.nn.optim import (
     clip_grad_norm,
     make_schedule,
 )
+
+from .torch_parity import TOL, torch  # skips this file without PyTorch
 
 SHAPES = [(5, 4), (4,), (3, 2, 2)]
 
