@@ -1,11 +1,14 @@
-"""Weight initialisers: the textbook one-liner's values, drawn a chunk at a time."""
+"""Weight initialisers: the textbook one-liner's values, drawn a chunk at a time; the
+spread a layer's weights get; an unknown name is a one-line error."""
 
 import tracemalloc
 
 import numpy as np
 import pytest
 
+from barenet.errors import BarenetError
 from barenet.nn import init
+from barenet.nn.layers import Linear
 
 TEXTBOOK = {
     "he": lambda shape, fan_in, fan_out, rng: rng.standard_normal(shape) * np.sqrt(2 / fan_in),
@@ -35,3 +38,20 @@ def test_a_large_layer_needs_little_more_than_its_weights():
     finally:
         tracemalloc.stop()
     assert peak < weights.nbytes + 4 * 8 * init.CHUNK
+
+
+def test_unknown_initialiser_is_a_clear_error():
+    with pytest.raises(BarenetError, match="unknown initialiser 'magic'.*he"):
+        Linear(3, 2, init="magic")
+
+
+def test_initialisers_have_the_documented_spread():
+    n_in, n_out = 400, 300
+    for init_name, std in [("he", np.sqrt(2 / n_in)), ("lecun", np.sqrt(1 / n_in)),
+                           ("xavier", np.sqrt(6 / (n_in + n_out)) / np.sqrt(3))]:
+        w = Linear(n_in, n_out, init=init_name, rng=0).params["weight"].data
+        assert w.shape == (n_in, n_out)
+        assert abs(w.std() / std - 1) < 0.02, init_name
+    w = Linear(n_in, n_out, init="xavier", rng=0).params["weight"].data
+    assert np.abs(w).max() <= np.sqrt(6 / (n_in + n_out))
+    assert not Linear(3, 2).params["bias"].data.any()

@@ -1,5 +1,6 @@
-"""Sequential and Module behaviour: summary, train/eval propagation, dropout in eval,
-determinism from a seed, dtype casting, and clear errors for misuse."""
+"""Parameter, Module and Sequential: the chain's gradient check (nested, and a whole CNN),
+a small CNN's every gradient against PyTorch, and the behaviour of the chain: summary,
+train/eval propagation, determinism from a seed, dtype casting, parameters as attributes."""
 
 import re
 
@@ -7,19 +8,27 @@ import numpy as np
 import pytest
 
 import barenet as bn
-from barenet.errors import BarenetError
+from barenet.nn.gradcheck import away_from_kinks, model_example
 from barenet.nn.layers import (
+    AvgPool2d,
     BatchNorm1d,
+    BatchNorm2d,
+    Conv2d,
     Dropout,
     Flatten,
+    GlobalAvgPool2d,
     LeakyReLU,
     Linear,
+    MaxPool2d,
     ReLU,
     Sigmoid,
     Tanh,
 )
-from barenet.nn.losses import BCEWithLogits, MSELoss, SoftmaxCrossEntropy
-from barenet.nn.optim import SGD, Adam
+from barenet.nn.losses import SoftmaxCrossEntropy
+from barenet.nn.optim import Adam
+
+from .checks import assert_gradcheck
+from .torch_parity import both_passes, close, needs_torch, torch, torch_conv
 
 
 def mlp(seed=0, dtype=np.float32):
@@ -28,6 +37,66 @@ def mlp(seed=0, dtype=np.float32):
                           Dropout(0.3, rng=rng), Linear(128, 64, rng=rng), ReLU(),
                           Linear(64, 10, rng=rng)]).astype(dtype)
 
+
+# --- the gradient check of the chain --------------------------------------------------------
+
+
+def test_whole_sequential(rng):
+    example = model_example(rng)
+    result = assert_gradcheck(example.target, example.x, max_entries=None)
+    n_params = len(example.target.parameters())
+    assert len(result.errors) == n_params + 1  # every parameter of every layer, plus input
+
+
+def test_nested_sequential_parameters_are_checked(rng):
+    inner = bn.Sequential([Linear(4, 3, rng=rng), Tanh()])
+    model = bn.Sequential([inner, Linear(3, 2, rng=rng)]).astype(np.float64)
+    result = assert_gradcheck(model, rng.standard_normal((5, 4)))
+    assert set(result.errors) == {"input", "0.0.weight", "0.0.bias", "1.weight", "1.bias"}
+
+
+def small_cnn(rng, dtype=np.float64) -> bn.Sequential:
+    return bn.Sequential([
+        Conv2d(1, 4, 3, padding=1, rng=rng), BatchNorm2d(4), ReLU(), MaxPool2d(2),
+        Conv2d(4, 6, 3, stride=2, padding=1, rng=rng), BatchNorm2d(6), ReLU(),
+        Dropout(0.25, rng=rng.integers(2**32)), AvgPool2d(2, stride=1), GlobalAvgPool2d(),
+        Linear(6, 3, rng=rng),
+    ], input_shape=(1, 12, 11)).astype(dtype)
+
+
+def test_whole_cnn(rng):
+    model = small_cnn(rng)
+    assert_gradcheck(model, away_from_kinks(rng.standard_normal((4, 1, 12, 11))), max_entries=60)
+
+
+# --- PyTorch parity of the chain ------------------------------------------------------------
+
+
+@needs_torch
+def test_small_cnn_every_gradient(rng):
+    layers = [Conv2d(1, 4, 3, padding=1, rng=rng), BatchNorm2d(4), ReLU(), MaxPool2d(2),
+              Conv2d(4, 8, 3, stride=2, padding=1, rng=rng), BatchNorm2d(8), ReLU(),
+              AvgPool2d(3, stride=1, padding=1), Flatten(), Linear(8 * 4 * 3, 5, rng=rng)]
+    model = bn.Sequential(layers, input_shape=(1, 15, 11)).astype(np.float64)
+    ref = torch.nn.Sequential(
+        torch_conv(layers[0]), torch.nn.BatchNorm2d(4), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+        torch_conv(layers[4]), torch.nn.BatchNorm2d(8), torch.nn.ReLU(),
+        torch.nn.AvgPool2d(3, stride=1, padding=1), torch.nn.Flatten(),
+        torch.nn.Linear(8 * 4 * 3, 5)).double()
+    with torch.no_grad():
+        ref[9].weight.copy_(torch.tensor(layers[9].params["weight"].data.T))
+        ref[9].bias.zero_()
+    x = rng.standard_normal((6, 1, 15, 11))
+    both_passes(model, ref, x, rng.standard_normal((6, 5)))
+    for i in (0, 4):
+        close(layers[i].params["weight"].grad, ref[i].weight.grad, f"conv {i} weight")
+        close(layers[i].params["bias"].grad, ref[i].bias.grad, f"conv {i} bias")
+    for i in (1, 5):
+        close(layers[i].params["gamma"].grad, ref[i].weight.grad, f"batch-norm {i} gamma")
+    close(layers[9].params["weight"].grad, ref[9].weight.grad.T, "linear weight")
+
+
+# --- the chain's behaviour ------------------------------------------------------------------
 
 def test_summary_lists_layers_shapes_and_parameter_counts():
     model = mlp()
@@ -77,22 +146,6 @@ def test_train_eval_propagate_to_every_layer():
     outer = bn.Sequential([Linear(3, 3), inner])
     outer.eval()
     assert not inner.training and not inner.layers[0].training
-
-
-def test_dropout_is_identity_in_eval_and_random_in_train(rng):
-    layer = Dropout(0.5, rng=0)
-    x = rng.standard_normal((50, 40))
-    layer.eval()
-    assert layer.forward(x) is x
-    g = rng.standard_normal(x.shape)
-    assert layer.backward(g) is g
-    layer.train()
-    first, second = layer.forward(x), layer.forward(x)
-    assert not np.array_equal(first, second)  # a fresh mask every batch
-    assert set(np.unique(np.round(first / x, 12))) == {0.0, 2.0}
-    assert Dropout(0.0).forward(x) is x
-    with pytest.raises(bn.BarenetError, match=r"\[0, 1\)"):
-        Dropout(1.0)
 
 
 def test_model_in_eval_is_deterministic_and_batchnorm_uses_running_stats(rng):
@@ -174,65 +227,6 @@ def test_backward_without_input_grad_gives_the_same_parameter_gradients(rng):
     np.testing.assert_array_equal(model.backward(g), dx)  # the default contract is back
 
 
-def test_linear_rejects_wrong_input_shape(rng):
-    layer = Linear(784, 10, rng=rng)
-    with pytest.raises(bn.BarenetError, match=r"\(N, 784\).*Flatten"):
-        layer.forward(np.zeros((2, 1, 28, 28), np.float32))
-    with pytest.raises(bn.BarenetError, match="784"):
-        layer.forward(np.zeros((2, 783), np.float32))
-
-
-def test_unknown_initialiser_is_a_clear_error():
-    with pytest.raises(bn.BarenetError, match="unknown initialiser 'magic'.*he"):
-        Linear(3, 2, init="magic")
-
-
-def test_initialisers_have_the_documented_spread():
-    n_in, n_out = 400, 300
-    for init, std in [("he", np.sqrt(2 / n_in)), ("lecun", np.sqrt(1 / n_in)),
-                      ("xavier", np.sqrt(6 / (n_in + n_out)) / np.sqrt(3))]:
-        w = Linear(n_in, n_out, init=init, rng=0).params["weight"].data
-        assert w.shape == (n_in, n_out)
-        assert abs(w.std() / std - 1) < 0.02, init
-    w = Linear(n_in, n_out, init="xavier", rng=0).params["weight"].data
-    assert np.abs(w).max() <= np.sqrt(6 / (n_in + n_out))
-    assert not Linear(3, 2).params["bias"].data.any()
-
-
-def test_loss_target_errors_are_clear(rng):
-    z = rng.standard_normal((4, 3))
-    ce = SoftmaxCrossEntropy()
-    with pytest.raises(bn.BarenetError, match="4 outputs but 1 targets"):
-        ce.forward(z, np.array([1]))
-    with pytest.raises(bn.BarenetError, match=r"\[0, 3\)"):
-        ce.forward(z, np.array([0, 1, 2, 3]))
-    with pytest.raises(bn.BarenetError, match="integer class labels"):
-        ce.forward(z, np.array([0.0, 1.0, 2.0, 1.0]))
-    with pytest.raises(bn.BarenetError, match=r"\(N, 3\)"):
-        ce.forward(z, np.eye(4))
-    with pytest.raises(bn.BarenetError, match=r"\(N, K\)"):
-        ce.forward(z.reshape(2, 2, 3), np.array([0, 1]))
-    with pytest.raises(bn.BarenetError, match="label_smoothing"):
-        SoftmaxCrossEntropy(1.0)
-    for loss in (MSELoss(), BCEWithLogits()):
-        with pytest.raises(bn.BarenetError, match="targets of shape"):
-            loss.forward(z, np.zeros((4, 2)))
-
-
-def test_batchnorm_rejects_wrong_shape():
-    with pytest.raises(bn.BarenetError, match=r"BatchNorm1d\(4\)"):
-        BatchNorm1d(4).forward(np.zeros((3, 5), np.float32))
-
-
-def test_optimizer_errors_are_clear():
-    with pytest.raises(bn.BarenetError, match="no parameters"):
-        SGD([], lr=0.1)
-    with pytest.raises(bn.BarenetError, match="learning rate"):
-        SGD(mlp().parameters(), lr=0)
-    with pytest.raises(bn.BarenetError, match="unknown optimizer 'sgdd'"):
-        bn.optim.OPTIMIZERS["sgdd"]
-
-
 def test_float32_training_stays_float32(rng):
     model = mlp()
     opt = Adam(model.parameters())
@@ -245,40 +239,7 @@ def test_float32_training_stays_float32(rng):
     assert all(a.dtype == np.float32 for a in model.state().values())
 
 
-def test_flush_subnormals_zeroes_only_tiny_float32_values():
-    from barenet.nn.optim import flush_subnormals
-
-    tiny32 = np.array([1e-38, -1e-35, 1e-31, 1e-29, 0.5], np.float32)
-    tiny64 = np.array([1e-38, 1e-300, 0.5])
-    flush_subnormals([tiny32, tiny64])
-    assert np.array_equal(tiny32, np.array([0, 0, 0, 1e-29, 0.5], np.float32))
-    assert np.array_equal(tiny64, [1e-38, 1e-300, 0.5])  # float64 left alone
-
-
-@pytest.mark.parametrize("options", [dict(num_features=0), dict(num_features=3, eps=-1e-5),
-                                     dict(num_features=3, momentum=1.5),
-                                     dict(num_features=3, eps=float("nan"))])
-def test_batchnorm_rejects_meaningless_options(options):
-    with pytest.raises(bn.BarenetError, match="BatchNorm1d: (num_features|eps|momentum) must be"):
-        BatchNorm1d(**options)
-
-
-def test_batchnorm_single_sample_batch_leaves_running_stats(rng):
-    """A last training batch of one sample has no variance: the running estimates
-    must not be pulled toward 0 by it (PyTorch raises here instead)."""
-    layer = BatchNorm1d(3, dtype=np.float64)
-    layer.forward(rng.standard_normal((20, 3)) * 4 + 1)
-    mean, var = layer.buffers["running_mean"].copy(), layer.buffers["running_var"].copy()
-    y = layer.forward(rng.standard_normal((1, 3)))
-    assert np.array_equal(layer.buffers["running_mean"], mean)
-    assert np.array_equal(layer.buffers["running_var"], var)
-    assert np.array_equal(y, np.broadcast_to(layer.params["beta"].data, (1, 3)))
-    assert not np.any(layer.backward(np.ones((1, 3))))
-
-
 def test_parameters_are_attributes_as_in_pytorch():
-    from barenet.nn.layers import BatchNorm1d, Conv2d
-
     linear = Linear(3, 2, rng=0)
     assert linear.weight is linear.params["weight"] and linear.bias is linear.params["bias"]
     assert linear.weight.data.shape == (3, 2) and linear.bias.data.shape == (2,)
@@ -292,39 +253,3 @@ def test_parameters_are_attributes_as_in_pytorch():
     with pytest.raises(AttributeError):
         ReLU().gamma  # noqa: B018
     assert ReLU().weight is None
-
-
-@pytest.mark.parametrize("betas", [(1.0, 0.999), (0.9, 1.0), (-0.1, 0.9)])
-def test_adam_refuses_betas_outside_zero_one(betas):
-    from barenet.nn.module import Parameter
-    from barenet.nn.optim import Adam
-
-    with pytest.raises(bn.BarenetError, match=r"betas must be a list of two numbers in \[0, 1\)"):
-        Adam([Parameter(np.zeros(2))], betas=betas)
-
-
-def test_predict_with_mirror_averages_each_image_with_its_mirror_image(rng):
-    model = bn.Sequential([Linear(784, 10, rng=rng)])  # raw images are mirrored, not rows
-    images = rng.integers(0, 256, (5, 28, 28), dtype=np.uint8)
-    plain, mirrored = model.predict_logits(images), model.predict_logits(images[:, :, ::-1])
-    np.testing.assert_allclose(model.predict_logits(images, mirror=True),
-                               (plain + mirrored) / 2, rtol=1e-6, atol=1e-6)
-    symmetric = np.concatenate([images[:, :, :14], images[:, :, 13::-1]], axis=2)
-    np.testing.assert_allclose(model.predict_logits(symmetric, mirror=True),
-                               model.predict_logits(symmetric), rtol=1e-6, atol=1e-6)
-    with pytest.raises(BarenetError, match=r"mirroring expects images of shape \(N, H, W\)"):
-        model.predict_logits(images.reshape(5, 784), mirror=True)
-
-
-def test_predict_with_shift_averages_each_image_with_its_four_one_pixel_shifts(rng):
-    model = bn.Sequential([Linear(784, 10, rng=rng)])
-    images = np.zeros((5, 28, 28), np.uint8)  # a blank edge, as MNIST's: rolling it in
-    images[:, 4:24, 4:24] = rng.integers(0, 256, (5, 20, 20))  # is what the shift does
-    shifted = [np.roll(images, step, axis=axis) for step in (-1, 1) for axis in (1, 2)]
-    views = [images, *shifted]
-    expected = sum(model.predict_logits(v) for v in views) / 5
-    np.testing.assert_allclose(model.predict_logits(images, shift=True), expected,
-                               rtol=1e-5, atol=1e-5)
-    both = sum(model.predict_logits(v) + model.predict_logits(v[:, :, ::-1]) for v in views) / 10
-    np.testing.assert_allclose(model.predict_logits(images, shift=True, mirror=True), both,
-                               rtol=1e-5, atol=1e-5)

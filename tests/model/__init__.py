@@ -1,0 +1,1 @@
+"""The model ring (barenet.model): the trained artefact, one test file per concept."""
