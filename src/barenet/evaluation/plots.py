@@ -562,7 +562,7 @@ def feature_maps(model: Sequential, image: np.ndarray) -> tuple[np.ndarray, list
 
 
 def plot_feature_maps(image: np.ndarray, maps: np.ndarray, path: str | os.PathLike,
-                      layer_names: Sequence[str] = ("Conv2d",)) -> Path:
+                      layer_names: Sequence[str]) -> Path:
     """An input image beside its feature maps, each map scaled to its own range.
 
     Parameters
