@@ -487,7 +487,7 @@ def check_load(fuzz, path: Path, data: bytes) -> None:
     if model is None:
         return
     assert model.dtype in (np.float32, np.float64)
-    for name, array in model.state().items():
+    for name, array in model.state_dict().items():
         assert array.dtype == model.dtype and np.all(np.isfinite(array)), name
     if model.input_shape and math.prod(model.input_shape) <= 10_000:
         try:
@@ -701,7 +701,7 @@ def _checkpoint_parts():
                       epoch_start_rng=np.random.default_rng(0).bit_generator.state,
                       rngs=[np.random.default_rng(i).bit_generator.state for i in range(3)],
                       config_sha256="a" * 64, data_sha256={"f": "b" * 64})
-    arrays = members(model, optimizer, model.state(), state)
+    arrays = members(model, optimizer, model.state_dict(), state)
     return fresh, zip_of([(f"{k}.npy", npy(v)) for k, v in arrays.items()])
 
 

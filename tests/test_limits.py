@@ -96,8 +96,8 @@ def test_declared_arrays_and_shapes_are_the_built_layers(kind, options, shape):
     spec = LAYERS[kind].spec
     full = check_options(kind, spec, options)
     layer = LAYERS[kind](**options)
-    assert spec.arrays(full) == [a.shape for a in layer.state().values()]
-    assert spec.values(full) == sum(a.size for a in layer.state().values())
+    assert spec.arrays(full) == [a.shape for a in layer.state_dict().values()]
+    assert spec.values(full) == sum(a.size for a in layer.state_dict().values())
     assert spec.shape(full, shape) == layer.output_shape(shape)
     assert layer.forward(np.zeros((2, *shape), np.float32)).shape[1:] == spec.shape(full, shape)
 
@@ -213,7 +213,7 @@ def test_a_small_file_cannot_make_the_loader_allocate_gigabytes(tmp_path):
     head = Linear(65536, 1, rng=0)
     model = bn.Sequential([conv, GlobalAvgPool2d(), head], input_shape=(1, 28, 28))
     arrays = {f"{i}.{k}": v for i, layer in enumerate(model.layers)
-              for k, v in layer.state().items()}
+              for k, v in layer.state_dict().items()}
     layers = model.config()["layers"]
     path = forged(tmp_path / "wide.npz", layers, [1, 28, 28], arrays)
     with pytest.raises(bn.BarenetError) as info:

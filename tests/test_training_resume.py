@@ -82,7 +82,7 @@ def time_training(proc: subprocess.Popen, stop_after: float | None = None) -> fl
 
 
 def weights(run_dir) -> dict[str, np.ndarray]:
-    return barenet.load(run_dir / "model.npz").state()
+    return barenet.load(run_dir / "model.npz").state_dict()
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])

@@ -159,7 +159,7 @@ def test_same_seed_same_weights(tiny_data, tiny_config, tmp_path):
         assert main(["train", "--config", str(tiny_config), "--data-dir", str(tiny_data),
                      "--out", str(tmp_path / name), "--no-plots",
                      "--set", "augment.max_shift=1"]) == 0
-    a, b = (barenet.load(tmp_path / name / "model.npz").state() for name in ("a", "b"))
+    a, b = (barenet.load(tmp_path / name / "model.npz").state_dict() for name in ("a", "b"))
     for key in a:
         np.testing.assert_array_equal(a[key], b[key])
 
@@ -265,8 +265,8 @@ def test_keep_last_keeps_the_last_epochs_model_and_still_calibrates(tiny_data, t
     printed = capsys.readouterr().out
     assert "(mnist, the last epoch's model (keep = \"last\"), epoch 3)" in printed
     best, last = (barenet.load(out / name) for name in ("best.npz", "model.npz"))
-    for name, array in last.state().items():
-        np.testing.assert_array_equal(best.state()[name], array)
+    for name, array in last.state_dict().items():
+        np.testing.assert_array_equal(best.state_dict()[name], array)
     history = json.loads((out / "history.json").read_text())
     assert best.metadata["metrics"]["val_accuracy"] == history["epochs"][-1]["val_acc"]
     assert "calibration" in best.metadata  # the validation split still calibrates
@@ -462,7 +462,7 @@ def test_the_thread_count_does_not_change_the_trained_weights(tiny_data, tiny_co
                      "--out", str(out), "--no-plots", "--threads", str(threads),
                      "--set", "model.input_shape=[1, 28, 28]",
                      "--set", f"model.layers={layers}"]) == 0
-        weights.append(barenet.load(out / "model.npz").state())
+        weights.append(barenet.load(out / "model.npz").state_dict())
     for name, array in weights[0].items():
         np.testing.assert_array_equal(array, weights[1][name], err_msg=name)
 

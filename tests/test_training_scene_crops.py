@@ -182,7 +182,7 @@ def test_scene_crops_0_trains_exactly_as_before(tiny_data, tiny_config):
         config = load(str(tiny_config), {"non_digits": 0.25, "scene_crops": 0})
         trainer = Session(config, data, new_model(config), scene_crops=crops).trainer
         assert trainer.mix.scene_crops is None and len(trainer.generators()) == 3
-        weights.append(trainer.fit(lambda line: None).state())
+        weights.append(trainer.fit(lambda line: None).state_dict())
     for name, array in weights[0].items():
         np.testing.assert_array_equal(array, weights[1][name])
     before = np.random.SeedSequence(0).spawn(4)

@@ -40,7 +40,7 @@ def test_one_session_with_a_run_folder_or_none_trains_the_same(tiny_data, tiny_c
         model = session.train(lambda line: None)
         session.save_last(model, {"epochs": config.epochs})
         session.save_kept(session.kept(), {}, {"accuracy": 0.5})
-        weights.append(model.state())
+        weights.append(model.state_dict())
     for name, array in weights[0].items():
         np.testing.assert_array_equal(array, weights[1][name])
     names = sorted(p.name for p in (tmp_path / "run").iterdir())

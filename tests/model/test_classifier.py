@@ -48,9 +48,9 @@ def test_predicting_with_batch_norm_folded_equals_the_eval_forward(rng, dtype, t
         kinds = [type(layer).__name__ for layer in model.inference_layers()]
     assert kinds == ["Conv2d", "MaxPool2d", "ReLU", "Conv2d", "MaxPool2d", "Flatten", "Linear",
                      "ReLU", "Linear"]
-    before = [a.copy() for a in model.state().values()]
+    before = [a.copy() for a in model.state_dict().values()]
     np.testing.assert_allclose(model.predict_logits(x), plain, rtol=tolerance, atol=tolerance)
-    for a, b in zip(before, model.state().values(), strict=True):
+    for a, b in zip(before, model.state_dict().values(), strict=True):
         np.testing.assert_array_equal(a, b)  # folding changes nothing in the model
     # one negative scale: max does not commute with it, so that batch norm stays
     model.layers[7].gamma.data[2] = -0.7
@@ -144,8 +144,8 @@ def test_save_load_round_trip_gives_identical_predictions(rng, tmp_path):
         assert loaded.config() == model.config()
         assert [type(a) for a in loaded.layers] == [type(b) for b in model.layers]
         np.testing.assert_array_equal(loaded.predict_proba(images), model.predict_proba(images))
-        for name, array in model.state().items():
-            np.testing.assert_array_equal(loaded.state()[name], array, err_msg=name)
+        for name, array in model.state_dict().items():
+            np.testing.assert_array_equal(loaded.state_dict()[name], array, err_msg=name)
 
 
 def test_training_steps_reduce_the_loss_and_summary_lists_shapes(rng):

@@ -52,7 +52,7 @@ def test_round_trip_gives_identical_predictions(tmp_path, dtype):
     assert loaded.config() == model.config()
     assert loaded.metadata == METADATA
     assert loaded.input_shape == (784,)
-    state, loaded_state = model.state(), loaded.state()
+    state, loaded_state = model.state_dict(), loaded.state_dict()
     assert list(state) == list(loaded_state)
     for name, array in state.items():
         assert loaded_state[name].dtype == array.dtype

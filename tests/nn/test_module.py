@@ -168,7 +168,7 @@ def train_once(seed, steps=15):
         loss_fn.forward(model.forward(x), rng.integers(0, 10, 32))
         model.backward(loss_fn.backward())
         opt.step()
-    return model.state()
+    return model.state_dict()
 
 
 def test_same_seed_gives_bit_identical_weights():
@@ -187,7 +187,7 @@ def test_astype_casts_parameters_gradients_and_buffers():
         assert p.data.dtype == p.grad.dtype == np.float64
     assert model.layers[1].buffers["running_var"].dtype == np.float64
     model.astype(np.float32)
-    assert all(a.dtype == np.float32 for a in model.state().values())
+    assert all(a.dtype == np.float32 for a in model.state_dict().values())
 
 
 def test_zero_grad_and_parameters_order(rng):
@@ -236,7 +236,7 @@ def test_float32_training_stays_float32(rng):
     loss_fn.forward(model.forward(x), rng.integers(0, 10, 8))
     assert model.backward(loss_fn.backward()).dtype == np.float32
     opt.step()
-    assert all(a.dtype == np.float32 for a in model.state().values())
+    assert all(a.dtype == np.float32 for a in model.state_dict().values())
 
 
 def test_parameters_are_attributes_as_in_pytorch():
@@ -253,3 +253,19 @@ def test_parameters_are_attributes_as_in_pytorch():
     with pytest.raises(AttributeError):
         ReLU().gamma  # noqa: B018
     assert ReLU().weight is None
+
+
+def test_state_dict_round_trips_in_place_as_the_optimizers_do():
+    from barenet.nn import Sequential
+    from barenet.nn.layers import BatchNorm1d, Linear
+
+    source = Sequential([Linear(4, 3, rng=0), BatchNorm1d(3)])
+    target = Sequential([Linear(4, 3, rng=1), BatchNorm1d(3)])
+    source.layers[1].buffers["running_mean"][...] = 0.5
+    weight = target.layers[0].weight.data
+    target.load_state_dict(source.state_dict())
+    assert target.layers[0].weight.data is weight  # overwritten in place, not replaced
+    for name, array in source.state_dict().items():
+        np.testing.assert_array_equal(target.state_dict()[name], array, err_msg=name)
+    assert list(source.state_dict()) == ["0.weight", "0.bias", "1.gamma", "1.beta",
+                                         "1.running_mean", "1.running_var"]

@@ -37,7 +37,7 @@ def test_the_spec_shape_is_the_forward_output_shape(name, rng):
         full = check_options(name, spec, layer.config())
         expected = spec.shape(full, x.shape[1:])
         assert layer.forward(x.copy()).shape[1:] == expected == layer.output_shape(x.shape[1:])
-        assert spec.arrays(full) == [a.shape for a in layer.state().values()]
+        assert spec.arrays(full) == [a.shape for a in layer.state_dict().values()]
 
 
 def test_no_two_registered_layers_share_a_spec():
@@ -166,8 +166,8 @@ def test_a_layer_registers_itself_and_round_trips_a_config_and_a_model_file(
     model.save(path)
     loaded = bn.load(path)
     assert type(loaded.layers[0]) is scale_layer
-    for name, array in model.state().items():
-        np.testing.assert_array_equal(loaded.state()[name], array)
+    for name, array in model.state_dict().items():
+        np.testing.assert_array_equal(loaded.state_dict()[name], array)
     x = rng.standard_normal((5, 6)).astype(np.float32)
     np.testing.assert_array_equal(loaded.forward(x), model.forward(x))
     (case,) = layer_examples("Scale", scale_layer, rng)

@@ -103,7 +103,7 @@ def test_a_cnn_trains_to_the_same_weights_plain_and_fast(rng, steps):
                 optimizer.step()
             with net.evaluating():
                 logits = net.forward(x)
-        results.append(([a.copy() for a in net.state().values()], logits))
+        results.append(([a.copy() for a in net.state_dict().values()], logits))
     (fast, fast_logits), (plain, plain_logits) = results
     # atol: the first convolution's bias sits before batch norm, so its gradient is zero
     # but for rounding, and Adam turns that noise into steps of about 1e-10 either way

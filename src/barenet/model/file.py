@@ -60,7 +60,7 @@ def save(model: Sequential, path: str | os.PathLike,
             raise BarenetError(f"layer {i} ({name}) is not a registered layer type, so the "
                                "model file could not be loaded; register it with "
                                "@barenet.nn.layers.LAYERS.register()")
-    arrays = model.state()
+    arrays = model.state_dict()
     text = _header_text(model, metadata)
     try:
         Card.read(json.loads(text)["metadata"], str(model.dtype))  # what load will read
@@ -84,7 +84,7 @@ def _header_text(model: Sequential, metadata: dict[str, Any] | None = None) -> s
         "barenet_version": __version__,
         "dtype": str(model.dtype),
         "architecture": model.config(),
-        "arrays": {name: list(a.shape) for name, a in model.state().items()},
+        "arrays": {name: list(a.shape) for name, a in model.state_dict().items()},
         "metadata": {**getattr(model, "metadata", {}), **(metadata or {})},
     }
     try:

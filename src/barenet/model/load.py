@@ -195,7 +195,7 @@ def _check_activations(model: Sequential, path: Path) -> None:
             shape = layer.output_shape(shape)
             check_sample_shape(f"layer {i} ({type(layer).__name__})", shape)
         per_sample = sample_values(model_layers(model), model.input_shape)
-        weights = sum(a.size for a in model.state().values())
+        weights = sum(a.size for a in model.state_dict().values())
         check_memory("predicting with this model",
                      inference_bytes(weights, per_sample, model.dtype.itemsize,
                                      INFERENCE_BATCH),
@@ -209,11 +209,12 @@ def _check_activations(model: Sequential, path: Path) -> None:
 def _load_archive(archive: zipfile.ZipFile, path: Path) -> Sequential:
     header = _header(archive, path)
     model = _build(header, path, _max_values(archive, path))
-    expected = model.state()
+    expected = model.state_dict()
     members = set(archive.namelist()) - {f"{HEADER}.npy"}
     unexpected = sorted(members - {f"{name}.npy" for name in expected})
     if unexpected:
         raise _fail(path, f"unexpected arrays {unexpected} for this architecture")
+    arrays = {}
     for name, target in expected.items():
         array = read_member(archive, path, name, target.nbytes + NPY_OVERHEAD)
         if array.shape != target.shape:
@@ -228,5 +229,6 @@ def _load_archive(archive: zipfile.ZipFile, path: Path) -> Sequential:
             raise _fail(path, f"array {name!r} {problem} (or values too large for "
                               f"{target.dtype})" if "NaN" in problem else
                         f"array {name!r} {problem}")
-        model.set_state(name, array)
+        arrays[name] = array
+    model.load_state_dict(arrays)
     return model

@@ -108,7 +108,7 @@ def onnx_bytes(model: Sequential) -> int:
     """At most how many bytes the ONNX file of ``model`` takes, from its parameter counts:
     four per value of its arrays (float32), and :data:`_LAYER_BYTES` per layer and for
     the normalisation, reshape, calibration and outputs around them."""
-    values = sum(array.size for array in model.state().values())
+    values = sum(array.size for array in model.state_dict().values())
     return 4 * values + _LAYER_BYTES * (len(model.layers) + 8)
 
 

@@ -11,7 +11,7 @@ left.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -128,18 +128,19 @@ class Module:
         for p in self.parameters():
             p.grad[...] = 0
 
-    def state(self) -> dict[str, np.ndarray]:
-        """Every array needed to restore the layer: parameters, then buffers."""
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Every array needed to restore the layer: parameters, then buffers (the arrays
+        themselves, not copies)."""
         arrays = {name: p.data for name, p in self.params.items()}
         arrays.update(self.buffers)
         return arrays
 
-    def set_state(self, name: str, value: np.ndarray) -> None:
-        """Overwrite one array of :meth:`state` (shape already validated)."""
-        if name in self.params:
-            self.params[name].data[...] = value
-        else:
-            self.buffers[name][...] = value
+    def load_state_dict(self, arrays: Mapping[str, np.ndarray]) -> None:
+        """Overwrite arrays of :meth:`state_dict` in place, by name (shapes already checked:
+        the model file's and the checkpoint's readers check them first)."""
+        for name, value in arrays.items():
+            target = self.params[name].data if name in self.params else self.buffers[name]
+            target[...] = value
 
     def astype(self, dtype: Any) -> Module:
         """Cast parameters, gradients and floating buffers to ``dtype`` (in place); arrays
@@ -271,13 +272,16 @@ class Sequential(Module):
     def parameters(self) -> list[Parameter]:
         return [p for layer in self.layers for p in layer.parameters()]
 
-    def state(self) -> dict[str, np.ndarray]:
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Every layer's arrays, named ``"<layer index>.<name>"`` (``"0.weight"``)."""
         return {f"{i}.{name}": a for i, layer in enumerate(self.layers)
-                for name, a in layer.state().items()}
+                for name, a in layer.state_dict().items()}
 
-    def set_state(self, name: str, value: np.ndarray) -> None:
-        index, _, rest = name.partition(".")
-        self.layers[int(index)].set_state(rest, value)
+    def load_state_dict(self, arrays: Mapping[str, np.ndarray]) -> None:
+        """Overwrite the arrays named as :meth:`state_dict` names them, in place."""
+        for name, value in arrays.items():
+            index, _, rest = name.partition(".")
+            self.layers[int(index)].load_state_dict({rest: value})
 
     def astype(self, dtype: Any) -> Sequential:
         for layer in self.layers:

@@ -180,7 +180,7 @@ def _is_rng_state(value: Any) -> bool:
 def members(model: Sequential, optimizer: Optimizer, best: dict[str, np.ndarray] | None,
             state: LoopState) -> dict[str, np.ndarray]:
     """The arrays of a checkpoint, by member name (for the run folder's writer)."""
-    arrays = {f"model.{k}": v for k, v in model.state().items()}
+    arrays = {f"model.{k}": v for k, v in model.state_dict().items()}
     if best is not None:
         arrays.update({f"best.{k}": v for k, v in best.items()})
     arrays.update({f"optim.{k}": v for k, v in optimizer.state_dict().items()})
@@ -233,8 +233,8 @@ def load_checkpoint(path: Path, model: Sequential, optimizer: Optimizer,
     ``state``: the loop state, when the caller has read it already (:func:`read_state`).
     """
     state = read_state(path) if state is None else state
-    targets = {f"model.{k}": v for k, v in model.state().items()}
-    best_targets = {f"best.{k}": v for k, v in model.state().items()}
+    targets = {f"model.{k}": v for k, v in model.state_dict().items()}
+    best_targets = {f"best.{k}": v for k, v in model.state_dict().items()}
     optim_targets = {f"optim.{k}": v for k, v in optimizer.state_dict().items()}
     expected = {**targets, **optim_targets}
     with _open(path) as archive:
@@ -259,8 +259,7 @@ def load_checkpoint(path: Path, model: Sequential, optimizer: Optimizer,
             if problem:
                 raise BarenetError(f"checkpoint {path}: {name} {problem}; start a new run")
             arrays[name] = value
-    for name in targets:
-        model.set_state(name[len("model."):], arrays[name])
+    model.load_state_dict({name[len("model."):]: arrays[name] for name in targets})
     try:
         optimizer.load_state_dict({k[len("optim."):]: arrays[k] for k in optim_targets})
     except (ValueError, TypeError, OverflowError) as exc:

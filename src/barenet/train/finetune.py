@@ -259,8 +259,7 @@ def finetune(model_path: Path, samples_dir: Path, out: Path | None = None, epoch
         recorded, bool) else evaluate(parent, x_test, mnist.y_test)[1]  # as train measured it
 
     model = new_model(config)  # the config's dropout streams, the parent's weights
-    for name, array in parent.state().items():
-        model.set_state(name, array)
+    model.load_state_dict(parent.state_dict())
     model.metadata.update({k: v for k, v in parent.metadata.items()
                            if k not in ("metrics", "calibration")})
     model.metadata.update(config="finetune", parent=str(Path(model_path).resolve()))

@@ -127,7 +127,7 @@ class Session:
         self.trainer.state.config_sha256 = config_fingerprint(table)
         self.trainer.state.data_sha256 = dict(dataset.checksums()) if dataset else {}
         if run is not None:
-            run.preflight(sum(a.nbytes for a in model.state().values()))
+            run.preflight(sum(a.nbytes for a in model.state_dict().values()))
 
     @property
     def model(self) -> Sequential:

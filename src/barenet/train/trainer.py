@@ -182,8 +182,7 @@ class Trainer:
     def restore_best(self) -> Sequential:
         """Put the best epoch's weights into :attr:`model` (the last ones if none was best)."""
         if self.best is not None:
-            for name, array in self.best.items():
-                self.model.set_state(name, array)
+            self.model.load_state_dict(self.best)
         return self.model
 
     # -- the loop -------------------------------------------------------------
@@ -321,7 +320,7 @@ class Trainer:
                 or row["val_acc"] > best["val_accuracy"]):
             self.state.best = {"epoch": row["epoch"], "val_accuracy": row["val_acc"],
                                "val_loss": row["val_loss"]}
-            self.best = {name: array.copy() for name, array in self.model.state().items()}
+            self.best = {name: array.copy() for name, array in self.model.state_dict().items()}
             self.state.stale_epochs = 0
         else:
             self.state.stale_epochs += 1
