@@ -190,14 +190,7 @@ class _BatchNorm(Module):
         values of a channel, ``dL/dx = r (g - mean(g) - x_hat mean(g x_hat))`` in training mode,
         ``r g`` in eval mode (as ``self.training`` is now). See docs/math.md, "Batch normalisation".
 
-        Parameters
-        ----------
-        grad_out : ndarray, same shape as x
-            delta = dL/dy.
-
-        Returns
-        -------
-        dx : ndarray, same shape as x
+        ``grad_out`` (delta = dL/dy) and the returned ``dx`` have the shape of ``x``.
         """
         self._check(grad_out)
         gamma, beta = self.params["gamma"], self.params["beta"]

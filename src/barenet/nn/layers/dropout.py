@@ -85,14 +85,7 @@ class Dropout(Module):
 
         ``grad_out`` itself if that ``forward`` was the identity. See docs/math.md, "Dropout".
 
-        Parameters
-        ----------
-        grad_out : ndarray, same shape as x
-            delta = dL/dy.
-
-        Returns
-        -------
-        dx : ndarray, same shape as x
+        ``grad_out`` (delta = dL/dy) and the returned ``dx`` have the shape of ``x``.
         """
         return grad_out if self.mask is None else dropout_backward(grad_out, self.mask)
 

@@ -57,13 +57,7 @@ class ReLU(Module):
 
         See docs/math.md, "Activations".
 
-        Parameters
-        ----------
-        x : ndarray, any shape
-
-        Returns
-        -------
-        y : ndarray, same shape as x
+        ``x`` may have any shape; ``y`` has the same.
         """
         if is_plain():
             self.x = x
@@ -76,14 +70,7 @@ class ReLU(Module):
 
         See docs/math.md, "Activations".
 
-        Parameters
-        ----------
-        grad_out : ndarray, same shape as x
-            delta = dL/dy.
-
-        Returns
-        -------
-        dx : ndarray, same shape as x
+        ``grad_out`` (delta = dL/dy) and the returned ``dx`` have the shape of ``x``.
         """
         if is_plain():
             return relu_backward(grad_out, self.x)
@@ -131,13 +118,7 @@ class LeakyReLU(Module):
 
         See docs/math.md, "Activations".
 
-        Parameters
-        ----------
-        x : ndarray, any shape
-
-        Returns
-        -------
-        y : ndarray, same shape as x
+        ``x`` may have any shape; ``y`` has the same.
         """
         if is_plain():
             self.x = x
@@ -151,14 +132,7 @@ class LeakyReLU(Module):
 
         See docs/math.md, "Activations".
 
-        Parameters
-        ----------
-        grad_out : ndarray, same shape as x
-            delta = dL/dy.
-
-        Returns
-        -------
-        dx : ndarray, same shape as x
+        ``grad_out`` (delta = dL/dy) and the returned ``dx`` have the shape of ``x``.
         """
         if is_plain():
             return leaky_relu_backward(grad_out, self.x, self.alpha)

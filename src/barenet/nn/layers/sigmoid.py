@@ -52,13 +52,7 @@ class Sigmoid(Module):
 
         Keeps ``slope = sigma'(x) = sigma(x) sigma(-x)``. See docs/math.md, "Activations".
 
-        Parameters
-        ----------
-        x : ndarray, any shape
-
-        Returns
-        -------
-        y : ndarray, same shape as x
+        ``x`` may have any shape; ``y`` has the same.
         """
         if is_plain():
             self.x = x
@@ -72,14 +66,7 @@ class Sigmoid(Module):
 
         See docs/math.md, "Activations".
 
-        Parameters
-        ----------
-        grad_out : ndarray, same shape as x
-            delta = dL/dy.
-
-        Returns
-        -------
-        dx : ndarray, same shape as x
+        ``grad_out`` (delta = dL/dy) and the returned ``dx`` have the shape of ``x``.
         """
         if is_plain():
             return sigmoid_backward(grad_out, self.x)

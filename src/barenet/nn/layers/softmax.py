@@ -62,14 +62,7 @@ class Softmax(Module):
 
         The Jacobian-vector product, O(K) per row. See docs/math.md, "Softmax".
 
-        Parameters
-        ----------
-        grad_out : ndarray, same shape as x
-            delta = dL/dy.
-
-        Returns
-        -------
-        dx : ndarray, same shape as x
+        ``grad_out`` (delta = dL/dy) and the returned ``dx`` have the shape of ``x``.
         """
         return softmax_backward(grad_out, self.y)
 

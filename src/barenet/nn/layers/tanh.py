@@ -36,13 +36,7 @@ class Tanh(Module):
 
         See docs/math.md, "Activations".
 
-        Parameters
-        ----------
-        x : ndarray, any shape
-
-        Returns
-        -------
-        y : ndarray, same shape as x
+        ``x`` may have any shape; ``y`` has the same.
         """
         self.y = np.tanh(x)
         return self.y
@@ -52,14 +46,7 @@ class Tanh(Module):
 
         See docs/math.md, "Activations".
 
-        Parameters
-        ----------
-        grad_out : ndarray, same shape as x
-            delta = dL/dy.
-
-        Returns
-        -------
-        dx : ndarray, same shape as x
+        ``grad_out`` (delta = dL/dy) and the returned ``dx`` have the shape of ``x``.
         """
         return tanh_backward(grad_out, self.y)
 
