@@ -48,7 +48,8 @@ MIN_REPLAY, REPLAY_PER_SAMPLE = 6000, 30
 USER_SHARE = 0.33
 #: Fewer samples per class than this make the held-out figure noisy (and it is said).
 FEW_SAMPLES = 5
-#: Passes over the mixed samples and replay (its time: docs/results.md, "Teaching it your handwriting").
+#: Passes over the mixed samples and replay (its time: docs/results.md, "Teaching it
+#: your handwriting").
 EPOCHS = 4
 #: Adam's learning rate: gentler than training from scratch, the model is already good.
 LR = 6e-4
