@@ -61,7 +61,7 @@ def arrays(data_dir: str, count: int, seed: int, cache: Path | None) -> SceneArr
             print(f"  {i}/{count} scenes ({time.perf_counter() - start:.0f} s)",
                   file=sys.stderr, flush=True)
     data = make_scene_arrays(data_dir, count, seed, progress)
-    log(f"made {count} scenes of seed {seed} in {time.perf_counter() - start:.0f} s")
+    log(f"made {count} scenes of seed {seed} in {time.perf_counter() - start:.0f} s")  # wall
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         np.savez(path, inputs=data.inputs, targets=data.targets, valid=data.valid,
@@ -155,6 +155,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--lr", type=float, default=3e-3)
     parser.add_argument("--width", type=int, default=16)
+    parser.add_argument("--levels", type=int, default=2, choices=(1, 2),
+                        help="context levels (an eighth, and a sixteenth of the size)")
     parser.add_argument("--out", type=Path, help="where to save the finder (.npz)")
     parser.add_argument("--cache", type=Path, help="folder to keep the scene arrays in")
     parser.add_argument("--evaluate", type=Path, help="measure this finder, do not train")
@@ -169,10 +171,11 @@ def main(argv: list[str] | None = None) -> int:
     else:
         train = arrays(args.data_dir, args.train, args.seed, args.cache)
         tune = arrays(args.data_dir, args.tune, args.seed + 1, args.cache)
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         finder = train_finder(train, args.epochs, args.batch, args.lr, args.width, args.seed,
-                              log)
-        log(f"trained in {time.perf_counter() - start:.0f} s "
+                              log, args.levels)
+        log(f"trained in {time.perf_counter() - start:.0f} s, CPU "
+            f"{time.process_time() - cpu:.0f} s "
             f"({sum(p.data.size for p in finder.parameters()):,} weights)")
         finder.threshold = choose_threshold(finder, tune)
         log(f"threshold {finder.threshold} (best IoU on {args.tune} scenes of seed "

@@ -32,16 +32,22 @@ def test_shapes():
     assert finder.cells(gray, True).shape == (43, 64)  # 85 x 128, a cell per 2 x 2
     prob = finder.probability(gray, True)
     assert prob.shape == gray.shape and 0 <= prob.min() and prob.max() <= 1
-    assert cell_target(np.ones((300, 451), np.float32), (85, 128)).shape == (44, 64)
+    assert cell_target(np.ones((300, 451), np.float32), (85, 128)).shape == (48, 64)
+    deeper = InkFinder(4, seed=0, levels=2)
+    assert deeper.forward(x).shape == (3, 16, 24)
+    assert deeper.cells(gray, True).shape == (43, 64)
+    with pytest.raises(ValueError, match="multiples of 16"):
+        deeper.forward(x[:, :, :24])
 
 
-def test_gradients_match_finite_differences():
-    finder = InkFinder(3, seed=1).train(True)
+@pytest.mark.parametrize("levels", [1, 2])
+def test_gradients_match_finite_differences(levels):
+    finder = InkFinder(3, seed=1, levels=levels).train(True)
     for part in finder.parts:
         part.astype(np.float64)
     rng = np.random.default_rng(2)
-    x = rng.standard_normal((2, 2, 16, 24))
-    target = (rng.random((2, 8, 12)) > 0.8).astype(np.float64)
+    x = rng.standard_normal((2, 2, 32, 48))
+    target = (rng.random((2, 16, 24)) > 0.8).astype(np.float64)
     valid = np.ones_like(target)
     valid[:, :, -2:] = 0  # padding carries no loss
     for part in finder.parts:  # a weight of each part: the glue between them too
@@ -62,12 +68,13 @@ def test_gradients_match_finite_differences():
         assert analytic == pytest.approx((up - down) / (2 * eps), rel=1e-4, abs=1e-9)
 
 
-def test_file_round_trip_and_refusal(tmp_path):
-    finder = InkFinder(4, seed=3, threshold=0.4)
-    x = np.random.default_rng(4).standard_normal((1, 2, 24, 16)).astype(np.float32)
+@pytest.mark.parametrize("levels", [1, 2])
+def test_file_round_trip_and_refusal(tmp_path, levels):
+    finder = InkFinder(4, seed=3, threshold=0.4, levels=levels)
+    x = np.random.default_rng(4).standard_normal((1, 2, 32, 16)).astype(np.float32)
     finder.save(tmp_path / "finder.npz")
     again = load_finder(tmp_path / "finder.npz")
-    assert again.threshold == 0.4 and again.width == 4
+    assert again.threshold == 0.4 and again.width == 4 and again.levels == levels
     np.testing.assert_array_equal(again.logits(x), finder.logits(x))
     bn.Sequential([bn.layers.Linear(4, 2)]).save(tmp_path / "plain.npz")
     with pytest.raises(bn.BarenetError, match="not an ink finder"):
