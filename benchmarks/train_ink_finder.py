@@ -6,14 +6,17 @@ threshold on, ``--seed + 2`` to measure on (never trained or tuned on). Printed:
 loss per epoch, then precision, recall and IoU of the marked cells (the finder's grid,
 one cell per 2x2 pixels of its 128-pixel working picture) against the cells at least
 half covered by the digit, and the share of pictures whose marked box overlaps the
-digit's by IoU >= 0.5; also the same figures of the plain pipeline's box
-(``extract`` without the finder) on the measured scenes.
+digit's by IoU >= 0.5; then, through ``extract`` on ``--boxes`` of the measured scenes,
+plain and with the finder, the share of boxes found, and with ``--model`` the shares
+read right and wrong without "not sure" (the model saw these training digits: compare
+the two readers, not the figure with MNIST's test set).
 
 Usage::
 
     BARENET_THREADS=1 python benchmarks/train_ink_finder.py --data-dir ../shared/data/mnist \\
-        --train 6000 --epochs 4 --out /tmp/ink-finder.npz --cache /tmp/finder-cache
-    python benchmarks/train_ink_finder.py --evaluate /tmp/ink-finder.npz --time-picture
+        --train 10000 --epochs 8 --out /tmp/ink-finder.npz --cache /tmp/finder-cache
+    python benchmarks/train_ink_finder.py --evaluate /tmp/ink-finder.npz --model RUN/best.npz \\
+        --time-picture
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+import barenet as bn
 from barenet.data import load_dataset
 from barenet.data.scenes import make_scenes, training_digits
 from barenet.vision import extract
@@ -39,6 +43,7 @@ from barenet.vision.ink_finder import (
     score,
     train_finder,
 )
+from barenet.vision.reading import read_digit
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -69,34 +74,28 @@ def arrays(data_dir: str, count: int, seed: int, cache: Path | None) -> SceneArr
     return data
 
 
-def plain_boxes(data_dir: str, count: int, seed: int) -> float:
-    """Share of the scenes of ``seed`` whose box the plain pipeline finds (IoU >= 0.5)."""
+def through_extract(finder, model, data_dir: str, count: int, seed: int) -> str:
+    """Of ``count`` scenes of ``seed``, the share whose box ``extract`` finds (IoU >= 0.5
+    with the digit's), plain (``finder`` None) or with the finder; with a ``model``, also
+    the shares read right and read wrong without "not sure" (no digit found: flagged)."""
     digits, labels = training_digits(load_dataset("mnist", data_dir))
-    found = 0
+    found = right = sure_wrong = 0
     for scene in make_scenes(digits, labels, count, seed):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             try:
-                box = extract(scene.picture).box
-            except Exception:  # noqa: BLE001 - no digit found: not found
+                extraction = extract(scene.picture, finder=finder)
+                reading = read_digit(model, scene.picture, extraction) if model else None
+            except bn.BarenetError:  # no digit found: not found, and flagged
                 continue
-        found += _iou(box, scene.box) >= 0.5
-    return found / count
-
-
-def finder_boxes(finder, data_dir: str, count: int, seed: int) -> float:
-    """The same share through ``extract(picture, finder=finder)``, at the picture's size."""
-    digits, labels = training_digits(load_dataset("mnist", data_dir))
-    found = 0
-    for scene in make_scenes(digits, labels, count, seed):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            try:
-                box = extract(scene.picture, finder=finder).box
-            except Exception:  # noqa: BLE001
-                continue
-        found += _iou(box, scene.box) >= 0.5
-    return found / count
+        found += _iou(extraction.box, scene.box) >= 0.5
+        if reading is not None:
+            right += reading.label == str(scene.label)
+            sure_wrong += reading.label != str(scene.label) and not reading.unsure
+    text = f"box found {found / count:.1%}"
+    if model is not None:
+        text += f", read right {right / count:.1%}, wrong and not flagged {sure_wrong / count:.1%}"
+    return text
 
 
 def _iou(a, b) -> float:
@@ -136,9 +135,10 @@ def report(finder, test: SceneArrays, args) -> None:
         f"threshold {finder.threshold}: precision {s.precision:.3f}, recall {s.recall:.3f}, "
         f"IoU {s.iou:.3f}, box found (cells) {s.box_found:.1%}, loss {s.loss:.4f}")
     if args.boxes:
-        log(f"box found through extract, {args.boxes} scenes of seed {args.seed + 2}: plain "
-            f"{plain_boxes(args.data_dir, args.boxes, args.seed + 2):.1%}, with the finder "
-            f"{finder_boxes(finder, args.data_dir, args.boxes, args.seed + 2):.1%}")
+        model = bn.load(args.model) if args.model else None
+        for name, used in (("plain", None), ("with the finder", finder)):
+            log(f"through extract, {args.boxes} scenes of seed {args.seed + 2}, {name}: "
+                f"{through_extract(used, model, args.data_dir, args.boxes, args.seed + 2)}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -150,6 +150,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--test", type=int, default=500, help="scenes to measure on")
     parser.add_argument("--boxes", type=int, default=200,
                         help="scenes to measure the box through extract on (0: none)")
+    parser.add_argument("--model", help="a digit classifier (.npz) to read the --boxes scenes "
+                        "with (MNIST training digits: it saw them; compare plain and finder)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--batch", type=int, default=16)

@@ -329,6 +329,14 @@ RELATIVE = 0.5
 WHOLE_SHARE = 2.0
 
 
+#: Cells connected to the marked group with at least this share of the threshold join it
+#: (hysteresis, as :func:`barenet.vision.ink.ink_mask` grows faint ink from strong ink):
+#: the parts of a stroke the finder is less sure of. 1: none. Chosen on 300 generated
+#: scenes of seed 1 (training digits, the mlp reading them, the first finder): 1, 0.5
+#: and 0.2 read 80.7%, 82.3% and 81.7% right, 6.0%, 4.7% and 6.7% wrong and not flagged.
+GROW = 0.5
+
+
 def marked_cells(finder: InkFinder, cells: np.ndarray) -> np.ndarray:
     """The cells taken as the digit's ink: probability at least the finder's threshold,
     or, if none is, at least :data:`RELATIVE` of the highest probability."""
@@ -360,8 +368,12 @@ def digit_region(finder: InkFinder, work: np.ndarray, dark: bool) -> np.ndarray:
     if group is None or float(cells.max()) <= 0:
         raise EmptyDrawingError("the picture is nearly blank: the ink finder marked no "
                                 "digit ink")
-    level = min(finder.threshold, float(cells[group].min())) / 2
-    grown = group | (ndimage.binary_dilation(group, np.ones((3, 3), bool)) & (cells >= level))
+    level = min(finder.threshold, float(cells[group].min()))
+    if GROW < 1:  # hysteresis: cells connected to the group, down to GROW of its level
+        joined, _ = ndimage.label(cells >= GROW * level, structure=np.ones((3, 3)))
+        group = np.isin(joined, np.unique(joined[group]))
+    grown = group | (ndimage.binary_dilation(group, np.ones((3, 3), bool))
+                     & (cells >= level / 2))
     image = Image.fromarray(grown.astype(np.uint8) * 255)
     # the cells cover the working picture rounded up to a whole cell: crop, then resize
     h, w = working_shape(work.shape)
