@@ -22,7 +22,7 @@ from barenet.vision.ink_finder import (
 
 
 def test_shapes():
-    finder = InkFinder(4, seed=0)
+    finder = InkFinder(4, seed=0, levels=1)
     x = np.random.default_rng(0).standard_normal((3, 2, 32, 48)).astype(np.float32)
     assert finder.forward(x).shape == (3, 16, 24)
     with pytest.raises(ValueError, match="multiples of 8"):
@@ -33,7 +33,7 @@ def test_shapes():
     prob = finder.probability(gray, True)
     assert prob.shape == gray.shape and 0 <= prob.min() and prob.max() <= 1
     assert cell_target(np.ones((300, 451), np.float32), (85, 128)).shape == (48, 64)
-    deeper = InkFinder(4, seed=0, levels=2)
+    deeper = InkFinder(4, seed=0)  # two levels by default
     assert deeper.forward(x).shape == (3, 16, 24)
     assert deeper.cells(gray, True).shape == (43, 64)
     with pytest.raises(ValueError, match="multiples of 16"):

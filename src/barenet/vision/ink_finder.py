@@ -18,27 +18,30 @@ paper near 0, ink negative) and the relative darkness under the local paper
 
 The network
 -----------
-Three :class:`barenet.Sequential` parts of barenet's own ``Conv2d``, ``BatchNorm2d``,
-``ReLU`` and ``MaxPool2d``:
+:class:`barenet.Sequential` parts of barenet's own ``Conv2d``, ``BatchNorm2d``, ``ReLU``
+and ``MaxPool2d``:
 
 - ``encoder``: two 3x3 convolutions at half size (the first with stride 2), two at a
   quarter size (the first with stride 2);
-- ``context``: a 2x2 max pooling to an eighth and two 3x3 convolutions: a view of about
-  half the working picture (a ruled line is long, a stroke is not);
-- ``head``: the context enlarged back to a quarter (each value repeated 2x2) and added
-  to the encoder's features, one 3x3 convolution, and a 1x1 convolution to 4 channels:
-  the logits of the 2x2 cells of the half-size grid each quarter-size position covers
-  (a "pixel shuffle").
+- ``contexts`` (``levels`` of them, 2 by default): each a 2x2 max pooling and two 3x3
+  convolutions, at an eighth and a sixteenth of the size: a view of about half, then
+  all, of the working picture (a ruled line is long, a stroke is not);
+- ``head``: the deepest context enlarged (each value repeated 2x2) and added to the
+  level above it, up to the encoder's features at a quarter size; one 3x3
+  convolution, and a 1x1 convolution to 4 channels: the logits of the 2x2 cells of
+  the half-size grid each quarter-size position covers (a "pixel shuffle").
 
 So the finder marks one logit per 2x2 pixels of its working picture; the probability
-map is enlarged (bilinear) to whatever size is asked. About 45,000 weights.
+map is enlarged to whatever size is asked. 63,396 weights with two levels and width 16
+(44,772 with one).
 
 Training (:func:`train_finder`): per-pixel binary cross-entropy (``BCEWithLogits``)
 between the logits and the digit's coverage averaged over each 2x2 cell, on generated
 scenes padded to a square (padding carries no loss), Adam, a cosine schedule.
 
-Using it: :func:`barenet.vision.extract` with ``finder=`` (see
-:func:`find_digit_ink`), or :meth:`InkFinder.probability` on a grey picture.
+Using it: :func:`barenet.vision.extract` with ``finder=`` (:func:`finder_extraction`:
+the ink the plain pipeline measures, where the finder marks the digit), or
+:meth:`InkFinder.probability` on a grey picture.
 """
 
 from __future__ import annotations
@@ -181,7 +184,7 @@ class InkFinder:
     """
 
     def __init__(self, width: int = 16, seed: int = 0, threshold: float = THRESHOLD,
-                 levels: int = 1) -> None:
+                 levels: int = 2) -> None:
         if not 1 <= int(levels) <= 2:
             raise ValueError(f"levels is 1 or 2, not {levels}")
         rng = np.random.default_rng(seed)
@@ -457,7 +460,7 @@ class SceneArrays:
 def scene_arrays(scenes: Iterable, progress: Callable[[int], None] | None = None
                  ) -> SceneArrays:
     """The finder's inputs and targets for ``scenes`` (:class:`barenet.data.scenes.Scene`),
-    each picture read as :func:`find_digit_ink` reads one: grey, at most 1024 pixels,
+    each picture read as :func:`finder_extraction` reads one: grey, at most 1024 pixels,
     the ink's polarity decided by :func:`ink_is_dark`."""
     inputs, targets, valid, boxes, shapes = [], [], [], [], []
     for i, scene in enumerate(scenes):
@@ -486,7 +489,8 @@ def scene_arrays(scenes: Iterable, progress: Callable[[int], None] | None = None
 def make_scene_arrays(data_dir: str | None, count: int, seed: int,
                       progress: Callable[[int], None] | None = None) -> SceneArrays:
     """``count`` generated scenes of MNIST's training digits (``make_scenes(..., seed)``),
-    as :func:`scene_arrays`, all pictures at most SIDE... any size (scaled)."""
+    as :func:`scene_arrays`: each scaled to SIDE pixels on its longer side, padded to a
+    square. ``data_dir``: MNIST's folder (None: where barenet looks by default)."""
     from ..data import load_dataset
     from ..data.scenes import make_scenes, training_digits
 
@@ -611,7 +615,7 @@ def scores_of(prob: np.ndarray, data: SceneArrays, threshold: float) -> MaskScor
 
 def train_finder(data: SceneArrays, epochs: int = 4, batch: int = 16, lr: float = 3e-3,
                  width: int = 16, seed: int = 0,
-                 log: Callable[[str], None] | None = None, levels: int = 1) -> InkFinder:
+                 log: Callable[[str], None] | None = None, levels: int = 2) -> InkFinder:
     """An :class:`InkFinder` trained on ``data`` (:func:`make_scene_arrays`).
 
     Adam with a cosine schedule from ``lr`` to 0 over all steps; the batches drawn in a
