@@ -38,6 +38,7 @@ Usage::
     python benchmarks/bench_pages.py --model /tmp/bench-mlp/best.npz --count 100
     python benchmarks/bench_pages.py --model a.npz --model b.npz --json out.json \\
         --save-examples /tmp/pages
+    python benchmarks/bench_pages.py --model a.npz --finder ink-finder.npz  # the learned finder
 """
 
 from __future__ import annotations
