@@ -38,6 +38,7 @@ Usage::
     python benchmarks/bench_pages.py --model /tmp/bench-mlp/best.npz --count 100
     python benchmarks/bench_pages.py --model a.npz --model b.npz --json out.json \\
         --save-examples /tmp/pages
+    python benchmarks/bench_pages.py --model a.npz --finder ink-finder.npz  # the learned finder
 """
 
 from __future__ import annotations
@@ -76,6 +77,7 @@ from barenet.model.classifier import Sequential  # noqa: E402
 from barenet.model.load import load  # noqa: E402
 from barenet.vision import extract  # noqa: E402
 from barenet.vision.images import load_image  # noqa: E402
+from barenet.vision.ink_finder import load_finder  # noqa: E402
 from barenet.vision.reading import read_digit, read_number  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
@@ -131,11 +133,14 @@ class Answer:
     seen: np.ndarray | None = None
 
 
-def read_picture(data: bytes, models: dict[str, Sequential],
-                 number: bool = False) -> tuple[np.ndarray | None, dict[str, Answer], float]:
+def read_picture(data: bytes, models: dict[str, Sequential], number: bool = False,
+                 finder: object | None = None
+                 ) -> tuple[np.ndarray | None, dict[str, Answer], float]:
     """Decode and read one picture file as ``barenet predict`` (``--number``) does.
 
-    The extraction is shared by the models (it does not depend on them).
+    The extraction is shared by the models (it does not depend on them). ``finder``, a
+    learned ink finder (:mod:`barenet.vision.ink_finder`), picks the digit's ink
+    instead of the plain pipeline's rules (one digit only: numbers are read without it).
     Returns the picture, each model's answer and the seconds taken.
     """
     start = time.perf_counter()
@@ -145,7 +150,8 @@ def read_picture(data: bytes, models: dict[str, Sequential],
         warnings.simplefilter("ignore")
         try:
             picture = load_image(io.BytesIO(data))
-            found = extract(picture)
+            found = extract(picture) if finder is None or number else \
+                extract(picture, finder=finder)
         except Exception as exc:  # noqa: BLE001 - every failure is a result
             for a in answers.values():
                 a.error = describe(exc)
@@ -267,7 +273,7 @@ def bench_pages(models: dict[str, Sequential], images: np.ndarray, labels: np.nd
             page = pages.render_page(digit, condition, rng)
             data = encode(page.image, page.jpeg)
             render_s += time.perf_counter() - t0
-            _, answers, seconds = read_picture(data, models)
+            _, answers, seconds = read_picture(data, models, finder=args.finder)
             for m in models:
                 tallies[m][condition].add(answers[m], str(label), page.box, seconds)
             if args.save_examples:
@@ -370,7 +376,7 @@ def bench_files(models: dict[str, Sequential], images: np.ndarray, labels: np.nd
             tallies[m][variant] = Tally()
         for i, (digit, label) in enumerate(zip(images, labels, strict=True)):
             data = png_bytes(pages.mnist_file(digit, variant))
-            _, answers, seconds = read_picture(data, models)
+            _, answers, seconds = read_picture(data, models, finder=args.finder)
             for m in models:
                 tallies[m][variant].add(answers[m], str(label), None, seconds)
             if args.save_examples and i < EXAMPLES:
@@ -399,7 +405,7 @@ def bench_tiny(models: dict[str, Sequential], images: np.ndarray, labels: np.nda
     for i, (digit, label) in enumerate(zip(images, labels, strict=True)):
         rng = np.random.default_rng([args.seed, 4, i])
         data = png_bytes(pages.tiny_blurry(digit, rng))
-        _, answers, seconds = read_picture(data, models)
+        _, answers, seconds = read_picture(data, models, finder=args.finder)
         for m in models:
             tallies[m].add(answers[m], str(label), None, seconds)
         if args.save_examples and i < 2 * EXAMPLES:
@@ -519,6 +525,9 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"write the first {EXAMPLES} pictures of each condition and up to "
                              f"{EXAMPLES} the first model read wrong or flagged, with the true "
                              "box (green) and the box read (red), and what the network saw")
+    parser.add_argument("--finder", type=Path, metavar="FILE",
+                        help="read one-digit pictures with this learned ink finder "
+                             "(benchmarks/train_ink_finder.py; numbers are read without it)")
     args = parser.parse_args(argv)
     args.numbers = args.count if args.numbers is None else args.numbers
     args.tiny = args.count if args.tiny is None else args.tiny
@@ -539,6 +548,8 @@ def main(argv: list[str] | None = None) -> int:
     images, labels = test_images[pick], test_labels[pick]
     file_pick = order[:args.files]
     models = {p: load(p) for p in model_paths}
+    finder_path = args.finder
+    args.finder = load_finder(finder_path) if finder_path else None
 
     command = " ".join(shlex.quote(a) for a in ["python", *sys.argv])
     now = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
@@ -546,6 +557,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"- command: `{command}`")
     print(f"- date: {now}; CPU: {cpu_name()}")
     print(f"- models: {', '.join(model_paths)}")
+    print(f"- reader: {f'the learned ink finder {finder_path}' if finder_path else 'plain'}")
     print(f"- {args.count} MNIST test digits per condition (the same ones in every condition), "
           f"{args.numbers} numbers, {args.files} digits per kind of file, {args.tiny} tiny "
           f"digits; seed {args.seed}\n")

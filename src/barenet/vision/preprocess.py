@@ -142,7 +142,7 @@ def glyph_from(ink: np.ndarray, picked: np.ndarray, box: Box) -> np.ndarray:
     return to_glyph(region, stroke_width(picked))
 
 
-def extract(image: np.ndarray, invert: bool | None = None) -> Extraction:
+def extract(image: np.ndarray, invert: bool | None = None, finder=None) -> Extraction:
     """Run every stage on one picture of a digit (or a row of digits).
 
     Parameters
@@ -153,6 +153,11 @@ def extract(image: np.ndarray, invert: bool | None = None) -> Extraction:
     invert : bool, optional
         ``True`` for dark ink on a light background, ``False`` for light ink on
         dark; ``None`` (default) decides with :func:`ink_is_dark`.
+    finder : barenet.vision.ink_finder.InkFinder, optional
+        A learned ink finder: it, not the hand-set rules (paper lines, pieces, the
+        digit's pieces), decides which ink is the digit's
+        (:func:`barenet.vision.ink_finder.finder_extraction`). Default: the plain
+        hand-set pipeline.
 
     Returns
     -------
@@ -183,6 +188,9 @@ def extract(image: np.ndarray, invert: bool | None = None) -> Extraction:
         low, high = ink_levels(ink, noise)
         mask = ink_mask(ink, low, high)
         width = stroke_width(mask)
+    if finder is not None:
+        from .ink_finder import finder_extraction
+        return finder_extraction(finder, gray.shape, work, dark, ink, low)
     lines = ruled_lines(ink, low, mask, width)
     mask = remove_lines(mask, lines, ink)
     labels, pieces, solid = components(mask, ink, width)
