@@ -34,15 +34,15 @@ import numpy as np
 import barenet as bn
 from barenet.data import load_dataset
 from barenet.data.scenes import make_scenes, training_digits
-from barenet.vision import extract
-from barenet.vision.ink_finder import (
+from barenet.train.ink_finder import (
     SceneArrays,
     choose_threshold,
-    load_finder,
     make_scene_arrays,
     score,
     train_finder,
 )
+from barenet.vision import extract
+from barenet.vision.ink_finder import load_finder
 from barenet.vision.reading import read_digit
 
 REPO = Path(__file__).resolve().parent.parent

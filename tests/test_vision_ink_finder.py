@@ -4,19 +4,15 @@ import numpy as np
 import pytest
 
 import barenet as bn
+from barenet.train.ink_finder import SceneArrays, masked_bce, predict_cells, scores_of, train_finder
 from barenet.vision import extract
 from barenet.vision.ink_finder import (
     SIDE,
     InkFinder,
-    SceneArrays,
     cell_target,
     finder_input,
     group_cells,
     load_finder,
-    masked_bce,
-    predict_cells,
-    scores_of,
-    train_finder,
     working_shape,
 )
 

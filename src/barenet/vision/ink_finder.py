@@ -35,12 +35,14 @@ So the finder marks one logit per 2x2 pixels of its working picture; the probabi
 map is enlarged to whatever size is asked. 63,396 weights with two levels and width 16
 (44,772 with one).
 
-Training (:func:`train_finder`): per-pixel binary cross-entropy (``BCEWithLogits``)
-between the logits and the digit's coverage averaged over each 2x2 cell, on generated
-scenes padded to a square (padding carries no loss), Adam, a cosine schedule.
+Training (:func:`barenet.train.ink_finder.train_finder`): per-pixel binary
+cross-entropy (``BCEWithLogits``) between the logits and the digit's coverage averaged
+over each 2x2 cell, on generated scenes padded to a square (padding carries no loss),
+Adam, a cosine schedule.
 
-Using it: :func:`barenet.vision.extract` with ``finder=`` (:func:`finder_extraction`:
-the ink the plain pipeline measures, where the finder marks the digit), or
+Using it: :func:`barenet.vision.extract` with ``finder=``
+(:func:`barenet.vision.preprocess.finder_extraction`: the ink the plain pipeline
+measures, where the finder marks the digit), or
 :meth:`InkFinder.probability` on a grey picture.
 """
 
@@ -48,21 +50,16 @@ from __future__ import annotations
 
 import math
 import os
-import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image
 
-import barenet as bn
-
-from .gray import to_grayscale
-from .ink import ink_is_dark, odd_window, paper_background, to_working_size
-
-if TYPE_CHECKING:  # preprocess calls this module
-    from .preprocess import Extraction
+from ..errors import BarenetError
+from ..model.file import save
+from ..model.load import load
+from ..nn import Sequential
+from ..nn.layers import BatchNorm2d, Conv2d, MaxPool2d, ReLU
+from .ink import odd_window, paper_background
 
 #: The finder works on pictures with this many pixels on their longer side.
 SIDE = 128
@@ -162,8 +159,8 @@ def _down(grad: np.ndarray) -> np.ndarray:
 
 
 def _block(cin: int, cout: int, rng: np.random.Generator, stride: int = 1) -> list:
-    return [bn.layers.Conv2d(cin, cout, 3, stride=stride, padding=1, rng=rng),
-            bn.layers.BatchNorm2d(cout), bn.layers.ReLU()]
+    return [Conv2d(cin, cout, 3, stride=stride, padding=1, rng=rng),
+            BatchNorm2d(cout), ReLU()]
 
 
 class InkFinder:
@@ -190,12 +187,12 @@ class InkFinder:
         rng = np.random.default_rng(seed)
         wide = 2 * width
         self.width, self.threshold, self.levels = int(width), float(threshold), int(levels)
-        self.encoder = bn.Sequential(_block(2, width, rng, 2) + _block(width, width, rng)
+        self.encoder = Sequential(_block(2, width, rng, 2) + _block(width, width, rng)
                                      + _block(width, wide, rng, 2) + _block(wide, wide, rng))
-        self.contexts = [bn.Sequential([bn.layers.MaxPool2d(2)] + _block(wide, wide, rng)
+        self.contexts = [Sequential([MaxPool2d(2)] + _block(wide, wide, rng)
                                        + _block(wide, wide, rng)) for _ in range(self.levels)]
-        self.head = bn.Sequential(_block(wide, wide, rng)
-                                  + [bn.layers.Conv2d(wide, STRIDE * STRIDE, 1, rng=rng)])
+        self.head = Sequential(_block(wide, wide, rng)
+                                  + [Conv2d(wide, STRIDE * STRIDE, 1, rng=rng)])
         self.metadata: dict = {}
 
     @property
@@ -204,7 +201,7 @@ class InkFinder:
         return 4 * 2 ** self.levels
 
     @property
-    def parts(self) -> list[bn.Sequential]:
+    def parts(self) -> list[Sequential]:
         return [self.encoder, *self.contexts, self.head]
 
     def parameters(self) -> list:
@@ -279,11 +276,11 @@ class InkFinder:
     def save(self, path: str | os.PathLike) -> None:
         """One barenet model file: the parts' layers in order, and in its metadata how
         many layers each part has, the width and the threshold."""
-        model = bn.Sequential([layer for part in self.parts for layer in part.layers])
+        model = Sequential([layer for part in self.parts for layer in part.layers])
         meta = {**self.metadata, "kind": KIND, "width": self.width,
                 "parts": [len(part.layers) for part in self.parts],
                 "threshold": self.threshold, "side": SIDE, "stride": STRIDE}
-        bn.save(model, path, meta)
+        save(model, path, meta)
 
 
 def load_finder(path: str | os.PathLike) -> InkFinder:
@@ -294,22 +291,22 @@ def load_finder(path: str | os.PathLike) -> InkFinder:
     barenet.BarenetError
         The file is no ink finder's (or damaged).
     """
-    model = bn.load(path)
+    model = load(path)
     meta = dict(model.metadata)
     parts = meta.get("parts")
     if meta.get("kind") != KIND or not (isinstance(parts, list) and len(parts) in (3, 4)
                                          and all(isinstance(k, int) and k > 0 for k in parts)
                                          and sum(parts) == len(model.layers)):
-        raise bn.BarenetError(f"{path} is not an ink finder's file (train one with "
+        raise BarenetError(f"{path} is not an ink finder's file (train one with "
                               "benchmarks/train_ink_finder.py)")
     if meta.get("side") != SIDE or meta.get("stride") != STRIDE:
-        raise bn.BarenetError(f"{path} was made for a working side {meta.get('side')} and "
+        raise BarenetError(f"{path} was made for a working side {meta.get('side')} and "
                               f"stride {meta.get('stride')}, not {SIDE} and {STRIDE}")
     finder = InkFinder(int(meta["width"]), threshold=float(meta["threshold"]),
                        levels=len(parts) - 2)
     layers, start, sequences = list(model.layers), 0, []
     for count in parts:
-        sequences.append(bn.Sequential(layers[start:start + count]))
+        sequences.append(Sequential(layers[start:start + count]))
         start += count
     finder.encoder, *finder.contexts, finder.head = sequences
     finder.metadata = {k: v for k, v in meta.items()
@@ -322,16 +319,6 @@ def load_finder(path: str | os.PathLike) -> InkFinder:
 #: The picture holds one digit: if the finder marks no cell at its threshold, the cells
 #: at least this share of its highest probability are taken (0: none, "no digit").
 RELATIVE = 0.5
-#: A connected piece of ink with at least this share of its pixels in the finder's region
-#: is taken whole (the finder's coarse grid loses a stroke's ends); one with less only
-#: where it lies in the region (a box's edge or a line touching the digit). Above 1: never
-#: (chosen on 300 generated scenes of seed 1, training digits, read by the mlp: taking
-#: pieces whole at 0.5 or 0.8 found fewer boxes, 84% and 89% against 89%, and read
-#: fewer right, 74.3% and 79.3% against 80.3%; the relative threshold 0.5 against none:
-#: 80.7% and 80.3%).
-WHOLE_SHARE = 2.0
-
-
 #: Cells connected to the marked group with at least this share of the threshold join it
 #: (hysteresis, as :func:`barenet.vision.ink.ink_mask` grows faint ink from strong ink):
 #: the parts of a stroke the finder is less sure of. 1: none. Chosen on 300 generated
@@ -347,211 +334,6 @@ def marked_cells(finder: InkFinder, cells: np.ndarray) -> np.ndarray:
     if not marked.any() and RELATIVE > 0:
         marked = cells >= RELATIVE * float(cells.max())
     return marked
-
-
-def digit_region(finder: InkFinder, work: np.ndarray, dark: bool) -> np.ndarray:
-    """Which pixels of ``work`` (the grey picture at the pipeline's working size) may hold
-    the digit's ink: the finder's group of marked cells (:func:`marked_cells`,
-    :func:`group_cells` weighted by probability), grown by one cell where the
-    probability is at least half the threshold (a stroke's edge, half covering a cell),
-    enlarged to ``work``'s size.
-
-    Raises
-    ------
-    EmptyDrawingError
-        The finder marked no cell.
-    """
-    from scipy import ndimage
-
-    from .ink import EmptyDrawingError
-
-    cells = finder.cells(work, dark)
-    marked = marked_cells(finder, cells)
-    group = group_cells(marked, cells)
-    if group is None or float(cells.max()) <= 0:
-        raise EmptyDrawingError("the picture is nearly blank: the ink finder marked no "
-                                "digit ink")
-    level = min(finder.threshold, float(cells[group].min()))
-    if GROW < 1:  # hysteresis: cells connected to the group, down to GROW of its level
-        joined, _ = ndimage.label(cells >= GROW * level, structure=np.ones((3, 3)))
-        group = np.isin(joined, np.unique(joined[group]))
-    grown = group | (ndimage.binary_dilation(group, np.ones((3, 3), bool))
-                     & (cells >= level / 2))
-    image = Image.fromarray(grown.astype(np.uint8) * 255)
-    # the cells cover the working picture rounded up to a whole cell: crop, then resize
-    h, w = working_shape(work.shape)
-    full = np.asarray(image.resize((STRIDE * grown.shape[1], STRIDE * grown.shape[0]),
-                                   Image.Resampling.NEAREST))[:h, :w]
-    return np.asarray(Image.fromarray(full).resize((work.shape[1], work.shape[0]),
-                                                   Image.Resampling.NEAREST)) > 127
-
-
-def finder_extraction(finder: InkFinder, shape: tuple[int, int], work: np.ndarray,
-                      dark: bool, ink: np.ndarray, low) -> Extraction:
-    """The :class:`~barenet.vision.preprocess.Extraction` of a picture whose ink the
-    plain pipeline measured (``ink``, its low level ``low``) and the finder sorted.
-
-    The digit is the ink at least ``low`` in :func:`digit_region`, each connected piece
-    of that ink taken whole when at least :data:`WHOLE_SHARE` of it lies in the region;
-    then in pieces (:func:`barenet.vision.ink.components`: specks and solid masses at
-    the edge dropped), all of which are kept; its 28x28 is made as the plain pipeline
-    makes it (:func:`barenet.vision.preprocess.glyph_from`). ``shape`` is the picture's
-    own size. No paper lines are removed (the finder leaves them out).
-
-    Raises
-    ------
-    EmptyDrawingError
-        The finder marked nothing, or no ink lies where it marked.
-    """
-    from skimage.measure import label
-
-    from .ink import EmptyDrawingError, components, stroke_width, union_box
-    from .preprocess import Extraction, glyph_from
-
-    region = digit_region(finder, work, dark)
-    inked = ink >= low
-    picked = region & inked
-    if WHOLE_SHARE <= 1:
-        pieces_all = label(inked, connectivity=2)
-        total = np.bincount(pieces_all.ravel())
-        inside = np.bincount(pieces_all[picked], minlength=total.size)
-        whole = np.flatnonzero(inside >= WHOLE_SHARE * np.maximum(total, 1))
-        picked |= np.isin(pieces_all, whole[whole > 0])
-    labels, pieces, _ = components(picked, ink, stroke_width(picked))
-    if not pieces:
-        raise EmptyDrawingError("the picture is nearly blank: no ink where the ink finder "
-                                "marked the digit")
-    top, bottom, left, right = union_box(pieces)
-    selected = np.isin(labels, [c.label for c in pieces])
-    glyph = glyph_from(ink, selected[top:bottom, left:right], (top, bottom, left, right))
-    return Extraction(tuple(shape), work, dark, ink, selected, labels, pieces, pieces, [],
-                      glyph)
-
-
-# --------------------------------------------------------------------------- data
-
-@dataclass
-class SceneArrays:
-    """Generated scenes as the finder sees them, each padded to SIDE x SIDE.
-
-    Attributes
-    ----------
-    inputs : ndarray float32 (N, 2, SIDE, SIDE)
-    targets : ndarray float32 (N, SIDE/2, SIDE/2)
-        The digit's coverage per cell.
-    valid : ndarray float32 (N, SIDE/2, SIDE/2)
-        1 for the cells of the picture, 0 for padding.
-    boxes : ndarray int (N, 4)
-        The digit's box at the working size, ``(top, bottom, left, right)``.
-    shapes : ndarray int (N, 2)
-        Each picture's working size before padding.
-    """
-
-    inputs: np.ndarray
-    targets: np.ndarray
-    valid: np.ndarray
-    boxes: np.ndarray
-    shapes: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.inputs)
-
-
-def scene_arrays(scenes: Iterable, progress: Callable[[int], None] | None = None
-                 ) -> SceneArrays:
-    """The finder's inputs and targets for ``scenes`` (:class:`barenet.data.scenes.Scene`),
-    each picture read as :func:`finder_extraction` reads one: grey, at most 1024 pixels,
-    the ink's polarity decided by :func:`ink_is_dark`."""
-    inputs, targets, valid, boxes, shapes = [], [], [], [], []
-    for i, scene in enumerate(scenes):
-        work = to_working_size(to_grayscale(scene.picture))
-        x = finder_input(work, ink_is_dark(work))
-        h, w = x.shape[1:]
-        padded = np.pad(x, ((0, 0), (0, SIDE - h), (0, SIDE - w)), mode="edge")
-        inputs.append(padded)
-        target = cell_target(scene.digit_mask, (h, w))
-        full = np.zeros((SIDE // STRIDE, SIDE // STRIDE), np.float32)
-        full[:target.shape[0], :target.shape[1]] = target
-        targets.append(full)
-        cells = np.zeros_like(full)
-        cells[:math.ceil(h / STRIDE), :math.ceil(w / STRIDE)] = 1
-        valid.append(cells)
-        sy, sx = h / scene.picture.shape[0], w / scene.picture.shape[1]
-        top, bottom, left, right = scene.box
-        boxes.append((int(top * sy), math.ceil(bottom * sy), int(left * sx), math.ceil(right * sx)))
-        shapes.append((h, w))
-        if progress is not None:
-            progress(i + 1)
-    return SceneArrays(np.stack(inputs), np.stack(targets), np.stack(valid),
-                       np.array(boxes, np.int64), np.array(shapes, np.int64))
-
-
-def make_scene_arrays(data_dir: str | None, count: int, seed: int,
-                      progress: Callable[[int], None] | None = None) -> SceneArrays:
-    """``count`` generated scenes of MNIST's training digits (``make_scenes(..., seed)``),
-    as :func:`scene_arrays`: each scaled to SIDE pixels on its longer side, padded to a
-    square. ``data_dir``: MNIST's folder (None: where barenet looks by default)."""
-    from ..data import load_dataset
-    from ..data.scenes import make_scenes, training_digits
-
-    digits, labels = training_digits(load_dataset("mnist", data_dir))
-    return scene_arrays(make_scenes(digits, labels, count, seed), progress)
-
-
-# --------------------------------------------------------------------------- training
-
-def masked_bce(finder: InkFinder, x: np.ndarray, target: np.ndarray,
-               valid: np.ndarray) -> tuple[float, np.ndarray]:
-    """Mean binary cross-entropy over the valid cells, and its gradient at the logits.
-
-    ``bn.losses.BCEWithLogits`` over every cell, its gradient scaled so that the padding
-    carries none and the mean is over the picture's cells.
-    """
-    logits = finder.forward(x)
-    loss = bn.losses.BCEWithLogits()
-    loss.forward(logits * valid, target * valid)  # padding: logit 0, target 0
-    grad = loss.backward() * valid * (valid.size / max(float(valid.sum()), 1.0))
-    z, t = logits[valid > 0].astype(np.float64), target[valid > 0]
-    value = float(np.mean(np.maximum(z, 0) - z * t + np.log1p(np.exp(-np.abs(z)))))
-    return value, grad.astype(logits.dtype)
-
-
-@dataclass
-class MaskScores:
-    """How well marked cells match the digit's (coverage >= 0.5 per cell)."""
-
-    precision: float
-    recall: float
-    iou: float
-    box_found: float  # share of pictures whose marked box overlaps the true one by IoU >= 0.5
-    loss: float
-
-
-def _box_iou(a: tuple, b: tuple) -> float:
-    h = max(0, min(a[1], b[1]) - max(a[0], b[0]))
-    w = max(0, min(a[3], b[3]) - max(a[2], b[2]))
-    inter = h * w
-    union = (a[1] - a[0]) * (a[3] - a[2]) + (b[1] - b[0]) * (b[3] - b[2]) - inter
-    return inter / union if union > 0 else 0.0
-
-
-def predict_cells(finder: InkFinder, data: SceneArrays, batch: int = 32) -> np.ndarray:
-    """Probabilities (N, SIDE/2, SIDE/2) of every scene's cells, in eval mode."""
-    finder.train(False)
-    out = [1 / (1 + np.exp(-finder.forward(data.inputs[i:i + batch]).astype(np.float64)))
-           for i in range(0, len(data), batch)]
-    return np.concatenate(out)
-
-
-def marked_box(marked: np.ndarray) -> tuple[int, int, int, int] | None:
-    """Box ``(top, bottom, left, right)`` in working pixels of the largest group of
-    marked cells (:func:`group_cells`), or None."""
-    group = group_cells(marked)
-    if group is None:
-        return None
-    rows, cols = np.flatnonzero(group.any(axis=1)), np.flatnonzero(group.any(axis=0))
-    return (int(rows[0]) * STRIDE, (int(rows[-1]) + 1) * STRIDE,
-            int(cols[0]) * STRIDE, (int(cols[-1]) + 1) * STRIDE)
 
 
 #: Marked pieces within this share of the main piece's size (of its box's longer side)
@@ -585,79 +367,38 @@ def group_cells(marked: np.ndarray, weight: np.ndarray | None = None) -> np.ndar
     return np.isin(labels, keep)
 
 
-def score(finder: InkFinder, data: SceneArrays, threshold: float | None = None) -> MaskScores:
-    """Precision, recall and IoU of the marked cells (probability >= ``threshold``,
-    default the finder's) against cells half covered by the digit, over all valid
-    cells of ``data``; and the share of boxes found."""
-    threshold = finder.threshold if threshold is None else threshold
-    prob = predict_cells(finder, data)
-    return scores_of(prob, data, threshold)
+def digit_region(finder: InkFinder, work: np.ndarray, dark: bool) -> np.ndarray:
+    """Which pixels of ``work`` (the grey picture at the pipeline's working size) may hold
+    the digit's ink: the finder's group of marked cells (:func:`marked_cells`,
+    :func:`group_cells` weighted by probability), grown by one cell where the
+    probability is at least half the threshold (a stroke's edge, half covering a cell),
+    enlarged to ``work``'s size.
 
-
-def scores_of(prob: np.ndarray, data: SceneArrays, threshold: float) -> MaskScores:
-    """:func:`score` from the probabilities already computed."""
-    valid = data.valid > 0
-    marked = (prob >= threshold) & valid
-    truth = (data.targets >= 0.5) & valid
-    tp = float((marked & truth).sum())
-    precision = tp / max(float(marked.sum()), 1.0)
-    recall = tp / max(float(truth.sum()), 1.0)
-    iou = tp / max(float((marked | truth).sum()), 1.0)
-    found = 0
-    for i in range(len(data)):
-        box = marked_box(marked[i])
-        found += box is not None and _box_iou(box, tuple(data.boxes[i])) >= 0.5
-    p = np.clip(prob[valid], 1e-7, 1 - 1e-7)
-    t = data.targets[valid]
-    loss = float(np.mean(-(t * np.log(p) + (1 - t) * np.log(1 - p))))
-    return MaskScores(precision, recall, iou, found / max(len(data), 1), loss)
-
-
-def train_finder(data: SceneArrays, epochs: int = 4, batch: int = 16, lr: float = 3e-3,
-                 width: int = 16, seed: int = 0,
-                 log: Callable[[str], None] | None = None, levels: int = 2) -> InkFinder:
-    """An :class:`InkFinder` trained on ``data`` (:func:`make_scene_arrays`).
-
-    Adam with a cosine schedule from ``lr`` to 0 over all steps; the batches drawn in a
-    random order from ``seed`` each epoch, each picture shifted by up to 8 working pixels
-    (a multiple of the cell, wrapped around: the padding moves with it). The same
-    arguments give the same finder, bit for bit, on the same machine.
+    Raises
+    ------
+    EmptyDrawingError
+        The finder marked no cell.
     """
-    rng = np.random.default_rng([seed, 1])
-    finder = InkFinder(width, seed, levels=levels)
-    params = finder.parameters()
-    optimizer = bn.optim.Adam(params, lr=lr)
-    steps = epochs * (len(data) // batch)
-    step, start, cpu = 0, time.perf_counter(), time.process_time()
-    finder.train(True)
-    for epoch in range(epochs):
-        order = rng.permutation(len(data))
-        total, seen = 0.0, 0
-        for b in range(len(data) // batch):
-            pick = np.sort(order[b * batch:(b + 1) * batch])
-            dy, dx = (rng.integers(-4, 5, 2) * STRIDE).tolist()
-            x = np.roll(data.inputs[pick], (dy, dx), axis=(2, 3))
-            t = np.roll(data.targets[pick], (dy // STRIDE, dx // STRIDE), axis=(1, 2))
-            v = np.roll(data.valid[pick], (dy // STRIDE, dx // STRIDE), axis=(1, 2))
-            optimizer.lr = 0.5 * lr * (1 + math.cos(math.pi * step / max(steps, 1)))
-            optimizer.zero_grad()
-            value, grad = masked_bce(finder, x, t, v)
-            finder.backward(grad)
-            optimizer.step()
-            total, seen, step = total + value, seen + 1, step + 1
-            if log is not None and (b + 1) % 50 == 0:
-                log(f"epoch {epoch + 1} step {b + 1}: loss {total / seen:.4f} "
-                    f"({time.perf_counter() - start:.0f} s)")
-        if log is not None:
-            log(f"epoch {epoch + 1}/{epochs}: loss {total / max(seen, 1):.4f} "
-                f"({time.perf_counter() - start:.0f} s, CPU {time.process_time() - cpu:.0f} s)")
-    return finder.train(False)
+    from scipy import ndimage
 
+    from .ink import EmptyDrawingError
 
-def choose_threshold(finder: InkFinder, data: SceneArrays,
-                     candidates: Iterable[float] = (0.3, 0.4, 0.5, 0.6, 0.7)) -> float:
-    """The threshold of ``candidates`` with the highest IoU of marked cells on ``data``
-    (generated scenes the finder was not trained on)."""
-    prob = predict_cells(finder, data)
-    best = max(candidates, key=lambda t: scores_of(prob, data, t).iou)
-    return float(best)
+    cells = finder.cells(work, dark)
+    marked = marked_cells(finder, cells)
+    group = group_cells(marked, cells)
+    if group is None or float(cells.max()) <= 0:
+        raise EmptyDrawingError("the picture is nearly blank: the ink finder marked no "
+                                "digit ink")
+    level = min(finder.threshold, float(cells[group].min()))
+    # hysteresis: cells connected to the group, down to GROW of its level
+    joined, _ = ndimage.label(cells >= GROW * level, structure=np.ones((3, 3)))
+    group = np.isin(joined, np.unique(joined[group]))
+    grown = group | (ndimage.binary_dilation(group, np.ones((3, 3), bool))
+                     & (cells >= level / 2))
+    image = Image.fromarray(grown.astype(np.uint8) * 255)
+    # the cells cover the working picture rounded up to a whole cell: crop, then resize
+    h, w = working_shape(work.shape)
+    full = np.asarray(image.resize((STRIDE * grown.shape[1], STRIDE * grown.shape[0]),
+                                   Image.Resampling.NEAREST))[:h, :w]
+    return np.asarray(Image.fromarray(full).resize((work.shape[1], work.shape[0]),
+                                                   Image.Resampling.NEAREST)) > 127

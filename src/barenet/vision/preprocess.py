@@ -53,6 +53,7 @@ from .ink import (
     to_working_size,
     union_box,
 )
+from .ink_finder import InkFinder, digit_region
 
 Box = tuple[int, int, int, int]
 #: The digit's box holds the pixels at least this bright (of the ink's typical level).
@@ -142,7 +143,40 @@ def glyph_from(ink: np.ndarray, picked: np.ndarray, box: Box) -> np.ndarray:
     return to_glyph(region, stroke_width(picked))
 
 
-def extract(image: np.ndarray, invert: bool | None = None, finder=None) -> Extraction:
+def finder_extraction(finder: InkFinder, shape: tuple[int, int], work: np.ndarray,
+                      dark: bool, ink: np.ndarray, low: float) -> Extraction:
+    """The :class:`Extraction` of a picture whose ink the
+    plain pipeline measured (``ink``, its low level ``low``) and the finder sorted.
+
+    The digit is the ink at least ``low`` in
+    :func:`~barenet.vision.ink_finder.digit_region` (a connected piece of ink is not
+    taken whole when part of it lies there: measured worse, ink_finder.py says why), in
+    pieces (:func:`barenet.vision.ink.components`: specks and solid masses at
+    the edge dropped), all of which are kept; its 28x28 is made as the plain pipeline
+    makes it (:func:`glyph_from`). ``shape`` is the picture's
+    own size. No paper lines are removed (the finder leaves them out).
+
+    Raises
+    ------
+    EmptyDrawingError
+        The finder marked nothing, or no ink lies where it marked.
+    """
+    region = digit_region(finder, work, dark)
+    inked = ink >= low
+    picked = region & inked
+    labels, pieces, _ = components(picked, ink, stroke_width(picked))
+    if not pieces:
+        raise EmptyDrawingError("the picture is nearly blank: no ink where the ink finder "
+                                "marked the digit")
+    top, bottom, left, right = union_box(pieces)
+    selected = np.isin(labels, [c.label for c in pieces])
+    glyph = glyph_from(ink, selected[top:bottom, left:right], (top, bottom, left, right))
+    return Extraction(tuple(shape), work, dark, ink, selected, labels, pieces, pieces, [],
+                      glyph)
+
+
+def extract(image: np.ndarray, invert: bool | None = None,
+            finder: InkFinder | None = None) -> Extraction:
     """Run every stage on one picture of a digit (or a row of digits).
 
     Parameters
@@ -189,7 +223,6 @@ def extract(image: np.ndarray, invert: bool | None = None, finder=None) -> Extra
         mask = ink_mask(ink, low, high)
         width = stroke_width(mask)
     if finder is not None:
-        from .ink_finder import finder_extraction
         return finder_extraction(finder, gray.shape, work, dark, ink, low)
     lines = ruled_lines(ink, low, mask, width)
     mask = remove_lines(mask, lines, ink)
