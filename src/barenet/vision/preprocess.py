@@ -149,12 +149,14 @@ def finder_extraction(finder: InkFinder, shape: tuple[int, int], work: np.ndarra
     plain pipeline measured (``ink``, its low level ``low``) and the finder sorted.
 
     The digit is the ink at least ``low`` in
-    :func:`~barenet.vision.ink_finder.digit_region` (a connected piece of ink is not
-    taken whole when part of it lies there: measured worse, ink_finder.py says why), in
-    pieces (:func:`barenet.vision.ink.components`: specks and solid masses at
-    the edge dropped), all of which are kept; its 28x28 is made as the plain pipeline
-    makes it (:func:`glyph_from`). ``shape`` is the picture's
-    own size. No paper lines are removed (the finder leaves them out).
+    :func:`~barenet.vision.ink_finder.digit_region`, and only that: taking a connected
+    piece of ink whole when half or more of it lies there found fewer boxes and read
+    fewer digits right (74.3% against 80.3% on 300 generated pages of seed 1, training
+    digits, the mlp reading them), as a box's edge or a line touching the digit came
+    with it. Then in pieces (:func:`barenet.vision.ink.components`: specks and solid
+    masses at the edge dropped), all of which are kept; its 28x28 is made as the plain
+    pipeline makes it (:func:`glyph_from`). ``shape`` is the picture's own size. No
+    paper lines are removed (the finder leaves them out).
 
     Raises
     ------
