@@ -150,10 +150,9 @@ def finder_extraction(finder: InkFinder, shape: tuple[int, int], work: np.ndarra
 
     The digit is the ink at least ``low`` in
     :func:`~barenet.vision.ink_finder.digit_region`, and only that: taking a connected
-    piece of ink whole when half or more of it lies there found fewer boxes and read
-    fewer digits right (74.3% against 80.3% on 300 generated pages of seed 1, training
-    digits, the mlp reading them), as a box's edge or a line touching the digit came
-    with it. Then in pieces (:func:`barenet.vision.ink.components`: specks and solid
+    piece of ink whole when half of it lies there read fewer digits right, as a box's
+    edge or a line touching the digit came with it (docs/results.md, "A learned ink
+    finder"). Then in pieces (:func:`barenet.vision.ink.components`: specks and solid
     masses at the edge dropped), all of which are kept; its 28x28 is made as the plain
     pipeline makes it (:func:`glyph_from`). ``shape`` is the picture's own size. No
     paper lines are removed (the finder leaves them out).
