@@ -97,3 +97,14 @@ def test_the_run_seeds_are_the_children_of_the_seed_in_order():
     assert [s.generate_state(2).tolist() for s in dataclasses.astuple(seeds)] == \
         [c.generate_state(2).tolist() for c in children]
     assert seeds.init.generate_state(2).tolist() == children[0].generate_state(2).tolist()
+
+
+def test_a_run_without_a_scene_finder_keeps_its_fingerprint():
+    """scene_finder came later: at its default ("") it is left out of the fingerprint, so
+    a checkpoint written before the key existed still resumes."""
+    table = configs.load("mlp").to_dict()
+    assert table["scene_finder"] == ""
+    before = {k: v for k, v in table.items() if k != "scene_finder"}
+    assert config_fingerprint(table) == config_fingerprint(before)
+    assert config_fingerprint({**table, "scene_crops": 0.25, "scene_finder": "f.npz"}) != \
+        config_fingerprint({**table, "scene_crops": 0.25})

@@ -21,6 +21,7 @@ from barenet.train.config import load, validate
 from barenet.train.scene_crops import MIN_HELD, SceneCrops, scene_crops
 from barenet.train.session import Session, new_model, train_from_config
 from barenet.vision import EmptyDrawingError, extract
+from barenet.vision.ink_finder import InkFinder
 
 TRAIN, VALIDATION = 12, 6
 #: Small pages: quick to make and to read.
@@ -85,6 +86,37 @@ def test_each_crop_is_what_predict_extracts_from_its_page_with_its_label(dataset
         np.testing.assert_array_equal(crops.glyphs[n], glyph)
         assert crops.labels[n] == label
         assert crops.held[n] == pytest.approx(held, rel=1e-5)
+
+
+def test_with_a_finder_each_crop_is_what_extract_takes_through_it(dataset, monkeypatch):
+    finder = InkFinder(4, seed=0, threshold=0.0)  # tiny, untrained: marks every cell
+    crops = scene_crops(dataset, 6, seed=11, validation_size=VALIDATION, workers=1,
+                        finder=finder, **SMALL)
+    digits, labels = dataset.train_images[:TRAIN], dataset.train_labels[:TRAIN]
+    expected = []
+    for i in range(6):
+        page = make_scene(digits, labels, np.random.default_rng([11, i]), **SMALL)
+        try:
+            found = extract(page.picture, finder=finder)
+        except EmptyDrawingError:
+            continue
+        expected.append(np.round(found.glyph * 255).astype(np.uint8))
+    assert len(crops) == len(expected) > 0
+    np.testing.assert_array_equal(crops.glyphs, np.stack(expected))
+    # the finder reaches extract, in this process and in the workers; without one, extract
+    # is called as before (the picture alone)
+    seen = []
+    monkeypatch.setattr(module, "extract",
+                        lambda picture, **kw: seen.append(kw) or extract(picture, **kw))
+    scene_crops(dataset, 2, seed=11, validation_size=VALIDATION, workers=1, **SMALL)
+    assert seen == [{}, {}]
+    scene_crops(dataset, 2, seed=11, validation_size=VALIDATION, workers=1, finder=finder,
+                **SMALL)
+    assert seen[2:] == [{"finder": finder}] * 2
+    monkeypatch.setattr(module, "TASK", 2)
+    two = scene_crops(dataset, 6, seed=11, validation_size=VALIDATION, workers=2,
+                      finder=finder, **SMALL)
+    np.testing.assert_array_equal(two.glyphs, crops.glyphs)
 
 
 def test_pages_without_ink_found_are_skipped_and_counted(dataset, monkeypatch):
@@ -193,9 +225,14 @@ def test_scene_crops_0_trains_exactly_as_before(tiny_data, tiny_config):
 
 def test_config_checks_the_share_and_the_count(tiny_config):
     config = load(str(tiny_config))
-    assert config.scene_crops == 0 and config.scene_count >= 1
+    assert config.scene_crops == 0 and config.scene_count >= 1 and config.scene_finder == ""
+    with pytest.raises(bn.BarenetError, match="scene_finder"):
+        validate({**config.to_dict(), "scene_finder": "finder.npz"})  # scene_crops is 0
+    assert validate({**config.to_dict(), "scene_crops": 0.2,
+                     "scene_finder": "finder.npz"})["scene_finder"] == "finder.npz"
     for key, bad in (("scene_crops", -0.1), ("scene_crops", 1.5), ("scene_crops", "some"),
-                     ("scene_count", 0), ("scene_count", 2.5)):
+                     ("scene_count", 0), ("scene_count", 2.5), ("scene_finder", 3),
+                     ("scene_finder", " finder.npz")):
         with pytest.raises(bn.BarenetError, match=key):
             validate({**config.to_dict(), key: bad})
     with pytest.raises(bn.BarenetError, match="fashion-mnist holds no digits"):
@@ -210,6 +247,30 @@ def test_train_makes_the_crops_and_says_how_many(tiny_data, tiny_config, tmp_pat
     assert any("crops of generated pages" in line for line in lines)
     assert 0 <= result.test_accuracy <= 1
     assert "scene_crops = 0.25" in (tmp_path / "run" / "config.toml").read_text()
+
+
+def test_train_makes_the_crops_through_the_finder_it_is_given(tiny_data, tiny_config,
+                                                             tmp_path, monkeypatch):
+    path = tmp_path / "finder.npz"
+    InkFinder(4, seed=0, threshold=0.0).save(path)
+    given = []
+    made = module.scene_crops
+
+    def recorded(*args, **kwargs):
+        given.append(kwargs["finder"])
+        return made(*args, **kwargs)
+
+    monkeypatch.setattr(module, "scene_crops", recorded)
+    config = load(str(tiny_config), {"scene_crops": 0.25, "scene_count": 3, "epochs": 1,
+                                     "scene_finder": str(path)})
+    lines = []
+    train_from_config(config, tiny_data, tmp_path / "run", plots=False, log=lines.append)
+    assert isinstance(given[0], InkFinder) and given[0].width == 4
+    assert any(f"with the ink finder {path}" in line for line in lines)
+    with pytest.raises(bn.BarenetError, match="not an ink finder"):
+        bad = load(str(tiny_config), {"scene_crops": 0.25, "scene_count": 3, "epochs": 1,
+                                      "scene_finder": str(tmp_path / "run" / "best.npz")})
+        train_from_config(bad, tiny_data, tmp_path / "run2", plots=False, log=lines.append)
 
 
 def test_the_reader_config_is_the_cnn_with_scene_crops():

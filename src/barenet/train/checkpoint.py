@@ -131,8 +131,15 @@ class LoopState:
         return cls(**record)
 
 
+#: Config keys added after checkpoints were written, and the value that leaves them out of
+#: the fingerprint (their default: the run is as it was before the key existed, so a run
+#: folder written before it still resumes).
+LATER_KEYS = {"scene_finder": ""}
+
+
 def config_fingerprint(config: dict[str, Any]) -> str:
     """SHA-256 of a validated config: what a checkpoint's arrays and position depend on."""
+    config = {k: v for k, v in config.items() if k not in LATER_KEYS or v != LATER_KEYS[k]}
     return hashlib.sha256(json.dumps(config, sort_keys=True).encode("utf-8")).hexdigest()
 
 

@@ -89,6 +89,9 @@ SCHEMA: dict[str, tuple[Any, Any, str, Any]] = {
     "scene_count": (int, lambda v: 1 <= v <= 1_000_000,
                     "an integer in [1, 1000000]: pages generated once before training, for "
                     "scene_crops", 8000),
+    "scene_finder": (str, lambda v: v == v.strip() and "\0" not in v,
+                     'a learned ink finder\'s file (path), whose crops scene_crops trains on '
+                     'instead of the plain pipeline\'s; "" (none) by default', ""),
     "optimizer": (dict, lambda v: True, "a table", {"name": "adam", "lr": 1e-3}),
     "schedule": (dict, lambda v: True, "a table", {"name": "constant"}),
     "augment": (dict, lambda v: True, "a table", {}),
@@ -228,6 +231,9 @@ def validate(config: dict[str, Any], max_memory: int | None = None) -> dict[str,
     if full["scene_crops"] and full["dataset"] != "mnist":
         raise BarenetError(f"config: scene_crops = {full['scene_crops']} is for digits; "
                            f"{full['dataset']} holds no digits, set scene_crops = 0")
+    if full["scene_finder"] and not full["scene_crops"]:
+        raise BarenetError(f"config: scene_finder = {full['scene_finder']!r} makes the crops "
+                           "of scene_crops, which is 0; set scene_crops or remove scene_finder")
     _check_model(full["model"])
     check_fits(full, max_memory)
     _check_keys("[finetune]", full["finetune"], FINETUNE_KEYS)
@@ -388,6 +394,7 @@ class Config:
     non_digits: float
     scene_crops: float
     scene_count: int
+    scene_finder: str
     optimizer: OptimizerConfig
     schedule: ScheduleConfig
     augment: AugmentConfig

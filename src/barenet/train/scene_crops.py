@@ -14,6 +14,11 @@ neighbour instead of the digit. Such a crop holds less than :data:`MIN_HELD` of 
 digit's ink; its label would be a lie, so it is trained as no digit at all, like the
 generated non-digits (:data:`barenet.nn.losses.cross_entropy.NO_CLASS`, the uniform target).
 
+With a learned ink finder (``finder``, :mod:`barenet.vision.ink_finder`; ``scene_finder`` in
+the config) the crops are what ``extract(picture, finder=finder)`` takes, so that a
+classifier meant to read through the finder learns from, and fits its "not sure" bar
+beside, the finder's crops. Without one, the plain pipeline's, as before.
+
 Only the training part of MNIST's training split is drawn: the last ``validation_size``
 images, which calibrate the model and choose its "not sure" bar, never appear on a page.
 """
@@ -25,7 +30,7 @@ import time
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -36,6 +41,9 @@ from ..io.progress import progress_bar
 from ..nn.losses.cross_entropy import NO_CLASS
 from ..vision import EmptyDrawingError, extract
 
+if TYPE_CHECKING:
+    from ..vision.ink_finder import InkFinder
+
 #: A crop is of the digit when at least this share of the digit's ink lies inside the box
 #: the reader found (half: more of the digit is in the crop than out of it).
 MIN_HELD = 0.5
@@ -44,9 +52,10 @@ WORKERS = 2
 #: Pages one task of a worker makes: several tasks per worker, so neither idles at the end.
 TASK = 200
 
-#: The training digits, their labels and the options of the pages inside a worker process
-#: (set once per process by :func:`_share`, so that they are not sent with every task).
-_SHARED: tuple[np.ndarray, np.ndarray, dict[str, Any]] | None = None
+#: The training digits, their labels, the options of the pages and the ink finder (or None)
+#: inside a worker process (set once per process by :func:`_share`, so that they are not
+#: sent with every task).
+_SHARED: tuple[np.ndarray, np.ndarray, dict[str, Any], InkFinder | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -91,13 +100,15 @@ class SceneCrops:
         return self.seconds / max(self.scenes, 1)
 
 
-def _crops(digits: np.ndarray, labels: np.ndarray, options: dict[str, Any], seed: int,
-           start: int, stop: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+def _crops(digits: np.ndarray, labels: np.ndarray, options: dict[str, Any],
+           finder: InkFinder | None, seed: int, start: int,
+           stop: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """Pages ``start`` to ``stop - 1`` of the series ``seed`` and what the reader extracts.
 
     Page ``i`` is made with ``numpy.random.default_rng([seed, i])`` and ``options`` (as
     :func:`barenet.data.scenes.make_scenes` makes it), so that any split of the series
-    among workers gives the same crops.
+    among workers gives the same crops. ``finder``: the ink finder ``extract`` uses (None:
+    the plain pipeline).
 
     Returns
     -------
@@ -111,7 +122,8 @@ def _crops(digits: np.ndarray, labels: np.ndarray, options: dict[str, Any], seed
     for i in range(start, stop):
         scene = make_scene(digits, labels, np.random.default_rng([seed, i]), **options)
         try:
-            found = extract(scene.picture)
+            found = extract(scene.picture) if finder is None else \
+                extract(scene.picture, finder=finder)
         except EmptyDrawingError:
             continue
         top, bottom, left, right = found.box
@@ -123,10 +135,12 @@ def _crops(digits: np.ndarray, labels: np.ndarray, options: dict[str, Any], seed
             np.array(held, np.float32), stop - start - len(classes))
 
 
-def _share(digits: np.ndarray, labels: np.ndarray, options: dict[str, Any]) -> None:
-    """Keep the training digits in this worker process for :func:`_crops_in_worker`."""
+def _share(digits: np.ndarray, labels: np.ndarray, options: dict[str, Any],
+           finder: InkFinder | None) -> None:
+    """Keep the training digits (and the finder) in this worker process for
+    :func:`_crops_in_worker`."""
     global _SHARED
-    _SHARED = (digits, labels, options)
+    _SHARED = (digits, labels, options, finder)
 
 
 def _crops_in_worker(seed: int, start: int,
@@ -138,7 +152,8 @@ def _crops_in_worker(seed: int, start: int,
 
 def scene_crops(dataset: Dataset, count: int, seed: int, *,
                 validation_size: int = DEFAULT_VAL_SIZE, validation: bool = False,
-                workers: int = WORKERS, **options: Any) -> SceneCrops:
+                workers: int = WORKERS, finder: InkFinder | None = None,
+                **options: Any) -> SceneCrops:
     """Make ``count`` random pages of training digits and extract the reader's crop of each.
 
     Parameters
@@ -159,6 +174,9 @@ def scene_crops(dataset: Dataset, count: int, seed: int, *,
         to choose settings on, never trained on).
     workers : int
         Processes making the pages; 1 makes them in this process.
+    finder : InkFinder, optional
+        A learned ink finder (:func:`barenet.vision.ink_finder.load_finder`): the crops are
+        what ``extract(picture, finder=finder)`` takes. None: the plain pipeline's.
     **options
         ``size``, ``force`` and ``exclude`` of :func:`barenet.data.scenes.make_scene`, for
         every page (by default none: pages of every kind and size).
@@ -177,10 +195,11 @@ def scene_crops(dataset: Dataset, count: int, seed: int, *,
     with contextlib.ExitStack() as stack:
         results: Iterable[tuple[np.ndarray, np.ndarray, np.ndarray, int]]
         if workers <= 1 or len(ranges) <= 1:
-            results = (_crops(digits, labels, options, seed, a, b) for a, b in ranges)
+            results = (_crops(digits, labels, options, finder, seed, a, b)
+                       for a, b in ranges)
         else:
             pool = stack.enter_context(ProcessPoolExecutor(
-                workers, initializer=_share, initargs=(digits, labels, options)))
+                workers, initializer=_share, initargs=(digits, labels, options, finder)))
             results = pool.map(_crops_in_worker, [seed] * len(ranges),
                                [a for a, _ in ranges], [b for _, b in ranges])
         bar = stack.enter_context(progress_bar(count, "pages", unit="page"))  # on a terminal

@@ -334,9 +334,15 @@ def _pools(config: Config, dataset: Dataset, data: PreparedData,
     if config.scene_crops:
         from .scene_crops import scene_crops
 
-        log(f"making {config.scene_count} pages and extracting the reader's crops...")
+        finder = None
+        if config.scene_finder:
+            from ..vision.ink_finder import load_finder
+
+            finder = load_finder(config.scene_finder)
+        log(f"making {config.scene_count} pages and extracting the reader's crops"
+            f"{' with the ink finder ' + config.scene_finder if finder else ''}...")
         crops = scene_crops(dataset, config.scene_count, config.seed,
-                            validation_size=config.validation_size)
+                            validation_size=config.validation_size, finder=finder)
         log(f"{len(crops)} crops in {crops.seconds:.0f} s ({crops.seconds_per_crop:.3f} s a "
             f"page; no ink found on {crops.skipped})")
     non_digits = pool_size(config.non_digits, len(data.y_train))
