@@ -23,7 +23,7 @@ import numpy as np
 
 from ..errors import BarenetError
 from ..io.files import atomic_write
-from ..nn.layers.registry import LAYERS
+from ..nn.registry import LAYERS
 from ..version import __version__
 from .card import Card
 

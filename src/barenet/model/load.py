@@ -22,7 +22,6 @@ import numpy as np
 
 from ..errors import BarenetError
 from ..io.memory import check_memory, inference_bytes, memory_budget
-from ..nn.layers.registry import LAYERS
 from ..nn.options import (
     MAX_DIMENSION,
     array_problem,
@@ -32,6 +31,7 @@ from ..nn.options import (
     model_layers,
     sample_values,
 )
+from ..nn.registry import LAYERS
 from .card import Card
 from .classifier import INFERENCE_BATCH, Sequential
 from .file import (

@@ -10,10 +10,10 @@ import numpy as np
 from ..errors import BarenetError
 from ..io.memory import check_memory
 from ..model.classifier import Sequential
-from ..nn.layers.registry import LAYERS
 from ..nn.module import Parameter
 from ..nn.optim import OPTIMIZERS, SCHEDULES, Optimizer, Schedule, make_schedule
 from ..nn.options import check_sample_shape, layer_spec
+from ..nn.registry import LAYERS
 
 
 def build_model(spec: dict[str, Any], rng: np.random.Generator, dtype: Any = np.float32,

@@ -43,7 +43,6 @@ from ..errors import BarenetError
 from ..io.memory import check_memory, memory_budget, training_bytes
 from ..io.paths import CONFIGS_DIR
 from ..model.file import MAX_HEADER_BYTES
-from ..nn.layers.registry import LAYERS
 from ..nn.optim import OPTIMIZERS, SCHEDULES
 from ..nn.optim.schedules import WARMUP
 from ..nn.options import (
@@ -53,6 +52,7 @@ from ..nn.options import (
     layer_spec,
     sample_values,
 )
+from ..nn.registry import LAYERS
 from .builder import plan, schedule_options
 
 #: Longest config name (it names the run folder, one path component).

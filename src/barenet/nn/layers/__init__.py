@@ -5,6 +5,7 @@ config or a model file can name it: adding a layer is one file here and its test
 """
 
 from ..functional import sigmoid, softmax
+from ..registry import LAYERS
 from .avgpool import AvgPool2d
 from .batchnorm import BatchNorm1d, BatchNorm2d
 from .conv import Conv2d
@@ -13,7 +14,6 @@ from .flatten import Flatten
 from .globalavgpool import GlobalAvgPool2d
 from .linear import Linear
 from .maxpool import MaxPool2d
-from .registry import LAYERS
 from .relu import LeakyReLU, ReLU
 from .sigmoid import Sigmoid
 from .softmax import Softmax

@@ -11,10 +11,10 @@ from typing import Any
 import numpy as np
 
 from ..kernels.im2col import Pair, add_windows, sliding_windows
+from ..registry import LAYERS
 from ..switch import is_plain
 from ._pool import Pool2d, pool_spec
 from .conv import windows_of
-from .registry import LAYERS
 
 # -- the textbook version: docs/math.md's formulas ----------------------------------
 

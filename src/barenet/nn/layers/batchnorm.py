@@ -19,8 +19,8 @@ from ...errors import BarenetError
 from ..kernels import batchnorm as fast
 from ..module import Module, Parameter
 from ..options import Spec, check_options, number, size
+from ..registry import LAYERS
 from ..switch import is_plain
-from .registry import LAYERS
 
 # -- the textbook version: docs/math.md's formulas with means --------------------------
 

@@ -31,8 +31,8 @@ from ..options import (
     two,
     windows,
 )
+from ..registry import LAYERS
 from ..switch import is_plain
-from .registry import LAYERS
 
 # -- the textbook version: docs/math.md's index formulas -----------------------------
 

@@ -13,7 +13,7 @@ import numpy as np
 from ..init import as_generator
 from ..module import Module
 from ..options import Spec, check_options, number
-from .registry import LAYERS
+from ..registry import LAYERS
 
 # -- the textbook version: docs/math.md's formulas ----------------------------------
 

@@ -15,7 +15,7 @@ import numpy as np
 from ..kernels.im2col import check_image_batch
 from ..module import Module
 from ..options import Spec, needs_images
-from .registry import LAYERS
+from ..registry import LAYERS
 
 # -- the textbook version: docs/math.md's formulas ----------------------------------
 

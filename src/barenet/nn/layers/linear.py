@@ -16,8 +16,8 @@ from ...errors import BarenetError
 from ..init import INITIALIZERS, as_generator
 from ..module import Module, Parameter
 from ..options import INITS, Spec, check_options, choice, flag, needs_flat, size
+from ..registry import LAYERS
 from ..switch import is_plain
-from .registry import LAYERS
 
 # -- the textbook version: docs/math.md's formulas ----------------------------------
 

@@ -13,10 +13,10 @@ import numpy as np
 
 from ..kernels import maxpool as fast
 from ..kernels.im2col import Pair
+from ..registry import LAYERS
 from ..switch import is_plain
 from ._pool import Pool2d, pool_spec
 from .conv import windows_of
-from .registry import LAYERS
 
 # -- the textbook version: docs/math.md's formulas, window by window -----------------
 

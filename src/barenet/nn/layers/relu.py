@@ -12,8 +12,8 @@ import numpy as np
 
 from ..module import Module
 from ..options import Spec, check_options, number
+from ..registry import LAYERS
 from ..switch import is_plain
-from .registry import LAYERS
 
 # -- the textbook version: docs/math.md's formulas ----------------------------------
 

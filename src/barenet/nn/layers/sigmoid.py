@@ -13,8 +13,8 @@ import numpy as np
 from ..functional import sigmoid
 from ..module import Module
 from ..options import Spec
+from ..registry import LAYERS
 from ..switch import is_plain
-from .registry import LAYERS
 
 # -- the textbook version: docs/math.md's formulas ----------------------------------
 

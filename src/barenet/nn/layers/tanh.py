@@ -12,7 +12,7 @@ import numpy as np
 
 from ..module import Module
 from ..options import Spec
-from .registry import LAYERS
+from ..registry import LAYERS
 
 # -- the textbook version: docs/math.md's formulas ----------------------------------
 
