@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from barenet import BarenetError
 from barenet.vision import (
@@ -474,6 +475,25 @@ def test_a_tiny_image_is_scaled_up():
     small = np.zeros((10, 10), np.uint8)
     small[2:8, 4:6] = 255
     check_mnist_like(preprocess(small))
+
+
+#: A 2 as scikit-learn's digits are stored: 8x8, levels 0-16 (made from an MNIST training 2).
+TWO_8X8 = [[0, 1, 3, 6, 3, 0, 0, 0], [1, 9, 7, 5, 13, 0, 0, 0], [0, 4, 0, 1, 13, 1, 0, 0],
+           [0, 0, 0, 1, 12, 3, 1, 0], [1, 2, 4, 7, 15, 10, 8, 5], [9, 11, 8, 11, 11, 0, 0, 0],
+           [11, 6, 6, 13, 1, 0, 0, 0], [1, 6, 5, 1, 0, 0, 0, 0]]
+
+
+@pytest.mark.parametrize("dark", [False, True])
+@pytest.mark.parametrize("resample", [Image.Resampling.NEAREST, Image.Resampling.BILINEAR])
+def test_a_digit_enlarged_from_8x8_that_fills_its_picture_is_read(dark, resample):
+    # its strokes, an eighth of the picture wide, reach the edges, and its ink is too
+    # much of the picture for the wide window's paper to be measured
+    small = np.asarray(TWO_8X8, np.float32) / 16
+    big = np.asarray(Image.fromarray(small).resize((64, 64), resample))
+    out = preprocess(1 - big if dark else big)
+    check_mnist_like(out)
+    margin = preprocess(np.pad(big, 32) if not dark else 1 - np.pad(big, 32))
+    assert np.corrcoef(out.ravel(), margin.ravel())[0, 1] > 0.8  # as with paper around it
 
 
 def test_mnist_like_digit_only_moves_its_centre_of_mass_to_14_14():

@@ -218,9 +218,14 @@ def extract(image: np.ndarray, invert: bool | None = None,
     width = stroke_width(mask)
     wider = odd_window(min(BACKGROUND_STROKES * width, 2 * side))
     if wider > window:  # thick strokes: a wider window keeps them out of the paper
-        ink, noise = ink_strength(paper, paper_background(paper, wider))
-        noise = local_noise(ink, noise, wider)
-        low, high = ink_levels(ink, noise)
+        ink, wide_noise = ink_strength(paper, paper_background(paper, wider))
+        wide_noise = local_noise(ink, wide_noise, wider)
+        try:
+            low, high = ink_levels(ink, wide_noise)
+            noise = wide_noise
+        except EmptyDrawingError:  # the strokes fill the picture: too little paper is left
+            # to measure its noise over the wide window; the narrow window measured it
+            low, high = ink_levels(ink, noise)
         mask = ink_mask(ink, low, high)
         width = stroke_width(mask)
     if finder is not None:
