@@ -325,10 +325,14 @@ def test_train_on_a_slice_of_real_mnist(tmp_path, capsys):
     assert (predicted == dataset.test_labels[:1000]).mean() == pytest.approx(accuracy)
     printed = capsys.readouterr().out
     assert f"test accuracy: {accuracy:.2%}" in printed
-    # calibrated on the validation split: the temperature is stored and lowers the error there
+    # calibrated on the validation digits read as pictures, as `predict` reads them: the
+    # temperature is stored and lowers the error there, and the bar flags 1% of right answers
     record = model.metadata["calibration"]
+    assert record["fitted_on"] == "validation pictures" and record["pictures"] == 500
     assert record["temperature"] == model.temperature != 1.0
     assert record["val_ece_after"] < record["val_ece_before"]
+    assert record["min_confidence"] == model.min_confidence
+    assert 0 < record["right_flagged"] <= 0.02
     assert f"calibration: temperature {model.temperature:.3f}" in printed
 
 

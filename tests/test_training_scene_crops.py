@@ -245,6 +245,10 @@ def test_train_makes_the_crops_and_says_how_many(tiny_data, tiny_config, tmp_pat
     result = train_from_config(config, tiny_data, tmp_path / "run", plots=False,
                                log=lines.append)
     assert any("crops of generated pages" in line for line in lines)
+    assert any("pages of validation digits" in line for line in lines)
+    calibration = bn.load(tmp_path / "run" / "best.npz").metadata["calibration"]
+    assert calibration["fitted_on"] == "validation pictures" and calibration["pages"] >= 1
+    assert 0 <= calibration["pages_wrong_not_flagged"] <= 1
     assert 0 <= result.test_accuracy <= 1
     assert "scene_crops = 0.25" in (tmp_path / "run" / "config.toml").read_text()
 
@@ -265,7 +269,8 @@ def test_train_makes_the_crops_through_the_finder_it_is_given(tiny_data, tiny_co
                                      "scene_finder": str(path)})
     lines = []
     train_from_config(config, tiny_data, tmp_path / "run", plots=False, log=lines.append)
-    assert isinstance(given[0], InkFinder) and given[0].width == 4
+    assert len(given) == 2  # the training pages and the calibration's
+    assert all(isinstance(f, InkFinder) and f.width == 4 for f in given)
     assert any(f"with the ink finder {path}" in line for line in lines)
     with pytest.raises(bn.BarenetError, match="not an ink finder"):
         bad = load(str(tiny_config), {"scene_crops": 0.25, "scene_count": 3, "epochs": 1,

@@ -11,8 +11,11 @@ import pytest
 
 from barenet import BarenetError, Sequential, load
 from barenet.model.calibration import (
+    MAX_FLAGGED_RIGHT,
+    MAX_WRONG_UNFLAGGED,
     TEMPERATURE_RANGE,
     expected_calibration_error,
+    fit_bar,
     fit_min_confidence,
     fit_temperature,
     is_unsure,
@@ -133,6 +136,48 @@ def test_the_not_sure_bar_flags_one_percent_of_right_validation_answers(rng):
     assert flagged == pytest.approx(0.01, abs=0.003)
     assert 0.3 <= bar <= 0.99
     assert fit_min_confidence(p, (p.argmax(1) + 1) % 10) == 0.5  # no right answer to measure
+
+
+def test_the_bar_rises_until_few_crops_of_pages_are_wrong_and_unflagged(rng):
+    z, labels = overconfident(rng, n=5000, true_t=1.0)
+    p = softmax(z)
+    alone = fit_bar(p, labels)
+    assert alone == fit_min_confidence(p, labels)  # without pages, as before
+    # crops of pages: 30% of them read wrong, and confidently
+    pages = np.full((1000, 10), 0.01)
+    page_labels = np.arange(1000) % 10
+    pages[np.arange(1000), page_labels] = 0.91
+    wrong = np.arange(300)
+    pages[wrong] = 0.01
+    pages[wrong, (page_labels[wrong] + 1) % 10] = np.linspace(0.5, 0.9, 300)
+    page_labels[:20] = -1  # crops of something else: every answer is wrong
+    bar = fit_bar(p, labels, pages, page_labels)
+    right = p.argmax(1) == labels
+    flagged_right = (p.max(1) < bar)[right].mean()
+    unflagged_wrong = ((pages.argmax(1) != page_labels) & (pages.max(1) >= bar)).mean()
+    cap = fit_min_confidence(p, labels, MAX_FLAGGED_RIGHT)
+    # raised as far as the digits allow: either the pages' target is met, or the cap holds
+    assert alone < bar <= cap
+    assert unflagged_wrong <= MAX_WRONG_UNFLAGGED or bar == cap
+    assert flagged_right <= MAX_FLAGGED_RIGHT + 0.003
+    # pages read right need no higher bar than the digits' own
+    pages_right = np.full((50, 10), 0.01)
+    pages_right[np.arange(50), np.arange(50) % 10] = 0.91
+    assert fit_bar(p, labels, pages_right, np.arange(50) % 10) == alone
+
+
+def test_a_high_cap_gives_the_pages_their_target():
+    p = np.full((1000, 10), 0.001)
+    labels = np.arange(1000) % 10
+    p[np.arange(1000), labels] = np.where(np.arange(1000) < 15, 0.4, 0.99)  # right; 15 unsure
+    pages = np.full((100, 10), 0.01)
+    pages[np.arange(100), 0] = np.linspace(0.3, 0.9, 100)  # all read 0
+    page_labels = np.where(np.arange(100) < 60, 0, 1)  # 40 of them wrong
+    bar = fit_bar(p, labels, pages, page_labels)
+    unflagged_wrong = ((pages.argmax(1) != page_labels) & (pages.max(1) >= bar)).mean()
+    assert unflagged_wrong == pytest.approx(MAX_WRONG_UNFLAGGED)  # 5 of 100 left
+    assert ((pages.argmax(1) != page_labels) & (pages.max(1) >= np.nextafter(bar, 0))).mean() \
+        > MAX_WRONG_UNFLAGGED  # and the bar is the lowest that does it
 
 
 def test_a_stored_bar_is_used_and_checked():

@@ -12,9 +12,9 @@ class is largest, so accuracy is untouched; only the confidence moves.
   of training and stores it in the model file as ``metadata["calibration"]``);
 - :func:`expected_calibration_error` and :func:`reliability`: how far the
   confidence is from the accuracy, over bins of confidence;
-- :func:`fit_min_confidence` and :func:`is_unsure`: the rule that makes ``predict``
-  and the app answer "not sure", with the model's own bar fitted on the validation
-  split (docs/results.md gives the measurements).
+- :func:`fit_min_confidence`, :func:`fit_bar` and :func:`is_unsure`: the rule that
+  makes ``predict`` and the app answer "not sure", with the model's own bar fitted on
+  what the reader sees of the validation split (docs/results.md gives the measurements).
 
 What a model file stores of them is read by :class:`barenet.model.card.Card`.
 """
@@ -40,6 +40,12 @@ MAX_ASPECT = 1.9
 #: The bar is set so that this fraction of the right answers on the validation split
 #: fall below it: the price, in right answers called "not sure", of flagging the rest.
 FLAGGED_RIGHT = 0.01
+#: With crops of everyday pages to fit on (:func:`fit_bar`), the bar is raised until at
+#: most this share of them is read wrong and not flagged...
+MAX_WRONG_UNFLAGGED = 0.05
+#: ...but never so far that more than this share of the right answers on the digits
+#: themselves is called "not sure". Both are the reader's targets (issue 31).
+MAX_FLAGGED_RIGHT = 0.02
 
 
 def nll(logits: np.ndarray, labels: np.ndarray, temperature: float = 1.0) -> float:
@@ -141,6 +147,45 @@ def fit_min_confidence(probabilities: np.ndarray, labels: np.ndarray,
         return MIN_CONFIDENCE
     bar = float(np.quantile(probabilities.max(axis=1)[right], flagged_right))
     return float(np.clip(bar, 0.3, 0.99))
+
+
+def fit_bar(probabilities: np.ndarray, labels: np.ndarray,
+            page_probabilities: np.ndarray | None = None,
+            page_labels: np.ndarray | None = None) -> float:
+    """The "not sure" bar, from the digits and, if given, from crops of everyday pages.
+
+    On the digits alone, :func:`fit_min_confidence`: 1% of their right answers fall
+    below it. With crops of pages, the bar is raised to the lowest value at which at
+    most :data:`MAX_WRONG_UNFLAGGED` of the crops are answered wrong with a confidence
+    at or above it, but not above the bar that flags :data:`MAX_FLAGGED_RIGHT` of the
+    digits' right answers: on clean digits, "not sure" must stay rare.
+
+    Parameters
+    ----------
+    probabilities : ndarray, shape (N, K)
+        Calibrated probabilities of held-out digits.
+    labels : ndarray of int, shape (N,)
+    page_probabilities : ndarray, shape (M, K), optional
+        Calibrated probabilities of crops of held-out pages.
+    page_labels : ndarray of int, shape (M,), optional
+        Their digits; ``-1`` for a crop of something else (every answer is wrong).
+
+    Returns
+    -------
+    float
+    """
+    bar = fit_min_confidence(probabilities, labels)
+    if page_probabilities is None or page_labels is None or len(page_labels) == 0:
+        return bar
+    pages = np.asarray(page_probabilities)
+    wrong = pages.argmax(axis=1) != np.asarray(page_labels)
+    # the confidences of the wrong answers, surest first: all but the first `allowed`
+    # must fall below the bar
+    confidence = np.sort(pages.max(axis=1)[wrong])[::-1]
+    allowed = int(MAX_WRONG_UNFLAGGED * len(pages))
+    needed = float(np.nextafter(confidence[allowed], 1)) if len(confidence) > allowed else 0.0
+    cap = fit_min_confidence(probabilities, labels, MAX_FLAGGED_RIGHT)
+    return float(max(bar, min(needed, cap)))
 
 
 def is_unsure(probabilities: np.ndarray, min_confidence: float = MIN_CONFIDENCE,

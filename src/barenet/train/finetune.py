@@ -28,6 +28,7 @@ import numpy as np
 from ..data import PreparedData, load_dataset, prepare
 from ..data.datasets import file_sha256
 from ..data.folder import LabelledPictures, read_folder
+from ..data.split import validation_split
 from ..data.writer_style import in_writers_slant
 from ..errors import BarenetError
 from ..model.classifier import Sequential
@@ -276,8 +277,11 @@ def finetune(model_path: Path, samples_dir: Path, out: Path | None = None, epoch
             + f"; {held} held out; run folder {run.path}")
     model = session.train(log, progress)
 
-    # calibrated on the digits' validation split (the session's data have none)
-    session.calibrate(model, network_input(mnist.x_val, dtype, standard), mnist.y_val)
+    # calibrated on the digits' validation split read as pictures (the session's data have
+    # none)
+    _, _, val_images, val_labels = validation_split(dataset.train_images, dataset.train_labels,
+                                                    config.validation_size)
+    session.calibrate(model, val_images, val_labels)
     held_after = evaluate(model, taught.held_x, taught.held_y)[1] if held else math.nan
     test_after = evaluate(model, x_test, mnist.y_test)[1]
     metrics = {"held_out": held, "held_out_accuracy_before": held_before,

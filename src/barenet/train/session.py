@@ -10,6 +10,7 @@ and its data and calls a session: :func:`train_from_config` here,
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import time
 from collections.abc import Callable
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..data import PreparedData
+from ..data.split import validation_split
 from ..errors import BarenetError
 from ..model.classifier import Sequential
 from ..nn.losses import Loss
@@ -29,42 +31,86 @@ from .checkpoint import config_fingerprint, load_checkpoint, read_state
 from .config import Config, dumps
 from .mix import Mix
 from .runs import RunFolder
-from .trainer import Diverged, Interrupted, Trainer, check_input_shape, evaluate, logits_of
+from .trainer import Diverged, Interrupted, Trainer, check_input_shape, evaluate
 
 if TYPE_CHECKING:
     from ..data.datasets import Dataset
     from .scene_crops import SceneCrops
 
 
-def calibrate(model: Sequential, x_val: np.ndarray, y_val: np.ndarray) -> dict[str, Any]:
-    """Fit the temperature of ``model`` on the prepared validation split.
+#: Calibration reads at most this many validation digits as pictures (a few ms each).
+CALIBRATION_PICTURES = 2000
+#: A run trained on crops of generated pages calibrates on this many validation pages.
+CALIBRATION_PAGES = 2000
+
+
+def calibrate(model: Sequential, images: np.ndarray, labels: np.ndarray,
+              pages: SceneCrops | None = None) -> dict[str, Any]:
+    """Fit the temperature and the "not sure" bar of ``model`` on what the reader sees.
+
+    ``barenet predict`` and the app never give the network a data set's array: they
+    read a picture (:func:`barenet.vision.extract`), and its 28x28 differs from the
+    array's. So the validation digits are read as picture files are (at most
+    :data:`CALIBRATION_PICTURES` of them), and, for a reader trained on crops of
+    generated pages, ``pages`` are the reader's crops of pages of validation digits.
+    The temperature is fitted on both (:func:`~barenet.model.calibration.fit_temperature`;
+    a crop of something else than the digit left out), the bar on both
+    (:func:`~barenet.model.calibration.fit_bar`).
 
     Parameters
     ----------
     model : Sequential
-    x_val : ndarray, shape (N, 28, 28)
-        Prepared images (scaled and standardised as the model's training images).
-    y_val : ndarray of int, shape (N,)
+    images : ndarray, shape (N, 28, 28)
+        Raw validation images (uint8, or floats in [0, 1]), as a picture file holds them.
+    labels : ndarray of int, shape (N,)
+    pages : SceneCrops, optional
+        The reader's crops of generated pages of validation digits.
 
     Returns
     -------
     dict
         The ``calibration`` metadata record (empty with no validation data or for a
-        model that ends in its own ``Softmax``): the temperature, the validation
-        split's expected calibration error before and after, and the "not sure" bar
-        (:func:`barenet.model.calibration.fit_min_confidence`).
+        model that ends in its own ``Softmax``): the temperature, the expected
+        calibration error before and after on those pictures, the bar, and what the bar
+        does there (right answers flagged; crops read wrong and not flagged).
     """
-    from ..model.calibration import expected_calibration_error, fit_min_confidence, fit_temperature
+    from ..model.calibration import expected_calibration_error, fit_bar, fit_temperature
     from ..nn.functional import softmax
+    from ..vision import EmptyDrawingError, preprocess
 
-    if len(y_val) == 0 or model.ends_in_softmax:
+    if len(labels) == 0 or model.ends_in_softmax:
         return {}
-    logits = logits_of(model, x_val).astype(np.float64)
-    t = fit_temperature(logits, y_val)
-    return {"temperature": t, "fitted_on": "validation",
-            "val_ece_before": expected_calibration_error(softmax(logits), y_val),
-            "val_ece_after": expected_calibration_error(softmax(logits / t), y_val),
-            "min_confidence": fit_min_confidence(softmax(logits / t), y_val)}
+    glyphs, read = [], []
+    for image, label in zip(images[:CALIBRATION_PICTURES], labels, strict=False):
+        with contextlib.suppress(EmptyDrawingError):  # answered "nearly blank", not read
+            glyphs.append(preprocess(image))
+            read.append(label)
+    y = np.asarray(read, np.int64)
+    logits = model.predict_logits(np.asarray(glyphs, np.float32).reshape(-1, 28, 28))
+    logits = logits.astype(np.float64)
+    page_logits = page_y = None
+    digit = np.zeros(0, bool)
+    if pages is not None and len(pages):
+        page_logits = model.predict_logits(pages.glyphs).astype(np.float64)
+        page_y = pages.targets
+        digit = page_y >= 0
+    fit_z = logits if page_logits is None else np.concatenate([logits, page_logits[digit]])
+    fit_y = y if page_y is None else np.concatenate([y, page_y[digit]])
+    t = fit_temperature(fit_z, fit_y)
+    p = softmax(logits / t)
+    p_pages = None if page_logits is None else softmax(page_logits / t)
+    bar = fit_bar(p, y, p_pages, page_y)
+    right = p.argmax(axis=1) == y
+    record = {"temperature": t, "fitted_on": "validation pictures", "pictures": len(y),
+              "pages": len(digit),
+              "val_ece_before": expected_calibration_error(softmax(fit_z), fit_y),
+              "val_ece_after": expected_calibration_error(softmax(fit_z / t), fit_y),
+              "min_confidence": bar,
+              "right_flagged": float((right & (p.max(axis=1) < bar)).sum() / max(right.sum(), 1))}
+    if p_pages is not None:
+        record["pages_wrong_not_flagged"] = float(np.mean(
+            (p_pages.argmax(axis=1) != page_y) & (p_pages.max(axis=1) >= bar)))
+    return record
 
 
 def new_model(config: Config) -> Sequential:
@@ -214,11 +260,12 @@ class Session:
         """The model with the kept epoch's weights (the best, or the last; see ``keep``)."""
         return self.trainer.restore_best()
 
-    def calibrate(self, model: Sequential, x_val: np.ndarray,
-                  y_val: np.ndarray) -> dict[str, Any]:
-        """Fit ``model``'s temperature and "not sure" bar on prepared images (:func:`calibrate`)
-        and record them in its metadata; returns the record (empty when there is none)."""
-        calibration = calibrate(model, x_val, y_val)
+    def calibrate(self, model: Sequential, images: np.ndarray, labels: np.ndarray,
+                  pages: SceneCrops | None = None) -> dict[str, Any]:
+        """Fit ``model``'s temperature and "not sure" bar on what the reader sees of raw
+        validation images (and ``pages``; :func:`calibrate`) and record them in its
+        metadata; returns the record (empty when there is none)."""
+        calibration = calibrate(model, images, labels, pages)
         if calibration:
             model.metadata["calibration"] = calibration
         return calibration
@@ -300,11 +347,20 @@ def train_from_config(config: Config, data_dir: Path | None = None,
     session.save_last(model, {"epochs": state.epoch})
 
     best = session.kept()
-    calibration = session.calibrate(best, data.x_val, data.y_val)
+    _, _, val_images, val_labels = validation_split(dataset.train_images, dataset.train_labels,
+                                                    config.validation_size)
+    pages = _scene_pages(config, dataset, log, validation=True) if crops is not None else None
+    calibration = session.calibrate(best, val_images, val_labels, pages)
     if calibration:
-        log(f"calibration: temperature {calibration['temperature']:.3f} on the validation "
-            f"split (expected calibration error {calibration['val_ece_before']:.2%} -> "
-            f"{calibration['val_ece_after']:.2%})")
+        on = f"{calibration['pictures']} validation digits read as pictures" + (
+            f" and {calibration['pages']} crops of validation pages" if pages else "")
+        log(f"calibration: temperature {calibration['temperature']:.3f} on {on} (expected "
+            f"calibration error {calibration['val_ece_before']:.2%} -> "
+            f"{calibration['val_ece_after']:.2%}); \"not sure\" below "
+            f"{calibration['min_confidence']:.1%}: {calibration['right_flagged']:.1%} of the "
+            "right answers there" + (
+                f", {calibration['pages_wrong_not_flagged']:.1%} of the crops wrong and not "
+                "flagged" if pages else ""))
     test_loss, test_acc = evaluate(best, data.x_test, data.y_test)
     record = state.best or {"epoch": state.epoch}
     best_epoch = int(record["epoch"])
@@ -330,24 +386,33 @@ def _pools(config: Config, dataset: Dataset, data: PreparedData,
     first thing that takes a while."""
     from ..data.non_digits import pool_size
 
-    crops = None
-    if config.scene_crops:
-        from .scene_crops import scene_crops
-
-        finder = None
-        if config.scene_finder:
-            from ..vision.ink_finder import load_finder
-
-            finder = load_finder(config.scene_finder)
-        log(f"making {config.scene_count} pages and extracting the reader's crops"
-            f"{' with the ink finder ' + config.scene_finder if finder else ''}...")
-        crops = scene_crops(dataset, config.scene_count, config.seed,
-                            validation_size=config.validation_size, finder=finder)
-        log(f"{len(crops)} crops in {crops.seconds:.0f} s ({crops.seconds_per_crop:.3f} s a "
-            f"page; no ink found on {crops.skipped})")
+    crops = _scene_pages(config, dataset, log) if config.scene_crops else None
     non_digits = pool_size(config.non_digits, len(data.y_train))
     if non_digits:
         log(f"making {non_digits:,} pictures of no digit, so the model can say \"not sure\" "
             f"(non_digits = {config.non_digits:g})...")
     return crops
 
+
+def _scene_pages(config: Config, dataset: Dataset, log: Callable[[str], None],
+                 validation: bool = False) -> SceneCrops:
+    """The reader's crops of ``scene_count`` generated pages of training digits, or of
+    as many pages of validation digits (another series of pages), but at most
+    :data:`CALIBRATION_PAGES`."""
+    from .scene_crops import scene_crops
+
+    finder = None
+    if config.scene_finder:
+        from ..vision.ink_finder import load_finder
+
+        finder = load_finder(config.scene_finder)
+    count = min(CALIBRATION_PAGES, config.scene_count) if validation else config.scene_count
+    log(f"making {count} pages of {'validation' if validation else 'training'} digits and "
+        f"extracting the reader's crops"
+        f"{' with the ink finder ' + config.scene_finder if finder else ''}...")
+    crops = scene_crops(dataset, count, config.seed + 1 if validation else config.seed,
+                        validation_size=config.validation_size, validation=validation,
+                        finder=finder)
+    log(f"{len(crops)} crops in {crops.seconds:.0f} s ({crops.seconds_per_crop:.3f} s a "
+        f"page; no ink found on {crops.skipped})")
+    return crops
