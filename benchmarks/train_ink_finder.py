@@ -4,9 +4,10 @@ Three series of generated scenes (:mod:`barenet.data.scenes`, MNIST *training* d
 only), each from its own seed: ``--seed`` to train on, ``--seed + 1`` to choose the
 threshold on, ``--seed + 2`` to measure on (never trained or tuned on). Printed: the
 loss per epoch, then precision, recall and IoU of the marked cells (the finder's grid,
-one cell per 2x2 pixels of its 128-pixel working picture) against the cells at least
-half covered by the digit, and the share of pictures whose marked box overlaps the
-digit's by IoU >= 0.5; then, through ``extract`` on ``--boxes`` of the measured scenes,
+one cell per 2x2 pixels of its working picture: ``--side`` pixels on the longer side,
+128 by default; a finder measured with ``--evaluate`` keeps its own) against the cells
+at least half covered by the digit, and the share of pictures whose marked box overlaps
+the digit's by IoU >= 0.5; then, through ``extract`` on ``--boxes`` of the measured scenes,
 plain and with the finder, the share of boxes found, and with ``--model`` the shares
 read right and wrong without "not sure" (the model saw these training digits: compare
 the two readers, not the figure with MNIST's test set).
@@ -17,6 +18,8 @@ Usage::
         --train 10000 --epochs 8 --out /tmp/ink-finder.npz --cache /tmp/finder-cache
     python benchmarks/train_ink_finder.py --evaluate /tmp/ink-finder.npz --model RUN/best.npz \\
         --time-picture
+
+The cache keeps each series of scenes under its seed, count and working side.
 """
 
 from __future__ import annotations
@@ -42,7 +45,7 @@ from barenet.train.ink_finder import (
     train_finder,
 )
 from barenet.vision import extract
-from barenet.vision.ink_finder import load_finder
+from barenet.vision.ink_finder import SIDE, check_side, load_finder
 from barenet.vision.reading import read_digit
 
 REPO = Path(__file__).resolve().parent.parent
@@ -52,9 +55,11 @@ def log(message: str) -> None:
     print(message, flush=True)
 
 
-def arrays(data_dir: str, count: int, seed: int, cache: Path | None) -> SceneArrays:
-    """Scene arrays of ``count`` scenes of ``seed``, from ``cache`` if made before."""
-    path = cache / f"scenes-{seed}-{count}.npz" if cache else None
+def arrays(data_dir: str, count: int, seed: int, side: int, cache: Path | None
+           ) -> SceneArrays:
+    """Scene arrays of ``count`` scenes of ``seed`` at working side ``side``, from
+    ``cache`` if made before."""
+    path = cache / f"scenes-{seed}-{count}-side{side}.npz" if cache else None
     if path is not None and path.exists():
         with np.load(path) as f:
             return SceneArrays(*(f[k] for k in ("inputs", "targets", "valid", "boxes",
@@ -65,7 +70,7 @@ def arrays(data_dir: str, count: int, seed: int, cache: Path | None) -> SceneArr
         if i % 500 == 0:
             print(f"  {i}/{count} scenes ({time.perf_counter() - start:.0f} s)",
                   file=sys.stderr, flush=True)
-    data = make_scene_arrays(data_dir, count, seed, progress)
+    data = make_scene_arrays(data_dir, count, seed, side, progress)
     log(f"made {count} scenes of seed {seed} in {time.perf_counter() - start:.0f} s")  # wall
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -120,7 +125,7 @@ def time_picture(finder, repeat: int = 3) -> None:
     work = to_working_size(to_grayscale(picture))
     dark = ink_is_dark(work)
     best = min(_timed(lambda: finder.cells(work, dark)) for _ in range(repeat))
-    log(f"  of which the finder's network on its 128-pixel picture: {best:.3f} s")
+    log(f"  of which the finder's network on its {finder.side}-pixel picture: {best:.3f} s")
 
 
 def _timed(fn) -> float:
@@ -159,6 +164,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--width", type=int, default=16)
     parser.add_argument("--levels", type=int, default=2, choices=(1, 2),
                         help="context levels (an eighth, and a sixteenth of the size)")
+    parser.add_argument("--side", type=int, help="the working side: pictures scaled to this "
+                        f"many pixels on their longer side (default {SIDE}; --evaluate: the "
+                        "finder's own)")
     parser.add_argument("--out", type=Path, help="where to save the finder (.npz)")
     parser.add_argument("--cache", type=Path, help="folder to keep the scene arrays in")
     parser.add_argument("--evaluate", type=Path, help="measure this finder, do not train")
@@ -167,12 +175,20 @@ def main(argv: list[str] | None = None) -> int:
     args = ARGS = parser.parse_args(argv)
     log(f"command: `{' '.join(shlex.quote(a) for a in ['python', *sys.argv])}`")
     log(f"date: {datetime.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}")
-    test = arrays(args.data_dir, args.test, args.seed + 2, args.cache)
     if args.evaluate:
         finder = load_finder(args.evaluate)
+        if args.side not in (None, finder.side):
+            parser.error(f"--side {args.side}: {args.evaluate} works at {finder.side}")
+        test = arrays(args.data_dir, args.test, args.seed + 2, finder.side, args.cache)
     else:
-        train = arrays(args.data_dir, args.train, args.seed, args.cache)
-        tune = arrays(args.data_dir, args.tune, args.seed + 1, args.cache)
+        side = SIDE if args.side is None else args.side
+        try:
+            check_side(side)
+        except ValueError as error:
+            parser.error(f"--side: {error}")
+        test = arrays(args.data_dir, args.test, args.seed + 2, side, args.cache)
+        train = arrays(args.data_dir, args.train, args.seed, side, args.cache)
+        tune = arrays(args.data_dir, args.tune, args.seed + 1, side, args.cache)
         start, cpu = time.perf_counter(), time.process_time()
         finder = train_finder(train, args.epochs, args.batch, args.lr, args.width, args.seed,
                               log, args.levels)

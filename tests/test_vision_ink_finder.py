@@ -24,7 +24,9 @@ def test_shapes():
     with pytest.raises(ValueError, match="multiples of 8"):
         finder.forward(x[:, :, :30])
     gray = np.random.default_rng(1).random((300, 451)).astype(np.float32)
-    assert finder_input(gray, True).shape == (2, *working_shape(gray.shape)) == (2, 85, SIDE)
+    assert finder.side == SIDE == 128
+    assert finder_input(gray, True, SIDE).shape == (2, *working_shape(gray.shape, SIDE)) \
+        == (2, 85, SIDE)
     assert finder.cells(gray, True).shape == (43, 64)  # 85 x 128, a cell per 2 x 2
     prob = finder.probability(gray, True)
     assert prob.shape == gray.shape and 0 <= prob.min() and prob.max() <= 1
@@ -77,6 +79,30 @@ def test_file_round_trip_and_refusal(tmp_path, levels):
         load_finder(tmp_path / "plain.npz")
 
 
+def test_the_working_side_is_the_finders_own(tmp_path):
+    finder = InkFinder(4, seed=3, side=192)
+    finder.save(tmp_path / "finder.npz")
+    again = load_finder(tmp_path / "finder.npz")
+    assert again.side == 192
+    gray = np.random.default_rng(5).random((300, 451)).astype(np.float32)
+    assert again.cells(gray, True).shape == (64, 96)  # 128 x 192, a cell per 2 x 2
+    np.testing.assert_array_equal(again.cells(gray, True), finder.cells(gray, True))
+    prob = again.probability(gray, True)
+    assert prob.shape == gray.shape and 0 <= prob.min() and prob.max() <= 1
+
+
+@pytest.mark.parametrize("side", [48, 100, 528, 128.0, "128", None])
+def test_a_bad_side_is_refused(tmp_path, side):
+    with pytest.raises(ValueError, match="multiple of 16 from 64 to 512"):
+        InkFinder(4, side=side)
+    finder = InkFinder(4)
+    finder.side = side  # a file made by other means
+    finder.save(tmp_path / "finder.npz")
+    with pytest.raises(bn.BarenetError, match="working side is a multiple of 16") as error:
+        load_finder(tmp_path / "finder.npz")
+    assert "\n" not in str(error.value)
+
+
 def _page(rng: np.random.Generator, size: int = 64):
     """A grey page with a ruled line across it and a ring (the "digit") off the line;
     the ring's coverage is the truth."""
@@ -112,6 +138,7 @@ def _pages(count: int, seed: int) -> tuple[SceneArrays, list[int]]:
 def test_learns_the_ring_not_the_line():
     train, _ = _pages(64, seed=5)
     finder = train_finder(train, epochs=20, batch=8, lr=5e-3, width=8, seed=0)
+    assert finder.side == 64  # the side the scenes were made at
     test, lines = _pages(8, seed=6)
     prob = predict_cells(finder, test)
     on_ring = prob[test.targets >= 0.5].mean()
@@ -140,10 +167,12 @@ def test_group_cells_keeps_the_main_piece_and_its_near_pieces():
     assert group_cells(np.zeros((4, 4), bool)) is None
 
 
-def test_extract_with_a_finder_gives_a_glyph():
+@pytest.mark.parametrize("side", [128, 192])
+def test_extract_with_a_finder_gives_a_glyph(side):
     rng = np.random.default_rng(7)
     page, ring, _ = _page(rng, 96)
-    finder = InkFinder(4, seed=0, threshold=0.0)  # marks every cell: all ink is the digit
+    # untrained, at threshold 0: marks every cell, all ink is the digit
+    finder = InkFinder(4, seed=0, threshold=0.0, side=side)
     found = extract(page, finder=finder)
     assert found.glyph.shape == (28, 28) and found.lines == []
     top, bottom, left, right = found.box

@@ -23,19 +23,28 @@ from ..nn.losses import BCEWithLogits
 from ..nn.optim import Adam
 from ..vision.gray import to_grayscale
 from ..vision.ink import ink_is_dark, to_working_size
-from ..vision.ink_finder import SIDE, STRIDE, InkFinder, cell_target, finder_input, group_cells
+from ..vision.ink_finder import (
+    SIDE,
+    STRIDE,
+    InkFinder,
+    cell_target,
+    check_side,
+    finder_input,
+    group_cells,
+)
 
 
 @dataclass
 class SceneArrays:
-    """Generated scenes as the finder sees them, each padded to SIDE x SIDE.
+    """Generated scenes as a finder of working side ``side`` sees them, each padded to
+    ``side x side``.
 
     Attributes
     ----------
-    inputs : ndarray float32 (N, 2, SIDE, SIDE)
-    targets : ndarray float32 (N, SIDE/2, SIDE/2)
+    inputs : ndarray float32 (N, 2, side, side)
+    targets : ndarray float32 (N, side/2, side/2)
         The digit's coverage per cell.
-    valid : ndarray float32 (N, SIDE/2, SIDE/2)
+    valid : ndarray float32 (N, side/2, side/2)
         1 for the cells of the picture, 0 for padding.
     boxes : ndarray int (N, 4)
         The digit's box at the working size, ``(top, bottom, left, right)``.
@@ -52,21 +61,28 @@ class SceneArrays:
     def __len__(self) -> int:
         return len(self.inputs)
 
+    @property
+    def side(self) -> int:
+        """The working side the scenes were made for (the padded square's)."""
+        return int(self.inputs.shape[-1])
 
-def scene_arrays(scenes: Iterable, progress: Callable[[int], None] | None = None
-                 ) -> SceneArrays:
-    """The finder's inputs and targets for ``scenes`` (:class:`barenet.data.scenes.Scene`),
-    each picture read as :func:`finder_extraction` reads one: grey, at most 1024 pixels,
-    the ink's polarity decided by :func:`ink_is_dark`."""
+
+def scene_arrays(scenes: Iterable, side: int = SIDE,
+                 progress: Callable[[int], None] | None = None) -> SceneArrays:
+    """The inputs and targets of a finder of working side ``side`` (:func:`check_side`)
+    for ``scenes`` (:class:`barenet.data.scenes.Scene`), each picture read as
+    :func:`finder_extraction` reads one: grey, at most 1024 pixels, the ink's polarity
+    decided by :func:`ink_is_dark`."""
+    side = check_side(side)
     inputs, targets, valid, boxes, shapes = [], [], [], [], []
     for i, scene in enumerate(scenes):
         work = to_working_size(to_grayscale(scene.picture))
-        x = finder_input(work, ink_is_dark(work))
+        x = finder_input(work, ink_is_dark(work), side)
         h, w = x.shape[1:]
-        padded = np.pad(x, ((0, 0), (0, SIDE - h), (0, SIDE - w)), mode="edge")
+        padded = np.pad(x, ((0, 0), (0, side - h), (0, side - w)), mode="edge")
         inputs.append(padded)
         target = cell_target(scene.digit_mask, (h, w))
-        full = np.zeros((SIDE // STRIDE, SIDE // STRIDE), np.float32)
+        full = np.zeros((side // STRIDE, side // STRIDE), np.float32)
         full[:target.shape[0], :target.shape[1]] = target
         targets.append(full)
         cells = np.zeros_like(full)
@@ -82,14 +98,13 @@ def scene_arrays(scenes: Iterable, progress: Callable[[int], None] | None = None
                        np.array(boxes, np.int64), np.array(shapes, np.int64))
 
 
-def make_scene_arrays(data_dir: str | None, count: int, seed: int,
+def make_scene_arrays(data_dir: str | None, count: int, seed: int, side: int = SIDE,
                       progress: Callable[[int], None] | None = None) -> SceneArrays:
     """``count`` generated scenes of MNIST's training digits (``make_scenes(..., seed)``),
-    as :func:`scene_arrays`: each scaled to SIDE pixels on its longer side, padded to a
-    square. ``data_dir``: MNIST's folder (None: where barenet looks by default)."""
-
+    as :func:`scene_arrays`: each scaled to ``side`` pixels on its longer side, padded to
+    a square. ``data_dir``: MNIST's folder (None: where barenet looks by default)."""
     digits, labels = training_digits(load_dataset("mnist", data_dir))
-    return scene_arrays(make_scenes(digits, labels, count, seed), progress)
+    return scene_arrays(make_scenes(digits, labels, count, seed), side, progress)
 
 
 # --------------------------------------------------------------------------- training
@@ -130,7 +145,7 @@ def _box_iou(a: tuple, b: tuple) -> float:
 
 
 def predict_cells(finder: InkFinder, data: SceneArrays, batch: int = 32) -> np.ndarray:
-    """Probabilities (N, SIDE/2, SIDE/2) of every scene's cells, in eval mode."""
+    """Probabilities (N, side/2, side/2) of every scene's cells, in eval mode."""
     finder.train(False)
     out = [1 / (1 + np.exp(-finder.forward(data.inputs[i:i + batch]).astype(np.float64)))
            for i in range(0, len(data), batch)]
@@ -179,7 +194,8 @@ def scores_of(prob: np.ndarray, data: SceneArrays, threshold: float) -> MaskScor
 def train_finder(data: SceneArrays, epochs: int = 4, batch: int = 16, lr: float = 3e-3,
                  width: int = 16, seed: int = 0,
                  log: Callable[[str], None] | None = None, levels: int = 2) -> InkFinder:
-    """An :class:`InkFinder` trained on ``data`` (:func:`make_scene_arrays`).
+    """An :class:`InkFinder` trained on ``data`` (:func:`make_scene_arrays`), working at
+    the side the scenes were made for (:attr:`SceneArrays.side`).
 
     Adam with a cosine schedule from ``lr`` to 0 over all steps; the batches drawn in a
     random order from ``seed`` each epoch, each picture shifted by up to 8 working pixels
@@ -187,7 +203,7 @@ def train_finder(data: SceneArrays, epochs: int = 4, batch: int = 16, lr: float 
     arguments give the same finder, bit for bit, on the same machine.
     """
     rng = np.random.default_rng([seed, 1])
-    finder = InkFinder(width, seed, levels=levels)
+    finder = InkFinder(width, seed, levels=levels, side=data.side)
     params = finder.parameters()
     optimizer = Adam(params, lr=lr)
     steps = epochs * (len(data) // batch)

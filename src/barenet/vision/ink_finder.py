@@ -10,11 +10,12 @@ What the finder sees
 --------------------
 Two hand-set steps only, each principled: the grey picture is turned so that ink is dark
 (:func:`barenet.vision.ink.ink_is_dark` decides, as for the plain pipeline) and scaled to
-:data:`SIDE` pixels on its longer side (the finder's working size). Its two input
-channels are the grey picture (minus its median, over its 1st-99th percentile range:
-paper near 0, ink negative) and the relative darkness under the local paper
-(``(background - grey) / background`` with the paper's brightness from
-:func:`barenet.vision.ink.paper_background`), which takes uneven light out.
+:attr:`InkFinder.side` pixels on its longer side (the finder's working size, :data:`SIDE`
+by default, stored in its file). Its two input channels are the grey picture (minus its
+median, over its 1st-99th percentile range: paper near 0, ink negative) and the
+relative darkness under the local paper (``(background - grey) / background`` with the
+paper's brightness from :func:`barenet.vision.ink.paper_background`), which takes uneven
+light out.
 
 The network
 -----------
@@ -61,8 +62,10 @@ from ..nn import Sequential
 from ..nn.layers import BatchNorm2d, Conv2d, MaxPool2d, ReLU
 from .ink import odd_window, paper_background
 
-#: The finder works on pictures with this many pixels on their longer side.
+#: A new finder works on pictures with this many pixels on their longer side.
 SIDE = 128
+#: The working sides a finder may have (multiples of :data:`MULTIPLE`).
+MIN_SIDE, MAX_SIDE = 64, 512
 #: It marks one cell per STRIDE x STRIDE pixels of its working picture.
 STRIDE = 2
 #: Training pictures are padded to a multiple of this (two strides of 2, two poolings).
@@ -89,14 +92,30 @@ def _resize(array: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return np.asarray(image.resize((shape[1], shape[0]), method), dtype=np.float32)
 
 
-def working_shape(shape: tuple[int, int], side: int = SIDE) -> tuple[int, int]:
+def check_side(side: object) -> int:
+    """``side`` as a finder's working side: a whole multiple of :data:`MULTIPLE` from
+    :data:`MIN_SIDE` to :data:`MAX_SIDE`.
+
+    Raises
+    ------
+    ValueError
+        It is not.
+    """
+    if (isinstance(side, bool) or not isinstance(side, int | np.integer)
+            or not MIN_SIDE <= side <= MAX_SIDE or side % MULTIPLE):
+        raise ValueError(f"a finder's working side is a multiple of {MULTIPLE} from "
+                         f"{MIN_SIDE} to {MAX_SIDE}, not {side!r}")
+    return int(side)
+
+
+def working_shape(shape: tuple[int, int], side: int) -> tuple[int, int]:
     """The finder's working size for a picture of ``shape``: longer side ``side``."""
     h, w = shape
     scale = side / max(h, w)
     return max(1, round(h * scale)), max(1, round(w * scale))
 
 
-def finder_input(gray: np.ndarray, dark: bool, side: int = SIDE) -> np.ndarray:
+def finder_input(gray: np.ndarray, dark: bool, side: int) -> np.ndarray:
     """The finder's two input channels for ``gray`` (H, W) in [0, 1].
 
     Parameters
@@ -106,7 +125,7 @@ def finder_input(gray: np.ndarray, dark: bool, side: int = SIDE) -> np.ndarray:
     dark : bool
         Whether the ink is darker than the paper (else the picture is inverted first).
     side : int
-        The longer side of the result.
+        The longer side of the result (the finder's :attr:`InkFinder.side`).
 
     Returns
     -------
@@ -178,12 +197,17 @@ class InkFinder:
         Context levels: each a 2x2 max pooling and two 3x3 convolutions, at an eighth
         of the size, then (2) a sixteenth; each enlarged (values repeated 2x2) and
         added to the level above it on the way back up.
+    side : int
+        The working size: pictures are scaled to this many pixels on their longer side
+        (:func:`check_side`: a multiple of :data:`MULTIPLE` from :data:`MIN_SIDE` to
+        :data:`MAX_SIDE`). The weights do not depend on it; the scale they learn does.
     """
 
     def __init__(self, width: int = 16, seed: int = 0, threshold: float = THRESHOLD,
-                 levels: int = 2) -> None:
+                 levels: int = 2, side: int = SIDE) -> None:
         if not 1 <= int(levels) <= 2:
             raise ValueError(f"levels is 1 or 2, not {levels}")
+        self.side = check_side(side)
         rng = np.random.default_rng(seed)
         wide = 2 * width
         self.width, self.threshold, self.levels = int(width), float(threshold), int(levels)
@@ -258,8 +282,9 @@ class InkFinder:
 
     def cells(self, gray: np.ndarray, dark: bool) -> np.ndarray:
         """Probability (h/2, w/2) that each cell of the working picture is the digit's ink,
-        ``h, w`` = :func:`working_shape` of ``gray.shape`` (rounded up to halves)."""
-        x = finder_input(gray, dark)
+        ``h, w`` = :func:`working_shape` of ``gray.shape`` at :attr:`side` (rounded up to
+        halves)."""
+        x = finder_input(gray, dark, self.side)
         h, w = x.shape[1:]
         logits = self.logits(_pad(x, self.multiple)[None])[0]
         logits = logits[:math.ceil(h / STRIDE), :math.ceil(w / STRIDE)]
@@ -275,11 +300,11 @@ class InkFinder:
     # -- files --------------------------------------------------------------
     def save(self, path: str | os.PathLike) -> None:
         """One barenet model file: the parts' layers in order, and in its metadata how
-        many layers each part has, the width and the threshold."""
+        many layers each part has, the width, the threshold and the working side."""
         model = Sequential([layer for part in self.parts for layer in part.layers])
         meta = {**self.metadata, "kind": KIND, "width": self.width,
                 "parts": [len(part.layers) for part in self.parts],
-                "threshold": self.threshold, "side": SIDE, "stride": STRIDE}
+                "threshold": self.threshold, "side": self.side, "stride": STRIDE}
         save(model, path, meta)
 
 
@@ -289,7 +314,8 @@ def load_finder(path: str | os.PathLike) -> InkFinder:
     Raises
     ------
     barenet.BarenetError
-        The file is no ink finder's (or damaged).
+        The file is no ink finder's (or damaged), or its working side is not one a finder
+        may have (:func:`check_side`).
     """
     model = load(path)
     meta = dict(model.metadata)
@@ -299,11 +325,14 @@ def load_finder(path: str | os.PathLike) -> InkFinder:
                                          and sum(parts) == len(model.layers)):
         raise BarenetError(f"{path} is not an ink finder's file (train one with "
                               "benchmarks/train_ink_finder.py)")
-    if meta.get("side") != SIDE or meta.get("stride") != STRIDE:
-        raise BarenetError(f"{path} was made for a working side {meta.get('side')} and "
-                              f"stride {meta.get('stride')}, not {SIDE} and {STRIDE}")
+    if meta.get("stride") != STRIDE:
+        raise BarenetError(f"{path} was made for a stride {meta.get('stride')}, not {STRIDE}")
+    try:
+        side = check_side(meta.get("side"))
+    except ValueError as error:
+        raise BarenetError(f"{path}: {error}") from None
     finder = InkFinder(int(meta["width"]), threshold=float(meta["threshold"]),
-                       levels=len(parts) - 2)
+                       levels=len(parts) - 2, side=side)
     layers, start, sequences = list(model.layers), 0, []
     for count in parts:
         sequences.append(Sequential(layers[start:start + count]))
@@ -397,7 +426,7 @@ def digit_region(finder: InkFinder, work: np.ndarray, dark: bool) -> np.ndarray:
                      & (cells >= level / 2))
     image = Image.fromarray(grown.astype(np.uint8) * 255)
     # the cells cover the working picture rounded up to a whole cell: crop, then resize
-    h, w = working_shape(work.shape)
+    h, w = working_shape(work.shape, finder.side)
     full = np.asarray(image.resize((STRIDE * grown.shape[1], STRIDE * grown.shape[0]),
                                    Image.Resampling.NEAREST))[:h, :w]
     return np.asarray(Image.fromarray(full).resize((work.shape[1], work.shape[0]),
