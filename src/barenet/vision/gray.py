@@ -34,51 +34,42 @@ def to_grayscale(image: np.ndarray) -> np.ndarray:
     BarenetError
         Wrong shape, non-numeric or out-of-range values, NaN.
     """
-    x = np.asarray(image)
-    scale = np.float32(_unit_scale(x))
+    x = _to_unit_float(np.asarray(image))
     if x.ndim == 3 and x.shape[2] in (1, 2, 3, 4):
         channels = x.shape[2]
-        if channels >= 3:  # luma one channel at a time, each scaled as it is read: a
-            # 12-megapixel photo is never copied whole to floats
-            gray = x[..., 0] * (LUMA[0] * scale)
-            gray += x[..., 1] * (LUMA[1] * scale)
-            gray += x[..., 2] * (LUMA[2] * scale)
-        else:
-            gray = x[..., 0] * scale
+        colour = x[..., : 3 if channels >= 3 else 1]
+        gray = colour @ LUMA if colour.shape[2] == 3 else colour[..., 0]
         if channels in (2, 4):
-            alpha = x[..., -1] * scale
+            alpha = x[..., -1]
             visible = float(alpha.sum())
             light = visible > 0 and float((gray * alpha).sum()) / visible > 0.5
             background = 0.0 if light else 1.0
             gray = gray * alpha + background * (1 - alpha)
         x = gray
-    elif x.ndim == 2:
-        x = x * scale
     if x.ndim != 2 or x.shape[0] == 0 or x.shape[1] == 0:
         raise BarenetError(f"expected an image of shape (H, W) or (H, W, 1..4), got {x.shape}")
     return np.ascontiguousarray(x, dtype=np.float32)
 
 
-def _unit_scale(x: np.ndarray) -> float:
-    """The factor that maps ``x``'s values to [0, 1]: 1/255 for ``uint8``, 1/65535 for
-    ``uint16``, 1/255 or 1/65535 for other integers by their largest value, 1 for
-    booleans and for floats (which must already lie in [0, 1])."""
+def _to_unit_float(x: np.ndarray) -> np.ndarray:
+    """Scale an integer, boolean or float array to float32 values in [0, 1]."""
     if x.dtype == bool:
-        return 1.0
+        return x.astype(np.float32)
     if x.dtype == np.uint8:
-        return 1 / 255
+        return x.astype(np.float32) / np.float32(255)
     if x.dtype == np.uint16:
-        return 1 / 65535
+        return x.astype(np.float32) / np.float32(65535)
     if np.issubdtype(x.dtype, np.integer):
         low, high = (int(x.min()), int(x.max())) if x.size else (0, 0)
         if low < 0 or high > 65535:
             raise BarenetError(f"integer image values must lie in 0..65535, got {low}..{high}")
-        return 1 / (255 if high <= 255 else 65535)
+        return x.astype(np.float32) / np.float32(255 if high <= 255 else 65535)
     if np.issubdtype(x.dtype, np.floating):
+        x = x.astype(np.float32)
         if x.size and not np.all(np.isfinite(x)):
             raise BarenetError("the image holds NaN or infinite values")
         if x.size and (x.min() < 0 or x.max() > 1):
             raise BarenetError(f"float images must hold values in [0, 1], got {x.min():.3g}.."
                                f"{x.max():.3g}; divide 8-bit values by 255 first")
-        return 1.0
+        return x
     raise BarenetError(f"images must be numeric arrays, got dtype {x.dtype}")
