@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from barenet import BarenetError
 from barenet.vision import (
@@ -121,6 +121,40 @@ def test_dark_ink_on_a_dark_page_is_still_dark_ink():
     page = np.full((60, 60), 0.35, np.float32)  # grey paper in bad light: below half
     page[10:50, 28:32] = 0.05
     assert ink_is_dark(page)
+
+
+def _note_on_a_desk() -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """A light note, turned 25 degrees, on a darker desk that is most of the picture, and
+    a dark "7" on it; and the 7's box."""
+    rng = np.random.default_rng(0)
+    picture = Image.new("L", (360, 360), 70)  # the desk
+    note = Image.new("L", (170, 170), 225)
+    picture.paste(note.rotate(25, expand=True, fillcolor=0), (70, 70),
+                  note.rotate(25, expand=True, fillcolor=0).point(lambda v: 255 * (v > 0)))
+    image = np.asarray(picture, np.float32) / 255
+    image[130:140, 140:220] = 0.15  # the 7's bar...
+    for row in range(140, 230):  # ...and its slanting stem
+        column = 214 - (row - 140) // 3
+        image[row, column - 5:column + 5] = 0.15
+    image += rng.normal(0, 0.01, image.shape).astype(np.float32)
+    return np.clip(image, 0, 1), (130, 230, 140, 220)
+
+
+def test_a_light_note_on_a_darker_desk_is_paper_not_light_ink():
+    # a local median over a third of the picture lies on the desk along the note's edges,
+    # and took the note's corners for light ink: the note was read as a chalk mark
+    image, (top, bottom, left, right) = _note_on_a_desk()
+    assert ink_is_dark(image)
+    found = extract(image)
+    assert found.dark_ink
+    t, b, lft, r = found.box
+    assert abs(t - top) <= 3 and abs(b - bottom) <= 3 and abs(lft - left) <= 6 \
+        and abs(r - right) <= 3
+
+
+def test_chalk_on_a_dark_board_before_a_lighter_wall_is_light_ink():
+    image, _ = _note_on_a_desk()
+    assert not ink_is_dark(1 - image)
 
 
 def test_invert_can_be_forced():
@@ -496,6 +530,22 @@ def test_a_digit_enlarged_from_8x8_that_fills_its_picture_is_read(dark, resample
     assert np.corrcoef(out.ravel(), margin.ravel())[0, 1] > 0.8  # as with paper around it
 
 
+#: A 3 at scikit-learn's 8x8 (made from an MNIST training 3): enlarged smoothly, dark on
+#: light, no ink stands out over the paper of the wide window at all.
+THREE_8X8 = [[0, 0, 1, 6, 11, 11, 7, 0], [0, 0, 9, 14, 6, 5, 16, 0], [0, 0, 0, 0, 0, 11, 9, 0],
+             [0, 0, 0, 0, 10, 11, 1, 0], [0, 0, 0, 1, 8, 11, 0, 0], [2, 8, 0, 0, 1, 12, 0, 0],
+             [1, 14, 6, 6, 14, 7, 0, 0], [0, 3, 9, 10, 4, 0, 0, 0]]
+
+
+def test_when_the_wide_window_finds_no_ink_the_narrow_windows_reading_stands():
+    small = 1 - np.asarray(THREE_8X8, np.float32) / 16
+    big = np.asarray(Image.fromarray(small).resize((64, 64), Image.Resampling.BILINEAR))
+    out = extract(big, invert=True).glyph  # was "nearly blank"
+    check_mnist_like(out)
+    margin = extract(np.pad(big, 32, constant_values=1), invert=True).glyph
+    assert np.corrcoef(out.ravel(), margin.ravel())[0, 1] > 0.8
+
+
 def test_mnist_like_digit_only_moves_its_centre_of_mass_to_14_14():
     digit = np.zeros((28, 28), np.float32)
     digit[4:24, 11:17] = 1.0  # 20 tall, centre of mass at (13.5, 13.5)
@@ -537,6 +587,45 @@ def test_a_noisy_dark_desk_at_the_edge_neither_becomes_the_digit_nor_hides_it():
     image[100:200, 200:206] = 0.2  # a thin "1"
     found = extract(image)
     assert found.box == (100, 200, 200, 206)
+
+
+def _page_with_a_seven() -> tuple[Image.Image, ImageDraw.ImageDraw]:
+    """A 500x600 page with a pen's "7" in rows 96-204, columns 176-254."""
+    page = Image.new("L", (500, 600), 235)
+    draw = ImageDraw.Draw(page)
+    draw.line((180, 100, 250, 100), fill=20, width=8)
+    draw.line((250, 100, 200, 200), fill=20, width=8)
+    return page, draw
+
+
+def _near(box: tuple[int, int, int, int], expected: tuple[int, int, int, int]) -> bool:
+    return all(abs(a - b) <= 4 for a, b in zip(box, expected, strict=True))
+
+
+def test_a_digit_in_a_printed_box_is_read_without_the_box_and_its_label():
+    # the box (its sides too short to be a ruled paper's lines) holds more ink than the 7
+    # and was taken for the digit, with its label
+    page, draw = _page_with_a_seven()
+    draw.rectangle((100, 60, 330, 240), outline=60, width=3)  # the form's box...
+    for x in (20, 40, 60):  # ...and its label, left of it
+        draw.line((x, 135, x + 12, 165), fill=40, width=5)
+    assert _near(extract(np.asarray(page)).box, (96, 204, 176, 254))
+
+
+@pytest.mark.parametrize("width, grey", [(8, 20), (2, 60)])  # more ink than the 7, less
+def test_a_circle_drawn_round_a_digit_is_left_out(width, grey):
+    page, draw = _page_with_a_seven()
+    draw.ellipse((110, 50, 300, 250), outline=grey, width=width)
+    assert _near(extract(np.asarray(page)).box, (96, 204, 176, 254))
+
+
+def test_a_zero_holding_a_scrap_of_its_own_ink_is_no_frame():
+    page = Image.new("L", (400, 300), 235)
+    draw = ImageDraw.Draw(page)
+    draw.ellipse((150, 80, 250, 220), outline=20, width=10)  # a 0...
+    draw.line((185, 150, 215, 170), fill=20, width=6)  # ...and a stray stroke inside it
+    found = extract(np.asarray(page))
+    assert _near(found.box, (80, 220, 150, 250)) and len(found.digit) == 2
 
 
 def test_a_solid_mass_at_the_edge_is_not_part_of_the_digit():

@@ -33,13 +33,15 @@ from PIL import Image
 from scipy import ndimage
 from skimage.filters import apply_hysteresis_threshold, threshold_otsu
 from skimage.measure import label
-from skimage.morphology import skeletonize
+from skimage.morphology import reconstruction, skeletonize
 from skimage.transform import hough_line, hough_line_peaks, resize
 
 from ..errors import BarenetError
 
 #: Pictures are processed with at most this many pixels on their longer side.
 WORK_SIDE = 1024
+#: The polarity (dark or light ink) is decided on the picture shrunk to this many pixels.
+POLARITY_SIDE = 256
 #: The paper-background window is at least this fraction of the shorter side...
 BACKGROUND_FRACTION = 0.2
 #: ...and at least this many pixels (a small picture's strokes are few pixels, not few
@@ -92,6 +94,9 @@ PEN_OVER_LINE = 2.0
 SOLID_STROKES = 2.5
 #: Strokes within this fraction of the digit's size of its largest piece belong to it.
 GROUP_MARGIN = 0.25
+#: A piece whose holes hold ink at least this share of its own height tall is a frame
+#: drawn round it (a form's box, a circle): a digit's loops hold no ink, or a scrap.
+FRAMED_HEIGHT = 1 / 3
 
 
 #: A threshold: one level for the whole picture, or one per pixel (H, W).
@@ -168,17 +173,33 @@ STATS_SAMPLE = 1 << 16
 def ink_is_dark(gray: np.ndarray) -> bool:
     """Whether the picture is dark ink on light paper (else light ink on a dark ground).
 
-    Ink is the minority of pixels that differ strongly from their surroundings.
-    Compared with a local median (over a third of the picture), dark ink makes
-    the darker-than-median side heavy, chalk the lighter side. When the two are
-    within a factor of 2 (an empty picture, pure noise), the border decides: it
-    mostly shows the background.
+    Ink is the minority of pixels that differ strongly from their surroundings, in
+    marks narrower than :func:`paper_background`'s window. Dark ink is darker than a
+    local median (over a third of the picture) *and* than a grey closing by
+    reconstruction over that window; chalk is lighter than both the median and an
+    opening by reconstruction. Dark ink makes the first heavy, chalk the second.
+
+    The opening erases every light region narrower than the window, and the
+    reconstruction (a dilation under the picture) grows back, whole, every region
+    some part of which survived: a sheet or a note lighter than the desk around it
+    comes back, corners and all, and is not taken for light ink even where the desk is
+    most of the median's window. The median in turn keeps out the paper inside a
+    loop, a box or between ruled lines, which no part of the window's size reaches.
+    When the two are within a factor of 2 (an empty picture, pure noise), the border
+    decides: it mostly shows the background. The picture is looked at shrunk to at
+    most :data:`POLARITY_SIDE` pixels (one decision needs no more).
     """
+    gray = to_working_size(gray, POLARITY_SIDE)
     residual = gray - local_median(gray, max(3, min(gray.shape) // 3))
     _, spread = robust_spread(residual)
     level = max(NOISE_SIGMAS * spread, MIN_INK)
-    darker = float(np.clip(-residual - level, 0, None).sum())
-    lighter = float(np.clip(residual - level, 0, None).sum())
+    size = odd_window(max(BACKGROUND_FRACTION * min(gray.shape), MIN_BACKGROUND_WINDOW))
+    closed = reconstruction(ndimage.grey_closing(gray, size=(size, size), mode="nearest"),
+                            gray, method="erosion")
+    opened = reconstruction(ndimage.grey_opening(gray, size=(size, size), mode="nearest"),
+                            gray, method="dilation")
+    darker = float(np.clip(np.minimum(-residual, closed - gray) - level, 0, None).sum())
+    lighter = float(np.clip(np.minimum(residual, gray - opened) - level, 0, None).sum())
     if darker > 2 * lighter:
         return True
     if lighter > 2 * darker:
@@ -709,6 +730,58 @@ def touches_border(c: Component, shape: tuple[int, int]) -> bool:
     return top == 0 or left == 0 or bottom == shape[0] or right == shape[1]
 
 
+def _main_piece(pieces: list[Component], shape: tuple[int, int]) -> Component:
+    """The piece with the most ink, a piece touching the picture's edge counting half."""
+    return max(pieces, key=lambda c: c.mass * (0.5 if touches_border(c, shape) else 1.0))
+
+
+def inside_frames(pieces: list[Component], labels: np.ndarray) -> list[Component]:
+    """The pieces without the frames drawn round the digit.
+
+    A digit's loops (0, 6, 8, 9) hold paper, or at most a scrap of its own broken
+    stroke. A piece whose holes hold other ink at least :data:`FRAMED_HEIGHT` of its
+    own height tall is a frame round it: a form's printed box, a circle drawn round the
+    answer. When the main piece (the one :func:`digit_components` starts from) is a
+    frame, it and everything outside it (the box's label, the rest of the form) are
+    left out and the pieces it holds are looked at the same way again (a box within a
+    box); a lighter piece holding the main piece is a frame too and is left out. A
+    frame that touches the digit is one piece with it and is not taken apart here.
+
+    Parameters
+    ----------
+    pieces : list of Component
+        The pieces of :func:`components`, largest first.
+    labels : ndarray of int (H, W)
+        Their labels.
+    """
+    holes: dict[int, np.ndarray] = {}
+
+    def holds(frame: Component, piece: Component) -> bool:
+        top, bottom, left, right = frame.box
+        t, b, lft, r = piece.box
+        if not (top <= t and b <= bottom and left <= lft and r <= right):
+            return False
+        if frame.label not in holes:
+            own = labels[top:bottom, left:right] == frame.label
+            holes[frame.label] = ndimage.binary_fill_holes(own) & ~own
+        # a piece apart from the frame (not even touching it diagonally) lies wholly in
+        # one of its holes or wholly outside them: its top row tells which
+        row = labels[t, lft:r] == piece.label
+        return bool(holes[frame.label][t - top, lft - left:r - left][row].all())
+
+    while pieces:
+        main = _main_piece(pieces, labels.shape)
+        pieces = [c for c in pieces if not (c is not main and holds(c, main))]
+        held = [c for c in pieces if c is not main and holds(main, c)]
+        if not held:
+            return pieces
+        top, bottom, _, _ = union_box(held)
+        if bottom - top < FRAMED_HEIGHT * main.height:
+            return pieces
+        pieces = held
+    return pieces
+
+
 def digit_components(pieces: list[Component], shape: tuple[int, int]) -> list[Component]:
     """The pieces that make up the one digit of the picture.
 
@@ -730,7 +803,7 @@ def digit_components(pieces: list[Component], shape: tuple[int, int]) -> list[Co
     """
     if not pieces:
         raise EmptyDrawingError("the picture is nearly blank: too little ink to be a digit")
-    main = max(pieces, key=lambda c: c.mass * (0.5 if touches_border(c, shape) else 1.0))
+    main = _main_piece(pieces, shape)
     margin = GROUP_MARGIN * max(main.height, main.width)
     # a digit inside the picture takes no piece from its edge (the page's edge, a finger)
     candidates = pieces if touches_border(main, shape) else [

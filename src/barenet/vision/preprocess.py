@@ -9,9 +9,10 @@ One pure stage at a time (docs/pictures.md shows each on a real picture):
 4. :func:`paper_background`: the paper's local brightness (uneven light, shadows);
 5. :func:`ink_strength`: how much darker than its paper each pixel is, noise removed;
 6. :func:`local_noise`, :func:`ink_levels`, :func:`ink_mask`, :func:`ruled_lines`,
-   :func:`components`, :func:`digit_components`: adaptive thresholding (taken again
-   without the desk or a finger where one is found), paper lines and specks removed,
-   the digit's strokes kept;
+   :func:`components`, :func:`inside_frames`, :func:`digit_components`: adaptive
+   thresholding (taken again without the desk or a finger where one is found), paper
+   lines and specks removed, a box or circle round the digit left out, the digit's
+   strokes kept;
 7. :func:`to_glyph` (``glyph.py``): crop, thicken thin strokes (harden bold ones),
    resize to 20 pixels, centre by mass in 28x28, as MNIST was made.
 
@@ -44,6 +45,7 @@ from .ink import (
     ink_levels,
     ink_mask,
     ink_strength,
+    inside_frames,
     local_noise,
     odd_window,
     paper_background,
@@ -218,16 +220,21 @@ def extract(image: np.ndarray, invert: bool | None = None,
     width = stroke_width(mask)
     wider = odd_window(min(BACKGROUND_STROKES * width, 2 * side))
     if wider > window:  # thick strokes: a wider window keeps them out of the paper
-        ink, wide_noise = ink_strength(paper, paper_background(paper, wider))
-        wide_noise = local_noise(ink, wide_noise, wider)
-        try:
-            low, high = ink_levels(ink, wide_noise)
-            noise = wide_noise
-        except EmptyDrawingError:  # the strokes fill the picture: too little paper is left
-            # to measure its noise over the wide window; the narrow window measured it
-            low, high = ink_levels(ink, noise)
-        mask = ink_mask(ink, low, high)
-        width = stroke_width(mask)
+        wide_ink, paper_noise = ink_strength(paper, paper_background(paper, wider))
+        # when the strokes fill the picture, too little paper is left to measure its noise
+        # over the wide window: the narrow window's measure is taken; and if no ink
+        # stands out over the wide window's paper even then, the narrow window's reading
+        # stands
+        for wide_noise in (local_noise(wide_ink, paper_noise, wider), noise):
+            try:
+                wide_low, wide_high = ink_levels(wide_ink, wide_noise)
+            except EmptyDrawingError:
+                continue
+            wide_mask = ink_mask(wide_ink, wide_low, wide_high)
+            if wide_mask.any():
+                ink, noise, low, high, mask = wide_ink, wide_noise, wide_low, wide_high, wide_mask
+                width = stroke_width(mask)
+                break
     if finder is not None:
         return finder_extraction(finder, gray.shape, work, dark, ink, low)
     lines = ruled_lines(ink, low, mask, width)
@@ -239,7 +246,7 @@ def extract(image: np.ndarray, invert: bool | None = None,
         _, high = ink_levels(np.where(desk, np.float32(0), ink), noise)
         mask = remove_lines(ink_mask(ink, low, high), lines, ink)
         labels, pieces, _ = components(mask, ink, width)
-    digit = digit_components(pieces, mask.shape)
+    digit = digit_components(inside_frames(pieces, labels), mask.shape)
     selected = np.isin(labels, [c.label for c in digit])
     top, bottom, left, right = union_box(digit)
     glyph = glyph_from(ink, selected[top:bottom, left:right], (top, bottom, left, right))
