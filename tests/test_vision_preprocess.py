@@ -619,6 +619,13 @@ def test_a_circle_drawn_round_a_digit_is_left_out(width, grey):
     assert _near(extract(np.asarray(page)).box, (96, 204, 176, 254))
 
 
+def test_a_circle_in_a_box_round_a_digit_are_both_left_out():
+    page, draw = _page_with_a_seven()
+    draw.ellipse((110, 50, 300, 250), outline=20, width=8)
+    draw.rectangle((92, 32, 318, 268), outline=60, width=3)
+    assert _near(extract(np.asarray(page)).box, (96, 204, 176, 254))
+
+
 def test_a_zero_holding_a_scrap_of_its_own_ink_is_no_frame():
     page = Image.new("L", (400, 300), 235)
     draw = ImageDraw.Draw(page)
