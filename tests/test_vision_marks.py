@@ -20,6 +20,7 @@ from barenet.vision.ink import (
     _spread,
     components,
     digit_components,
+    main_piece,
     robust_spread,
     thicknesses,
     touches_border,
@@ -64,7 +65,7 @@ def thickness_of_one_piece(labels: np.ndarray, k: int) -> float:
 
 def group_pass_by_pass(pieces: list[Component], shape: tuple[int, int]) -> list[Component]:
     """The digit's pieces, every candidate compared with the group's box after each pass."""
-    main = max(pieces, key=lambda c: c.mass * (0.5 if touches_border(c, shape) else 1.0))
+    main = main_piece(pieces, shape)
     margin = GROUP_MARGIN * max(main.height, main.width)
     group = [main]
     candidates = pieces if touches_border(main, shape) else [

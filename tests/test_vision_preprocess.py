@@ -263,6 +263,40 @@ def test_lines_under_a_row_of_digits_as_wide_as_the_page_are_removed():
     assert len(row_atoms(found).atoms) == 8
 
 
+def notebook_page(strip: bool) -> np.ndarray:
+    """A ruled page with a spiral binding down its left edge and a thin "7" far right:
+    each coil a dark hook and a ball; with ``strip``, the cover's dark edge beside them."""
+    page = np.full((300, 400), 0.92, np.float32)
+    page[15::30, :] = 0.7  # ten ruled lines
+    for y in range(15, 300, 30):
+        page[y - 3:y + 3, :30] = 0.05  # the coil's wire...
+        page[y - 6:y + 6, 24:36] = 0.05  # ...and its ball
+    if strip:
+        page[:, :12] = 0.2
+    page[130:136, 320:360] = 0.3  # the 7's bar, in a lighter pen than the binding
+    for i in range(100):
+        page[136 + i, 354 - i // 4:358 - i // 4] = 0.3
+    return page
+
+
+@pytest.mark.parametrize("strip", [False, True])
+def test_a_notebook_binding_is_neither_the_digit_nor_keeps_the_lines(strip):
+    # the coils along the edge span the page's height, so the lines seemed no longer than
+    # the rest of the ink; joined by the cover's edge, they are one piece crossing the page
+    found = extract(notebook_page(strip))
+    assert len(found.lines) >= 10
+    assert found.box == (130, 236, 320, 360)
+
+
+def test_a_digit_crossing_a_tight_crop_keeps_its_separate_stroke():
+    # the 1's stem runs from edge to edge; its flag, apart by a pixel, lies inside: the
+    # stem is still the digit's main piece, and the flag joins it
+    image = np.zeros((100, 60), np.uint8)
+    image[:, 30:38] = 255
+    image[10:16, 12:28] = 255
+    assert extract(image).box == (0, 100, 12, 38)
+
+
 def test_faint_tilted_squared_paper_as_faint_as_its_noise_is_removed():
     # a grid as faint as the paper's noise, turned by 0.7 degrees: thresholded, each line
     # is a dotted trail that joins the digits into one piece

@@ -87,6 +87,11 @@ LINE_TILT = 12.0
 #: ...in steps of this many degrees (a line across 1000 pixels, a tenth of a degree off
 #: the nearest step, drifts by less than 2 pixels).
 LINE_ANGLE_STEP = 0.1
+#: This many long thin lines, parallel and evenly spaced (their gaps within
+#: :data:`RULING_EVEN` of the median gap), are a ruling (ruled or squared paper), however
+#: long the rest of the ink is: no digit, nor a row of them, draws that.
+RULING_LINES = 4
+RULING_EVEN = 0.25
 #: A pixel on a ruled line this many times darker than the line's typical pixel is a pen's.
 PEN_OVER_LINE = 2.0
 #: A piece at the picture's edge this many times thicker than the thickest piece inside it
@@ -442,6 +447,42 @@ def _spread(coords: np.ndarray) -> float:
     return float(high - low) + 1
 
 
+def _ruling(lines: list[Line], shape: tuple[int, int], apart: float) -> set[int]:
+    """The ids of the ``lines`` that belong to a ruling: :data:`RULING_LINES` or more
+    horizontal (or vertical) lines more than ``apart`` from each other, evenly spaced.
+
+    A line's place is where it crosses the picture's middle; two lines at most
+    ``apart`` from each other are one line found twice, and count once.
+    """
+    h, w = shape
+    ruled: set[int] = set()
+    for horizontal in (True, False):
+        placed = []
+        for line in lines:
+            cos, sin = math.cos(line.theta), math.sin(line.theta)
+            if (abs(sin) > 0.5) != horizontal:
+                continue
+            # y at the middle column (horizontal), x at the middle row (vertical)
+            at = (line.rho - w / 2 * cos) / sin if horizontal else (line.rho - h / 2 * sin) / cos
+            placed.append((at, line))
+        placed.sort(key=lambda p: p[0])
+        kept = [placed[0]] if placed else []
+        for at, line in placed[1:]:
+            if at - kept[-1][0] > apart:
+                kept.append((at, line))
+        if len(kept) < RULING_LINES:
+            continue
+        gaps = np.diff([at for at, _ in kept])
+        even = np.abs(gaps - np.median(gaps)) <= RULING_EVEN * np.median(gaps)
+        if even.sum() < RULING_LINES - 1:
+            continue
+        ends = np.flatnonzero(np.concatenate([even, [False]]) | np.concatenate([[False], even]))
+        ruled |= {id(kept[i][1]) for i in ends}
+        ruled |= {id(line) for at, line in placed  # the same lines, found twice
+                  if any(abs(at - kept[i][0]) <= apart for i in ends)}
+    return ruled
+
+
 def ruled_lines(ink: np.ndarray, low: Level, mask: np.ndarray,
                 width: float | None = None) -> list[Line]:
     """Straight lines across the picture (ruled or squared paper, a page edge).
@@ -521,6 +562,7 @@ def ruled_lines(ink: np.ndarray, low: Level, mask: np.ndarray,
     if not rest.any():
         return []
     spread_y, spread_x = _spread(ink.ys[rest]), _spread(ink.xs[rest])
+    ruling = _ruling([line for line, _ in found], (h, w), thickest)
     lines = []
     for line, pixels in found:
         ys, xs = pixels.near(line, line.half_width)
@@ -529,7 +571,8 @@ def ruled_lines(ink: np.ndarray, low: Level, mask: np.ndarray,
         coord, spread, across = (xs, spread_x, spread_y) if horizontal else \
             (ys, spread_y, spread_x)
         extent = float(np.ptp(coord[along])) + 1 if along.any() else 0.0
-        longer = extent >= LINE_OVERHANG * spread or extent >= LINE_ACROSS * across
+        longer = extent >= LINE_OVERHANG * spread or extent >= LINE_ACROSS * across \
+            or id(line) in ruling
         if longer and along.sum() <= LINE_SHARE * rest.sum():
             lines.append(line)
     return lines
@@ -730,9 +773,34 @@ def touches_border(c: Component, shape: tuple[int, int]) -> bool:
     return top == 0 or left == 0 or bottom == shape[0] or right == shape[1]
 
 
-def _main_piece(pieces: list[Component], shape: tuple[int, int]) -> Component:
-    """The piece with the most ink, a piece touching the picture's edge counting half."""
-    return max(pieces, key=lambda c: c.mass * (0.5 if touches_border(c, shape) else 1.0))
+def crosses(c: Component, shape: tuple[int, int]) -> bool:
+    """Whether the piece ``c`` runs from edge to edge of a picture of ``shape``."""
+    top, bottom, left, right = c.box
+    return (top == 0 and bottom == shape[0]) or (left == 0 and right == shape[1])
+
+
+def apart(a: Component, b: Component, margin: float) -> bool:
+    """Whether the boxes of ``a`` and ``b`` are more than ``margin`` apart."""
+    return (a.box[0] >= b.box[1] + margin or b.box[0] >= a.box[1] + margin
+            or a.box[2] >= b.box[3] + margin or b.box[2] >= a.box[3] + margin)
+
+
+def main_piece(pieces: list[Component], shape: tuple[int, int]) -> Component:
+    """The piece the digit is grown from: the one with the most ink.
+
+    A piece touching the picture's edge counts half: it goes on beyond what was
+    framed. A piece that crosses the picture from edge to edge (a page's edge, a
+    notebook's binding or margin) is larger than the picture: when the heaviest piece
+    inside the picture lies apart from it (beyond :data:`GROUP_MARGIN` of its own size,
+    so that the group grown from it would not reach the crossing piece), that one is
+    the digit's.
+    """
+    main = max(pieces, key=lambda c: c.mass * (0.5 if touches_border(c, shape) else 1.0))
+    inside = [c for c in pieces if not touches_border(c, shape)]
+    if not (inside and crosses(main, shape)):
+        return main
+    best = max(inside, key=lambda c: c.mass)
+    return best if apart(best, main, GROUP_MARGIN * max(best.height, best.width)) else main
 
 
 def inside_frames(pieces: list[Component], labels: np.ndarray) -> list[Component]:
@@ -741,7 +809,7 @@ def inside_frames(pieces: list[Component], labels: np.ndarray) -> list[Component
     A digit's loops (0, 6, 8, 9) hold paper, or at most a scrap of its own broken
     stroke. A piece whose holes hold other ink at least :data:`FRAMED_HEIGHT` of its
     own height tall is a frame round it: a form's printed box, a circle drawn round the
-    answer. When the main piece (the one :func:`digit_components` starts from) is a
+    answer. When the main piece (:func:`main_piece`, the one the digit grows from) is a
     frame, it and everything outside it (the box's label, the rest of the form) are
     left out and the pieces it holds are looked at the same way again (a box within a
     box); a lighter piece holding the main piece is a frame too and is left out. A
@@ -770,7 +838,7 @@ def inside_frames(pieces: list[Component], labels: np.ndarray) -> list[Component
         return bool(holes[frame.label][t - top, lft - left:r - left][row].all())
 
     while pieces:
-        main = _main_piece(pieces, labels.shape)
+        main = main_piece(pieces, labels.shape)
         pieces = [c for c in pieces if not (c is not main and holds(c, main))]
         held = [c for c in pieces if c is not main and holds(main, c)]
         if not held:
@@ -785,9 +853,8 @@ def inside_frames(pieces: list[Component], labels: np.ndarray) -> list[Component
 def digit_components(pieces: list[Component], shape: tuple[int, int]) -> list[Component]:
     """The pieces that make up the one digit of the picture.
 
-    The main piece has the most ink (a piece touching the picture's edge, like a
-    page edge or a finger's outline, counts half); the pieces whose boxes come
-    within :data:`GROUP_MARGIN` of its size (a 5's separate bar, a broken pencil
+    The group starts from :func:`main_piece` (the piece with the most ink); the pieces
+    whose boxes come within :data:`GROUP_MARGIN` of its size (a 5's separate bar, a broken pencil
     stroke) join it, except, when the main piece lies inside the picture, pieces
     that touch the picture's edge.
 
@@ -803,7 +870,7 @@ def digit_components(pieces: list[Component], shape: tuple[int, int]) -> list[Co
     """
     if not pieces:
         raise EmptyDrawingError("the picture is nearly blank: too little ink to be a digit")
-    main = _main_piece(pieces, shape)
+    main = main_piece(pieces, shape)
     margin = GROUP_MARGIN * max(main.height, main.width)
     # a digit inside the picture takes no piece from its edge (the page's edge, a finger)
     candidates = pieces if touches_border(main, shape) else [
