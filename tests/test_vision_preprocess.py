@@ -660,6 +660,42 @@ def test_a_circle_in_a_box_round_a_digit_are_both_left_out():
     assert _near(extract(np.asarray(page)).box, (96, 204, 176, 254))
 
 
+def test_a_circle_touching_the_digit_is_taken_apart_from_it_and_left_out():
+    # the 7's bar runs on into the circle: one piece, whose holes hold no other
+    page, draw = _page_with_a_seven()
+    draw.ellipse((110, 50, 300, 250), outline=20, width=8)
+    draw.line((250, 100, 292, 100), fill=20, width=8)
+    top, bottom, left, right = extract(np.asarray(page)).box
+    assert _near((top, bottom, left), (96, 204, 176)) and 254 <= right < 284
+
+
+def test_a_box_touching_the_digit_is_taken_apart_from_it_and_left_out():
+    page, draw = _page_with_a_seven()
+    draw.rectangle((100, 60, 330, 240), outline=60, width=3)
+    draw.line((200, 200, 190, 240), fill=20, width=8)  # the 7's stem runs on to the box
+    top, bottom, left, right = extract(np.asarray(page)).box
+    assert _near((top, left, right), (96, 176, 254)) and 204 <= bottom < 238  # inside the box
+
+
+@pytest.mark.parametrize("digit", ["0", "8"])
+def test_a_bold_digit_with_specks_of_paper_in_its_strokes_is_no_frame(digit):
+    # a marker's stroke, thresholded, holds specks of paper: they are no loops, and the
+    # loops' own ink is no digit held in a frame
+    rng = np.random.default_rng(0)
+    page = Image.new("L", (400, 400), 235)
+    draw = ImageDraw.Draw(page)
+    if digit == "0":
+        draw.ellipse((120, 60, 280, 340), outline=20, width=34)
+    else:
+        draw.ellipse((140, 50, 260, 190), outline=20, width=30)
+        draw.ellipse((120, 170, 280, 350), outline=20, width=30)
+    image = np.asarray(page).copy()
+    specks = (rng.random(image.shape) < 0.02) & (image < 128)
+    image[specks] = 235
+    found = extract(image)
+    assert _near(found.box, (60, 340, 120, 280) if digit == "0" else (50, 350, 120, 280))
+
+
 def test_a_zero_holding_a_scrap_of_its_own_ink_is_no_frame():
     page = Image.new("L", (400, 300), 235)
     draw = ImageDraw.Draw(page)

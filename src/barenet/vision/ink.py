@@ -102,6 +102,9 @@ GROUP_MARGIN = 0.25
 #: A piece whose holes hold ink at least this share of its own height tall is a frame
 #: drawn round it (a form's box, a circle): a digit's loops hold no ink, or a scrap.
 FRAMED_HEIGHT = 1 / 3
+#: A frame's thickness is the depth (from the paper around) at which this share of the
+#: ink bordering its holes lies: its inner edge, the lowest of them.
+FRAME_RIM = 0.1
 
 
 #: A threshold: one level for the whole picture, or one per pixel (H, W).
@@ -801,6 +804,49 @@ def main_piece(pieces: list[Component], shape: tuple[int, int]) -> Component:
         return main
     best = max(inside, key=lambda c: c.mass)
     return best if apart(best, main, GROUP_MARGIN * max(best.height, best.width)) else main
+
+
+def frame_joint(labels: np.ndarray, piece: Component) -> np.ndarray | None:
+    """Where a frame drawn round the digit touches it, when ``piece`` is the two as one.
+
+    A piece's rim is its ink within its frame's thickness of the paper around it (the
+    frame's thickness: where the ink bordering its holes (not those smaller than a square
+    of its stroke, as in :func:`thicknesses`) starts, the
+    :data:`FRAME_RIM` quantile of its depth, seen from the paper around). A digit is all
+    rim (its loops' ink borders the paper around too); a frame touching the digit holds,
+    deeper than twice that, the digit's strokes, at least :data:`FRAMED_HEIGHT` of the
+    piece's height tall. The ink between once and twice the rim's depth joins them.
+
+    Returns
+    -------
+    ndarray of bool (H, W) or None
+        The joint's pixels, whose removal leaves the frame and the digit apart
+        (:func:`inside_frames` then leaves the frame out); None when ``piece`` holds no
+        such digit.
+    """
+    top, bottom, left, right = piece.box
+    own = np.pad(labels[top:bottom, left:right] == piece.label, 1)
+    filled = ndimage.binary_fill_holes(own)
+    holes, count = ndimage.label(filled & ~own)
+    # holes smaller than a square of the stroke (noise in a thick one) are no loops
+    size = np.bincount(holes.ravel(), minlength=count + 1)
+    holes = (size >= max(1.0, piece.thickness ** 2 / 4))[holes] & (holes > 0)
+    if not holes.any():
+        return None
+    depth = ndimage.distance_transform_edt(filled)
+    rim = float(np.quantile(depth[own & ndimage.binary_dilation(holes)], FRAME_RIM))
+    held = own & (depth > 2 * rim)
+    rows = np.flatnonzero(held.any(axis=1))
+    if rows.size == 0 or rows[-1] - rows[0] + 1 < FRAMED_HEIGHT * piece.height:
+        return None
+    # what a frame holds is drawn on the paper inside it, which borders it on most sides;
+    # the core of a thick stroke is bordered by the stroke's own ink
+    edge = held & ~ndimage.binary_erosion(held)
+    if (edge & ndimage.binary_dilation(holes)).sum() < 0.5 * edge.sum():
+        return None
+    joint = np.zeros(labels.shape, bool)
+    joint[top:bottom, left:right] = (own & (depth > rim) & ~held)[1:-1, 1:-1]
+    return joint
 
 
 def inside_frames(pieces: list[Component], labels: np.ndarray) -> list[Component]:

@@ -9,10 +9,10 @@ One pure stage at a time (docs/pictures.md shows each on a real picture):
 4. :func:`paper_background`: the paper's local brightness (uneven light, shadows);
 5. :func:`ink_strength`: how much darker than its paper each pixel is, noise removed;
 6. :func:`local_noise`, :func:`ink_levels`, :func:`ink_mask`, :func:`ruled_lines`,
-   :func:`components`, :func:`inside_frames`, :func:`digit_components`: adaptive
-   thresholding (taken again without the desk or a finger where one is found), paper
-   lines and specks removed, a box or circle round the digit left out, the digit's
-   strokes kept;
+   :func:`components`, :func:`inside_frames`, :func:`frame_joint`,
+   :func:`digit_components`: adaptive thresholding (taken again without the desk or a
+   finger where one is found), paper lines and specks removed, a box or circle round the
+   digit left out (taken apart from it first where they touch), the digit's strokes kept;
 7. :func:`to_glyph` (``glyph.py``): crop, thicken thin strokes (harden bold ones),
    resize to 20 pixels, centre by mass in 28x28, as MNIST was made.
 
@@ -41,12 +41,14 @@ from .ink import (
     Line,
     components,
     digit_components,
+    frame_joint,
     ink_is_dark,
     ink_levels,
     ink_mask,
     ink_strength,
     inside_frames,
     local_noise,
+    main_piece,
     odd_window,
     paper_background,
     remove_lines,
@@ -247,6 +249,16 @@ def extract(image: np.ndarray, invert: bool | None = None,
         mask = remove_lines(ink_mask(ink, low, high), lines, ink)
         labels, pieces, _ = components(mask, ink, width)
     digit = digit_components(inside_frames(pieces, labels), mask.shape)
+    main = main_piece(pieces, mask.shape)
+    joint = frame_joint(labels, main)
+    if joint is not None:  # a frame touching the digit: the two taken apart, and the
+        # digit read without the frame, if it then is
+        cut_labels, cut_pieces, _ = components(mask & ~joint, ink, width)
+        cut_digit = digit_components(inside_frames(cut_pieces, cut_labels), mask.shape)
+        top, _, left, right = main.box  # the frame's top row is its rim, never cut
+        frame = cut_labels[top, left + int(np.argmax(labels[top, left:right] == main.label))]
+        if frame not in [c.label for c in cut_digit]:
+            mask, labels, pieces, digit = mask & ~joint, cut_labels, cut_pieces, cut_digit
     selected = np.isin(labels, [c.label for c in digit])
     top, bottom, left, right = union_box(digit)
     glyph = glyph_from(ink, selected[top:bottom, left:right], (top, bottom, left, right))
