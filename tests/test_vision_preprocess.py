@@ -653,6 +653,23 @@ def test_a_circle_drawn_round_a_digit_is_left_out(width, grey):
     assert _near(extract(np.asarray(page)).box, (96, 204, 176, 254))
 
 
+@pytest.mark.parametrize("gap", [20, 70])  # degrees
+def test_a_circle_drawn_with_a_gap_round_a_digit_is_left_out(gap):
+    page, draw = _page_with_a_seven()
+    draw.arc((110, 50, 300, 250), 100 + gap, 100 + 360, fill=20, width=8)
+    assert _near(extract(np.asarray(page)).box, (96, 204, 176, 254))
+
+
+def test_a_broken_zero_holding_a_scrap_is_read_whole():
+    # the scrap's box lies in the arc's, but the arc goes only half way round it
+    page = Image.new("L", (400, 300), 235)
+    draw = ImageDraw.Draw(page)
+    draw.arc((150, 80, 250, 220), 90, 270, fill=20, width=10)  # the 0's left half...
+    draw.arc((150, 80, 250, 220), 280, 80, fill=20, width=10)  # ...its right half...
+    draw.line((175, 110, 190, 190), fill=20, width=6)  # ...and a stray stroke inside it
+    assert _near(extract(np.asarray(page)).box, (80, 220, 150, 250))
+
+
 def test_a_circle_in_a_box_round_a_digit_are_both_left_out():
     page, draw = _page_with_a_seven()
     draw.ellipse((110, 50, 300, 250), outline=20, width=8)

@@ -105,6 +105,10 @@ FRAMED_HEIGHT = 1 / 3
 #: A frame's thickness is the depth (from the paper around) at which this share of the
 #: ink bordering its holes lies: its inner edge, the lowest of them.
 FRAME_RIM = 0.1
+#: A piece that goes this share of the way round another (seen from its centre, in
+#: :data:`FRAME_SECTORS` sectors) holds it, as if closed: a circle drawn with a gap.
+FRAME_AROUND = 0.75
+FRAME_SECTORS = 72
 
 
 #: A threshold: one level for the whole picture, or one per pixel (H, W).
@@ -859,7 +863,9 @@ def inside_frames(pieces: list[Component], labels: np.ndarray) -> list[Component
     frame, it and everything outside it (the box's label, the rest of the form) are
     left out and the pieces it holds are looked at the same way again (a box within a
     box); a lighter piece holding the main piece is a frame too and is left out. A
-    frame that touches the digit is one piece with it and is not taken apart here.
+    piece holds another when the other lies in its holes, or when it goes
+    :data:`FRAME_AROUND` of the way round it (a circle drawn with a gap). A frame that
+    touches the digit is one piece with it; :func:`frame_joint` takes them apart.
 
     Parameters
     ----------
@@ -875,13 +881,19 @@ def inside_frames(pieces: list[Component], labels: np.ndarray) -> list[Component
         t, b, lft, r = piece.box
         if not (top <= t and b <= bottom and left <= lft and r <= right):
             return False
+        own = labels[top:bottom, left:right] == frame.label
         if frame.label not in holes:
-            own = labels[top:bottom, left:right] == frame.label
             holes[frame.label] = ndimage.binary_fill_holes(own) & ~own
         # a piece apart from the frame (not even touching it diagonally) lies wholly in
         # one of its holes or wholly outside them: its top row tells which
         row = labels[t, lft:r] == piece.label
-        return bool(holes[frame.label][t - top, lft - left:r - left][row].all())
+        if holes[frame.label][t - top, lft - left:r - left][row].all():
+            return True
+        # or the frame goes most of the way round it (a circle drawn with a gap)
+        ys, xs = np.nonzero(own)
+        angles = np.arctan2(ys + top - (t + b - 1) / 2, xs + left - (lft + r - 1) / 2)
+        sectors = np.floor((angles + np.pi) / (2 * np.pi) * FRAME_SECTORS).astype(np.int64)
+        return np.unique(sectors % FRAME_SECTORS).size >= FRAME_AROUND * FRAME_SECTORS
 
     while pieces:
         main = main_piece(pieces, labels.shape)
