@@ -28,6 +28,7 @@ from barenet.vision import (
     thicken,
     to_grayscale,
 )
+from barenet.vision.ink import components, frame_joint
 from barenet.vision.number import Atom, RowAtoms, candidate_cuts, groupings, is_dash
 
 
@@ -692,6 +693,24 @@ def test_a_box_touching_the_digit_is_taken_apart_from_it_and_left_out():
     draw.line((200, 200, 190, 240), fill=20, width=8)  # the 7's stem runs on to the box
     top, bottom, left, right = extract(np.asarray(page)).box
     assert _near((top, left, right), (96, 176, 254)) and 204 <= bottom < 238  # inside the box
+
+
+@pytest.mark.parametrize("inside", [True, False])
+def test_only_a_frame_inside_the_picture_is_taken_apart_from_the_digit(inside):
+    # the same square round a touching stroke; at the picture's edge it goes on beyond
+    # (a grid, a table, the page) and is no frame
+    mask = np.zeros((120, 120), bool)
+    at = 10 if inside else 0
+    mask[at:110, at:110] = True
+    mask[at + 4:106, at + 4:106] = False  # a square ring, 4 pixels thick
+    mask[30:90, 58:63] = True  # a "1"...
+    mask[88:106, 58:63] = True  # ...running on to the ring
+    labels, pieces, _ = components(mask, mask.astype(np.float32))
+    joint = frame_joint(labels, pieces[0])
+    if inside:
+        assert joint is not None and joint[:, 58:63].any() and not joint[30:90].any()
+    else:
+        assert joint is None
 
 
 @pytest.mark.parametrize("digit", ["0", "8"])

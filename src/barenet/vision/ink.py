@@ -819,7 +819,9 @@ def frame_joint(labels: np.ndarray, piece: Component) -> np.ndarray | None:
     :data:`FRAME_RIM` quantile of its depth, seen from the paper around). A digit is all
     rim (its loops' ink borders the paper around too); a frame touching the digit holds,
     deeper than twice that, the digit's strokes, at least :data:`FRAMED_HEIGHT` of the
-    piece's height tall. The ink between once and twice the rim's depth joins them.
+    piece's height tall. The ink between once and twice the rim's depth joins them. A
+    frame drawn round the digit lies inside the picture: a piece at its edge (a grid, a
+    table, the page) is none.
 
     Returns
     -------
@@ -828,6 +830,8 @@ def frame_joint(labels: np.ndarray, piece: Component) -> np.ndarray | None:
         (:func:`inside_frames` then leaves the frame out); None when ``piece`` holds no
         such digit.
     """
+    if touches_border(piece, labels.shape):  # it goes on beyond: a grid, a table, a page
+        return None
     top, bottom, left, right = piece.box
     own = np.pad(labels[top:bottom, left:right] == piece.label, 1)
     filled = ndimage.binary_fill_holes(own)
