@@ -455,7 +455,7 @@ def _spread(coords: np.ndarray) -> float:
 
 
 def _ruling(lines: list[Line], shape: tuple[int, int], apart: float) -> set[int]:
-    """The ids of the ``lines`` that belong to a ruling: :data:`RULING_LINES` or more
+    """The indices of the ``lines`` that belong to a ruling: :data:`RULING_LINES` or more
     horizontal (or vertical) lines more than ``apart`` from each other, evenly spaced.
 
     A line's place is where it crosses the picture's middle; two lines at most
@@ -464,29 +464,27 @@ def _ruling(lines: list[Line], shape: tuple[int, int], apart: float) -> set[int]
     h, w = shape
     ruled: set[int] = set()
     for horizontal in (True, False):
-        placed = []
-        for line in lines:
+        placed = []  # (place, index), by place
+        for k, line in enumerate(lines):
             cos, sin = math.cos(line.theta), math.sin(line.theta)
-            if (abs(sin) > 0.5) != horizontal:
-                continue
-            # y at the middle column (horizontal), x at the middle row (vertical)
-            at = (line.rho - w / 2 * cos) / sin if horizontal else (line.rho - h / 2 * sin) / cos
-            placed.append((at, line))
-        placed.sort(key=lambda p: p[0])
-        kept = [placed[0]] if placed else []
-        for at, line in placed[1:]:
-            if at - kept[-1][0] > apart:
-                kept.append((at, line))
+            if (abs(sin) > 0.5) == horizontal:
+                # y at the middle column (horizontal), x at the middle row (vertical)
+                placed.append(((line.rho - w / 2 * cos) / sin if horizontal
+                               else (line.rho - h / 2 * sin) / cos, k))
+        placed.sort()
+        kept = [at for at, _ in placed[:1]]  # one place per line found more than once
+        for at, _ in placed[1:]:
+            if at - kept[-1] > apart:
+                kept.append(at)
         if len(kept) < RULING_LINES:
             continue
-        gaps = np.diff([at for at, _ in kept])
+        gaps = np.diff(kept)
         even = np.abs(gaps - np.median(gaps)) <= RULING_EVEN * np.median(gaps)
         if even.sum() < RULING_LINES - 1:
             continue
-        ends = np.flatnonzero(np.concatenate([even, [False]]) | np.concatenate([[False], even]))
-        ruled |= {id(kept[i][1]) for i in ends}
-        ruled |= {id(line) for at, line in placed  # the same lines, found twice
-                  if any(abs(at - kept[i][0]) <= apart for i in ends)}
+        # the places at either end of an even gap, and every line found there
+        ends = [kept[i] for i in np.flatnonzero(np.append(even, False) | np.insert(even, 0, False))]
+        ruled |= {k for at, k in placed if any(abs(at - end) <= apart for end in ends)}
     return ruled
 
 
@@ -571,7 +569,7 @@ def ruled_lines(ink: np.ndarray, low: Level, mask: np.ndarray,
     spread_y, spread_x = _spread(ink.ys[rest]), _spread(ink.xs[rest])
     ruling = _ruling([line for line, _ in found], (h, w), thickest)
     lines = []
-    for line, pixels in found:
+    for k, (line, pixels) in enumerate(found):
         ys, xs = pixels.near(line, line.half_width)
         along = _line_distance(line, ys, xs) <= line.half_width
         horizontal = abs(math.sin(line.theta)) > 0.5
@@ -579,7 +577,7 @@ def ruled_lines(ink: np.ndarray, low: Level, mask: np.ndarray,
             (ys, spread_y, spread_x)
         extent = float(np.ptp(coord[along])) + 1 if along.any() else 0.0
         longer = extent >= LINE_OVERHANG * spread or extent >= LINE_ACROSS * across \
-            or id(line) in ruling
+            or k in ruling
         if longer and along.sum() <= LINE_SHARE * rest.sum():
             lines.append(line)
     return lines
@@ -813,14 +811,16 @@ def main_piece(pieces: list[Component], shape: tuple[int, int]) -> Component:
 def frame_joint(labels: np.ndarray, piece: Component) -> np.ndarray | None:
     """Where a frame drawn round the digit touches it, when ``piece`` is the two as one.
 
-    A piece's rim is its ink within its frame's thickness of the paper around it (the
-    frame's thickness: where the ink bordering its holes (not those smaller than a square
-    of its stroke, as in :func:`thicknesses`) starts, the
-    :data:`FRAME_RIM` quantile of its depth, seen from the paper around). A digit is all
-    rim (its loops' ink borders the paper around too); a frame touching the digit holds,
-    deeper than twice that, the digit's strokes, at least :data:`FRAMED_HEIGHT` of the
-    piece's height tall. The ink between once and twice the rim's depth joins them. A
-    frame drawn round the digit lies inside the picture: a piece at its edge (a grid, a
+    Seen from the paper around the piece, a frame's ink goes only as deep as the frame
+    is thick: its rim. The rim's depth is where the ink bordering the piece's holes
+    starts, the :data:`FRAME_RIM` quantile of that ink's depth (holes smaller than a
+    square of the stroke, specks of paper in a bold stroke, are no loops, as in
+    :func:`thicknesses`). A digit is all rim: its loops' ink borders the paper around
+    too. A frame touching the digit holds ink deeper than twice the rim's depth, at
+    least :data:`FRAMED_HEIGHT` of the piece's height tall and bordered mostly by the
+    paper inside the frame (the core of a bold stroke is bordered by its own ink): the
+    digit. The ink between once and twice the rim's depth joins the two. A frame drawn
+    round the digit lies inside the picture: a piece at the picture's edge (a grid, a
     table, the page) is none.
 
     Returns
@@ -916,9 +916,9 @@ def digit_components(pieces: list[Component], shape: tuple[int, int]) -> list[Co
     """The pieces that make up the one digit of the picture.
 
     The group starts from :func:`main_piece` (the piece with the most ink); the pieces
-    whose boxes come within :data:`GROUP_MARGIN` of its size (a 5's separate bar, a broken pencil
-    stroke) join it, except, when the main piece lies inside the picture, pieces
-    that touch the picture's edge.
+    whose boxes come within :data:`GROUP_MARGIN` of its size (a 5's separate bar, a
+    broken pencil stroke) join it, except, when the main piece lies inside the picture,
+    pieces that touch the picture's edge.
 
     The group grows until no piece comes within the margin of its box. Each of the four
     sides of a piece's box is compared with the group's box only once it comes within

@@ -254,10 +254,11 @@ def extract(image: np.ndarray, invert: bool | None = None,
     if joint is not None:  # a frame touching the digit: the two taken apart, and the
         # digit read without the frame, if it then is
         cut_labels, cut_pieces, _ = components(mask & ~joint, ink, width)
-        cut_digit = digit_components(inside_frames(cut_pieces, cut_labels), mask.shape)
         top, _, left, right = main.box  # the frame's top row is its rim, never cut
         frame = cut_labels[top, left + int(np.argmax(labels[top, left:right] == main.label))]
-        if frame not in [c.label for c in cut_digit]:
+        cut_digit = digit_components(inside_frames(cut_pieces, cut_labels), mask.shape) \
+            if cut_pieces else []
+        if cut_digit and frame not in [c.label for c in cut_digit]:
             mask, labels, pieces, digit = mask & ~joint, cut_labels, cut_pieces, cut_digit
     selected = np.isin(labels, [c.label for c in digit])
     top, bottom, left, right = union_box(digit)
