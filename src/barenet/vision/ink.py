@@ -105,6 +105,9 @@ FRAMED_HEIGHT = 1 / 3
 #: A frame's thickness is the depth (from the paper around) at which this share of the
 #: ink bordering its holes lies: its inner edge, the lowest of them.
 FRAME_RIM = 0.1
+#: ...and what it holds is bordered by the paper inside it on this share of its edge: a
+#: stroke has paper on both sides, the inner band of a bold stroke on one only.
+FRAME_PAPER = 0.75
 #: A piece that goes this share of the way round another (seen from its centre, in
 #: :data:`FRAME_SECTORS` sectors) holds it, as if closed: a circle drawn with a gap.
 FRAME_AROUND = 0.75
@@ -817,11 +820,11 @@ def frame_joint(labels: np.ndarray, piece: Component) -> np.ndarray | None:
     square of the stroke, specks of paper in a bold stroke, are no loops, as in
     :func:`thicknesses`). A digit is all rim: its loops' ink borders the paper around
     too. A frame touching the digit holds ink deeper than twice the rim's depth, at
-    least :data:`FRAMED_HEIGHT` of the piece's height tall and bordered mostly by the
-    paper inside the frame (the core of a bold stroke is bordered by its own ink): the
-    digit. The ink between once and twice the rim's depth joins the two. A frame drawn
-    round the digit lies inside the picture: a piece at the picture's edge (a grid, a
-    table, the page) is none.
+    least :data:`FRAMED_HEIGHT` of the piece's height tall and bordered by the paper
+    inside the frame on :data:`FRAME_PAPER` of its edge (the inner band of a bold stroke
+    has paper on one side only): the digit. The ink between once and twice the rim's
+    depth joins the two. A frame drawn round the digit lies inside the picture: a piece
+    at the picture's edge (a grid, a table, the page) is none.
 
     Returns
     -------
@@ -847,10 +850,11 @@ def frame_joint(labels: np.ndarray, piece: Component) -> np.ndarray | None:
     rows = np.flatnonzero(held.any(axis=1))
     if rows.size == 0 or rows[-1] - rows[0] + 1 < FRAMED_HEIGHT * piece.height:
         return None
-    # what a frame holds is drawn on the paper inside it, which borders it on most sides;
-    # the core of a thick stroke is bordered by the stroke's own ink
+    # what a frame holds is drawn on the paper inside it, which borders its strokes on
+    # both sides; the inner band of a bold stroke has paper on one side, its own ink on
+    # the other
     edge = held & ~ndimage.binary_erosion(held)
-    if (edge & ndimage.binary_dilation(holes)).sum() < 0.5 * edge.sum():
+    if (edge & ndimage.binary_dilation(holes)).sum() < FRAME_PAPER * edge.sum():
         return None
     joint = np.zeros(labels.shape, bool)
     joint[top:bottom, left:right] = (own & (depth > rim) & ~held)[1:-1, 1:-1]
