@@ -502,7 +502,9 @@ def ruled_lines(ink: np.ndarray, low: Level, mask: np.ndarray,
     the ink is wide (or tall): the bar of a 7 that fills a tight crop is part of
     the digit, a line across the whole page is not. A row of digits may be as wide as
     the page: a line :data:`LINE_ACROSS` times longer than the rest of the ink is tall
-    is a ruled line too (a 7's bar is shorter than the 7 is tall).
+    is a ruled line too (a 7's bar is shorter than the 7 is tall), and so is each line of
+    a ruling (:data:`RULING_LINES` evenly spaced: a notebook's binding may spread the
+    rest of the ink as far as its lines run).
 
     Paper lines are often fainter than the pen, as faint as the paper's noise: they
     are looked for in the ink averaged over :data:`LINE_SMOOTH` pixels along them
@@ -882,23 +884,27 @@ def inside_frames(pieces: list[Component], labels: np.ndarray) -> list[Component
     labels : ndarray of int (H, W)
         Their labels.
     """
-    holes: dict[int, np.ndarray] = {}
+    # per frame: its holes, and its pixels (at most 64 a sector on average: enough to
+    # tell which sectors it reaches, and a bounded cost for each piece inside its box)
+    seen: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
 
     def holds(frame: Component, piece: Component) -> bool:
         top, bottom, left, right = frame.box
         t, b, lft, r = piece.box
         if not (top <= t and b <= bottom and left <= lft and r <= right):
             return False
-        own = labels[top:bottom, left:right] == frame.label
-        if frame.label not in holes:
-            holes[frame.label] = ndimage.binary_fill_holes(own) & ~own
+        if frame.label not in seen:
+            own = labels[top:bottom, left:right] == frame.label
+            ys, xs = np.nonzero(own)
+            step = -(-ys.size // (64 * FRAME_SECTORS))
+            seen[frame.label] = (ndimage.binary_fill_holes(own) & ~own, ys[::step], xs[::step])
+        holes, ys, xs = seen[frame.label]
         # a piece apart from the frame (not even touching it diagonally) lies wholly in
         # one of its holes or wholly outside them: its top row tells which
         row = labels[t, lft:r] == piece.label
-        if holes[frame.label][t - top, lft - left:r - left][row].all():
+        if holes[t - top, lft - left:r - left][row].all():
             return True
         # or the frame goes most of the way round it (a circle drawn with a gap)
-        ys, xs = np.nonzero(own)
         angles = np.arctan2(ys + top - (t + b - 1) / 2, xs + left - (lft + r - 1) / 2)
         sectors = np.floor((angles + np.pi) / (2 * np.pi) * FRAME_SECTORS).astype(np.int64)
         return np.unique(sectors % FRAME_SECTORS).size >= FRAME_AROUND * FRAME_SECTORS
