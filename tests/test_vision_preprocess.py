@@ -209,6 +209,17 @@ def test_faint_smudge_is_blank():
         extract(image)
 
 
+def test_a_faint_pencil_on_quiet_paper_is_not_blank():
+    # 11% darker than clean paper, twenty times its grain: plainly visible, though under
+    # MIN_CONTRAST; the same paper with nothing on it stays blank
+    rng = np.random.default_rng(0)
+    page = np.full((200, 200), 0.9, np.float32) + rng.normal(0, 0.005, (200, 200))
+    with pytest.raises(EmptyDrawingError, match="blank"):
+        extract(page.astype(np.float32))
+    page[50:150, 97:103] = 0.8  # a faint "1"
+    assert extract(page.astype(np.float32)).box == (50, 150, 97, 103)
+
+
 def test_empty_drawing_error_is_a_barenet_error():
     assert issubclass(EmptyDrawingError, BarenetError)
 
@@ -242,6 +253,29 @@ def test_a_faint_digit_beside_a_dark_desk_is_found():
     page[220:320, 300:306] = 0.6  # ...and one in a faint pen
     found = extract(np.clip(page, 0, 1))
     assert [a.box[2:] for a in row_atoms(found).atoms] == [(150, 156), (300, 306)]
+
+
+def test_a_marker_digit_on_a_note_on_a_dark_noisy_desk_is_found_whole():
+    # the desk's grain, divided by its little light, looked as strong as ink: it set the
+    # noise and Otsu's level above the marker's grey, and a desk speck was read instead
+    rng = np.random.default_rng(0)
+    page = np.full((360, 480), 0.15, np.float32) + rng.normal(0, 0.04, (360, 480))
+    page[60:300, 200:440] = 0.8 + rng.normal(0, 0.01, (240, 240))  # the note
+    page[120:132, 330:420] = 0.45  # a "7" in a grey marker, near the note's edge
+    for row in range(132, 250):
+        column = 414 - (row - 132) // 3
+        page[row, column - 6:column + 6] = 0.45
+    found = extract(np.clip(page, 0, 1).astype(np.float32))
+    assert found.box == (120, 250, 330, 420)
+
+
+def test_ink_in_a_deep_shadow_is_still_ink_on_paper():
+    # the shadow halves the paper's grey level (a fifth of its light): still paper
+    page = np.full((300, 400), 0.9, np.float32)
+    page[:, 200:] = 0.45
+    page[100:220, 297:303] = 0.1  # a "1" in the shadow
+    found = extract(page)
+    assert found.box == (100, 220, 297, 303)
 
 
 def test_ruled_lines_are_removed_and_the_digit_kept():

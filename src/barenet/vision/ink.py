@@ -49,8 +49,15 @@ BACKGROUND_FRACTION = 0.2
 MIN_BACKGROUND_WINDOW = 15
 #: ...and at least this many stroke widths.
 BACKGROUND_STROKES = 4
-#: The darkest ink must be at least this much darker than its paper (relative).
+#: The darkest ink must be at least this much darker than its paper (relative), or twice
+#: the low level of ink on quiet paper (a faint pencil stands out from clean paper).
 MIN_CONTRAST = 0.15
+#: Paper's grey level is at least this fraction of the picture's brightest paper's. Grey
+#: levels are stored gamma-encoded (light goes as level ** 2.2), so this is a tenth of
+#: the light: a hand's or a phone's shadow keeps a third of it or more, and a page of any
+#: colour reflects more than a tenth of what white paper does, while a dark desk or
+#: cover beside the page does not.
+PAPER_LIGHT = 0.35
 #: Ink is a pixel this many noise deviations darker than its paper...
 NOISE_SIGMAS = 4.0
 #: ...and never less than this (relative darkness), even on noiseless pictures.
@@ -166,23 +173,24 @@ def local_median(gray: np.ndarray, window: int) -> np.ndarray:
     return np.asarray(smooth, dtype=np.float32)[:h, :w]
 
 
-def robust_spread(values: np.ndarray) -> tuple[float, float]:
-    """Median and robust standard deviation (1.4826 MAD) of ``values``.
-
-    Taken on at most :data:`STATS_SAMPLE` pixels spread evenly over the picture:
-    as precise for these statistics, and a large photo costs no more.
-    """
-    flat = values.ravel()
-    if flat.size == 0:
-        return 0.0, 0.0
-    step = max(1, flat.size // STATS_SAMPLE)
-    sample = flat[::step]
-    centre = float(np.median(sample))
-    return centre, 1.4826 * float(np.median(np.abs(sample - centre)))
-
-
 #: Robust statistics of a picture are taken on about this many of its pixels.
 STATS_SAMPLE = 1 << 16
+
+
+def sample(values: np.ndarray) -> np.ndarray:
+    """At most :data:`STATS_SAMPLE` of ``values``, spread evenly over the picture:
+    as precise for robust statistics, and a large photo costs no more."""
+    flat = values.ravel()
+    return flat[::max(1, flat.size // STATS_SAMPLE)]
+
+
+def robust_spread(values: np.ndarray) -> tuple[float, float]:
+    """Median and robust standard deviation (1.4826 MAD) of ``values`` (a :func:`sample`)."""
+    picked = sample(values)
+    if picked.size == 0:
+        return 0.0, 0.0
+    centre = float(np.median(picked))
+    return centre, 1.4826 * float(np.median(np.abs(picked - centre)))
 
 
 def ink_is_dark(gray: np.ndarray) -> bool:
@@ -256,6 +264,13 @@ def ink_strength(paper: np.ndarray, background: np.ndarray) -> tuple[np.ndarray,
     median and spread of ``darkness`` over the picture measure the paper's own
     grain and noise; the result is ``darkness`` minus that median, clipped to [0, 1].
 
+    A background lit at less than :data:`PAPER_LIGHT` of the picture's brightest
+    paper (its 99th percentile), over a patch as wide as the background's window, is
+    not paper but a desk, a cover or the dark beyond a page's edge: it holds no ink (0)
+    and is left out of the statistics, and so are the pixels near it that are as dark
+    as it. Divided by so little light, its grain would seem as strong as ink, and would
+    set the noise level and the thresholds that the ink on the paper is held to.
+
     Returns
     -------
     ink : ndarray, float32 (H, W)
@@ -263,8 +278,23 @@ def ink_strength(paper: np.ndarray, background: np.ndarray) -> tuple[np.ndarray,
         The robust standard deviation (1.4826 MAD) of the paper's darkness.
     """
     darkness = (background - paper) / np.maximum(background, np.float32(0.05))
-    centre, noise = robust_spread(darkness)
-    ink = np.clip(darkness - np.float32(centre), 0, 1)
+    cut = np.float32(PAPER_LIGHT * np.percentile(sample(background), 99))
+    # a desk is as wide as the background's window, or the background would have
+    # closed over it; smaller dark patches are the rim that the background's trend,
+    # continued beyond the picture's edge, leaves on ink at the edge
+    window = int(BACKGROUND_FRACTION * min(paper.shape))
+    patches, _ = ndimage.label(background < cut)
+    unlit = (np.bincount(patches.ravel()) >= window * window)[patches] & (patches > 0)
+    # and the background's trend is as coarse as local_median's cells: a desk's pixels
+    # that near it are taken as desk where they are as dark as the desk
+    near = max(1, window // 8)
+    lit = ~(unlit | (ndimage.maximum_filter(unlit, 2 * near + 1, mode="nearest")
+                     & (paper < cut)))
+    centre, noise = robust_spread(darkness[lit])
+    # paper is never lighter than its background but where the smoothing darkened the
+    # background at a light mark's rim: paper so small that those rims are most of it
+    # does not set ink's zero below the background's
+    ink = np.where(lit, np.clip(darkness - np.float32(max(centre, 0.0)), 0, 1), np.float32(0))
     return ink.astype(np.float32, copy=False), noise
 
 
@@ -311,15 +341,16 @@ def ink_levels(ink: np.ndarray, noise: Level,
     Raises
     ------
     EmptyDrawingError
-        Nothing is ``min_contrast`` darker than its paper, or too few pixels are ink.
+        Nothing is ``min_contrast`` darker than its paper, nor twice the low level
+        where it lies, or too few pixels are ink.
     """
-    # the second brightest pixel: one hot pixel of sensor noise is no ink
-    top = ink.ravel()
-    top = top[top >= MIN_INK] if top.size > 1 else top
-    peak = float(np.partition(top, -2)[-2]) if top.size > 1 else 0.0
-    if peak < min_contrast:
-        raise EmptyDrawingError("the picture is blank: nothing stands out from the background")
     low = np.maximum(NOISE_SIGMAS * np.asarray(noise, np.float32), np.float32(MIN_INK))
+    # the second brightest pixel: one hot pixel of sensor noise is no ink
+    flat = ink.ravel()
+    at = int(np.argpartition(flat, -2)[-2]) if flat.size > 1 else 0
+    peak = float(flat[at]) if flat.size > 1 else 0.0
+    if peak < min(min_contrast, 2 * float(low if low.ndim == 0 else low.ravel()[at])):
+        raise EmptyDrawingError("the picture is blank: nothing stands out from the background")
     candidates = ink[ink > low]
     if candidates.size < max(MIN_INK_PIXELS, MIN_INK_FRACTION * ink.size):
         raise EmptyDrawingError("the picture is nearly blank: too little ink to be a digit")
