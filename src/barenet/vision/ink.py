@@ -276,9 +276,10 @@ def ink_strength(paper: np.ndarray, background: np.ndarray) -> tuple[np.ndarray,
     A background lit at less than :data:`PAPER_LIGHT` of the picture's brightest
     paper (its 99th percentile), over a patch as wide as the background's window, is
     not paper but a desk, a cover or the dark beyond a page's edge: it holds no ink (0)
-    and is left out of the statistics, and so are the pixels near it that are as dark
-    as it. Divided by so little light, its grain would seem as strong as ink, and would
-    set the noise level and the thresholds that the ink on the paper is held to.
+    and is left out of the statistics, and so are the pixels as dark as it and joined
+    to it, and the two pixels around them (the page's edge, blurred by the lens). Divided
+    by so little light, its grain would seem as strong as ink, and would set the noise
+    level and the thresholds that the ink on the paper is held to.
 
     Returns
     -------
@@ -294,11 +295,12 @@ def ink_strength(paper: np.ndarray, background: np.ndarray) -> tuple[np.ndarray,
     window = int(BACKGROUND_FRACTION * min(paper.shape))
     patches, _ = ndimage.label(background < cut)
     unlit = (np.bincount(patches.ravel()) >= window * window)[patches] & (patches > 0)
-    # and the background's trend is as coarse as local_median's cells: a desk's pixels
-    # that near it are taken as desk where they are as dark as the desk
-    near = max(1, window // 8)
-    lit = ~(unlit | (ndimage.maximum_filter(unlit, 2 * near + 1, mode="nearest")
-                     & (paper < cut)))
+    # the background follows the desk's edge only as closely as local_median's cells,
+    # and at the picture's edge its trend is continued beyond the picture: the pixels
+    # as dark as the desk and joined to it are desk too
+    joined, _ = ndimage.label(unlit | (paper < cut))
+    desk = np.isin(joined, np.unique(joined[unlit]))
+    lit = ~ndimage.binary_dilation(desk, iterations=2)  # the page's edge, blurred
     centre, noise = robust_spread(darkness[lit])
     # paper is never lighter than its background but where the smoothing darkened the
     # background at a light mark's rim: paper so small that those rims are most of it
