@@ -336,6 +336,18 @@ def test_a_notebook_binding_is_neither_the_digit_nor_keeps_the_lines(strip):
     assert found.box == (130, 236, 320, 360)
 
 
+def test_lines_drawn_under_a_digit_are_not_part_of_it():
+    page = np.full((240, 240), 0.9, np.float32)
+    page[40:52, 90:150] = 0.1  # a "7": its bar...
+    for row in range(52, 160):  # ...and its slanting stem
+        column = 144 - (row - 52) // 3
+        page[row, column - 6:column] = 0.1
+    page[175:181, 80:160] = 0.1  # a line under it
+    assert extract(page).box == (40, 160, 90, 150)
+    page[190:196, 85:165] = 0.1  # and a second
+    assert extract(page).box == (40, 160, 90, 150)
+
+
 def test_a_digit_crossing_a_tight_crop_keeps_its_separate_stroke():
     # the 1's stem runs from edge to edge; its flag, apart by a pixel, lies inside: the
     # stem is still the digit's main piece, and the flag joins it

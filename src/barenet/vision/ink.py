@@ -119,6 +119,10 @@ FRAME_PAPER = 0.75
 #: :data:`FRAME_SECTORS` sectors) holds it, as if closed: a circle drawn with a gap.
 FRAME_AROUND = 0.75
 FRAME_SECTORS = 72
+#: An underline is a piece at most this high for its width, under the rest of the digit...
+UNDERLINE_FLAT = 0.25
+#: ...and at least this wide for the rest's width.
+UNDERLINE_WIDE = 0.5
 
 
 #: A threshold: one level for the whole picture, or one per pixel (H, W).
@@ -274,12 +278,13 @@ def ink_strength(paper: np.ndarray, background: np.ndarray) -> tuple[np.ndarray,
     grain and noise; the result is ``darkness`` minus that median, clipped to [0, 1].
 
     A background lit at less than :data:`PAPER_LIGHT` of the picture's brightest
-    paper (its 99th percentile), over a patch as wide as the background's window, is
-    not paper but a desk, a cover or the dark beyond a page's edge: it holds no ink (0)
-    and is left out of the statistics, and so are the pixels as dark as it and joined
-    to it, and the two pixels around them (the page's edge, blurred by the lens). Divided
-    by so little light, its grain would seem as strong as ink, and would set the noise
-    level and the thresholds that the ink on the paper is held to.
+    paper (its 99th percentile), over a patch that reaches the picture's edge and holds
+    four of the background's windows, is not paper but a desk, a cover or the dark
+    beyond a page's edge: it holds no ink (0) and is left out of the statistics, and so
+    are the pixels as dark as it and joined to it, and the two pixels around them (the
+    page's edge, blurred by the lens). Divided by so little light, its grain would seem
+    as strong as ink, and would set the noise level and the thresholds that the ink on
+    the paper is held to.
 
     Returns
     -------
@@ -289,12 +294,16 @@ def ink_strength(paper: np.ndarray, background: np.ndarray) -> tuple[np.ndarray,
     """
     darkness = (background - paper) / np.maximum(background, np.float32(0.05))
     cut = np.float32(PAPER_LIGHT * np.percentile(sample(background), 99))
-    # a desk is as wide as the background's window, or the background would have
-    # closed over it; smaller dark patches are the rim that the background's trend,
-    # continued beyond the picture's edge, leaves on ink at the edge
+    # a desk reaches the picture's edge and is wider than the background's window both
+    # ways, or the background would have closed over it: it holds four windows at least.
+    # The core of a bold stroke is smaller, and so is the rim that the background's
+    # trend, continued beyond the picture's edge, leaves on ink at the edge
     window = int(BACKGROUND_FRACTION * min(paper.shape))
     patches, _ = ndimage.label(background < cut)
-    unlit = (np.bincount(patches.ravel()) >= window * window)[patches] & (patches > 0)
+    desks = np.bincount(patches.ravel()) >= 4 * window * window
+    desks[np.setdiff1d(np.arange(desks.size), border(patches))] = False
+    desks[0] = False
+    unlit = desks[patches]
     # the background follows the desk's edge only as closely as local_median's cells,
     # and at the picture's edge its trend is continued beyond the picture: the pixels
     # as dark as the desk and joined to it are desk too
@@ -972,7 +981,8 @@ def digit_components(pieces: list[Component], shape: tuple[int, int]) -> list[Co
     broken pencil stroke) join it, except, when the main piece lies inside the picture,
     pieces that touch the picture's edge.
 
-    The group grows until no piece comes within the margin of its box. Each of the four
+    The group grows until no piece comes within the margin of its box; the lines drawn
+    under it are then left out (:func:`without_underlines`). Each of the four
     sides of a piece's box is compared with the group's box only once it comes within
     the margin (the pieces sorted by each side), so thousands of dots cost
     ``O(n log n)``, not a pass over all pieces each time the box grows.
@@ -1013,11 +1023,31 @@ def digit_components(pieces: list[Component], shape: tuple[int, int]) -> list[Co
         near = np.unique(np.concatenate(fresh))
         near = near[(met[near] == 4) & ~joined[near]]
         if not near.size:
-            return group
+            return without_underlines(group)
         joined[near] = True
         group += [candidates[i] for i in near]
         top, bottom = min(top, int(boxes[near, 0].min())), max(bottom, int(boxes[near, 1].max()))
         left, right = min(left, int(boxes[near, 2].min())), max(right, int(boxes[near, 3].max()))
+
+
+def without_underlines(group: list[Component]) -> list[Component]:
+    """``group`` without the lines drawn under it.
+
+    The lowest piece is an underline when it is flat (at most :data:`UNDERLINE_FLAT` as
+    high as it is wide), its middle lies below the rest's box, and it is at least
+    :data:`UNDERLINE_WIDE` as wide as the rest; then the next lowest is looked at (a
+    double underline). A line touching the digit is one piece with it and stays.
+    """
+    rest = sorted(group, key=lambda c: c.box[0])
+    while len(rest) > 1:
+        line = rest[-1]
+        _, bottom, left, right = union_box(rest[:-1])
+        if not (line.height <= UNDERLINE_FLAT * line.width
+                and (line.box[0] + line.box[1]) / 2 >= bottom
+                and line.width >= UNDERLINE_WIDE * (right - left)):
+            break
+        rest.pop()
+    return [c for c in group if c in rest]
 
 
 def union_box(pieces: list[Component]) -> tuple[int, int, int, int]:

@@ -12,7 +12,8 @@ One pure stage at a time (docs/pictures.md shows each on a real picture):
    :func:`components`, :func:`inside_frames`, :func:`frame_joint`,
    :func:`digit_components`: adaptive thresholding (taken again without the desk or a
    finger where one is found), paper lines and specks removed, a box or circle round the
-   digit left out (taken apart from it first where they touch), the digit's strokes kept;
+   digit left out (taken apart from it first where they touch), the digit's strokes kept
+   and the lines drawn under it left out;
 7. :func:`to_glyph` (``glyph.py``): crop, thicken thin strokes (harden bold ones),
    resize to 20 pixels, centre by mass in 28x28, as MNIST was made.
 
