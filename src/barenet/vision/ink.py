@@ -981,8 +981,7 @@ def digit_components(pieces: list[Component], shape: tuple[int, int]) -> list[Co
     broken pencil stroke) join it, except, when the main piece lies inside the picture,
     pieces that touch the picture's edge.
 
-    The group grows until no piece comes within the margin of its box; the lines drawn
-    under it are then left out (:func:`without_underlines`). Each of the four
+    The group grows until no piece comes within the margin of its box. Each of the four
     sides of a piece's box is compared with the group's box only once it comes within
     the margin (the pieces sorted by each side), so thousands of dots cost
     ``O(n log n)``, not a pass over all pieces each time the box grows.
@@ -1023,7 +1022,7 @@ def digit_components(pieces: list[Component], shape: tuple[int, int]) -> list[Co
         near = np.unique(np.concatenate(fresh))
         near = near[(met[near] == 4) & ~joined[near]]
         if not near.size:
-            return without_underlines(group)
+            return group
         joined[near] = True
         group += [candidates[i] for i in near]
         top, bottom = min(top, int(boxes[near, 0].min())), max(bottom, int(boxes[near, 1].max()))
@@ -1038,16 +1037,20 @@ def without_underlines(group: list[Component]) -> list[Component]:
     :data:`UNDERLINE_WIDE` as wide as the rest; then the next lowest is looked at (a
     double underline). A line touching the digit is one piece with it and stays.
     """
-    rest = sorted(group, key=lambda c: c.box[0])
-    while len(rest) > 1:
-        line = rest[-1]
-        _, bottom, left, right = union_box(rest[:-1])
+    order = sorted(range(len(group)), key=lambda i: group[i].box[0])
+    boxes = np.array([group[i].box for i in order], np.int64).reshape(-1, 4)
+    # the box of the first k pieces, lowest last, for every k: the rest's box at once
+    bottom = np.maximum.accumulate(boxes[:, 1])
+    left, right = np.minimum.accumulate(boxes[:, 2]), np.maximum.accumulate(boxes[:, 3])
+    kept = len(group)
+    while kept > 1:
+        line = group[order[kept - 1]]
         if not (line.height <= UNDERLINE_FLAT * line.width
-                and (line.box[0] + line.box[1]) / 2 >= bottom
-                and line.width >= UNDERLINE_WIDE * (right - left)):
+                and (line.box[0] + line.box[1]) / 2 >= bottom[kept - 2]
+                and line.width >= UNDERLINE_WIDE * (right[kept - 2] - left[kept - 2])):
             break
-        rest.pop()
-    return [c for c in group if c in rest]
+        kept -= 1
+    return [group[i] for i in sorted(order[:kept])]
 
 
 def union_box(pieces: list[Component]) -> tuple[int, int, int, int]:

@@ -10,10 +10,10 @@ One pure stage at a time (docs/pictures.md shows each on a real picture):
 5. :func:`ink_strength`: how much darker than its paper each pixel is, noise removed;
 6. :func:`local_noise`, :func:`ink_levels`, :func:`ink_mask`, :func:`ruled_lines`,
    :func:`components`, :func:`inside_frames`, :func:`frame_joint`,
-   :func:`digit_components`: adaptive thresholding (taken again without the desk or a
-   finger where one is found), paper lines and specks removed, a box or circle round the
-   digit left out (taken apart from it first where they touch), the digit's strokes kept
-   and the lines drawn under it left out;
+   :func:`digit_components`, :func:`without_underlines`: adaptive thresholding (taken
+   again without the desk or a finger where one is found), paper lines and specks
+   removed, a box or circle round the digit left out (taken apart from it first where
+   they touch), the digit's strokes kept and the lines drawn under it left out;
 7. :func:`to_glyph` (``glyph.py``): crop, thicken thin strokes (harden bold ones),
    resize to 20 pixels, centre by mass in 28x28, as MNIST was made.
 
@@ -57,6 +57,7 @@ from .ink import (
     stroke_width,
     to_working_size,
     union_box,
+    without_underlines,
 )
 from .ink_finder import InkFinder, digit_region
 
@@ -249,7 +250,7 @@ def extract(image: np.ndarray, invert: bool | None = None,
         _, high = ink_levels(np.where(desk, np.float32(0), ink), noise)
         mask = remove_lines(ink_mask(ink, low, high), lines, ink)
         labels, pieces, _ = components(mask, ink, width)
-    digit = digit_components(inside_frames(pieces, labels), mask.shape)
+    digit = without_underlines(digit_components(inside_frames(pieces, labels), mask.shape))
     main = main_piece(pieces, mask.shape)
     joint = frame_joint(labels, main)
     if joint is not None:  # a frame touching the digit: the two taken apart, and the
@@ -257,8 +258,8 @@ def extract(image: np.ndarray, invert: bool | None = None,
         cut_labels, cut_pieces, _ = components(mask & ~joint, ink, width)
         top, _, left, right = main.box  # the frame's top row is its rim, never cut
         frame = cut_labels[top, left + int(np.argmax(labels[top, left:right] == main.label))]
-        cut_digit = digit_components(inside_frames(cut_pieces, cut_labels), mask.shape) \
-            if cut_pieces else []
+        cut_digit = without_underlines(digit_components(
+            inside_frames(cut_pieces, cut_labels), mask.shape)) if cut_pieces else []
         if cut_digit and frame not in [c.label for c in cut_digit]:
             mask, labels, pieces, digit = mask & ~joint, cut_labels, cut_pieces, cut_digit
     selected = np.isin(labels, [c.label for c in digit])
