@@ -153,19 +153,6 @@ def test_a_light_note_on_a_darker_desk_is_paper_not_light_ink():
         and abs(r - right) <= 3
 
 
-def test_a_note_cut_into_strips_by_its_writing_is_still_paper():
-    # three bars and a stem cut the note into strips narrower than the polarity window:
-    # no part of the note survived the opening, and the note was read as light ink
-    rng = np.random.default_rng(0)
-    image = np.full((320, 320), 0.25, np.float32)  # the desk
-    image[60:260, 60:260] = 0.85  # the note
-    for row in (100, 150, 200):
-        image[row:row + 10, 80:240] = 0.2
-    image[100:210, 230:240] = 0.2
-    image += rng.normal(0, 0.01, image.shape).astype(np.float32)
-    assert ink_is_dark(np.clip(image, 0, 1))
-
-
 def test_chalk_on_a_dark_board_before_a_lighter_wall_is_light_ink():
     image, _ = _note_on_a_desk()
     assert not ink_is_dark(1 - image)

@@ -210,13 +210,8 @@ def ink_is_dark(gray: np.ndarray) -> bool:
     reconstruction (a dilation under the picture) grows back, whole, every region
     some part of which survived: a sheet or a note lighter than the desk around it
     comes back, corners and all, and is not taken for light ink even where the desk is
-    most of the median's window. So that the writing on a note cannot cut it into
-    pieces narrower than the window, none of which would survive the opening, the
-    narrow dark marks are first filled with the closing. (Only these: filling the
-    narrow light marks before the closing would also fill the rim of such a note, which
-    the median takes for a light mark, and hide the writing on it.) The median in turn
-    keeps out the paper inside a loop, a box or between ruled lines, which no part of
-    the window's size reaches.
+    most of the median's window. The median in turn keeps out the paper inside a
+    loop, a box or between ruled lines, which no part of the window's size reaches.
     When the two are within a factor of 2 (an empty picture, pure noise), the border
     decides: it mostly shows the background. The picture is looked at shrunk to at
     most :data:`POLARITY_SIDE` pixels (one decision needs no more).
@@ -228,13 +223,9 @@ def ink_is_dark(gray: np.ndarray) -> bool:
     size = odd_window(max(BACKGROUND_FRACTION * min(gray.shape), MIN_BACKGROUND_WINDOW))
     closed = reconstruction(ndimage.grey_closing(gray, size=(size, size), mode="nearest"),
                             gray, method="erosion")
-    darker_by = np.minimum(-residual, closed - gray) - level
-    dark_marks = darker_by > 0
-    dark_marks &= ~ndimage.maximum_filter(ndimage.minimum_filter(dark_marks, size), size)
-    filled = np.where(dark_marks, closed, gray)
-    opened = reconstruction(ndimage.grey_opening(filled, size=(size, size), mode="nearest"),
-                            filled, method="dilation")
-    darker = float(np.clip(darker_by, 0, None).sum())
+    opened = reconstruction(ndimage.grey_opening(gray, size=(size, size), mode="nearest"),
+                            gray, method="dilation")
+    darker = float(np.clip(np.minimum(-residual, closed - gray) - level, 0, None).sum())
     lighter = float(np.clip(np.minimum(residual, gray - opened) - level, 0, None).sum())
     if darker > 2 * lighter:
         return True
