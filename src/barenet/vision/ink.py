@@ -289,7 +289,7 @@ def ink_strength(paper: np.ndarray, background: np.ndarray) -> tuple[np.ndarray,
     # ways, or the background would have closed over it: it holds four windows at least.
     # The core of a bold stroke is smaller, and so is the rim that the background's
     # trend, continued beyond the picture's edge, leaves on ink at the edge
-    window = int(BACKGROUND_FRACTION * min(paper.shape))
+    window = max(int(BACKGROUND_FRACTION * min(paper.shape)), MIN_BACKGROUND_WINDOW)
     patches, _ = ndimage.label(background < cut)
     desks = np.bincount(patches.ravel()) >= 4 * window * window
     desks[np.setdiff1d(np.arange(desks.size), border(patches))] = False
