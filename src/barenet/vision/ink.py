@@ -260,30 +260,15 @@ def paper_background(paper: np.ndarray, window: int) -> np.ndarray:
     return closed[reach:reach + paper.shape[0], reach:reach + paper.shape[1]]
 
 
-def ink_strength(paper: np.ndarray, background: np.ndarray) -> tuple[np.ndarray, float]:
-    """Relative darkness of each pixel under its paper, noise removed; and the noise level.
-
-    ``darkness = (background - paper) / background`` is what fraction of the light
-    the ink absorbs, the same in shadow and in light. Most pixels are paper, so the
-    median and spread of ``darkness`` over the picture measure the paper's own
-    grain and noise; the result is ``darkness`` minus that median, clipped to [0, 1].
+def on_paper(paper: np.ndarray, background: np.ndarray) -> np.ndarray:
+    """Which pixels lie on the paper, not on the desk around it (bool, (H, W)).
 
     A background lit at less than :data:`PAPER_LIGHT` of the picture's brightest
     paper (its 99th percentile), over a patch that reaches the picture's edge and holds
     four of the background's windows, is not paper but a desk, a cover or the dark
-    beyond a page's edge: it holds no ink (0) and is left out of the statistics, and so
-    are the pixels as dark as it and joined to it, and the two pixels around them (the
-    page's edge, blurred by the lens). Divided by so little light, its grain would seem
-    as strong as ink, and would set the noise level and the thresholds that the ink on
-    the paper is held to.
-
-    Returns
-    -------
-    ink : ndarray, float32 (H, W)
-    noise : float
-        The robust standard deviation (1.4826 MAD) of the paper's darkness.
+    beyond a page's edge; so are the pixels as dark as it and joined to it, and the two
+    pixels around them (the page's edge, blurred by the lens).
     """
-    darkness = (background - paper) / np.maximum(background, np.float32(0.05))
     cut = np.float32(PAPER_LIGHT * np.percentile(sample(background), 99))
     # a desk reaches the picture's edge and is wider than the background's window both
     # ways, or the background would have closed over it: it holds four windows at least.
@@ -292,7 +277,7 @@ def ink_strength(paper: np.ndarray, background: np.ndarray) -> tuple[np.ndarray,
     window = max(int(BACKGROUND_FRACTION * min(paper.shape)), MIN_BACKGROUND_WINDOW)
     patches, _ = ndimage.label(background < cut)
     desks = np.bincount(patches.ravel()) >= 4 * window * window
-    desks[np.setdiff1d(np.arange(desks.size), border(patches))] = False
+    desks &= np.isin(np.arange(desks.size), border(patches))
     desks[0] = False
     unlit = desks[patches]
     # the background follows the desk's edge only as closely as local_median's cells,
@@ -300,7 +285,29 @@ def ink_strength(paper: np.ndarray, background: np.ndarray) -> tuple[np.ndarray,
     # as dark as the desk and joined to it are desk too
     joined, _ = ndimage.label(unlit | (paper < cut))
     desk = np.isin(joined, np.unique(joined[unlit]))
-    lit = ~ndimage.binary_dilation(desk, iterations=2)  # the page's edge, blurred
+    return ~ndimage.binary_dilation(desk, iterations=2)  # the page's edge, blurred
+
+
+def ink_strength(paper: np.ndarray, background: np.ndarray) -> tuple[np.ndarray, float]:
+    """Relative darkness of each pixel under its paper, noise removed; and the noise level.
+
+    ``darkness = (background - paper) / background`` is what fraction of the light
+    the ink absorbs, the same in shadow and in light. Most pixels are paper, so the
+    median and spread of ``darkness`` over the picture measure the paper's own
+    grain and noise; the result is ``darkness`` minus that median, clipped to [0, 1].
+
+    Only the paper's pixels (:func:`on_paper`) hold ink and are measured: a dark
+    desk's grain, divided by its little light, would seem as strong as ink and set the
+    noise level and the thresholds that the ink on the paper is held to.
+
+    Returns
+    -------
+    ink : ndarray, float32 (H, W)
+    noise : float
+        The robust standard deviation (1.4826 MAD) of the paper's darkness.
+    """
+    darkness = (background - paper) / np.maximum(background, np.float32(0.05))
+    lit = on_paper(paper, background)
     centre, noise = robust_spread(darkness[lit])
     # paper is never lighter than its background but where the smoothing darkened the
     # background at a light mark's rim: paper so small that those rims are most of it

@@ -7,7 +7,8 @@ One pure stage at a time (docs/pictures.md shows each on a real picture):
 2. :func:`to_working_size` (``ink.py``): big photos shrunk to at most 1024 pixels;
 3. :func:`ink_is_dark`: dark ink on light paper, or light on dark;
 4. :func:`paper_background`: the paper's local brightness (uneven light, shadows);
-5. :func:`ink_strength`: how much darker than its paper each pixel is, noise removed;
+5. :func:`ink_strength`: how much darker than its paper (:func:`on_paper`, not the desk)
+   each pixel is, noise removed;
 6. :func:`local_noise`, :func:`ink_levels`, :func:`ink_mask`, :func:`ruled_lines`,
    :func:`components`, :func:`inside_frames`, :func:`frame_joint`,
    :func:`digit_components`, :func:`without_underlines`: adaptive thresholding (taken
@@ -250,7 +251,12 @@ def extract(image: np.ndarray, invert: bool | None = None,
         _, high = ink_levels(np.where(desk, np.float32(0), ink), noise)
         mask = remove_lines(ink_mask(ink, low, high), lines, ink)
         labels, pieces, _ = components(mask, ink, width)
-    digit = without_underlines(digit_components(inside_frames(pieces, labels), mask.shape))
+
+    def digit_of(pieces: list[Component], labels: np.ndarray) -> list[Component]:
+        return without_underlines(digit_components(inside_frames(pieces, labels),
+                                                   mask.shape))
+
+    digit = digit_of(pieces, labels)
     main = main_piece(pieces, mask.shape)
     joint = frame_joint(labels, main)
     if joint is not None:  # a frame touching the digit: the two taken apart, and the
@@ -258,8 +264,7 @@ def extract(image: np.ndarray, invert: bool | None = None,
         cut_labels, cut_pieces, _ = components(mask & ~joint, ink, width)
         top, _, left, right = main.box  # the frame's top row is its rim, never cut
         frame = cut_labels[top, left + int(np.argmax(labels[top, left:right] == main.label))]
-        cut_digit = without_underlines(digit_components(
-            inside_frames(cut_pieces, cut_labels), mask.shape)) if cut_pieces else []
+        cut_digit = digit_of(cut_pieces, cut_labels) if cut_pieces else []
         if cut_digit and frame not in [c.label for c in cut_digit]:
             mask, labels, pieces, digit = mask & ~joint, cut_labels, cut_pieces, cut_digit
     selected = np.isin(labels, [c.label for c in digit])
