@@ -158,6 +158,25 @@ def test_chalk_on_a_dark_board_before_a_lighter_wall_is_light_ink():
     assert not ink_is_dark(1 - image)
 
 
+def test_a_wide_note_cut_into_strips_by_its_writing_is_paper_not_light_ink():
+    # no square as wide as the opening's window fits on the note between the row of 7s
+    # and its edges, so the opening did not grow the note back; the median, over a window
+    # mostly of note, left only the note's rim as light marks, and they outweighed the
+    # writing: the note was read as chalk
+    rng = np.random.default_rng(0)
+    page = np.full((300, 640), 0.25, np.float32) + rng.normal(0, 0.02, (300, 640))
+    page[70:230, 30:610] = 0.85  # the note on the desk
+    for k in range(8):  # a phone number's eight 7s, written close together
+        left = 60 + 68 * k
+        page[100:110, left:left + 56] = 0.15
+        for row in range(110, 200):
+            column = left + 52 - (row - 110) // 3
+            page[row, column - 4:column + 4] = 0.15
+    found = extract(np.clip(page, 0, 1).astype(np.float32))
+    assert found.dark_ink
+    assert len(row_atoms(found).atoms) == 8
+
+
 def test_invert_can_be_forced():
     image = np.zeros((40, 40), np.uint8)
     image[10:30, 18:22] = 255

@@ -58,6 +58,11 @@ MIN_CONTRAST = 0.15
 #: colour reflects more than a tenth of what white paper does, while a dark desk or
 #: cover beside the page does not.
 PAPER_LIGHT = 0.35
+#: A light mark that is at most this share of the region of its own shade joined to it
+#: is the rim of a lighter sheet, not chalk (:func:`sheet_rims`)...
+RIM_SHARE = 0.5
+#: ...among the most this many marks (the largest: the rest weigh little).
+RIM_MARKS = 32
 #: Ink is a pixel this many noise deviations darker than its paper...
 NOISE_SIGMAS = 4.0
 #: ...and never less than this (relative darkness), even on noiseless pictures.
@@ -212,6 +217,8 @@ def ink_is_dark(gray: np.ndarray) -> bool:
     comes back, corners and all, and is not taken for light ink even where the desk is
     most of the median's window. The median in turn keeps out the paper inside a
     loop, a box or between ruled lines, which no part of the window's size reaches.
+    A note that its writing cuts into strips narrower than the window does not come
+    back; its rim is then left out (:func:`sheet_rims`).
     When the two are within a factor of 2 (an empty picture, pure noise), the border
     decides: it mostly shows the background. The picture is looked at shrunk to at
     most :data:`POLARITY_SIDE` pixels (one decision needs no more).
@@ -226,12 +233,44 @@ def ink_is_dark(gray: np.ndarray) -> bool:
     opened = reconstruction(ndimage.grey_opening(gray, size=(size, size), mode="nearest"),
                             gray, method="dilation")
     darker = float(np.clip(np.minimum(-residual, closed - gray) - level, 0, None).sum())
-    lighter = float(np.clip(np.minimum(residual, gray - opened) - level, 0, None).sum())
+    lighter = np.clip(np.minimum(residual, gray - opened) - level, 0, None)
+    lighter = float(np.where(sheet_rims(lighter, gray, level), 0, lighter).sum())
     if darker > 2 * lighter:
         return True
     if lighter > 2 * darker:
         return False
     return float(np.median(border(gray))) > 0.5
+
+
+def sheet_rims(lighter: np.ndarray, gray: np.ndarray, level: float) -> np.ndarray:
+    """Which of the light marks of :func:`ink_is_dark` are the rim of a lighter sheet
+    (bool, the shape of ``gray``).
+
+    A note or a sheet on a darker desk, wider than the window but cut by its writing
+    into strips narrower than it, is not grown back by the opening; the median, over a
+    window mostly of note, takes the note's middle for background and only its rim, where
+    the desk fills the window, for light marks. A mark (a connected piece of
+    ``lighter > 0``) is such a rim when it is at most :data:`RIM_SHARE` of the region of
+    its own shade joined to it: the pixels at least as light as its mean, less the noise
+    ``level``. A chalk stroke is the lighter part of its own region.
+
+    Only light marks are tested: paper is made to be lighter than what it lies on. The
+    same test on dark marks takes the middle of a bold dark stroke, where a median
+    over a window of mostly ink sees no mark, for the rim of a dark region.
+    """
+    marks, count = label(lighter > 0, return_num=True, connectivity=2)
+    rims = np.zeros(count + 1, bool)
+    if count == 0:
+        return rims[marks]
+    index = np.arange(1, count + 1)
+    mass = ndimage.sum(lighter, marks, index)
+    area = np.bincount(marks.ravel(), minlength=count + 1)[1:]
+    shade = ndimage.mean(gray, marks, index)
+    for k in np.argsort(-mass)[:RIM_MARKS]:
+        region, _ = ndimage.label(gray >= shade[k] - level)
+        joined = np.unique(region[marks == k + 1])
+        rims[k + 1] = np.isin(region, joined[joined > 0]).sum() * RIM_SHARE >= area[k]
+    return rims[marks]
 
 
 def paper_background(paper: np.ndarray, window: int) -> np.ndarray:
