@@ -677,6 +677,27 @@ def test_marks_that_form_no_row_are_no_number(recwarn):
     assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
 
 
+def test_a_tilted_row_is_cut_whole():
+    # the row rises 20 degrees: its ends lie outside a level band through its middle
+    page = np.full((420, 640), 0.9, np.float32)
+    for k in range(8):  # eight "1"s along the tilted row
+        left = 40 + 72 * k
+        top = 300 - int(0.36 * left)
+        page[top:top + 50, left:left + 6] = 0.1
+    atoms = row_atoms(extract(page)).atoms
+    assert [a.box[2] for a in atoms] == [40 + 72 * k for k in range(8)]
+
+
+def test_a_row_takes_no_piece_from_the_pictures_edge():
+    # something at the picture's edge, at the row's height, is no digit of the number
+    page = np.full((300, 500), 0.9, np.float32)
+    page[100:200, :10] = 0.45  # a finger, or a desk beyond the page, at the picture's edge
+    for k in range(4):
+        page[110:190, 100 + 80 * k:107 + 80 * k] = 0.1
+    atoms = row_atoms(extract(page)).atoms
+    assert [a.box[2] for a in atoms] == [100, 180, 260, 340]
+
+
 def test_a_noisy_dark_desk_at_the_edge_neither_becomes_the_digit_nor_hides_it():
     """Thresholded noise on a dark desk is one piece full of small holes: thick once they
     are filled, so it is dropped, and before the specks are measured against it (the digit

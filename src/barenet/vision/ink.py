@@ -33,7 +33,7 @@ from PIL import Image
 from scipy import ndimage
 from skimage.filters import apply_hysteresis_threshold, threshold_otsu
 from skimage.measure import label
-from skimage.morphology import reconstruction, skeletonize
+from skimage.morphology import convex_hull_image, reconstruction, skeletonize
 from skimage.transform import hough_line, hough_line_peaks, resize
 
 from ..errors import BarenetError
@@ -59,9 +59,12 @@ MIN_CONTRAST = 0.15
 #: cover beside the page does not.
 PAPER_LIGHT = 0.35
 #: A light mark that is at most this share of the region of its own shade joined to it
-#: is the rim of a lighter sheet, not chalk (:func:`sheet_rims`)...
+#: may be the rim of a lighter sheet, not chalk (:func:`sheet_rims`)...
 RIM_SHARE = 0.5
-#: ...among the most this many marks (the largest: the rest weigh little).
+#: ...when that sheet, its holes filled, is convex: at least this share of its convex
+#: hull (paper has straight edges; a bold stroke's outline curves in)...
+SHEET_SOLIDITY = 0.9
+#: ...among the largest this many marks (the rest weigh little).
 RIM_MARKS = 32
 #: Ink is a pixel this many noise deviations darker than its paper...
 NOISE_SIGMAS = 4.0
@@ -250,13 +253,19 @@ def sheet_rims(lighter: np.ndarray, gray: np.ndarray, level: float) -> np.ndarra
     into strips narrower than it, is not grown back by the opening; the median, over a
     window mostly of note, takes the note's middle for background and only its rim, where
     the desk fills the window, for light marks. A mark (a connected piece of
-    ``lighter > 0``) is such a rim when it is at most :data:`RIM_SHARE` of the region of
-    its own shade joined to it: the pixels at least as light as its mean, less the noise
-    ``level``. A chalk stroke is the lighter part of its own region.
+    ``lighter > 0``) is such a rim when the sheet of its own shade joined to it (the
+    pixels at least as light as the mark's mean, less the noise ``level``):
 
-    Only light marks are tested: paper is made to be lighter than what it lies on. The
-    same test on dark marks takes the middle of a bold dark stroke, where a median
-    over a window of mostly ink sees no mark, for the rim of a dark region.
+    - is at least 1 / :data:`RIM_SHARE` times the mark: a chalk stroke is mostly
+      lighter than the median around it;
+    - holds darker marks in its holes, narrower than its own strokes: writing, not
+      the loop of a bold light 0;
+    - is convex once those holes are filled (:data:`SHEET_SOLIDITY`): a sheet of paper
+      has straight edges, the outline of a bold light 8 curves in at its waist.
+
+    Only light marks are tested: paper is made to be lighter than what it lies on. (A
+    dark board cut into strips by chalk, before a lighter wall, is still read as dark
+    ink.)
     """
     marks, count = label(lighter > 0, return_num=True, connectivity=2)
     rims = np.zeros(count + 1, bool)
@@ -269,7 +278,15 @@ def sheet_rims(lighter: np.ndarray, gray: np.ndarray, level: float) -> np.ndarra
     for k in np.argsort(-mass)[:RIM_MARKS]:
         region, _ = ndimage.label(gray >= shade[k] - level)
         joined = np.unique(region[marks == k + 1])
-        rims[k + 1] = np.isin(region, joined[joined > 0]).sum() * RIM_SHARE >= area[k]
+        sheet = np.isin(region, joined[joined > 0])
+        if sheet.sum() * RIM_SHARE < area[k]:
+            continue
+        rows, cols = np.flatnonzero(sheet.any(axis=1)), np.flatnonzero(sheet.any(axis=0))
+        sheet = sheet[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]  # its box: the cost
+        outline = ndimage.binary_fill_holes(sheet)
+        held = outline & ~sheet
+        rims[k + 1] = (held.any() and stroke_width(held) < stroke_width(sheet)
+                       and outline.sum() >= SHEET_SOLIDITY * convex_hull_image(outline).sum())
     return rims[marks]
 
 

@@ -3,7 +3,8 @@
 Works on an :class:`~barenet.vision.preprocess.Extraction` of the whole picture:
 
 1. :func:`row_pieces`: the ink pieces on the row (the band where most of the
-   ink's height lies); specks, dashes and stray marks above or below it dropped;
+   ink's height lies); specks, dashes, stray marks above or below it and pieces at
+   the picture's edge dropped;
 2. :func:`columns`: pieces stacked over one another (a 5's bar over its body, a
    broken pencil stroke) merged into one column, left to right;
 3. :func:`candidate_cuts` and :func:`row_atoms`: a column wide enough for two
@@ -37,8 +38,12 @@ DIGIT_ASPECT = 0.7
 CLEAN_CUT_STROKES = 2.5
 #: Pieces overlapping horizontally by this fraction of the narrower are one digit.
 STACK_OVERLAP = 0.4
-#: The row is the band of the pieces' median top and bottom, widened by this fraction.
+#: The row is the band of the pieces' median top and bottom, widened by this fraction...
 ROW_MARGIN = 0.35
+#: ...along the row's slope, at most this steep (45 degrees: beyond, it is no row)...
+MAX_ROW_SLOPE = 1.0
+#: ...measured between the largest this many pieces.
+ROW_SLOPE_PIECES = 64
 #: Pieces lower than this fraction of the row (a dash, a dot, a comma) are no digits.
 MIN_HEIGHT = 0.4
 #: A row of digits has at most this many.
@@ -89,15 +94,43 @@ def merged(atoms: list[Atom]) -> tuple[np.ndarray, Box]:
     return mask, box
 
 
-def row_pieces(pieces: list[Component]) -> list[Component]:
-    """The pieces lying on the row of digits (most of the ink's height band)."""
+def row_slope(pieces: list[Component]) -> float:
+    """The slope ``dy/dx`` of the line through the centres of ``pieces``: the median of
+    the slopes between every two of them (Theil-Sen: a mark above the row moves it little),
+    at most :data:`MAX_ROW_SLOPE` either way, 0 for one piece."""
+    centres = np.array([[(c.box[0] + c.box[1]) / 2, (c.box[2] + c.box[3]) / 2]
+                        for c in pieces[:ROW_SLOPE_PIECES]])
+    dy = centres[:, None, 0] - centres[None, :, 0]
+    dx = centres[:, None, 1] - centres[None, :, 1]
+    apart = dx > 0  # each pair once, left to right
+    if not apart.any():
+        return 0.0
+    return float(np.clip(np.median(dy[apart] / dx[apart]), -MAX_ROW_SLOPE, MAX_ROW_SLOPE))
+
+
+def row_pieces(pieces: list[Component], shape: tuple[int, int]) -> list[Component]:
+    """The pieces lying on the row of digits (most of the ink's height band).
+
+    The band follows the row's slope (:func:`row_slope`): a row written or photographed
+    at a tilt rises across the picture by more than the band is high. As for one digit
+    (:func:`barenet.vision.ink.digit_components`), a row inside the picture takes no
+    piece from the picture's edge (a desk, a page's edge, a finger): when some piece
+    lies inside, those that touch the edge are left out.
+    """
+    inside = [c for c in pieces if not touches_border(c, shape)]
+    pieces = inside or pieces
     big = [c for c in pieces if c.area >= 0.15 * pieces[0].area] or pieces[:1]
-    top = float(np.median([c.box[0] for c in big]))
-    bottom = float(np.median([c.box[1] for c in big]))
+    slope = row_slope(big)
+
+    def rise(c: Component) -> float:  # how far the row has risen at the piece's middle
+        return slope * (c.box[2] + c.box[3]) / 2
+
+    top = float(np.median([c.box[0] - rise(c) for c in big]))
+    bottom = float(np.median([c.box[1] - rise(c) for c in big]))
     height = bottom - top
     margin = ROW_MARGIN * height
-    return [c for c in pieces if c.box[0] < bottom + margin and c.box[1] > top - margin
-            and c.height <= 2.5 * height]
+    return [c for c in pieces if c.box[0] - rise(c) < bottom + margin
+            and c.box[1] - rise(c) > top - margin and c.height <= 2.5 * height]
 
 
 def columns(pieces: list[Component]) -> list[list[Component]]:
@@ -197,7 +230,7 @@ def row_atoms(found: Extraction) -> RowAtoms:
     """
     if not found.pieces:
         raise EmptyDrawingError("no digits found: the picture holds too little ink")
-    row = row_pieces(found.pieces)
+    row = row_pieces(found.pieces, found.mask.shape)
     if not row:
         raise EmptyDrawingError("no row of digits found on the picture")
     height = float(np.median([c.height for c in row if c.area >= 0.15 * row[0].area]
