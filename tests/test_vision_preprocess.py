@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
+from scipy import ndimage
 
 from barenet import BarenetError
 from barenet.vision import (
@@ -686,6 +687,21 @@ def test_a_tilted_row_is_cut_whole():
         page[top:top + 50, left:left + 6] = 0.1
     atoms = row_atoms(extract(page)).atoms
     assert [a.box[2] for a in atoms] == [40 + 72 * k for k in range(8)]
+
+
+def test_the_shadow_a_note_casts_on_the_desk_is_no_digit():
+    # the soft shadow around the note is darker than the desk beside it, as ink is, and
+    # narrower than the paper window: it was a piece around the whole row
+    rng = np.random.default_rng(0)
+    note = np.zeros((320, 600), np.float32)
+    note[60:250, 100:500] = 1
+    shadow = ndimage.shift(ndimage.gaussian_filter(note, 5), (5, 5), order=1)
+    page = 0.55 * (1 - 0.5 * shadow) * (1 - note) + 0.9 * note  # a grey desk, lit as paper
+    for k in range(4):
+        page[100:200, 160 + 80 * k:167 + 80 * k] = 0.1
+    page += rng.normal(0, 0.01, page.shape).astype(np.float32)
+    atoms = row_atoms(extract(np.clip(page, 0, 1))).atoms
+    assert [a.box[2] for a in atoms] == [160, 240, 320, 400]
 
 
 def test_a_row_takes_no_piece_from_the_pictures_edge():

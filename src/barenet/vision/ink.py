@@ -114,6 +114,9 @@ PEN_OVER_LINE = 2.0
 SOLID_STROKES = 2.5
 #: Strokes within this fraction of the digit's size of its largest piece belong to it.
 GROUP_MARGIN = 0.25
+#: A piece with more than this share of its pixels along a sharp step of the paper's
+#: brightness is a sheet's edge or the shadow it casts, not ink (:func:`paper_edges`).
+EDGE_SHARE = 0.5
 #: A piece whose holes hold ink at least this share of its own height tall is a frame
 #: drawn round it (a form's box, a circle): a digit's loops hold no ink, or a scrap.
 FRAMED_HEIGHT = 1 / 3
@@ -745,14 +748,35 @@ class Component:
         return self.box[3] - self.box[2]
 
 
+def paper_edges(background: np.ndarray, width: float) -> np.ndarray:
+    """The pixels within a stroke ``width`` of a sharp step in the paper's brightness
+    (bool, the shape of ``background``).
+
+    Where the background changes by :data:`MIN_CONTRAST` of itself within five pixels,
+    two papers meet: a note and the desk, a page and the sharp edge of a shadow. The
+    shadow a sheet casts and its blurred rim lie along that step, darker than the paper
+    beside them, as ink is; writing crosses such a step, or lies beside it, but does
+    not follow it.
+    """
+    high = ndimage.grey_dilation(background, size=5)
+    sharp = high - ndimage.grey_erosion(background, size=5) >= MIN_CONTRAST * high
+    if not sharp.any():
+        return sharp
+    reach = ndimage.distance_transform_cdt(~sharp, metric="chessboard")
+    return reach <= max(1.0, width)
+
+
 def components(mask: np.ndarray, ink: np.ndarray,
-               width: float | None = None
+               width: float | None = None, edges: np.ndarray | None = None
                ) -> tuple[np.ndarray, list[Component], list[Component]]:
     """The connected pieces of ``mask`` (8-connected) that are not specks nor solid masses.
 
     A piece at the picture's edge more than :data:`SOLID_STROKES` times thicker than
     the thickest piece inside it (the desk beyond the page, a finger) is dropped
-    first; then specks: pieces under :data:`SPECK_FRACTION` of the largest one left
+    first, and so is a piece more than :data:`EDGE_SHARE` of which lies in ``edges``
+    (:func:`paper_edges`: a sheet's edge or its shadow), unless every piece does; then
+    specks: pieces under
+    :data:`SPECK_FRACTION` of the largest one left
     that are short too, under :data:`SPECK_STROKES` stroke widths long (a thin pen's
     stroke broken by noise or a faint stretch of ink is long, dust is not).
 
@@ -791,6 +815,11 @@ def components(mask: np.ndarray, ink: np.ndarray,
         solid = edge & (area[kept] >= (SOLID_STROKES * strokes) ** 2) & \
             (thick[kept] > SOLID_STROKES * strokes)
     rest = kept[~solid]
+    if edges is not None and rest.size:
+        along = np.bincount(labels[edges], minlength=count + 1)[rest] > EDGE_SHARE * area[rest]
+        # a sheet's edge lies beside writing: when every piece follows a step, the steps
+        # are the strokes' own (a background that could not close over them)
+        rest = rest[~along] if not along.all() else rest
     if rest.size:
         longest = np.maximum(boxes[rest, 1] - boxes[rest, 0], boxes[rest, 3] - boxes[rest, 2])
         shortest = max(SPECK_STROKES * (stroke_width(mask) if width is None else width),

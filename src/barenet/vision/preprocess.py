@@ -53,6 +53,7 @@ from .ink import (
     main_piece,
     odd_window,
     paper_background,
+    paper_edges,
     remove_lines,
     ruled_lines,
     stroke_width,
@@ -218,14 +219,16 @@ def extract(image: np.ndarray, invert: bool | None = None,
     paper = work if dark else 1 - work
     side = min(work.shape)
     window = odd_window(max(BACKGROUND_FRACTION * side, MIN_BACKGROUND_WINDOW))
-    ink, noise = ink_strength(paper, paper_background(paper, window))
+    background = paper_background(paper, window)
+    ink, noise = ink_strength(paper, background)
     noise = local_noise(ink, noise, window)
     low, high = ink_levels(ink, noise)
     mask = ink_mask(ink, low, high)
     width = stroke_width(mask)
     wider = odd_window(min(BACKGROUND_STROKES * width, 2 * side))
     if wider > window:  # thick strokes: a wider window keeps them out of the paper
-        wide_ink, paper_noise = ink_strength(paper, paper_background(paper, wider))
+        wide_background = paper_background(paper, wider)
+        wide_ink, paper_noise = ink_strength(paper, wide_background)
         # when the strokes fill the picture, too little paper is left to measure its noise
         # over the wide window: the narrow window's measure is taken; and if no ink
         # stands out over the wide window's paper even then, the narrow window's reading
@@ -238,19 +241,24 @@ def extract(image: np.ndarray, invert: bool | None = None,
             wide_mask = ink_mask(wide_ink, wide_low, wide_high)
             if wide_mask.any():
                 ink, noise, low, high, mask = wide_ink, wide_noise, wide_low, wide_high, wide_mask
-                width = stroke_width(mask)
+                background, window, width = wide_background, wider, stroke_width(mask)
                 break
     if finder is not None:
         return finder_extraction(finder, gray.shape, work, dark, ink, low)
     lines = ruled_lines(ink, low, mask, width)
     mask = remove_lines(mask, lines, ink)
-    labels, pieces, solid = components(mask, ink, width)
+    # a sheet and what it lies on each hold the background's window: in a picture less
+    # than 1 / BACKGROUND_FRACTION windows across (small, or filled by thick strokes) the
+    # background's steps are the strokes' own
+    sheets = window <= odd_window(BACKGROUND_FRACTION * side)
+    edges = paper_edges(background, width) if sheets else None
+    labels, pieces, solid = components(mask, ink, width, edges)
     if solid:  # a desk or a finger: Otsu split its ink from the pen's, not the pen's faint
         # from strong ink, and a faint pen was left under the high level; again without it
         desk = np.isin(labels, [c.label for c in solid])
         _, high = ink_levels(np.where(desk, np.float32(0), ink), noise)
         mask = remove_lines(ink_mask(ink, low, high), lines, ink)
-        labels, pieces, _ = components(mask, ink, width)
+        labels, pieces, _ = components(mask, ink, width, edges)
 
     def digit_of(pieces: list[Component], labels: np.ndarray) -> list[Component]:
         return without_underlines(digit_components(inside_frames(pieces, labels),
@@ -261,7 +269,7 @@ def extract(image: np.ndarray, invert: bool | None = None,
     joint = frame_joint(labels, main)
     if joint is not None:  # a frame touching the digit: the two taken apart, and the
         # digit read without the frame, if it then is
-        cut_labels, cut_pieces, _ = components(mask & ~joint, ink, width)
+        cut_labels, cut_pieces, _ = components(mask & ~joint, ink, width, edges)
         top, _, left, right = main.box  # the frame's top row is its rim, never cut
         frame = cut_labels[top, left + int(np.argmax(labels[top, left:right] == main.label))]
         cut_digit = digit_of(cut_pieces, cut_labels) if cut_pieces else []
