@@ -775,10 +775,9 @@ def components(mask: np.ndarray, ink: np.ndarray,
     the thickest piece inside it (the desk beyond the page, a finger) is dropped
     first, and so is a piece more than :data:`EDGE_SHARE` of which lies in ``edges``
     (:func:`paper_edges`: a sheet's edge or its shadow), unless every piece does; then
-    specks: pieces under
-    :data:`SPECK_FRACTION` of the largest one left
-    that are short too, under :data:`SPECK_STROKES` stroke widths long (a thin pen's
-    stroke broken by noise or a faint stretch of ink is long, dust is not).
+    specks: pieces under :data:`SPECK_FRACTION` of the largest one left that are short
+    too, under :data:`SPECK_STROKES` stroke widths long (a thin pen's stroke broken by
+    noise or a faint stretch of ink is long, dust is not).
 
     ``width`` is the strokes' width (:func:`stroke_width` of ``mask``), if already measured.
     Every piece is measured at once, over the whole picture (:func:`thicknesses`), so a
