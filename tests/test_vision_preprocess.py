@@ -343,6 +343,25 @@ def test_a_notebook_binding_is_neither_the_digit_nor_keeps_the_lines(strip):
     assert found.box == (130, 236, 320, 360)
 
 
+def test_a_margin_through_a_digit_beside_a_binding_is_a_line():
+    # the coils' crumbs between the lines lie at the picture's edge: they do not make the
+    # rest of the ink as tall as the margin, which would then seem part of the digit
+    page = notebook_page(strip=True)
+    page[:, 340:343] = 0.7  # the margin, through the 7's bar
+    found = extract(page)
+    assert found.box == (130, 236, 320, 360)
+
+
+def test_a_small_digit_on_a_widely_ruled_page_is_read_without_the_ruling():
+    # each line holds more ink than the thin digit, but no digit draws a ruling
+    page = np.full((360, 280), 0.92, np.float32)
+    page[20::40, :] = 0.7
+    page[:, 60] = 0.75  # a margin
+    page[300:330, 120:122] = 0.3  # a thin "1" between two lines
+    found = extract(page)
+    assert found.box == (300, 330, 120, 122)
+
+
 def test_lines_drawn_under_a_digit_are_not_part_of_it():
     page = np.full((240, 240), 0.9, np.float32)
     page[40:52, 90:150] = 0.1  # a "7": its bar...

@@ -606,13 +606,15 @@ def ruled_lines(ink: np.ndarray, low: Level, mask: np.ndarray,
     A Hough transform over angles within :data:`LINE_TILT` degrees of horizontal
     and vertical finds straight runs of ink at least :data:`LINE_FRACTION` of the
     picture long; each run's width is where the ink across it stops. A run is a
-    ruled line only if it is :data:`LINE_OVERHANG` times longer than the rest of
-    the ink is wide (or tall): the bar of a 7 that fills a tight crop is part of
+    ruled line only if it is :data:`LINE_OVERHANG` times longer than the writing (the
+    rest of the ink, but for the pieces the picture's edge cuts: a notebook's binding
+    or the desk goes on beyond it) is wide (or tall), and holds at most
+    :data:`LINE_SHARE` times its ink: the bar of a 7 that fills a tight crop is part of
     the digit, a line across the whole page is not. A row of digits may be as wide as
-    the page: a line :data:`LINE_ACROSS` times longer than the rest of the ink is tall
-    is a ruled line too (a 7's bar is shorter than the 7 is tall), and so is each line of
-    a ruling (:data:`RULING_LINES` evenly spaced: a notebook's binding may spread the
-    rest of the ink as far as its lines run).
+    the page: a line :data:`LINE_ACROSS` times longer than the writing is tall is a
+    ruled line too (a 7's bar is shorter than the 7 is tall), and so is each line of a
+    ruling (:data:`RULING_LINES` evenly spaced), however little the writing beside it:
+    no digit draws a ruling.
 
     Paper lines are often fainter than the pen, as faint as the paper's noise: they
     are looked for in the ink averaged over :data:`LINE_SMOOTH` pixels along them
@@ -679,7 +681,14 @@ def ruled_lines(ink: np.ndarray, low: Level, mask: np.ndarray,
     rest = ~on_line[ink.ys, ink.xs]
     if not rest.any():
         return []
-    spread_y, spread_x = _spread(ink.ys[rest]), _spread(ink.xs[rest])
+    # the writing the lines are compared with lies inside the picture: ink cut by its
+    # edge (a notebook's binding, the desk) goes on beyond it, as far as any line
+    off_lines = mask & ~on_line
+    pieces = label(off_lines, connectivity=2)
+    cut = np.unique(np.concatenate([pieces[0], pieces[-1], pieces[:, 0], pieces[:, -1]]))
+    inside = rest & ~np.isin(pieces[ink.ys, ink.xs], cut[cut > 0])
+    writing = inside if inside.any() else rest
+    spread_y, spread_x = _spread(ink.ys[writing]), _spread(ink.xs[writing])
     ruling = _ruling([line for line, _ in found], (h, w), thickest)
     lines = []
     for k, (line, pixels) in enumerate(found):
@@ -689,9 +698,9 @@ def ruled_lines(ink: np.ndarray, low: Level, mask: np.ndarray,
         coord, spread, across = (xs, spread_x, spread_y) if horizontal else \
             (ys, spread_y, spread_x)
         extent = float(np.ptp(coord[along])) + 1 if along.any() else 0.0
-        longer = extent >= LINE_OVERHANG * spread or extent >= LINE_ACROSS * across \
-            or k in ruling
-        if longer and along.sum() <= LINE_SHARE * rest.sum():
+        longer = extent >= LINE_OVERHANG * spread or extent >= LINE_ACROSS * across
+        # a stroke may be as long as the picture, but no digit draws a ruling
+        if k in ruling or (longer and along.sum() <= LINE_SHARE * rest.sum()):
             lines.append(line)
     return lines
 
