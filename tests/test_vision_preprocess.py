@@ -504,6 +504,17 @@ def test_the_soft_edges_of_bold_strokes_are_made_hard_and_thin_strokes_left_alon
     assert harden(bold, 12.0) is bold
 
 
+def test_a_stroke_fading_under_glare_is_drawn_as_strong_as_the_rest():
+    page = np.full((240, 240), 0.9, np.float32)
+    page[40:120, 114:126] = 0.1  # a "1", dark at the top...
+    page[120:200, 114:126] = 0.7  # ...and faint where glare lies on it
+    glyph = extract(page).glyph
+    column = glyph[:, glyph.sum(axis=0).argmax()]
+    inked = np.flatnonzero(column > 0.05)
+    top, bottom = column[inked[:inked.size // 2]], column[inked[inked.size // 2:]]
+    assert np.median(bottom) >= 0.9 * np.median(top)
+
+
 def test_thin_strokes_are_thickened_before_shrinking():
     ink = np.zeros((200, 120), np.float32)
     ink[:, 58:61] = 1.0  # 3 pixels of 200: shrunk to 20 it would be 0.3 pixels

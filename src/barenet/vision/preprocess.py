@@ -133,22 +133,29 @@ def glyph_from(ink: np.ndarray, picked: np.ndarray, box: Box) -> np.ndarray:
     """The 28x28 of the ink pixels ``picked`` (a mask of the box's shape) inside ``box``.
 
     The ink is scaled so that its 90th percentile is full brightness (pencil
-    and ballpoint alike), and cropped, as MNIST's digits were, to the box of
-    the pixels at least :data:`BOX_LEVEL` bright: a faint anti-aliased fringe
-    does not make the digit smaller.
+    and ballpoint alike), and a stretch of stroke fainter than that (glare on a
+    whiteboard, a lighter touch of the pen) so that the strongest ink within a stroke's
+    width of it is: the digit is drawn as whole as it was written. It is cropped, as
+    MNIST's digits were, to the box of the pixels at least :data:`BOX_LEVEL` bright: a
+    faint anti-aliased fringe does not make the digit smaller.
     """
     top, bottom, left, right = box
     region = ink[top:bottom, left:right] * ndimage.binary_dilation(picked)
     values = region[picked]
     if values.size == 0:
         raise EmptyDrawingError("the picture is nearly blank: too little ink to be a digit")
-    region = np.clip(region / np.float32(max(float(np.percentile(values, 90)), 1e-6)), 0, 1)
+    width = stroke_width(picked)
+    typical = np.float32(max(float(np.percentile(values, 90)), 1e-6))
+    # the strongest ink within a stroke's width of each pixel, at most the typical
+    reach = 2 * int(np.ceil(width)) + 1
+    full = np.minimum(ndimage.maximum_filter(np.where(picked, region, 0), size=reach), typical)
+    region = np.clip(region / np.maximum(full, np.float32(1e-6)), 0, 1)
     rows = np.flatnonzero((region >= BOX_LEVEL).any(axis=1))
     cols = np.flatnonzero((region >= BOX_LEVEL).any(axis=0))
     if rows.size == 0:  # ink too faint for any pixel to reach the box's level
         raise EmptyDrawingError("the picture is nearly blank: too little ink to be a digit")
     region = region[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1].astype(np.float32)
-    return to_glyph(region, stroke_width(picked))
+    return to_glyph(region, width)
 
 
 def finder_extraction(finder: InkFinder, shape: tuple[int, int], work: np.ndarray,
