@@ -362,6 +362,19 @@ def test_a_small_digit_on_a_widely_ruled_page_is_read_without_the_ruling():
     assert found.box == (300, 330, 120, 122)
 
 
+def test_a_squared_papers_major_lines_as_wide_as_the_pen_are_lines():
+    # the thin lines make the pen seem thin; measured without them, it is as wide as the
+    # major lines, which fill the gaps of the thin lines' ruling
+    page = np.full((400, 400), 0.92, np.float32)
+    page[::20, :] = 0.75
+    page[:, ::20] = 0.75
+    for at in (100, 200, 300):
+        page[at - 3:at + 3, :] = 0.6
+        page[:, at - 3:at + 3] = 0.6
+    page[120:280, 150:156] = 0.1  # a "1" across a major line
+    assert extract(page).box == (120, 280, 150, 156)
+
+
 def test_lines_drawn_under_a_digit_are_not_part_of_it():
     page = np.full((240, 240), 0.9, np.float32)
     page[40:52, 90:150] = 0.1  # a "7": its bar...

@@ -605,7 +605,10 @@ def ruled_lines(ink: np.ndarray, low: Level, mask: np.ndarray,
 
     A Hough transform over angles within :data:`LINE_TILT` degrees of horizontal
     and vertical finds straight runs of ink at least :data:`LINE_FRACTION` of the
-    picture long; each run's width is where the ink across it stops. A run is a
+    picture long; each run's width is where the ink across it stops, and a run is no
+    wider than the pen's strokes over most of its length (else a thick bar). The thin
+    lines of squared paper make the pen seem thinner than the major lines: measured
+    again without the lines found, runs as wide as it are looked at too. A run is a
     ruled line only if it is :data:`LINE_OVERHANG` times longer than the writing (the
     rest of the ink, but for the pieces the picture's edge cuts: a notebook's binding
     or the desk goes on beyond it) is wide (or tall), and holds at most
@@ -637,15 +640,40 @@ def ruled_lines(ink: np.ndarray, low: Level, mask: np.ndarray,
     h, w = mask.shape
     if min(h, w) < MIN_LINES_SIDE or not mask.any():
         return []
+    width = stroke_width(mask) if width is None else width
+    candidates = _line_candidates(ink, low, mask)
+    found = _no_wider_than(candidates, width)
+    if not found:
+        return []
+    pixels = _Pixels(*np.nonzero(mask), mask.shape)
+    on_line = _covered(found, pixels)
+    lines = _longer_than_writing(found, pixels, ~on_line[pixels.ys, pixels.xs], width)
+    if not lines:
+        return []
+    # squared paper's thin lines make the pen seem thinner than its major lines are
+    pen = stroke_width(mask & ~_covered([(line, None) for line in lines], pixels))
+    seen = {id(line) for line, _ in found}
+    wider = [c for c in _no_wider_than(candidates, pen) if id(c[0]) not in seen] \
+        if pen > width else []
+    if wider:  # with the thin lines: a wider line where the ruling has a gap is its own
+        rest = ~(on_line | _covered(wider, pixels))[pixels.ys, pixels.xs]
+        lines += [line for line in _longer_than_writing(found + wider, pixels, rest, pen)
+                  if id(line) not in seen]
+    return lines
+
+
+def _line_candidates(ink: np.ndarray, low: Level, mask: np.ndarray
+                     ) -> list[tuple[Line, _Pixels, np.ndarray, int]]:
+    """The straight runs of :func:`ruled_lines`' Hough transform: each line, the pixels it
+    was fitted to, its :func:`_crossing_runs` and the picture's length along it."""
     tilt = math.radians(LINE_TILT)
     steps = max(3, int(LINE_TILT * 2 / LINE_ANGLE_STEP) + 1)
     near_vertical = np.linspace(-tilt, tilt, steps)
     near_horizontal = np.concatenate([np.linspace(-math.pi / 2, -math.pi / 2 + tilt, steps // 2),
                                       np.linspace(math.pi / 2 - tilt, math.pi / 2, steps // 2,
                                                   endpoint=False)])
-    width = stroke_width(mask) if width is None else width
-    thickest = max(4.0, 2 * width)  # paper lines are no wider than pen strokes
-    found: list[tuple[Line, _Pixels]] = []
+    h, w = mask.shape
+    candidates = []
     weak = np.where(mask, np.float32(0), ink)  # the pen's strokes are not smeared into lines
     smooth = [ndimage.uniform_filter1d(weak, LINE_SMOOTH, axis=axis) for axis in (0, 1)]
     for thetas, length, axis in ((near_horizontal, w, 1), (near_vertical, h, 0)):
@@ -660,36 +688,54 @@ def ruled_lines(ink: np.ndarray, low: Level, mask: np.ndarray,
         for theta, rho in zip(peak_angles, peak_dists, strict=True):
             # the Hough peak's angle is a degree off or so: fitted to the line's pixels first
             line = _refine(Line(float(theta), float(rho), 2.0), pixels)
-            # a ruled line is long, and no wider than the pen's strokes (else a thick bar)
-            # over most of its length (where strokes cross it, or lines, its ink is wider)
             runs = _crossing_runs(line, faint)
-            if not (runs > 0).any():  # refined off the ink (fine stripes): no line there
-                continue
-            thin = (runs > 0) & (runs <= min(thickest, max(3.0, 0.03 * length), 2 * LINE_REACH))
-            if thin.sum() < min(LINE_FRACTION / 2 * len(runs), 0.5 * (runs > 0).sum()):
-                continue
+            if (runs > 0).any():  # else refined off the ink (fine stripes): no line there
+                candidates.append((line, pixels, runs, length))
+    return candidates
+
+
+def _no_wider_than(candidates: list[tuple[Line, _Pixels, np.ndarray, int]], pen: float
+                   ) -> list[tuple[Line, _Pixels]]:
+    """The candidates no wider than strokes of the ``pen``'s width (else a thick bar)
+    over most of their length (where strokes or other lines cross a line, its ink is
+    wider), each with its half width set."""
+    thickest = max(4.0, 2 * pen)
+    kept = []
+    for line, pixels, runs, length in candidates:
+        thin = (runs > 0) & (runs <= min(thickest, max(3.0, 0.03 * length), 2 * LINE_REACH))
+        if thin.sum() >= min(LINE_FRACTION / 2 * len(runs), 0.5 * (runs > 0).sum()):
             line.half_width = int(np.percentile(runs[runs > 0], 25)) // 2 + 1.5
-            found.append((line, pixels))
-    if not found:
-        return []
-    ink = _Pixels(*np.nonzero(mask), mask.shape)
-    on_line = np.zeros((h, w), bool)
-    for line, _ in found:
+            kept.append((line, pixels))
+    return kept
+
+
+def _covered(lines: list[tuple[Line, _Pixels | None]], ink: _Pixels) -> np.ndarray:
+    """The ink pixels on ``lines`` (bool, the picture's shape)."""
+    on_line = np.zeros(ink.shape, bool)
+    for line, _ in lines:
         ys, xs = ink.near(line, line.half_width)
         on = _line_distance(line, ys, xs) <= line.half_width
         on_line[ys[on], xs[on]] = True
-    rest = ~on_line[ink.ys, ink.xs]
+    return on_line
+
+
+def _longer_than_writing(found: list[tuple[Line, _Pixels]], ink: _Pixels, rest: np.ndarray,
+                         pen: float) -> list[Line]:
+    """The lines of ``found`` that are paper lines beside the writing: the ink pixels
+    ``rest`` (bool, one per pixel of ``ink``) that lie on none (see :func:`ruled_lines`)."""
     if not rest.any():
         return []
+    h, w = ink.shape
     # the writing the lines are compared with lies inside the picture: ink cut by its
     # edge (a notebook's binding, the desk) goes on beyond it, as far as any line
-    off_lines = mask & ~on_line
+    off_lines = np.zeros((h, w), bool)
+    off_lines[ink.ys[rest], ink.xs[rest]] = True
     pieces = label(off_lines, connectivity=2)
     cut = np.unique(np.concatenate([pieces[0], pieces[-1], pieces[:, 0], pieces[:, -1]]))
     inside = rest & ~np.isin(pieces[ink.ys, ink.xs], cut[cut > 0])
     writing = inside if inside.any() else rest
     spread_y, spread_x = _spread(ink.ys[writing]), _spread(ink.xs[writing])
-    ruling = _ruling([line for line, _ in found], (h, w), thickest)
+    ruling = _ruling([line for line, _ in found], (h, w), max(4.0, 2 * pen))
     lines = []
     for k, (line, pixels) in enumerate(found):
         ys, xs = pixels.near(line, line.half_width)
