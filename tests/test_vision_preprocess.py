@@ -792,6 +792,16 @@ def test_a_digit_in_a_printed_box_is_read_without_the_box_and_its_label():
     assert _near(extract(np.asarray(page)).box, (96, 204, 176, 254))
 
 
+@pytest.mark.parametrize("width, grey", [(3, 60), (2, 100)])  # more ink than the 7, less
+def test_the_walls_of_a_forms_row_of_cells_are_left_out_with_it(width, grey):
+    # printed apart from the frame, the walls beside the 7 came within its reach
+    page, draw = _page_with_a_seven()
+    draw.rectangle((100, 60, 330, 240), outline=grey, width=width)
+    for x in (160, 270):
+        draw.line((x, 60 + 3 * width, x, 240 - 3 * width), fill=grey, width=width)
+    assert _near(extract(np.asarray(page)).box, (96, 204, 176, 254))
+
+
 @pytest.mark.parametrize("width, grey", [(8, 20), (2, 60)])  # more ink than the 7, less
 def test_a_circle_drawn_round_a_digit_is_left_out(width, grey):
     page, draw = _page_with_a_seven()

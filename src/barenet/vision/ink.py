@@ -1062,7 +1062,8 @@ def inside_frames(pieces: list[Component], labels: np.ndarray) -> list[Component
     left out and the pieces it holds are looked at the same way again (a box within a
     box); a lighter piece holding the main piece is a frame too and is left out. A
     piece holds another when the other lies in its holes, or when it goes
-    :data:`FRAME_AROUND` of the way round it (a circle drawn with a gap). A frame that
+    :data:`FRAME_AROUND` of the way round it (a circle drawn with a gap). A frame's walls
+    (:func:`partitions`: a form's row of cells) are left out with it. A frame that
     touches the digit is one piece with it; :func:`frame_joint` takes them apart.
 
     Parameters
@@ -1099,15 +1100,32 @@ def inside_frames(pieces: list[Component], labels: np.ndarray) -> list[Component
 
     while pieces:
         main = main_piece(pieces, labels.shape)
-        pieces = [c for c in pieces if not (c is not main and holds(c, main))]
+        frames = [c for c in pieces if c is not main and holds(c, main)]
+        pieces = [c for c in pieces if c is main or not (
+            c in frames or any(partitions(f, c) and holds(f, c) for f in frames))]
         held = [c for c in pieces if c is not main and holds(main, c)]
         if not held:
             return pieces
         top, bottom, _, _ = union_box(held)
         if bottom - top < FRAMED_HEIGHT * main.height:
             return pieces
-        pieces = held
+        pieces = [c for c in held if not partitions(main, c)] or held
     return pieces
+
+
+def partitions(frame: Component, piece: Component) -> bool:
+    """Whether ``piece``, held by ``frame``, is one of its walls (a form's row of cells).
+
+    A wall is straight (at most twice as wide across as it is thick), no thicker than
+    the frame's own stroke, and runs :data:`FRAME_AROUND` of the frame's height (or
+    width): a digit written in a cell is seldom a straight stroke as thin as the printed
+    frame from one side of the cell to the other.
+    """
+    if piece.thickness > frame.thickness:
+        return False
+    return (piece.height >= FRAME_AROUND * frame.height
+            and piece.width <= 2 * piece.thickness) or \
+        (piece.width >= FRAME_AROUND * frame.width and piece.height <= 2 * piece.thickness)
 
 
 def digit_components(pieces: list[Component], shape: tuple[int, int]) -> list[Component]:
