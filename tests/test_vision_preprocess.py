@@ -343,6 +343,13 @@ def test_a_notebook_binding_is_neither_the_digit_nor_keeps_the_lines(strip):
     assert found.box == (130, 236, 320, 360)
 
 
+def test_a_binding_that_stops_short_of_the_pictures_edge_still_crosses_it():
+    # the cover's edge ends a few pixels above the picture's bottom edge
+    page = notebook_page(strip=True)
+    page[-5:, :12] = 0.92
+    assert extract(page).box == (130, 236, 320, 360)
+
+
 def test_a_margin_through_a_digit_beside_a_binding_is_a_line():
     # the coils' crumbs between the lines lie at the picture's edge: they do not make the
     # rest of the ink as tall as the margin, which would then seem part of the digit

@@ -972,9 +972,13 @@ def touches_border(c: Component, shape: tuple[int, int]) -> bool:
 
 
 def crosses(c: Component, shape: tuple[int, int]) -> bool:
-    """Whether the piece ``c`` runs from edge to edge of a picture of ``shape``."""
+    """Whether the piece ``c`` runs from edge to edge of a picture of ``shape``: from one
+    edge to within its own thickness of the other (a binding's last coil, a page's edge
+    fading out in a corner)."""
     top, bottom, left, right = c.box
-    return (top == 0 and bottom == shape[0]) or (left == 0 and right == shape[1])
+    near = c.thickness
+    return (min(top, shape[0] - bottom) == 0 and top + shape[0] - bottom <= near) or \
+        (min(left, shape[1] - right) == 0 and left + shape[1] - right <= near)
 
 
 def apart(a: Component, b: Component, margin: float) -> bool:
