@@ -646,17 +646,17 @@ def ruled_lines(ink: np.ndarray, low: Level, mask: np.ndarray,
     if not found:
         return []
     pixels = _Pixels(*np.nonzero(mask), mask.shape)
-    on_line = _covered(found, pixels)
+    on_line = _covered([line for line, _ in found], pixels)
     lines = _longer_than_writing(found, pixels, ~on_line[pixels.ys, pixels.xs], width)
     if not lines:
         return []
     # squared paper's thin lines make the pen seem thinner than its major lines are
-    pen = stroke_width(mask & ~_covered([(line, None) for line in lines], pixels))
+    pen = stroke_width(mask & ~_covered(lines, pixels))
     seen = {id(line) for line, _ in found}
     wider = [c for c in _no_wider_than(candidates, pen) if id(c[0]) not in seen] \
         if pen > width else []
     if wider:  # with the thin lines: a wider line where the ruling has a gap is its own
-        rest = ~(on_line | _covered(wider, pixels))[pixels.ys, pixels.xs]
+        rest = ~(on_line | _covered([line for line, _ in wider], pixels))[pixels.ys, pixels.xs]
         lines += [line for line in _longer_than_writing(found + wider, pixels, rest, pen)
                   if id(line) not in seen]
     return lines
@@ -709,10 +709,10 @@ def _no_wider_than(candidates: list[tuple[Line, _Pixels, np.ndarray, int]], pen:
     return kept
 
 
-def _covered(lines: list[tuple[Line, _Pixels | None]], ink: _Pixels) -> np.ndarray:
+def _covered(lines: list[Line], ink: _Pixels) -> np.ndarray:
     """The ink pixels on ``lines`` (bool, the picture's shape)."""
     on_line = np.zeros(ink.shape, bool)
-    for line, _ in lines:
+    for line in lines:
         ys, xs = ink.near(line, line.half_width)
         on = _line_distance(line, ys, xs) <= line.half_width
         on_line[ys[on], xs[on]] = True
