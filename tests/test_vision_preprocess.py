@@ -514,6 +514,18 @@ def test_stroke_width_is_measured():
     assert stroke_width(mask) == pytest.approx(6, abs=1.5)
 
 
+def test_stroke_width_is_the_same_wherever_the_ink_lies_in_the_picture():
+    # it is measured within the ink's box: the paper beyond changes nothing
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        ink = ndimage.binary_dilation(rng.random((30, 40)) < 0.05,
+                                      iterations=int(rng.integers(0, 3)))
+        ink[:, 0] |= rng.random(30) < 0.5  # ink on the box's own edge too
+        picture = np.zeros((200, 300), bool)
+        picture[120:150, 7:47] = ink
+        assert stroke_width(picture) == stroke_width(ink)
+
+
 def test_the_soft_edges_of_bold_strokes_are_made_hard_and_thin_strokes_left_alone():
     x = np.arange(100, dtype=np.float32)
     soft = np.clip(1 - np.abs(x - 50) / 20, 0, 1)  # a blurred stroke 20 pixels wide

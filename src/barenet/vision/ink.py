@@ -452,8 +452,12 @@ def ink_mask(ink: np.ndarray, low: Level, high: Level) -> np.ndarray:
 def stroke_width(mask: np.ndarray) -> float:
     """Typical width of the strokes in ``mask``: twice the median distance to the
     stroke's edge, measured along the stroke's centre line (its skeleton)."""
-    if not mask.any():
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if rows.size == 0:
         return 0.0
+    # both measures look no further than the paper around the ink: its box (a sliver of
+    # a 12-megapixel photo's working size) gives the same answer at a fraction of the cost
+    mask = mask[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
     centre = skeletonize(mask)
     distance = ndimage.distance_transform_edt(np.pad(mask, 1))[1:-1, 1:-1]
     return float(2 * np.median(distance[centre])) if centre.any() else 1.0
