@@ -547,6 +547,19 @@ def test_a_stroke_fading_under_glare_is_drawn_as_strong_as_the_rest():
     assert np.median(bottom) >= 0.9 * np.median(top)
 
 
+def test_glare_on_a_board_joined_to_the_chalk_is_not_drawn_as_strong_as_it():
+    # a faint patch wider than a stroke, with no board within a stroke's width of its
+    # middle, is no faint stretch of stroke: brightened, it was drawn as a blob under the 1
+    board = np.full((300, 300), 0.15, np.float32)
+    rows, cols = np.mgrid[:300, :300]
+    board += 0.12 * np.exp(-(((rows - 215) / 28.0) ** 2 + ((cols - 150) / 50.0) ** 2))
+    board[60:200, 144:156] = 0.9  # a chalk "1" running into the glare
+    board += np.random.default_rng(0).normal(0, 0.01, board.shape).astype(np.float32)
+    glyph = extract(np.clip(board, 0, 1)).glyph
+    beside = np.abs(np.arange(28) - glyph.sum(axis=0).argmax()) > 2
+    assert glyph[:, beside].sum() < 0.1 * glyph.sum()  # 0.16 when brightened
+
+
 def test_thin_strokes_are_thickened_before_shrinking():
     ink = np.zeros((200, 120), np.float32)
     ink[:, 58:61] = 1.0  # 3 pixels of 200: shrunk to 20 it would be 0.3 pixels

@@ -135,7 +135,9 @@ def glyph_from(ink: np.ndarray, picked: np.ndarray, box: Box) -> np.ndarray:
     The ink is scaled so that its 90th percentile is full brightness (pencil
     and ballpoint alike), and a stretch of stroke fainter than that (glare on a
     whiteboard, a lighter touch of the pen) so that the strongest ink within a stroke's
-    width of it is: the digit is drawn as whole as it was written. It is cropped, as
+    width of it is: the digit is drawn as whole as it was written. Faint ink with no paper
+    within a stroke's width is no stretch of stroke (glare on a board, joined to the
+    chalk) and is not brightened. It is cropped, as
     MNIST's digits were, to the box of the pixels at least :data:`BOX_LEVEL` bright: a
     faint anti-aliased fringe does not make the digit smaller.
     """
@@ -149,6 +151,15 @@ def glyph_from(ink: np.ndarray, picked: np.ndarray, box: Box) -> np.ndarray:
     # the strongest ink within a stroke's width of each pixel, at most the typical
     reach = 2 * int(np.ceil(width)) + 1
     full = np.minimum(ndimage.maximum_filter(np.where(picked, region, 0), size=reach), typical)
+    # but a stroke has paper within its width: where the ink around a pixel never falls
+    # to half its own (glare on a board, joined to the chalk), it is no faint stretch of
+    # stroke and stays as faint as it is. The ink is looked at beyond the box too (a
+    # 1's box holds no paper beside it), smoothed over 3x3 against noise
+    t, lft = max(top - reach, 0), max(left - reach, 0)
+    smooth = ndimage.uniform_filter(ink[t:bottom + reach, lft:right + reach], size=3)
+    floor = ndimage.minimum_filter(smooth, size=reach)
+    inside = np.s_[top - t:bottom - t, left - lft:right - lft]
+    full[floor[inside] > smooth[inside] / 2] = typical
     region = np.clip(region / np.maximum(full, np.float32(1e-6)), 0, 1)
     rows = np.flatnonzero((region >= BOX_LEVEL).any(axis=1))
     cols = np.flatnonzero((region >= BOX_LEVEL).any(axis=0))
