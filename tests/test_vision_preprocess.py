@@ -874,6 +874,16 @@ def test_a_circle_touching_the_digit_is_taken_apart_from_it_and_left_out():
     assert _near((top, bottom, left), (96, 204, 176)) and 254 <= right < 284
 
 
+def test_nothing_joins_the_digit_through_the_line_drawn_under_it():
+    # the line reached a word written beside it, and the word stayed with the 7 when the
+    # line was left out
+    page, draw = _page_with_a_seven()
+    draw.line((120, 225, 270, 225), fill=20, width=6)  # the line under the 7...
+    for x in (60, 85):  # ...running on below a word at its left end
+        draw.line((x, 180, x + 15, 212), fill=20, width=6)
+    assert _near(extract(np.asarray(page)).box, (96, 204, 176, 254))
+
+
 def test_a_box_touching_the_digit_is_taken_apart_from_it_and_left_out():
     page, draw = _page_with_a_seven()
     draw.rectangle((100, 60, 330, 240), outline=60, width=3)

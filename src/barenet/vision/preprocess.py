@@ -279,8 +279,14 @@ def extract(image: np.ndarray, invert: bool | None = None,
         labels, pieces, _ = components(mask, ink, width, edges)
 
     def digit_of(pieces: list[Component], labels: np.ndarray) -> list[Component]:
-        return without_underlines(digit_components(inside_frames(pieces, labels),
-                                                   mask.shape))
+        pieces = inside_frames(pieces, labels)
+        group = digit_components(pieces, mask.shape)
+        digit = without_underlines(group)
+        if len(digit) < len(group):  # nothing joins the digit through a line under it
+            lines = {c.label for c in group} - {c.label for c in digit}
+            digit = without_underlines(digit_components(
+                [c for c in pieces if c.label not in lines], mask.shape))
+        return digit
 
     digit = digit_of(pieces, labels)
     main = main_piece(pieces, mask.shape)
